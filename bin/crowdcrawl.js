@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// The `crowdcrawl` command. crowdcrawl runs on Node.js 24, which the project pins
+// through the `node` devDependency. When this shim is started by an older Node
+// (say, the system's), it hands over to the pinned one; either way the real
+// entry point is server/cli/main.ts, which Node 24 runs directly.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../server/cli/main.ts', import.meta.url));
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major >= 24) {
+  await import(main);
+} else {
+  const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (!existsSync(pinned)) {
+    console.error(`crowdcrawl needs Node.js 24 or newer (this is ${process.version}); run "npm install" in ${fileURLToPath(new URL('..', import.meta.url))} to get it.`);
+    process.exit(1);
+  }
+  const child = spawn(pinned, [main, ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => {
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
+}
