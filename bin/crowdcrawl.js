@@ -11,7 +11,11 @@ const main = fileURLToPath(new URL('../server/cli/main.ts', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 24) {
-  await import(main);
+  const { main: run } = await import(main);
+  process.exitCode = await run(process.argv.slice(2)).catch((error) => {
+    console.error(`crowdcrawl: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  });
 } else {
   const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
   if (!existsSync(pinned)) {

@@ -84,7 +84,7 @@ export function parseSelector(source: string): ParsedSelector {
       }
       tokens = list.slice(0, -1);
       // `a ::text` leaves a dangling descendant combinator: it means `a *::text`.
-      if (tokens.at(-1)?.type === 'descendant') tokens = [...tokens, { type: 'universal', namespace: null }];
+      if (tokens.at(-1)?.type === 'descendant') tokens = [...tokens, { type: 'universal', namespace: null } as Selector];
     } else {
       pseudos.push({ kind: 'element' });
     }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseSelector, SelectorError, type ParsedSelector } from '../extract/selector.ts';
 import { compilePattern, PatternError, type UrlPattern } from './patterns.ts';
+import { parseUrl } from '../url/whatwg-url.ts';
 
 const MAX_START_URLS = 10_000;
 const MAX_RULES = 100;
@@ -48,15 +49,17 @@ const httpUrl = z
   .string()
   .max(8192)
   .superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
+    const url = parseUrl(value);
+    if (url === null) {
       ctx.addIssue({ code: 'custom', message: `not an absolute URL: "${value}"` });
       return;
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       ctx.addIssue({ code: 'custom', message: `only http and https URLs can be crawled (got "${url.protocol}")` });
+    }
+    // fetch() refuses URLs with credentials, and the crawler drops them (shared/url/canonical.ts).
+    if (url.username !== '' || url.password !== '') {
+      ctx.addIssue({ code: 'custom', message: 'URLs with credentials (user:password@) cannot be crawled' });
     }
   });
 
@@ -106,15 +109,32 @@ const fieldName = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'field names start with a letter or _ and use letters, digits, _ and -')
-  .refine((name) => name !== '__proto__' && name !== 'constructor' && name !== 'prototype', 'reserved field name');
+  .refine((name) => !RESERVED_FIELD_NAMES.has(name), 'reserved field name');
+
+const RESERVED_FIELD_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+const fieldRecord = z.record(fieldName, field)
+  .refine((f) => Object.keys(f).length > 0, 'an item needs at least one field')
+  .refine((f) => Object.keys(f).length <= MAX_FIELDS, `at most ${MAX_FIELDS} fields`);
+
+/**
+ * zod's record silently drops a "__proto__" key (which JSON.parse does create as
+ * an own property) before the key schema sees it; report it instead of losing
+ * the field without a word.
+ */
+const fields = z.preprocess<unknown, typeof fieldRecord, z.input<typeof fieldRecord>>((value, ctx) => {
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+    ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'reserved field name', input: value });
+  }
+  return value;
+}, fieldRecord);
 
 const itemRule = z.strictObject({
   /** The item type, for specs that extract several kinds of item. */
   type: z.string().min(1).max(64).regex(/^[A-Za-z_][A-Za-z0-9_-]*$/).default('item'),
   /** Each element this selects is one item; fields are relative to it. */
   selector: selector('elements'),
-  fields: z.record(fieldName, field).refine((f) => Object.keys(f).length > 0, 'an item needs at least one field')
-    .refine((f) => Object.keys(f).length <= MAX_FIELDS, `at most ${MAX_FIELDS} fields`),
+  fields,
   /** The rule applies only to pages whose URL matches one of these (CrawlSpider-style). */
   urlPatterns: z.array(pattern).max(100).default([]),
 });
@@ -195,14 +215,68 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+type ZodIssue = z.core.$ZodIssue;
+
+/** A branch of a union that failed only because the value is of another type or literal. */
+function isWrongKind(branch: readonly ZodIssue[]): boolean {
+  return branch.every((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'));
+}
+
+/**
+ * The union branch the writer evidently meant: of the branches whose type
+ * matched, the one with the fewest issues (null when none or a tie).
+ */
+function intendedBranch(branches: readonly (readonly ZodIssue[])[]): readonly ZodIssue[] | null {
+  const candidates = branches.filter((b) => b.length > 0 && !isWrongKind(b));
+  if (candidates.length === 0) return null;
+  const fewest = Math.min(...candidates.map((b) => b.length));
+  const best = candidates.filter((b) => b.length === fewest);
+  return best.length === 1 ? best[0]! : null;
+}
+
+/** "expected one of "sameHost", "any" or an object" for a union no branch of which matched the type. */
+function expectedOneOf(branches: readonly (readonly ZodIssue[])[]): string | null {
+  if (branches.length === 0 || !branches.every(isWrongKind)) return null;
+  const options = new Set<string>();
+  for (const issue of branches.flat()) {
+    if (issue.code === 'invalid_value') for (const v of issue.values) options.add(JSON.stringify(v) ?? String(v));
+    else if (issue.code === 'invalid_type') options.add(`${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`);
+  }
+  const list = [...options];
+  if (list.length < 2) return null;
+  return `expected one of ${list.slice(0, -1).join(', ')} or ${list.at(-1)}`;
+}
+
+/**
+ * zod's issues as SpecIssues, made specific where zod is vague: a union's
+ * "Invalid input" becomes the issues of the branch that was meant (or a list
+ * of what is accepted), a record's "Invalid key in record" the key's own reason.
+ */
+function toSpecIssues(issues: readonly ZodIssue[], prefix: readonly PropertyKey[] = []): SpecIssue[] {
+  const out: SpecIssue[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      const branch = intendedBranch(issue.errors);
+      if (branch) {
+        out.push(...toSpecIssues(branch, path));
+        continue;
+      }
+      out.push({ path: jsonPath(path), message: expectedOneOf(issue.errors) ?? issue.message });
+    } else if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+      for (const inner of issue.issues) out.push({ path: jsonPath(path), message: inner.message });
+    } else {
+      out.push({ path: jsonPath(path), message: issue.message });
+    }
+  }
+  return out;
+}
+
 /** Validates a spec and fills in defaults; never throws. */
 export function parseSpec(input: unknown): SpecResult {
   const result = specSchema.safeParse(input);
   if (result.success) return { ok: true, spec: result.data };
-  return {
-    ok: false,
-    issues: result.error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message })),
-  };
+  return { ok: false, issues: toSpecIssues(result.error.issues) };
 }
 
 export class SpecError extends Error {

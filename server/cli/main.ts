@@ -1,0 +1,61 @@
+// The `crowdcrawl` command line: each sub-command lives in its own module and is
+// loaded only when used, so `crowdcrawl preview` does not start a hub's worth of code.
+import { pathToFileURL } from 'node:url';
+
+export interface Command {
+  readonly summary: string;
+  /** Runs the command; resolves to the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, () => Promise<{ command: Command }>> = {
+  hub: () => import('./hub.ts'),
+  crawl: () => import('./crawl.ts'),
+  status: () => import('./status.ts'),
+  export: () => import('./export.ts'),
+  worker: () => import('./worker.ts'),
+  workers: () => import('./workers.ts'),
+  preview: () => import('./preview.ts'),
+  demo: () => import('./demo.ts'),
+};
+
+async function usage(): Promise<string> {
+  const lines = ['usage: crowdcrawl <command> [options]', '', 'commands:'];
+  for (const [name, load] of Object.entries(commands)) {
+    try {
+      const { command } = await load();
+      lines.push(`  ${name.padEnd(9)} ${command.summary}`);
+    } catch {
+      // a command whose module is not there yet is left out of the list
+    }
+  }
+  lines.push('', 'Run "crowdcrawl <command> --help" for a command\'s options.');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(await usage());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`crowdcrawl: unknown command "${name}"\n\n${await usage()}`);
+    return 2;
+  }
+  const { command } = await load();
+  return command.run(rest);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`crowdcrawl: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,32 @@
+// One status line, redrawn in place on a terminal; on a pipe or a file, a line
+// at most every few seconds so logs stay readable.
+import type { Writable } from 'node:stream';
+
+export class ProgressLine {
+  private readonly out: Writable & { isTTY?: boolean; columns?: number };
+  private lastPrinted = 0;
+  private lastText = '';
+  private readonly intervalMs: number;
+
+  constructor(out: Writable & { isTTY?: boolean; columns?: number }, intervalMs = 5000) {
+    this.out = out;
+    this.intervalMs = intervalMs;
+  }
+
+  update(text: string): void {
+    this.lastText = text;
+    if (this.out.isTTY) {
+      const width = Math.max(20, (this.out.columns ?? 100) - 1);
+      this.out.write(`\r\x1b[2K${text.slice(0, width)}`);
+    } else if (Date.now() - this.lastPrinted >= this.intervalMs) {
+      this.lastPrinted = Date.now();
+      this.out.write(`${text}\n`);
+    }
+  }
+
+  /** Ends the line (a terminal keeps the last state; a log gets it once more). */
+  done(): void {
+    if (this.out.isTTY) this.out.write('\n');
+    else if (this.lastText) this.out.write(`${this.lastText}\n`);
+  }
+}

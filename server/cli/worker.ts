@@ -1,0 +1,86 @@
+// `crowdcrawl worker`: a Node worker that crawls for a hub until Ctrl-C.
+import { parseArgs } from 'node:util';
+import type { Command } from './main.ts';
+import { startNodeWorker } from '../worker/node-worker.ts';
+import { ProgressLine } from './progress.ts';
+
+const HELP = `usage: crowdcrawl worker [--hub URL] [--concurrency N] [--name NAME] [--min-delay-ms MS]
+
+Connects to a hub and crawls: takes leases, fetches each page through the hub's
+relay, extracts with cheerio and sends the results back. Ctrl-C hands every
+lease back and exits.
+
+  --hub URL          the hub (default: $CROWDCRAWL_HUB or http://127.0.0.1:8470)
+  --concurrency N    pages in flight at once (default 4)
+  --name NAME        the name shown on the contributor page (default: node-<random>)
+  --min-delay-ms MS  least time between two page starts (default 0)`;
+
+export const command: Command = {
+  summary: 'run a Node worker (cheerio) for a hub',
+  async run(argv) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          hub: { type: 'string' },
+          concurrency: { type: 'string' },
+          name: { type: 'string' },
+          'min-delay-ms': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }));
+    } catch (error) {
+      console.error(`crowdcrawl worker: ${(error as Error).message}\n\n${HELP}`);
+      return 2;
+    }
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const hubUrl = values.hub ?? process.env.CROWDCRAWL_HUB ?? 'http://127.0.0.1:8470';
+    const concurrency = Number(values.concurrency ?? 4);
+    const minDelayMs = Number(values['min-delay-ms'] ?? 0);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+      console.error('crowdcrawl worker: --concurrency must be a whole number from 1 to 256');
+      return 2;
+    }
+    if (!Number.isFinite(minDelayMs) || minDelayMs < 0) {
+      console.error('crowdcrawl worker: --min-delay-ms must be 0 or more');
+      return 2;
+    }
+    const worker = startNodeWorker({ hubUrl, concurrency, minDelayMs, ...(values.name ? { name: values.name } : {}) });
+    const progress = new ProgressLine(process.stderr);
+    const started = Date.now();
+    const render = () => {
+      const { pages, items, failures } = worker.loop.stats;
+      const seconds = (Date.now() - started) / 1000;
+      const state = worker.loop.state === 'connecting' && worker.loop.lastError ? `connecting (${worker.loop.lastError.message})` : worker.loop.state;
+      progress.update(`${state} · ${pages} pages · ${items} items · ${(pages / Math.max(seconds, 1)).toFixed(1)} pages/s · ${failures} errors`);
+    };
+    const timer = setInterval(render, 1000);
+    worker.loop.onChange((loop) => {
+      if (loop.state === 'outdated' || loop.state === 'banned') render();
+    });
+    const stopped = new Promise<number>((resolve) => {
+      const stop = async () => {
+        clearInterval(timer);
+        await worker.stop();
+        render();
+        progress.done();
+        resolve(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      worker.loop.onChange((loop) => {
+        if (loop.state === 'outdated' || loop.state === 'banned') {
+          clearInterval(timer);
+          progress.done();
+          console.error(`crowdcrawl worker: ${loop.lastError?.message ?? loop.state}`);
+          resolve(1);
+        }
+      });
+    });
+    return stopped;
+  },
+};

@@ -1,0 +1,42 @@
+// The hub's options, checked by one schema that also supplies the defaults.
+import { z } from 'zod';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const hubOptionsSchema = z.strictObject({
+  /** 0 picks a free port (tests). */
+  port: z.number().int().min(0).max(65535).default(8470),
+  host: z.string().min(1).default('127.0.0.1'),
+  dataDir: z.string().min(1).default(join(homedir(), '.crowdcrawl')),
+  /** Admin token; when absent, read from the data dir or generated there on first start. */
+  adminToken: z.string().min(16, 'an admin token has at least 16 characters').optional(),
+  /** Hosts the relay may fetch even though they are private or loopback (local sites, tests). */
+  allowHosts: z.array(z.string().min(1)).default([]),
+  leaseTtlMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+  /** How often expired leases are looked for. */
+  leaseSweepMs: z.number().int().min(50).max(60_000).default(1000),
+  retry: z
+    .strictObject({
+      maxAttempts: z.number().int().min(1).max(20).default(3),
+      baseDelayMs: z.number().int().min(0).max(600_000).default(1000),
+      maxDelayMs: z.number().int().min(0).max(3_600_000).default(60_000),
+    })
+    .default({ maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 }),
+  relay: z
+    .strictObject({
+      maxBodyBytes: z.number().int().min(1024).max(1024 ** 3).default(10 * 1024 * 1024),
+      timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+      maxRedirects: z.number().int().min(0).max(20).default(5),
+    })
+    .default({ maxBodyBytes: 10 * 1024 * 1024, timeoutMs: 30_000, maxRedirects: 5 }),
+  /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
+  pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
+  pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  /** Serve the built contributor page and admin console from this folder (default: client/dist). */
+  staticDir: z.string().optional(),
+  /** Log lines go here; tests pass a no-op. */
+  log: z.custom<(line: string) => void>((v) => typeof v === 'function').optional(),
+});
+
+export type HubOptions = z.input<typeof hubOptionsSchema>;
+export type ResolvedHubOptions = z.output<typeof hubOptionsSchema>;

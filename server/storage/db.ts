@@ -1,0 +1,121 @@
+// Opens the hub's embedded SQLite database (node:sqlite, no native addon) and
+// brings its schema up to date. WAL with synchronous=NORMAL: a committed
+// transaction survives the hub being killed (SIGKILL), which is what the hub
+// promises when it acknowledges a result; only a power cut may lose the last
+// few, and then the worst case is re-crawling those pages.
+import { DatabaseSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const DB_FILE = 'crowdcrawl.db';
+
+/** Request states as stored. Leased requests stay QUEUED on disk: a lease lives in memory only. */
+export const RequestState = {
+  QUEUED: 0,
+  DONE: 2,
+  FAILED: 3,
+  SKIPPED: 4,
+} as const;
+export type RequestState = (typeof RequestState)[keyof typeof RequestState];
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE crawls (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    spec_version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    finish_reason TEXT,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    next_seq INTEGER NOT NULL DEFAULT 1,
+    pages_done INTEGER NOT NULL DEFAULT 0,
+    pages_failed INTEGER NOT NULL DEFAULT 0,
+    pages_skipped INTEGER NOT NULL DEFAULT 0,
+    items_count INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE requests (
+    crawl_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL DEFAULT 0,
+    final_url TEXT,
+    http_status INTEGER,
+    content_hash TEXT,
+    items INTEGER,
+    links INTEGER,
+    worker TEXT,
+    lease_id TEXT,
+    spec_version INTEGER,
+    error_code TEXT,
+    error_message TEXT,
+    done_at INTEGER,
+    PRIMARY KEY (crawl_id, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX requests_queue ON requests (crawl_id, host, seq) WHERE state = 0;
+  CREATE INDEX requests_done ON requests (crawl_id, state, done_at);
+  CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    crawl_id TEXT NOT NULL,
+    request_key TEXT NOT NULL,
+    url TEXT NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    spec_version INTEGER NOT NULL,
+    worker TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX items_crawl ON items (crawl_id, id);
+  `,
+];
+
+export function openDatabase(dataDir: string): DatabaseSync {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new DatabaseSync(join(dataDir, DB_FILE));
+  db.exec(`
+    PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
+    PRAGMA busy_timeout = 5000;
+    PRAGMA foreign_keys = ON;
+    PRAGMA cache_size = -32000;
+    PRAGMA temp_store = MEMORY;
+  `);
+  migrate(db);
+  return db;
+}
+
+function migrate(db: DatabaseSync): void {
+  const version = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(MIGRATIONS[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}
+
+/** Runs fn in one transaction; rolls back and rethrows on error. */
+export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = fn();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}

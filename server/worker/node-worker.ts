@@ -1,0 +1,70 @@
+// The Node worker: the same worker loop as a browser tab, with socket.io-client
+// in Node, undici's fetch and cheerio for extraction. For edge machines without
+// a browser, and for fast tests.
+import { randomBytes } from 'node:crypto';
+import { io } from 'socket.io-client';
+import { PROTOCOL_VERSION, type Hello, type WorkerKind } from '../../shared/protocol.ts';
+import { WorkerLoop, type WorkerSocket } from '../../shared/worker/loop.ts';
+import { extractHtml } from '../extract/cheerio.ts';
+
+export interface NodeWorkerOptions {
+  hubUrl: string;
+  name?: string;
+  concurrency?: number;
+  minDelayMs?: number;
+  /** A stable id for bans and all-time totals; random per process by default. */
+  clientId?: string;
+  kind?: WorkerKind;
+}
+
+export interface NodeWorker {
+  readonly loop: WorkerLoop;
+  readonly socket: WorkerSocket;
+  /** Resolves once the hub has welcomed the worker. */
+  ready(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
+  const concurrency = options.concurrency ?? 4;
+  const hello: Hello = {
+    protocolVersion: PROTOCOL_VERSION,
+    kind: options.kind ?? 'node',
+    name: options.name ?? `node-${randomBytes(3).toString('hex')}`,
+    clientId: options.clientId ?? randomBytes(12).toString('base64url'),
+    capacity: concurrency,
+  };
+  const socket: WorkerSocket = io(options.hubUrl, {
+    autoConnect: false,
+    auth: { ...hello },
+    transports: ['websocket'],
+    reconnectionDelay: 250,
+    reconnectionDelayMax: 2000,
+  });
+  const loop = new WorkerLoop({
+    socket,
+    hubUrl: options.hubUrl,
+    concurrency,
+    minDelayMs: options.minDelayMs ?? 0,
+    extract: (html, spec, pageUrl, depth) => extractHtml(html, spec, pageUrl, { depth }),
+  });
+  loop.start();
+  return {
+    loop,
+    socket,
+    ready: () =>
+      new Promise((resolve, reject) => {
+        if (loop.welcome) return resolve();
+        const off = loop.onChange(() => {
+          if (loop.welcome) {
+            off();
+            resolve();
+          } else if (loop.state === 'outdated' || loop.state === 'banned') {
+            off();
+            reject(new Error(loop.lastError?.message ?? loop.state));
+          }
+        });
+      }),
+    stop: () => loop.stop(),
+  };
+}

@@ -1,0 +1,163 @@
+// The socket protocol between the hub and its workers: one typed event map used by
+// both ends (socket.io's ServerToClientEvents / ClientToServerEvents), and a zod
+// schema for every payload the hub receives. Workers are untrusted: the hub
+// validates everything inbound with these schemas before it looks at it.
+import { z } from 'zod';
+import type { Spec } from './spec/schema.ts';
+
+/** Bumped on every incompatible change; checked at connect. */
+export const PROTOCOL_VERSION = 1;
+
+/** Socket.IO path and namespaces. */
+export const WORKER_NAMESPACE = '/';
+export const RELAY_PATH = '/relay';
+/** The header a worker proves itself with on relay requests. */
+export const WORKER_SECRET_HEADER = 'x-crowdcrawl-worker';
+
+/** Per-page limits on what a worker may send back (the extraction engine stays below them). */
+export const RESULT_LIMITS = {
+  maxItems: 10_000,
+  maxLinks: 10_000,
+  maxFieldsPerItem: 200,
+  maxValueLength: 100_000,
+  maxValuesPerField: 1_000,
+  maxUrlLength: 8192,
+  /** socket.io's maxHttpBufferSize: a page's result must fit in one message. */
+  maxMessageBytes: 32 * 1024 * 1024,
+} as const;
+
+export const WORKER_KINDS = ['tab', 'headless', 'node'] as const;
+export type WorkerKind = (typeof WORKER_KINDS)[number];
+
+/** Error codes that come back in `{ ok: false, error }` replies and `hub:error` events. */
+export const ErrorCode = {
+  BAD_REQUEST: 'BAD_REQUEST',
+  PROTOCOL_MISMATCH: 'PROTOCOL_MISMATCH',
+  BANNED: 'BANNED',
+  LEASE_UNKNOWN: 'LEASE_UNKNOWN',
+  LEASE_NOT_YOURS: 'LEASE_NOT_YOURS',
+  LEASE_EXPIRED: 'LEASE_EXPIRED',
+  LEASE_NOT_FETCHED: 'LEASE_NOT_FETCHED',
+  CRAWL_UNKNOWN: 'CRAWL_UNKNOWN',
+  CRAWL_NOT_RUNNING: 'CRAWL_NOT_RUNNING',
+  RESULT_INVALID: 'RESULT_INVALID',
+  STORAGE_FAILED: 'STORAGE_FAILED',
+  UNKNOWN_EVENT: 'UNKNOWN_EVENT',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ProtocolError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export type Reply<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ProtocolError };
+
+/** What a worker sends in the socket.io handshake (`auth`). */
+export const helloSchema = z.strictObject({
+  protocolVersion: z.number().int(),
+  kind: z.enum(WORKER_KINDS),
+  /** Shown to everyone: trimmed, 1..32 characters, rendered as text only. */
+  name: z
+    .string()
+    .transform((s) => s.normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, '').trim())
+    .pipe(z.string().min(1, 'a nickname is needed').max(32, 'nicknames are at most 32 characters')),
+  /** A random id the worker keeps (a browser keeps it in localStorage): how a ban sticks across nicknames. */
+  clientId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'clientId: 16 to 64 characters of [A-Za-z0-9_-]'),
+  /** Leases the worker wants in flight at once. */
+  capacity: z.number().int().min(0).max(256),
+});
+export type Hello = z.input<typeof helloSchema>;
+
+export const capacitySchema = z.strictObject({ capacity: z.number().int().min(0).max(256) });
+export const specRequestSchema = z.strictObject({ crawlId: z.string().min(1).max(64) });
+
+const fieldValue = z.union([
+  z.string().max(RESULT_LIMITS.maxValueLength),
+  z.array(z.string().max(RESULT_LIMITS.maxValueLength)).max(RESULT_LIMITS.maxValuesPerField),
+  z.null(),
+]);
+
+export const resultItemSchema = z.strictObject({
+  type: z.string().min(1).max(64),
+  data: z
+    .record(z.string().min(1).max(64), fieldValue)
+    .refine((d) => Object.keys(d).length <= RESULT_LIMITS.maxFieldsPerItem, 'too many fields'),
+});
+
+export const resultSchema = z.strictObject({
+  leaseId: z.string().min(1).max(64),
+  items: z.array(resultItemSchema).max(RESULT_LIMITS.maxItems),
+  links: z.array(z.string().min(1).max(RESULT_LIMITS.maxUrlLength)).max(RESULT_LIMITS.maxLinks),
+  /** How long parsing and extraction took on the worker, for stats. */
+  extractMs: z.number().min(0).max(3_600_000).optional(),
+});
+export type ResultPayload = z.input<typeof resultSchema>;
+
+export const failureSchema = z.strictObject({
+  leaseId: z.string().min(1).max(64),
+  code: z.string().min(1).max(64),
+  message: z.string().max(1000),
+});
+export type FailurePayload = z.input<typeof failureSchema>;
+
+export const releaseSchema = z.strictObject({ leaseIds: z.array(z.string().min(1).max(64)).max(1000) });
+
+/** A unit of work: fetch `url` through the relay, extract with the crawl's spec, send the result. */
+export interface Lease {
+  readonly id: string;
+  readonly crawlId: string;
+  readonly url: string;
+  readonly depth: number;
+  readonly specVersion: number;
+  /** Epoch ms; after this the hub takes the URL back. */
+  readonly expiresAt: number;
+}
+
+export interface Welcome {
+  readonly workerId: string;
+  /** Sent as the x-crowdcrawl-worker header on relay requests. */
+  readonly workerSecret: string;
+  readonly protocolVersion: number;
+  readonly leaseTtlMs: number;
+  readonly name: string;
+}
+
+export interface CrawlSpecReply {
+  readonly crawlId: string;
+  readonly specVersion: number;
+  readonly spec: Spec;
+}
+
+/** Events the hub sends to a worker. */
+export interface ServerToClientEvents {
+  welcome: (welcome: Welcome) => void;
+  /** New leases; the worker holds them until it sends a result, a failure or a release. */
+  leases: (leases: Lease[]) => void;
+  /** Leases taken back (expired, crawl paused or cancelled): stop working on them. */
+  'leases:revoked': (leaseIds: string[]) => void;
+  'hub:error': (error: ProtocolError) => void;
+}
+
+/** Events a worker sends to the hub; every one with an ack. */
+export interface ClientToServerEvents {
+  capacity: (payload: { capacity: number }, ack: (reply: Reply) => void) => void;
+  'spec:get': (payload: { crawlId: string }, ack: (reply: Reply<CrawlSpecReply>) => void) => void;
+  result: (payload: ResultPayload, ack: (reply: Reply<{ duplicate: boolean }>) => void) => void;
+  /** The worker could not process a page it fetched (e.g. its parser crashed). */
+  failure: (payload: FailurePayload, ack: (reply: Reply) => void) => void;
+  /** Hand leases back unworked (a clean shutdown). */
+  release: (payload: { leaseIds: string[] }, ack: (reply: Reply) => void) => void;
+}
+
+/** How long a worker waits for an ack before treating the call as failed. */
+export const ACK_TIMEOUT_MS = 15_000;
+
+/** Formats zod issues as one line a person can read. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : 'payload'}: ${i.message}`)
+    .join('; ');
+}

@@ -1,0 +1,71 @@
+// Test helpers: a real hub on port 0 with its own data dir, Node workers, and
+// waiting for a crawl to end.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHub, type Hub } from '../../server/hub/hub.ts';
+import type { HubOptions } from '../../server/hub/options.ts';
+import { startNodeWorker, type NodeWorker, type NodeWorkerOptions } from '../../server/worker/node-worker.ts';
+import type { CrawlSummary } from '../../server/hub/crawls.ts';
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export function tempDir(prefix = 'crowdcrawl-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function startTestHub(options: HubOptions = {}): Promise<Hub & { dataDir: string; cleanup(): Promise<void> }> {
+  const dir = options.dataDir ? undefined : tempDir();
+  const hub = await startHub({
+    port: 0,
+    allowHosts: ['127.0.0.1'],
+    adminToken: TEST_ADMIN_TOKEN,
+    log: () => {},
+    ...options,
+    dataDir: options.dataDir ?? dir!.path,
+  });
+  return Object.assign(hub, {
+    dataDir: options.dataDir ?? dir!.path,
+    async cleanup() {
+      await hub.close();
+      dir?.remove();
+    },
+  });
+}
+
+export async function startWorkers(hubUrl: string, count: number, options: Partial<NodeWorkerOptions> = {}): Promise<NodeWorker[]> {
+  const workers = Array.from({ length: count }, (_, i) => startNodeWorker({ hubUrl, name: `worker-${i + 1}`, concurrency: 4, ...options }));
+  await Promise.all(workers.map((w) => w.ready()));
+  return workers;
+}
+
+/** Resolves with the crawl's summary once it is no longer running (or rejects after timeoutMs). */
+export function waitForCrawlEnd(hub: Hub, crawlId: string, timeoutMs = 60_000): Promise<CrawlSummary> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const crawl = hub.core.crawls.get(crawlId);
+      if (crawl && (crawl.status === 'finished' || crawl.status === 'cancelled' || crawl.status === 'failed')) {
+        clearInterval(timer);
+        clearTimeout(deadline);
+        resolve(crawl.summary());
+      }
+    };
+    const timer = setInterval(check, 20);
+    const deadline = setTimeout(() => {
+      clearInterval(timer);
+      const crawl = hub.core.crawls.get(crawlId);
+      reject(new Error(`crawl ${crawlId} did not end within ${timeoutMs} ms: ${JSON.stringify(crawl?.summary())}`));
+    }, timeoutMs);
+    check();
+  });
+}
+
+export const quotesSpec = (origin: string, extra: Record<string, unknown> = {}) => ({
+  name: 'quotes',
+  startUrls: [`${origin}/page/1/`],
+  items: [{ selector: 'div.quote', fields: { text: 'span.text::text', author: 'span small::text' } }],
+  follow: [{ selector: 'li.next a::attr(href)' }],
+  politeness: { obeyRobotsTxt: false, perHostConcurrency: 16, perHostDelayMs: 0 },
+  ...extra,
+});
