@@ -237,9 +237,8 @@ export class Store {
     return Number((this.st('countItems').get(crawlId) as { n: number }).n);
   }
 
-  /** Streams a crawl's items in pages of `batch` rows, so a million items never sit in memory at once. */
-  *iterateItems(crawlId: string, batch = 1000): Generator<StoredItem> {
-    let after = 0;
+  /** Streams a crawl's items (those with an id above `after`) in pages of `batch` rows, so a million items never sit in memory at once. */
+  *iterateItems(crawlId: string, batch = 1000, after = 0): Generator<StoredItem> {
     for (;;) {
       const rows = this.st('iterateItems').all(crawlId, after, batch) as unknown as StoredItem[];
       if (rows.length === 0) return;

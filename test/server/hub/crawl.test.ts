@@ -38,7 +38,7 @@ test('three Node workers crawl the 100-page quotes site: exactly 1000 items, non
     }
     const counts = hub.core.store.countByState(crawl.id);
     assert.deepEqual(counts, { 2: 100 }, 'every page recorded once, nothing left queued');
-    for (let page = 1; page <= 100; page++) assert.equal(site.hits(`/page/${page}/`), 1, `page ${page} fetched once`);
+    for (let page = 1; page <= 100; page++) assert.equal(site.requestsFor(`/page/${page}/`), 1, `page ${page} fetched once`);
     assert.ok(workers.every((w) => w.loop.stats.pages > 0) || workers.some((w) => w.loop.stats.pages > 0));
   } finally {
     await Promise.all(workers.map((w) => w.stop()));

@@ -1,0 +1,98 @@
+// The small view of a parsed HTML document that the extraction engine is written
+// against. The browser (DOMParser) and Node (cheerio/parse5) each implement it, and
+// the engine computes every value itself by walking nodes through it, so both
+// sides give the same output: nothing depends on textContent, innerText or the
+// quirks of either library's helpers.
+//
+// CSS selection is the one thing the adapters do natively (querySelectorAll,
+// css-select). To make the two agree on what a selector means relative to its
+// context, `scopedSelectorList` rewrites the selector once, here, and both
+// adapters run the rewritten text.
+import { parse, stringify, type Selector } from 'css-what';
+
+/** What the engine needs to know about a node. */
+export const NodeKind = { Element: 1, Text: 3, Other: 0 } as const;
+export type NodeKind = (typeof NodeKind)[keyof typeof NodeKind];
+
+export interface DomAdapter<N> {
+  /** The document node (the context of item and follow selectors). */
+  readonly document: N;
+  /**
+   * The elements under `context` (a descendant of it; never `context` itself)
+   * that match `selectorList`, in document order, without duplicates.
+   * `selectorList` is always the output of `scopedSelectorList`.
+   */
+  select(context: N, selectorList: string): readonly N[];
+  /** Child nodes in document order. A <template> has none (its content is not part of the tree). */
+  childNodes(node: N): ArrayLike<N>;
+  kind(node: N): NodeKind;
+  /** Lower-case local name of an element ("a", "foreignobject"). */
+  tagName(element: N): string;
+  /** An attribute's value, its name matched ASCII case-insensitively (so "viewbox" finds SVG's viewBox); null when absent. */
+  getAttribute(element: N, lowerCaseName: string): string | null;
+  /** A text node's data. */
+  textData(text: N): string;
+}
+
+const TRAVERSALS = new Set(['child', 'parent', 'sibling', 'adjacent', 'descendant', 'column-combinator']);
+const SCOPE: Selector = { type: 'pseudo', name: 'scope', data: null };
+const ROOT: Selector = { type: 'pseudo', name: 'root', data: null };
+const DESCENDANT: Selector = { type: 'descendant' };
+
+function mentionsScope(tokens: readonly Selector[]): boolean {
+  return tokens.some(
+    (t) => t.type === 'pseudo' && (t.name === 'scope' || (Array.isArray(t.data) && t.data.some(mentionsScope))),
+  );
+}
+
+/** :scope → :root, at any nesting depth (inside :is(), :not(), :has()...). */
+function scopeToRoot(tokens: readonly Selector[]): Selector[] {
+  return tokens.map((t): Selector => {
+    if (t.type !== 'pseudo') return t;
+    if (t.name === 'scope') return ROOT;
+    if (Array.isArray(t.data)) return { ...t, data: t.data.map(scopeToRoot) };
+    return t;
+  });
+}
+
+const cache = new Map<string, string>();
+
+/**
+ * Rewrites the parts of a parsed selector (`ParsedSelector.parts`) so that the
+ * browser's querySelectorAll and css-select give the same elements:
+ *
+ * - relative to an element (`forDocument` false): the whole selector must match
+ *   inside the context, as css-select's relative selectors and parsel's
+ *   relative queries do: `div span` becomes `:scope div span`, so a `div`
+ *   outside the context does not count (a browser's plain
+ *   `el.querySelectorAll('div span')` would let it). `> li` becomes
+ *   `:scope > li`. A part that already names `:scope` is kept as written.
+ * - relative to the document: parts are kept, `:scope` means the root element
+ *   (as in `document.querySelectorAll`), and `> body` means `:root > body`.
+ */
+export function scopedSelectorList(parts: readonly string[], forDocument: boolean): string {
+  const key = `${forDocument ? 'd' : 'e'}\u0000${parts.join('\u0000')}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const out: Selector[][] = [];
+  for (const part of parts) {
+    for (const tokens of parse(part)) {
+      const first = tokens[0];
+      const leadingCombinator = first !== undefined && TRAVERSALS.has(first.type) && first.type !== 'descendant';
+      if (forDocument) {
+        const rooted = scopeToRoot(tokens);
+        out.push(leadingCombinator ? [ROOT, ...rooted] : rooted);
+      } else if (leadingCombinator) {
+        out.push([SCOPE, ...tokens]);
+      } else if (mentionsScope(tokens)) {
+        out.push([...tokens]);
+      } else {
+        out.push([SCOPE, DESCENDANT, ...tokens]);
+      }
+    }
+  }
+  const result = stringify(out);
+  if (cache.size > 5000) cache.clear();
+  cache.set(key, result);
+  return result;
+}

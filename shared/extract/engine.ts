@@ -1,0 +1,127 @@
+// The extraction engine: one implementation of a spec's item and follow rules,
+// run by browsers (over DOMParser's document) and by Node (over cheerio's), so a
+// page gives the same items and links wherever it is processed.
+//
+// Semantics (docs/readme/extraction.md has examples):
+// - Item rules apply in spec order, each only on pages whose URL matches one of
+//   its urlPatterns (or when it has none). Every element its selector selects
+//   (relative to the document) is one item, in document order.
+// - Field selectors are relative to the item's root element: they match its
+//   descendants, and the whole selector must match inside it (`div span` needs
+//   the div inside the item too). A bare `::text` or `::attr(x)` reads the root.
+// - `sel::text`: the selected elements' own text-node children, in the document
+//   order of the text nodes (parsel/XPath), not grouped per element;
+//   `sel *::text`: the text nodes of descendant elements; `sel::attr(name)`: the
+//   attribute of each selected element that has it; no pseudo-element: each
+//   element's text content (all descendant text, concatenated). White space is
+//   kept exactly; entities are decoded by the HTML parser.
+// - Processors run over all of a field's values in order (see processors.ts).
+//   `all: false` gives the first value left, else `default`; `all: true` gives
+//   the list, or `[default]` when empty and a default is set, else [].
+// - Links: see links.ts. Limits: see limits.ts.
+import type { FieldSpec, ItemRule, Spec } from '../spec/schema.ts';
+import { matchesAny } from '../spec/patterns.ts';
+import { parseSelector } from './selector.ts';
+import { scopedSelectorList, type DomAdapter } from './dom.ts';
+import { cutToLength, ownTextInDocumentOrder, textContent } from './text.ts';
+import { applyProcessors, type ProcessContext } from './processors.ts';
+import { documentBaseHref, extractLinks } from './links.ts';
+import { MAX_ITEMS_PER_PAGE, MAX_RESULT_CHARS, MAX_VALUES_PER_FIELD } from './limits.ts';
+
+export * from './limits.ts';
+export { isLinkFollowable } from './links.ts';
+export type { DomAdapter } from './dom.ts';
+
+export type FieldValue = string | string[] | null;
+
+export interface ExtractedItem {
+  /** The item rule's type. */
+  type: string;
+  data: Record<string, FieldValue>;
+}
+
+export interface ExtractResult {
+  items: ExtractedItem[];
+  /** Absolute, normalized URLs to follow, deduplicated, in first-seen order. */
+  links: string[];
+}
+
+export interface ExtractOptions {
+  /** The page's crawl depth (start URLs are 0); follow rules' maxDepth compare against depth + 1. */
+  depth?: number;
+}
+
+/** The raw values a field's selector gives on an item root, before processors. */
+export function selectValues<N>(dom: DomAdapter<N>, root: N, selector: string): string[] {
+  const parsed = parseSelector(selector);
+  const elements = parsed.css === '' ? [root] : dom.select(root, scopedSelectorList(parsed.parts, false));
+  const pseudo = parsed.pseudo;
+  if (pseudo.kind === 'text') return ownTextInDocumentOrder(dom, elements, root);
+  const values: string[] = [];
+  for (const element of elements) {
+    if (values.length >= MAX_VALUES_PER_FIELD) break;
+    if (pseudo.kind === 'attr') {
+      const value = dom.getAttribute(element, pseudo.name);
+      if (value !== null) values.push(cutToLength(value));
+    } else {
+      values.push(textContent(dom, element));
+    }
+  }
+  return values;
+}
+
+function fieldValue<N>(dom: DomAdapter<N>, root: N, field: FieldSpec, context: ProcessContext): FieldValue {
+  const values = applyProcessors(selectValues(dom, root, field.selector), field.process, context);
+  if (!field.all) return values[0] ?? field.default;
+  if (values.length === 0) return field.default === null ? [] : [field.default];
+  return values.length > MAX_VALUES_PER_FIELD ? values.slice(0, MAX_VALUES_PER_FIELD) : values;
+}
+
+function valueChars(value: FieldValue): number {
+  if (value === null) return 0;
+  if (typeof value === 'string') return value.length;
+  let total = 0;
+  for (const v of value) total += v.length;
+  return total;
+}
+
+function ruleApplies(rule: ItemRule, pageUrl: string): boolean {
+  return rule.urlPatterns.length === 0 || matchesAny(rule.urlPatterns, pageUrl);
+}
+
+/**
+ * Extracts a page's items and the links to follow. `dom` is the parsed page;
+ * `pageUrl` its final URL (after redirects), used for urlPatterns, link
+ * resolution and scope. Never throws for any page content.
+ */
+export function extract<N>(dom: DomAdapter<N>, spec: Spec, pageUrl: string, options: ExtractOptions = {}): ExtractResult {
+  const baseHref = documentBaseHref(dom);
+  const context: ProcessContext = { pageUrl, baseHref };
+  const items: ExtractedItem[] = [];
+  let resultChars = 0;
+  let budgetSpent = false;
+  for (const rule of spec.items) {
+    if (budgetSpent || items.length >= MAX_ITEMS_PER_PAGE) break;
+    if (!ruleApplies(rule, pageUrl)) continue;
+    const roots = dom.select(dom.document, scopedSelectorList(parseSelector(rule.selector).parts, true));
+    const fields = Object.entries(rule.fields);
+    for (const root of roots) {
+      if (items.length >= MAX_ITEMS_PER_PAGE) break;
+      const data: Record<string, FieldValue> = {};
+      let itemChars = 0;
+      for (const [name, field] of fields) {
+        const value = fieldValue(dom, root, field, context);
+        data[name] = value;
+        itemChars += valueChars(value);
+      }
+      if (resultChars + itemChars > MAX_RESULT_CHARS) {
+        budgetSpent = true;
+        break;
+      }
+      resultChars += itemChars;
+      items.push({ type: rule.type, data });
+    }
+  }
+  const links = extractLinks(dom, spec, pageUrl, options.depth ?? 0, baseHref);
+  return { items, links };
+}

@@ -1,0 +1,107 @@
+// Which links of a page a crawl follows, from the spec's follow rules
+// (CrawlSpider's Rule + LinkExtractor).
+import type { FollowRule, Spec } from '../spec/schema.ts';
+import { matchesAny } from '../spec/patterns.ts';
+import { normalizeUrl, resolveLink, urlKey } from '../url/canonical.ts';
+import { isInScope } from '../url/scope.ts';
+import { parseSelector } from './selector.ts';
+import { scopedSelectorList, type DomAdapter } from './dom.ts';
+import { MAX_LINKS_PER_PAGE } from './limits.ts';
+
+const LINK_ELEMENTS = scopedSelectorList(['a[href]', 'area[href]'], false);
+const ALL_LINKS = scopedSelectorList(['a[href]', 'area[href]'], true);
+/** Candidate hrefs looked at per rule; a page with more is hostile or generated. */
+const MAX_CANDIDATES_PER_RULE = MAX_LINKS_PER_PAGE * 5;
+
+/** The follow rules that apply on a page: those without urlPatterns or with one matching the page URL. */
+export function followRulesFor(spec: Spec, pageUrl: string): FollowRule[] {
+  return spec.follow.filter((rule) => rule.urlPatterns.length === 0 || matchesAny(rule.urlPatterns, pageUrl));
+}
+
+/** The first <base href> of the document (HTML uses the first one only). */
+export function documentBaseHref<N>(dom: DomAdapter<N>): string | null {
+  const base = dom.select(dom.document, scopedSelectorList(['base[href]'], true))[0];
+  return base === undefined ? null : dom.getAttribute(base, 'href');
+}
+
+/**
+ * Whether `url` (absolute, resolved) passes a rule's filters for a page at `depth`:
+ * allow (any, when given), deny (none), scope relative to the page, and the
+ * rule's and the spec's maxDepth (a link found on a page at depth d has depth d+1).
+ */
+function ruleAllows(spec: Spec, rule: FollowRule, pageUrl: string, url: string, depth: number): boolean {
+  const linkDepth = depth + 1;
+  if (rule.maxDepth !== undefined && linkDepth > rule.maxDepth) return false;
+  if (spec.limits.maxDepth !== undefined && linkDepth > spec.limits.maxDepth) return false;
+  if (rule.allow.length > 0 && !matchesAny(rule.allow, url)) return false;
+  if (rule.deny.length > 0 && matchesAny(rule.deny, url)) return false;
+  return isInScope(rule.scope, pageUrl, url);
+}
+
+/**
+ * The hub's re-check of a link a worker reports: true when `linkUrl` is a URL we
+ * fetch and some follow rule that applies on `pageUrl` allows it at `depth` (the
+ * depth of the page the link was found on). It cannot tell whether the link was
+ * really on the page; it only stops a worker from widening the crawl.
+ */
+export function isLinkFollowable(spec: Spec, pageUrl: string, linkUrl: string, depth: number): boolean {
+  const url = normalizeUrl(linkUrl);
+  if (url === null) return false;
+  return followRulesFor(spec, pageUrl).some((rule) => ruleAllows(spec, rule, pageUrl, url, depth));
+}
+
+/** The raw href values a rule picks, in order. */
+function candidateHrefs<N>(dom: DomAdapter<N>, rule: FollowRule): string[] {
+  const hrefs: string[] = [];
+  const add = (element: N, name: string): void => {
+    const value = dom.getAttribute(element, name);
+    if (value !== null) hrefs.push(value);
+  };
+  if (rule.selector === undefined) {
+    for (const link of dom.select(dom.document, ALL_LINKS)) {
+      if (hrefs.length >= MAX_CANDIDATES_PER_RULE) break;
+      add(link, 'href');
+    }
+    return hrefs;
+  }
+  const parsed = parseSelector(rule.selector);
+  const selected = dom.select(dom.document, scopedSelectorList(parsed.parts, true));
+  for (const element of selected) {
+    if (hrefs.length >= MAX_CANDIDATES_PER_RULE) break;
+    if (parsed.pseudo.kind === 'attr') {
+      add(element, parsed.pseudo.name);
+      continue;
+    }
+    // An element selector names link elements (their href) or regions whose
+    // links are taken, like Scrapy's restrict_css.
+    const tag = dom.tagName(element);
+    if (tag === 'a' || tag === 'area') add(element, 'href');
+    for (const link of dom.select(element, LINK_ELEMENTS)) add(link, 'href');
+  }
+  return hrefs;
+}
+
+/**
+ * The links to follow from a page: for each applicable follow rule, its
+ * candidates resolved against the page (and <base href>), filtered by the rule;
+ * deduplicated by urlKey in first-seen order, at most MAX_LINKS_PER_PAGE.
+ */
+export function extractLinks<N>(dom: DomAdapter<N>, spec: Spec, pageUrl: string, depth: number, baseHref: string | null): string[] {
+  const rules = followRulesFor(spec, pageUrl);
+  const links: string[] = [];
+  if (rules.length === 0) return links;
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    for (const href of candidateHrefs(dom, rule)) {
+      const url = resolveLink(href, pageUrl, baseHref);
+      if (url === null) continue;
+      const key = urlKey(url);
+      if (seen.has(key)) continue;
+      if (!ruleAllows(spec, rule, pageUrl, url, depth)) continue;
+      seen.add(key);
+      links.push(url);
+      if (links.length >= MAX_LINKS_PER_PAGE) return links;
+    }
+  }
+  return links;
+}
