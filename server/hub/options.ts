@@ -34,6 +34,13 @@ export const hubOptionsSchema = z.strictObject({
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   /** Serve the built contributor page and admin console from this folder (default: client/dist). */
   staticDir: z.string().optional(),
+  /** The live board: time between broadcasts and rows broadcast (server/hub/board.ts). */
+  board: z
+    .strictObject({
+      intervalMs: z.number().int().min(100).max(60_000).default(1000),
+      maxRows: z.number().int().min(1).max(10_000).default(100),
+    })
+    .default({ intervalMs: 1000, maxRows: 100 }),
   /** Log lines go here; tests pass a no-op. */
   log: z.custom<(line: string) => void>((v) => typeof v === 'function').optional(),
 });

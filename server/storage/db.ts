@@ -75,6 +75,20 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX items_crawl ON items (crawl_id, id);
   `,
+  // 2: all-time totals of the board's contributors (server/storage/contributors.ts).
+  `
+  CREATE TABLE contributors (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    pages INTEGER NOT NULL DEFAULT 0,
+    items INTEGER NOT NULL DEFAULT 0,
+    first_seen_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX contributors_pages ON contributors (pages DESC);
+  `,
 ];
 
 export function openDatabase(dataDir: string): DatabaseSync {

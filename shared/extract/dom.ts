@@ -8,7 +8,7 @@
 // css-select). To make the two agree on what a selector means relative to its
 // context, `scopedSelectorList` rewrites the selector once, here, and both
 // adapters run the rewritten text.
-import { parse, stringify, type Selector } from 'css-what';
+import { parse, SelectorType, stringify, type Selector } from 'css-what';
 
 /** What the engine needs to know about a node. */
 export const NodeKind = { Element: 1, Text: 3, Other: 0 } as const;
@@ -20,7 +20,8 @@ export interface DomAdapter<N> {
   /**
    * The elements under `context` (a descendant of it; never `context` itself)
    * that match `selectorList`, in document order, without duplicates.
-   * `selectorList` is always the output of `scopedSelectorList`.
+   * `selectorList` is always the output of `scopedSelectorList` (never '': the
+   * engine selects nothing without asking).
    */
   select(context: N, selectorList: string): readonly N[];
   /** Child nodes in document order. A <template> has none (its content is not part of the tree). */
@@ -35,9 +36,9 @@ export interface DomAdapter<N> {
 }
 
 const TRAVERSALS = new Set(['child', 'parent', 'sibling', 'adjacent', 'descendant', 'column-combinator']);
-const SCOPE: Selector = { type: 'pseudo', name: 'scope', data: null };
-const ROOT: Selector = { type: 'pseudo', name: 'root', data: null };
-const DESCENDANT: Selector = { type: 'descendant' };
+const SCOPE: Selector = { type: SelectorType.Pseudo, name: 'scope', data: null };
+const ROOT: Selector = { type: SelectorType.Pseudo, name: 'root', data: null };
+const DESCENDANT: Selector = { type: SelectorType.Descendant };
 
 function mentionsScope(tokens: readonly Selector[]): boolean {
   return tokens.some(
@@ -68,7 +69,11 @@ const cache = new Map<string, string>();
  *   `el.querySelectorAll('div span')` would let it). `> li` becomes
  *   `:scope > li`. A part that already names `:scope` is kept as written.
  * - relative to the document: parts are kept, `:scope` means the root element
- *   (as in `document.querySelectorAll`), and `> body` means `:root > body`.
+ *   (as in `document.querySelectorAll`), a leading `>` means a child of the
+ *   document (`> html > body` is `html:root > body`), and a part that starts
+ *   with `+` or `~` matches nothing (the document has no siblings).
+ *
+ * Returns '' when no part can match anything.
  */
 export function scopedSelectorList(parts: readonly string[], forDocument: boolean): string {
   const key = `${forDocument ? 'd' : 'e'}\u0000${parts.join('\u0000')}`;
@@ -81,7 +86,16 @@ export function scopedSelectorList(parts: readonly string[], forDocument: boolea
       const leadingCombinator = first !== undefined && TRAVERSALS.has(first.type) && first.type !== 'descendant';
       if (forDocument) {
         const rooted = scopeToRoot(tokens);
-        out.push(leadingCombinator ? [ROOT, ...rooted] : rooted);
+        if (!leadingCombinator) {
+          out.push(rooted);
+        } else if (first?.type === SelectorType.Child) {
+          // `> html > body`: the document's element child is the root element.
+          const rest = rooted.slice(1);
+          const end = rest.findIndex((t) => TRAVERSALS.has(t.type));
+          const compoundEnd = end === -1 ? rest.length : end;
+          out.push([...rest.slice(0, compoundEnd), ROOT, ...rest.slice(compoundEnd)]);
+        }
+        // `+ x` and `~ x`: the document has no siblings; the part matches nothing.
       } else if (leadingCombinator) {
         out.push([SCOPE, ...tokens]);
       } else if (mentionsScope(tokens)) {
@@ -91,8 +105,14 @@ export function scopedSelectorList(parts: readonly string[], forDocument: boolea
       }
     }
   }
-  const result = stringify(out);
+  const result = out.length === 0 ? '' : stringify(out);
   if (cache.size > 5000) cache.clear();
   cache.set(key, result);
   return result;
+}
+
+/** The elements `parts` select relative to `context` (the document when `forDocument`). */
+export function selectRelative<N>(dom: DomAdapter<N>, context: N, parts: readonly string[], forDocument: boolean): readonly N[] {
+  const list = scopedSelectorList(parts, forDocument);
+  return list === '' ? [] : dom.select(context, list);
 }

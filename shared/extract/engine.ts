@@ -22,7 +22,7 @@
 import type { FieldSpec, ItemRule, Spec } from '../spec/schema.ts';
 import { matchesAny } from '../spec/patterns.ts';
 import { parseSelector } from './selector.ts';
-import { scopedSelectorList, type DomAdapter } from './dom.ts';
+import { selectRelative, type DomAdapter } from './dom.ts';
 import { cutToLength, ownTextInDocumentOrder, textContent } from './text.ts';
 import { applyProcessors, type ProcessContext } from './processors.ts';
 import { documentBaseHref, extractLinks } from './links.ts';
@@ -54,7 +54,7 @@ export interface ExtractOptions {
 /** The raw values a field's selector gives on an item root, before processors. */
 export function selectValues<N>(dom: DomAdapter<N>, root: N, selector: string): string[] {
   const parsed = parseSelector(selector);
-  const elements = parsed.css === '' ? [root] : dom.select(root, scopedSelectorList(parsed.parts, false));
+  const elements = parsed.css === '' ? [root] : selectRelative(dom, root, parsed.parts, false);
   const pseudo = parsed.pseudo;
   if (pseudo.kind === 'text') return ownTextInDocumentOrder(dom, elements, root);
   const values: string[] = [];
@@ -103,7 +103,7 @@ export function extract<N>(dom: DomAdapter<N>, spec: Spec, pageUrl: string, opti
   for (const rule of spec.items) {
     if (budgetSpent || items.length >= MAX_ITEMS_PER_PAGE) break;
     if (!ruleApplies(rule, pageUrl)) continue;
-    const roots = dom.select(dom.document, scopedSelectorList(parseSelector(rule.selector).parts, true));
+    const roots = selectRelative(dom, dom.document, parseSelector(rule.selector).parts, true);
     const fields = Object.entries(rule.fields);
     for (const root of roots) {
       if (items.length >= MAX_ITEMS_PER_PAGE) break;

@@ -5,11 +5,10 @@ import { matchesAny } from '../spec/patterns.ts';
 import { normalizeUrl, resolveLink, urlKey } from '../url/canonical.ts';
 import { isInScope } from '../url/scope.ts';
 import { parseSelector } from './selector.ts';
-import { scopedSelectorList, type DomAdapter } from './dom.ts';
+import { selectRelative, type DomAdapter } from './dom.ts';
 import { MAX_LINKS_PER_PAGE } from './limits.ts';
 
-const LINK_ELEMENTS = scopedSelectorList(['a[href]', 'area[href]'], false);
-const ALL_LINKS = scopedSelectorList(['a[href]', 'area[href]'], true);
+const LINK_SELECTORS = ['a[href]', 'area[href]'];
 /** Candidate hrefs looked at per rule; a page with more is hostile or generated. */
 const MAX_CANDIDATES_PER_RULE = MAX_LINKS_PER_PAGE * 5;
 
@@ -20,7 +19,7 @@ export function followRulesFor(spec: Spec, pageUrl: string): FollowRule[] {
 
 /** The first <base href> of the document (HTML uses the first one only). */
 export function documentBaseHref<N>(dom: DomAdapter<N>): string | null {
-  const base = dom.select(dom.document, scopedSelectorList(['base[href]'], true))[0];
+  const base = selectRelative(dom, dom.document, ['base[href]'], true)[0];
   return base === undefined ? null : dom.getAttribute(base, 'href');
 }
 
@@ -58,14 +57,14 @@ function candidateHrefs<N>(dom: DomAdapter<N>, rule: FollowRule): string[] {
     if (value !== null) hrefs.push(value);
   };
   if (rule.selector === undefined) {
-    for (const link of dom.select(dom.document, ALL_LINKS)) {
+    for (const link of selectRelative(dom, dom.document, LINK_SELECTORS, true)) {
       if (hrefs.length >= MAX_CANDIDATES_PER_RULE) break;
       add(link, 'href');
     }
     return hrefs;
   }
   const parsed = parseSelector(rule.selector);
-  const selected = dom.select(dom.document, scopedSelectorList(parsed.parts, true));
+  const selected = selectRelative(dom, dom.document, parsed.parts, true);
   for (const element of selected) {
     if (hrefs.length >= MAX_CANDIDATES_PER_RULE) break;
     if (parsed.pseudo.kind === 'attr') {
@@ -76,7 +75,7 @@ function candidateHrefs<N>(dom: DomAdapter<N>, rule: FollowRule): string[] {
     // links are taken, like Scrapy's restrict_css.
     const tag = dom.tagName(element);
     if (tag === 'a' || tag === 'area') add(element, 'href');
-    for (const link of dom.select(element, LINK_ELEMENTS)) add(link, 'href');
+    for (const link of selectRelative(dom, element, LINK_SELECTORS, false)) add(link, 'href');
   }
   return hrefs;
 }

@@ -1,0 +1,218 @@
+// This tab as a worker: the shared WorkerLoop (the same as the Node worker's and
+// the edge tabs') with DOMParser for extraction, plus what a volunteer controls:
+// pause and resume, the throttle, and pausing while the tab is hidden.
+// Components read the $state fields; the loop's own objects are copied into
+// them at most every 100 ms, so a fast crawl does not re-render per event.
+import { io } from 'socket.io-client';
+import { PROTOCOL_VERSION, type Hello, type ProtocolError, type WorkerKind } from '../../../shared/protocol.ts';
+import { WorkerLoop, type PageActivity, type WorkerSocket, type WorkerStats } from '../../../shared/worker/loop.ts';
+import { extractHtml } from '../../extract/dom-parser.ts';
+import { clampConcurrency, clampMinDelay, saveSettings, type Settings } from '../lib/identity.ts';
+import type { VolunteerState } from '../lib/format.ts';
+
+const SYNC_EVERY_MS = 100;
+
+export interface VolunteerOptions {
+  kind: WorkerKind;
+  clientId: string;
+  settings: Settings;
+  /** Remember throttle changes in localStorage (not for edge tabs). */
+  persist: boolean;
+  hubUrl?: string;
+}
+
+/** What `window.crowdcrawl.status()` returns (read by `crowdcrawl workers` and tests). */
+export interface VolunteerStatus {
+  state: VolunteerState;
+  name: string;
+  pages: number;
+  items: number;
+  failures: number;
+  bytes: number;
+  inFlight: number;
+  paused: boolean;
+  lastError: ProtocolError | null;
+}
+
+function zeroStats(): WorkerStats {
+  return { pages: 0, items: 0, links: 0, failures: 0, bytes: 0 };
+}
+
+export class Volunteer {
+  readonly kind: WorkerKind;
+  readonly clientId: string;
+  state = $state<VolunteerState>('off');
+  name = $state('');
+  /** This tab, since it started contributing. */
+  stats = $state<WorkerStats>(zeroStats());
+  /** Pages this tab finished in the last 60 seconds. */
+  pagesPerMinute = $state(0);
+  activity = $state.raw<PageActivity[]>([]);
+  lastError = $state.raw<ProtocolError | null>(null);
+  settings = $state<Settings>({ concurrency: 3, minDelayMs: 0, pauseWhenHidden: false });
+  userPaused = $state(false);
+  hiddenPaused = $state(false);
+
+  private readonly persist: boolean;
+  private readonly hubUrl: string;
+  private loop: WorkerLoop | undefined;
+  private syncTimer: ReturnType<typeof setTimeout> | undefined;
+  private rateTimer: ReturnType<typeof setInterval> | undefined;
+  private completions: number[] = [];
+  private lastPages = 0;
+
+  constructor(options: VolunteerOptions) {
+    this.kind = options.kind;
+    this.clientId = options.clientId;
+    this.settings = { ...options.settings };
+    this.persist = options.persist;
+    this.hubUrl = options.hubUrl ?? location.origin;
+    document.addEventListener('visibilitychange', () => this.applyVisibility());
+  }
+
+  get contributing(): boolean {
+    return this.state !== 'off';
+  }
+
+  /** Starts contributing under `name` (already checked with checkNickname). */
+  start(name: string): void {
+    if (this.loop) return;
+    this.name = name;
+    this.stats = zeroStats();
+    this.completions = [];
+    this.lastPages = 0;
+    this.lastError = null;
+    this.userPaused = false;
+    const hello: Hello = {
+      protocolVersion: PROTOCOL_VERSION,
+      kind: this.kind,
+      name,
+      clientId: this.clientId,
+      capacity: this.settings.concurrency,
+    };
+    const socket: WorkerSocket = io(this.hubUrl, {
+      autoConnect: false,
+      forceNew: true,
+      auth: { ...hello },
+      transports: ['websocket', 'polling'],
+      tryAllTransports: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+    });
+    const loop = new WorkerLoop({
+      socket,
+      hubUrl: this.hubUrl,
+      concurrency: this.settings.concurrency,
+      minDelayMs: this.settings.minDelayMs,
+      extract: (html, spec, pageUrl, depth) => extractHtml(html, spec, pageUrl, { depth }),
+    });
+    this.loop = loop;
+    loop.onChange(() => this.scheduleSync());
+    this.rateTimer = setInterval(() => this.sync(), 1000);
+    loop.start();
+    this.applyVisibility();
+    this.sync();
+  }
+
+  /** Hands this tab's leases back and disconnects. */
+  async stop(): Promise<void> {
+    const loop = this.loop;
+    if (!loop) return;
+    await loop.stop();
+    this.loop = undefined;
+    clearInterval(this.rateTimer);
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    this.sync(loop);
+    this.state = 'off';
+    this.activity = [];
+    this.hiddenPaused = false;
+  }
+
+  pause(): void {
+    this.userPaused = true;
+    this.loop?.pause();
+    this.sync();
+  }
+
+  resume(): void {
+    this.userPaused = false;
+    if (!this.hiddenPaused) this.loop?.resume();
+    this.sync();
+  }
+
+  setConcurrency(n: number): void {
+    this.settings.concurrency = clampConcurrency(n);
+    this.loop?.setConcurrency(this.settings.concurrency);
+    this.saveSettings();
+  }
+
+  setMinDelay(ms: number): void {
+    this.settings.minDelayMs = clampMinDelay(ms);
+    this.loop?.setMinDelay(this.settings.minDelayMs);
+    this.saveSettings();
+  }
+
+  setPauseWhenHidden(on: boolean): void {
+    this.settings.pauseWhenHidden = on;
+    this.saveSettings();
+    this.applyVisibility();
+  }
+
+  status(): VolunteerStatus {
+    const loop = this.loop;
+    const stats = loop?.stats ?? this.stats;
+    return {
+      state: loop ? loop.state : this.state,
+      name: this.name,
+      pages: stats.pages,
+      items: stats.items,
+      failures: stats.failures,
+      bytes: stats.bytes,
+      inFlight: loop ? loop.activity.length : 0,
+      paused: loop?.isPaused ?? false,
+      lastError: loop?.lastError ?? null,
+    };
+  }
+
+  private saveSettings(): void {
+    if (this.persist) saveSettings({ ...this.settings });
+  }
+
+  /** Pauses while the tab is hidden (when asked to), resumes when it is shown unless the volunteer paused. */
+  private applyVisibility(): void {
+    const loop = this.loop;
+    if (!loop) return;
+    const shouldHide = this.settings.pauseWhenHidden && document.visibilityState === 'hidden';
+    if (shouldHide && !this.hiddenPaused) {
+      this.hiddenPaused = true;
+      loop.pause();
+    } else if (!shouldHide && this.hiddenPaused) {
+      this.hiddenPaused = false;
+      if (!this.userPaused) loop.resume();
+    }
+    this.sync();
+  }
+
+  private scheduleSync(): void {
+    if (this.syncTimer !== undefined) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      this.sync();
+    }, SYNC_EVERY_MS);
+  }
+
+  /** Copies the loop's state into the reactive fields. */
+  private sync(loop = this.loop): void {
+    if (!loop) return;
+    const now = Date.now();
+    for (let i = this.lastPages; i < loop.stats.pages; i++) this.completions.push(now);
+    this.lastPages = loop.stats.pages;
+    while (this.completions.length > 0 && now - this.completions[0]! > 60_000) this.completions.shift();
+    this.pagesPerMinute = this.completions.length;
+    this.state = loop.state;
+    this.stats = { ...loop.stats };
+    this.activity = loop.activity.map((a) => ({ ...a }));
+    this.lastError = loop.lastError ?? null;
+  }
+}

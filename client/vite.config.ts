@@ -1,0 +1,34 @@
+// The browser pages the hub serves, built by one Vite run into client/dist:
+// the contributor page (index.html) and the admin console (admin.html).
+// `npm run build` runs this; the hub serves client/dist when it exists.
+// `vite --config client/vite.config.ts` serves the pages for development and
+// passes the hub's routes to a hub on 127.0.0.1:8470 (or $CROWDCRAWL_HUB).
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+const root = new URL('.', import.meta.url).pathname;
+const hub = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.CROWDCRAWL_HUB ?? 'http://127.0.0.1:8470';
+
+export default defineConfig({
+  root,
+  base: '/',
+  plugins: [svelte()],
+  build: {
+    outDir: `${root}dist`,
+    emptyOutDir: true,
+    target: 'es2022',
+    rollupOptions: {
+      input: {
+        index: `${root}index.html`,
+        admin: `${root}admin.html`,
+      },
+    },
+  },
+  server: {
+    proxy: {
+      '/socket.io': { target: hub, ws: true },
+      '/relay': hub,
+      '/api': hub,
+    },
+  },
+});

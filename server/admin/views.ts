@@ -1,0 +1,171 @@
+// What the admin API answers with: plain JSON views of crawls, pages, items,
+// workers and hub totals, built from the core's state and the store.
+import { RequestState } from '../storage/db.ts';
+import type { RequestRow, StoredItem, CrawlStatus } from '../storage/store.ts';
+import type { Spec } from '../../shared/spec/schema.ts';
+import { WORKER_KINDS, type WorkerKind } from '../../shared/protocol.ts';
+import type { Crawl, CrawlSummary } from '../hub/crawls.ts';
+import type { HubCore } from '../hub/core.ts';
+
+export const PAGE_STATES = { done: RequestState.DONE, failed: RequestState.FAILED, skipped: RequestState.SKIPPED } as const;
+export type PageStateName = keyof typeof PAGE_STATES;
+
+export interface CrawlErrorGroup {
+  code: string | null;
+  host: string;
+  count: number;
+  exampleUrl: string;
+}
+
+export interface CrawlDetail extends CrawlSummary {
+  spec: Spec;
+  /** Requests by stored state; a leased URL is still `queued` in storage (see `inFlight`). */
+  counts: { queued: number; done: number; failed: number; skipped: number };
+  /** Failed and skipped pages grouped by error code and host, largest group first. */
+  errors: CrawlErrorGroup[];
+}
+
+export function crawlDetail(core: HubCore, crawl: Crawl): CrawlDetail {
+  const byState = core.store.countByState(crawl.id);
+  return {
+    ...crawl.summary(),
+    spec: crawl.spec,
+    counts: {
+      queued: byState[RequestState.QUEUED] ?? 0,
+      done: byState[RequestState.DONE] ?? 0,
+      failed: byState[RequestState.FAILED] ?? 0,
+      skipped: byState[RequestState.SKIPPED] ?? 0,
+    },
+    errors: core.store.errorSummary(crawl.id).map((e) => ({ code: e.code, host: e.host, count: e.n, exampleUrl: e.example })),
+  };
+}
+
+export interface PageView {
+  url: string;
+  host: string;
+  depth: number;
+  attempts: number;
+  finalUrl: string | null;
+  httpStatus: number | null;
+  items: number | null;
+  links: number | null;
+  worker: string | null;
+  specVersion: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  doneAt: number | null;
+}
+
+export function pageView(row: RequestRow): PageView {
+  return {
+    url: row.url,
+    host: row.host,
+    depth: row.depth,
+    attempts: row.attempts,
+    finalUrl: row.final_url,
+    httpStatus: row.http_status,
+    items: row.items,
+    links: row.links,
+    worker: row.worker,
+    specVersion: row.spec_version,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+    doneAt: row.done_at,
+  };
+}
+
+export interface ItemView {
+  /** Storage order; pass the last one as `after` for the next page. */
+  id: number;
+  url: string;
+  type: string;
+  data: Record<string, string | string[] | null>;
+  specVersion: number;
+  extractedAt: number;
+}
+
+export function itemView(item: StoredItem): ItemView {
+  return {
+    id: item.id,
+    url: item.url,
+    type: item.type,
+    data: JSON.parse(item.data) as ItemView['data'],
+    specVersion: item.spec_version,
+    extractedAt: item.created_at,
+  };
+}
+
+export interface WorkerView {
+  id: string;
+  name: string;
+  kind: WorkerKind;
+  /** The browser's (or process's) lasting id, which a ban applies to. */
+  clientId: string;
+  address: string;
+  connectedAt: number;
+  capacity: number;
+  leasesHeld: number;
+  pagesDone: number;
+  items: number;
+  failures: number;
+  /** Pages completed in the last 60 seconds. */
+  pagesLastMinute: number;
+}
+
+export function workerViews(core: HubCore, now = Date.now()): WorkerView[] {
+  const out: WorkerView[] = [];
+  for (const w of core.workers.all()) {
+    out.push({
+      id: w.id,
+      name: w.name,
+      kind: w.kind,
+      clientId: w.clientId,
+      address: w.address,
+      connectedAt: w.connectedAt,
+      capacity: w.capacity,
+      leasesHeld: core.leases.countHeldBy(w.id),
+      pagesDone: w.pagesDone,
+      items: w.items,
+      failures: w.failures,
+      pagesLastMinute: w.recent.filter((t) => now - t < 60_000).length,
+    });
+  }
+  return out.sort((a, b) => a.connectedAt - b.connectedAt);
+}
+
+export interface HubStats {
+  crawls: { total: number; byStatus: Record<CrawlStatus, number> };
+  workers: { connected: number; byKind: Record<WorkerKind, number> };
+  leasesInFlight: number;
+  pagesDone: number;
+  pagesFailed: number;
+  pagesSkipped: number;
+  items: number;
+}
+
+export function hubStats(core: HubCore): HubStats {
+  const byStatus: Record<CrawlStatus, number> = { created: 0, running: 0, paused: 0, finished: 0, cancelled: 0, failed: 0 };
+  let pagesDone = 0;
+  let pagesFailed = 0;
+  let pagesSkipped = 0;
+  let items = 0;
+  const crawls = core.crawls.list();
+  for (const crawl of crawls) {
+    byStatus[crawl.status]++;
+    pagesDone += crawl.pagesDone;
+    pagesFailed += crawl.pagesFailed;
+    pagesSkipped += crawl.pagesSkipped;
+    items += crawl.items;
+  }
+  const byKind = Object.fromEntries(WORKER_KINDS.map((kind) => [kind, 0])) as Record<WorkerKind, number>;
+  for (const worker of core.workers.all()) byKind[worker.kind]++;
+  return {
+    crawls: { total: crawls.length, byStatus },
+    workers: { connected: core.workers.size, byKind },
+    leasesInFlight: core.leases.size,
+    pagesDone,
+    pagesFailed,
+    pagesSkipped,
+    items,
+  };
+}

@@ -1,0 +1,199 @@
+// The small HTTP client the operator commands (crawl, status, export) use to
+// talk to a hub's admin API, and how they find the hub and the admin token.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import { hubOptionsSchema } from '../hub/options.ts';
+import type { CrawlSummary } from '../hub/crawls.ts';
+import type { CrawlDetail, HubStats, WorkerView } from '../admin/views.ts';
+import type { ExportFormat } from '../admin/export.ts';
+
+export const DEFAULT_HUB_URL = 'http://127.0.0.1:8470';
+/** The file in a hub's data dir that holds its admin token (ADMIN_TOKEN_FILE in server/hub/hub.ts). */
+const ADMIN_TOKEN_FILE = 'admin-token';
+
+/** A problem with the hub's answer or with reaching it; `code` is the hub's error code or one of the client's own. */
+export class AdminClientError extends Error {
+  override readonly name = 'AdminClientError';
+  readonly code: string;
+  /** The HTTP status, when the hub answered. */
+  readonly status: number | undefined;
+  readonly details: unknown;
+
+  constructor(code: string, message: string, status?: number, details?: unknown) {
+    super(message);
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+}
+
+/** A wrong command line (exit code 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface AdminToken {
+  token: string;
+  /** Where it came from, for the message when the hub refuses it. */
+  source: string;
+}
+
+/** --hub, else $CROWDCRAWL_HUB, else the default local hub; must be an http(s) URL. */
+export function resolveHubUrl(flag: string | undefined): string {
+  const raw = flag ?? process.env.CROWDCRAWL_HUB ?? DEFAULT_HUB_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--hub must be a URL such as ${DEFAULT_HUB_URL} (got "${raw}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--hub must be an http or https URL (got "${raw}")`);
+  return url.href.replace(/\/+$/, '');
+}
+
+function isLoopback(hubUrl: string): boolean {
+  const host = new URL(hubUrl).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+}
+
+/**
+ * --token, else $CROWDCRAWL_ADMIN_TOKEN, else (for a hub on this machine) the
+ * token file a hub keeps in its data dir: $CROWDCRAWL_DATA_DIR, ./data (what
+ * `npm start` uses) or the default ~/.crowdcrawl.
+ */
+export function resolveToken(flag: string | undefined, hubUrl: string): AdminToken {
+  if (flag) return { token: flag, source: '--token' };
+  const fromEnv = process.env.CROWDCRAWL_ADMIN_TOKEN;
+  if (fromEnv) return { token: fromEnv, source: 'CROWDCRAWL_ADMIN_TOKEN' };
+  if (isLoopback(hubUrl)) {
+    const dirs = [process.env.CROWDCRAWL_DATA_DIR, 'data', hubOptionsSchema.parse({}).dataDir];
+    for (const dir of dirs) {
+      if (!dir) continue;
+      const file = join(dir, ADMIN_TOKEN_FILE);
+      if (existsSync(file)) {
+        const token = readFileSync(file, 'utf8').trim();
+        if (token) return { token, source: file };
+      }
+    }
+  }
+  throw new UsageError(
+    'no admin token: pass --token TOKEN or set CROWDCRAWL_ADMIN_TOKEN (the hub prints its token on first start and keeps it in <data dir>/admin-token)',
+  );
+}
+
+export interface AdminClientOptions {
+  hubUrl: string;
+  token: AdminToken;
+}
+
+export class AdminClient {
+  readonly hubUrl: string;
+  private readonly token: AdminToken;
+  /** Our own connection pool, closed when done, so a finished command never waits on idle keep-alive sockets. */
+  private readonly agent: Agent;
+
+  constructor(options: AdminClientOptions) {
+    this.hubUrl = options.hubUrl;
+    this.token = options.token;
+    this.agent = new Agent({ keepAliveTimeout: 1000, connectTimeout: 10_000 });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** Sends a request; resolves with the response when its status is 2xx, else throws the hub's error. */
+  private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<Dispatcher.ResponseData> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${this.hubUrl}/api${path}`, {
+        method,
+        dispatcher: this.agent,
+        headers: {
+          authorization: `Bearer ${this.token.token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headersTimeout: 30_000,
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? (error as Error).name;
+      throw new AdminClientError('HUB_UNREACHABLE', `cannot reach the hub at ${this.hubUrl} (${code}): is it running? Set the address with --hub or CROWDCRAWL_HUB.`);
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    throw await this.errorFrom(response);
+  }
+
+  private async errorFrom(response: Dispatcher.ResponseData): Promise<AdminClientError> {
+    const status = response.statusCode;
+    let parsed: { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined;
+    try {
+      parsed = (await response.body.json()) as typeof parsed;
+    } catch {
+      // not the admin API's JSON (a proxy's page, or not a crowdcrawl hub at all)
+    }
+    const error = parsed?.error;
+    if (status === 401) {
+      return new AdminClientError('UNAUTHORIZED', `the hub at ${this.hubUrl} refused the admin token from ${this.token.source}`, status);
+    }
+    if (error && typeof error.code === 'string' && typeof error.message === 'string') {
+      return new AdminClientError(error.code, error.message, status, error.details);
+    }
+    return new AdminClientError('BAD_RESPONSE', `the hub at ${this.hubUrl} answered HTTP ${status}: is this a crowdcrawl hub?`, status);
+  }
+
+  private async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
+    return (await response.body.json()) as T;
+  }
+
+  createCrawl(spec: unknown, options: { start: boolean }): Promise<CrawlSummary> {
+    return this.json('POST', '/crawls', { spec, start: options.start });
+  }
+
+  async listCrawls(): Promise<CrawlSummary[]> {
+    return (await this.json<{ crawls: CrawlSummary[] }>('GET', '/crawls')).crawls;
+  }
+
+  getCrawl(id: string): Promise<CrawlDetail> {
+    return this.json('GET', `/crawls/${encodeURIComponent(id)}`);
+  }
+
+  stats(): Promise<HubStats> {
+    return this.json('GET', '/stats');
+  }
+
+  async workers(): Promise<WorkerView[]> {
+    return (await this.json<{ workers: WorkerView[] }>('GET', '/workers')).workers;
+  }
+
+  /** The export as a byte stream (errors before the first byte are thrown; later ones come from the stream). */
+  async exportStream(id: string, format: ExportFormat, options: { escapeFormulas?: boolean } = {}): Promise<Readable> {
+    const query = new URLSearchParams({ format });
+    if (options.escapeFormulas) query.set('escapeFormulas', 'true');
+    const response = await this.send('GET', `/crawls/${encodeURIComponent(id)}/export?${query}`);
+    return response.body;
+  }
+}
+
+/** How a command reports a failure: its message on stderr, and the exit code (2: bad input, 1: anything else). */
+export function reportFailure(command: string, error: unknown): number {
+  if (error instanceof UsageError) {
+    console.error(`crowdcrawl ${command}: ${error.message}`);
+    return 2;
+  }
+  if (error instanceof AdminClientError) {
+    if (error.code === 'SPEC_INVALID' && Array.isArray(error.details)) {
+      console.error(`crowdcrawl ${command}: the spec is invalid:`);
+      for (const issue of error.details as { path?: unknown; message?: unknown }[]) console.error(`  ${String(issue.path)}: ${String(issue.message)}`);
+      return 2;
+    }
+    console.error(`crowdcrawl ${command}: ${error.message}${error.code === 'HUB_UNREACHABLE' || error.code === 'UNAUTHORIZED' ? '' : ` (${error.code})`}`);
+    return error.code === 'CRAWL_UNKNOWN' || error.code === 'BAD_REQUEST' ? 2 : 1;
+  }
+  console.error(`crowdcrawl ${command}: ${error instanceof Error ? error.message : String(error)}`);
+  return 1;
+}

@@ -1,0 +1,117 @@
+// `crowdcrawl export ID`: streams a crawl's items from the hub to a file or to
+// stdout, as JSON Lines, a JSON array or CSV.
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { extname } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import type { Command } from './main.ts';
+import { EXPORT_FORMATS, isExportFormat, type ExportFormat } from '../admin/export.ts';
+import { AdminClient, reportFailure, resolveHubUrl, resolveToken, UsageError } from './admin-client.ts';
+
+const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--hub URL] [--token TOKEN]
+
+Downloads a crawl's items (it may still be running: you get what is stored so far).
+
+  --format F        jsonl (one JSON object per line), json (one array) or csv
+                    (default: from the -o file's extension, else jsonl)
+  -o, --output FILE write to FILE (written as FILE.part and renamed when complete)
+                    instead of stdout
+  --escape-formulas csv: prefix cells that start with = + - @ with ' so a
+                    spreadsheet does not run them as formulas
+  --hub URL         the hub (default: $CROWDCRAWL_HUB or http://127.0.0.1:8470)
+  --token TOKEN     the admin token (default: $CROWDCRAWL_ADMIN_TOKEN, or for a hub
+                    on this machine the admin-token file in its data dir)
+
+exit codes: 0 ok, 1 failure (hub unreachable, token refused, download cut off),
+2 bad command line or unknown ID`;
+
+function formatFor(flag: string | undefined, output: string | undefined): ExportFormat {
+  if (flag !== undefined) {
+    if (!isExportFormat(flag)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')} (got "${flag}")`);
+    return flag;
+  }
+  const fromName = output ? extname(output).slice(1).toLowerCase() : '';
+  if (fromName === 'ndjson') return 'jsonl';
+  return isExportFormat(fromName) ? fromName : 'jsonl';
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} kB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export const command: Command = {
+  summary: "download a crawl's items as JSON Lines, JSON or CSV",
+  async run(argv) {
+    let client: AdminClient | undefined;
+    try {
+      let parsed;
+      try {
+        parsed = parseArgs({
+          args: argv,
+          allowPositionals: true,
+          options: {
+            hub: { type: 'string' },
+            token: { type: 'string' },
+            format: { type: 'string', short: 'f' },
+            output: { type: 'string', short: 'o' },
+            'escape-formulas': { type: 'boolean' },
+            help: { type: 'boolean', short: 'h' },
+          },
+        });
+      } catch (error) {
+        throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
+      }
+      const { values, positionals } = parsed;
+      if (values.help) {
+        console.log(HELP);
+        return 0;
+      }
+      if (positionals.length !== 1) throw new UsageError(`give exactly one crawl id\n\n${HELP}`);
+      const output = values.output === '-' ? undefined : values.output;
+      const format = formatFor(values.format, output);
+      const hubUrl = resolveHubUrl(values.hub);
+      client = new AdminClient({ hubUrl, token: resolveToken(values.token, hubUrl) });
+      const body = await client.exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? false });
+
+      let bytes = 0;
+      const count = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      if (output === undefined) {
+        try {
+          await pipeline(body, count, process.stdout);
+        } catch (error) {
+          // The reader went away (`| head`): that is how it says it has enough.
+          if ((error as { code?: string }).code === 'EPIPE') return 0;
+          throw interrupted(error, 'the output is incomplete');
+        }
+        return 0;
+      }
+      // A half-written file must not look like a complete export: write aside, rename when complete.
+      const partial = `${output}.part`;
+      try {
+        await pipeline(body, count, createWriteStream(partial));
+        renameSync(partial, output);
+      } catch (error) {
+        rmSync(partial, { force: true });
+        throw interrupted(error, `${output} was not written`);
+      }
+      console.error(`wrote ${size(bytes)} of ${format} to ${output}`);
+      return 0;
+    } catch (error) {
+      return reportFailure('export', error);
+    } finally {
+      await client?.close();
+    }
+  },
+};
+
+function interrupted(error: unknown, consequence: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(`the export stopped before its end (${message}); ${consequence}`);
+}

@@ -1,0 +1,145 @@
+// `crowdcrawl hub`: runs a hub until Ctrl-C (or SIGTERM), then shuts it down
+// cleanly: workers are disconnected and the database is closed.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command } from './main.ts';
+import { hubOptionsSchema, type HubOptions } from '../hub/options.ts';
+import { UsageError } from './admin-client.ts';
+
+const HELP = `usage: crowdcrawl hub [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--allow-host HOST]... [--lease-ttl-ms MS]
+
+Runs a hub: the contributor page at /, the admin console at /admin and the
+admin API at /api, all on one port.
+
+  --port N          the port (default 8470; 0 picks a free one)
+  --host HOST       the address to listen on (default 127.0.0.1, this machine
+                    only; 0.0.0.0 lets volunteers on the network connect)
+  --data-dir DIR    where the database and the admin token are kept
+                    (default: $CROWDCRAWL_DATA_DIR or ~/.crowdcrawl)
+  --allow-host HOST a host the fetch relay may fetch although it is private or
+                    loopback (a site on your own network); may be repeated
+  --lease-ttl-ms MS how long a worker has for one page before it goes to
+                    another (default 60000)
+
+The admin token is read from $CROWDCRAWL_ADMIN_TOKEN, else from DIR/admin-token;
+on the first start it is generated there and printed once.
+
+exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 the hub failed, 2 bad command line`;
+
+function parseInteger(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${name} must be a whole number (got "${raw}")`);
+  return Number(raw);
+}
+
+/** The hub's options from the command line, checked by the hub's own schema. */
+export function hubOptionsFromArgs(argv: string[]): HubOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'allow-host': { type: 'string', multiple: true },
+        'lease-ttl-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
+  }
+  if (values.help) return 'help';
+  const options: HubOptions = {};
+  const port = parseInteger('port', values.port);
+  if (port !== undefined) options.port = port;
+  if (values.host !== undefined) options.host = values.host;
+  const dataDir = values['data-dir'] ?? process.env.CROWDCRAWL_DATA_DIR;
+  if (dataDir) options.dataDir = dataDir;
+  if (values['allow-host']) options.allowHosts = values['allow-host'];
+  const leaseTtlMs = parseInteger('lease-ttl-ms', values['lease-ttl-ms']);
+  if (leaseTtlMs !== undefined) options.leaseTtlMs = leaseTtlMs;
+  const checked = hubOptionsSchema.safeParse(options);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const flag = { port: 'port', host: 'host', dataDir: 'data-dir', allowHosts: 'allow-host', leaseTtlMs: 'lease-ttl-ms' }[String(issue.path[0])];
+    throw new UsageError(`${flag ? `--${flag}: ` : ''}${issue.message}`);
+  }
+  return options;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+export const command: Command = {
+  summary: 'run a hub (contributor page, admin console and API on one port)',
+  async run(argv) {
+    let options: HubOptions | 'help';
+    try {
+      options = hubOptionsFromArgs(argv);
+    } catch (error) {
+      console.error(`crowdcrawl hub: ${(error as Error).message}`);
+      return 2;
+    }
+    if (options === 'help') {
+      console.log(HELP);
+      return 0;
+    }
+    // Loaded here, not at the top: `crowdcrawl hub --help` should not have to load the whole hub.
+    const { startHub, ADMIN_TOKEN_FILE } = await import('../hub/hub.ts');
+    let hub: Awaited<ReturnType<typeof startHub>>;
+    try {
+      hub = await startHub(options);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'EADDRINUSE') console.error(`crowdcrawl hub: port ${options.port ?? 8470} is in use; pick another with --port`);
+      else if (code === 'EACCES' || code === 'EADDRNOTAVAIL') console.error(`crowdcrawl hub: cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 8470} (${code})`);
+      else console.error(`crowdcrawl hub: ${(error as Error).message}`);
+      return 1;
+    }
+    // Handlers first, then the URLs: whoever reads them may send a signal at once.
+    const stopped = new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          console.error(`crowdcrawl hub: ${signal} again; exiting without a clean shutdown`);
+          process.exit(1);
+        }
+        stopping = true;
+        console.log(`crowdcrawl hub: ${signal}, shutting down`);
+        hub.close().then(
+          () => resolve(0),
+          (error: unknown) => {
+            console.error(`crowdcrawl hub: shutdown failed: ${(error as Error).message}`);
+            resolve(1);
+          },
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+
+    const { dataDir, host } = hub.options;
+    const tokenFile = join(dataDir, ADMIN_TOKEN_FILE);
+    const lines = [
+      `crowdcrawl hub running (data in ${dataDir})`,
+      `  contributor page  ${hub.url}/`,
+      `  admin console     ${hub.url}/admin`,
+      `  admin API         ${hub.url}/api`,
+    ];
+    if (hub.adminTokenGenerated) {
+      lines.push(`  admin token       ${hub.adminToken}`, `                    (new: shown only this once, kept in ${tokenFile})`);
+    } else if (process.env.CROWDCRAWL_ADMIN_TOKEN) {
+      lines.push('  admin token       from CROWDCRAWL_ADMIN_TOKEN');
+    } else {
+      lines.push(`  admin token       in ${tokenFile}`);
+    }
+    if (!isLoopbackHost(host)) {
+      lines.push(`  listening on ${host}: other machines can connect. Put HTTPS in front before exposing the hub to the internet.`);
+    }
+    console.log(lines.join('\n'));
+    return stopped;
+  },
+};
