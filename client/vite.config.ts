@@ -12,11 +12,13 @@ const hub = (globalThis as { process?: { env: Record<string, string | undefined>
 export default defineConfig({
   root,
   base: '/',
-  plugins: [svelte()],
+  plugins: [svelte({ configFile: false })],
   build: {
     outDir: `${root}dist`,
     emptyOutDir: true,
     target: 'es2022',
+    // The page is one app plus the extraction engine (loaded when a tab starts contributing).
+    chunkSizeWarningLimit: 700,
     rollupOptions: {
       input: {
         index: `${root}index.html`,

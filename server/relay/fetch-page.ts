@@ -141,7 +141,7 @@ function networkError(error: unknown): RelayError {
     // A bad certificate stays bad: trying again will not help.
     return new RelayError(RelayErrorCode.RELAY_CONNECT_FAILED, `TLS failed (${code}): ${message}`, { cause: error, retryable: false });
   }
-  if (code.startsWith('E') || code.startsWith('UND_ERR')) {
+  if (code.startsWith('E') || (code.startsWith('UND_ERR') && code !== 'UND_ERR_INVALID_ARG')) {
     return new RelayError(RelayErrorCode.RELAY_CONNECT_FAILED, `connection failed (${code}): ${message}`, { cause: error });
   }
   return new RelayError(RelayErrorCode.RELAY_INTERNAL, `fetch failed: ${message}`, { cause: error });
@@ -174,7 +174,7 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
     const redirects: string[] = [];
     const visited = new Set<string>([url.href]);
     const headers = {
-      'user-agent': opts.userAgent ?? options.userAgent,
+      'user-agent': opts.userAgent || options.userAgent,
       accept: opts.accept ?? defaultAccept,
       'accept-encoding': ACCEPT_ENCODING,
     };
@@ -196,7 +196,8 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
         await discardBody(response.body, signal);
         const next = parseFetchUrl(location, url);
         if (visited.has(next.href)) {
-          throw new RelayError(RelayErrorCode.RELAY_REDIRECT_LOOP, `redirect loop: ${[...redirects, next.href].join(' -> ')} was already fetched`);
+          const path = [requested, ...redirects, next.href].join(' -> ');
+          throw new RelayError(RelayErrorCode.RELAY_REDIRECT_LOOP, `redirect loop: ${next.href} was already fetched (${path})`);
         }
         if (redirects.length >= options.maxRedirects) {
           throw new RelayError(RelayErrorCode.RELAY_TOO_MANY_REDIRECTS, `more than ${options.maxRedirects} redirects from ${requested}`);

@@ -11,7 +11,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction, Socket } from 'node:net';
 import { isIP } from 'node:net';
 import { buildConnector } from 'undici';
-import { blockedAddressReason, defaultPortFor, isAllowedHost, type AllowHostEntry } from './address-policy.ts';
+import { blockedAddressReason, defaultPortFor, isAllowedHost, isBadPort, type AllowHostEntry } from './address-policy.ts';
 import { RelayError, RelayErrorCode } from './errors.ts';
 
 export interface GuardedConnectorOptions {
@@ -47,18 +47,23 @@ function resolveAll(lookup: LookupFunction, hostname: string): Promise<string[]>
   });
 }
 
+function badPortError(port: number): RelayError {
+  return new RelayError(RelayErrorCode.RELAY_BLOCKED_ADDRESS, `refusing port ${port}: it is on the Fetch Standard's list of bad ports`);
+}
+
 function blockedError(hostname: string, address: string, reason: string): RelayError {
   const shown = hostname === address ? address : `${hostname} (${address})`;
   return new RelayError(RelayErrorCode.RELAY_BLOCKED_ADDRESS, `refusing to connect to ${shown}: ${reason} address`);
 }
 
 /**
- * Throws RELAY_BLOCKED_ADDRESS for an IP literal or localhost name that the
- * policy refuses; lets other host names through (they are checked when resolved).
+ * Throws RELAY_BLOCKED_ADDRESS for a bad port, or an IP literal or localhost
+ * name that the policy refuses; lets other host names through (they are checked when resolved).
  * Used before dispatching, so that refusals need no connection attempt at all.
  */
 export function assertHostMayBeFetched(allowHosts: readonly AllowHostEntry[], hostname: string, port: number): void {
   if (isAllowedHost(allowHosts, hostname, port)) return;
+  if (isBadPort(port)) throw badPortError(port);
   const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   if (isLocalhostName(bare)) throw blockedError(bare, bare, 'loopback');
   if (isIP(bare) !== 0) {
@@ -100,6 +105,10 @@ export function createGuardedConnector(options: GuardedConnectorOptions): buildC
     const { hostname, protocol } = connectOptions;
     const port = Number(connectOptions.port) || defaultPortFor(protocol);
     const allowed = isAllowedHost(options.allowHosts, hostname, port);
+    if (!allowed && isBadPort(port)) {
+      callback(badPortError(port), null);
+      return;
+    }
 
     const onConnected: buildConnector.Callback = (...result) => {
       const [error, socket] = result;

@@ -6,11 +6,20 @@
 import { io } from 'socket.io-client';
 import { PROTOCOL_VERSION, type Hello, type ProtocolError, type WorkerKind } from '../../../shared/protocol.ts';
 import { WorkerLoop, type PageActivity, type WorkerSocket, type WorkerStats } from '../../../shared/worker/loop.ts';
-import { extractHtml } from '../../extract/dom-parser.ts';
 import { clampConcurrency, clampMinDelay, saveSettings, type Settings } from '../lib/identity.ts';
 import type { VolunteerState } from '../lib/format.ts';
 
 const SYNC_EVERY_MS = 100;
+
+/** The extraction engine (with its URL and selector libraries) loads only once the tab contributes. */
+let extractor: Promise<typeof import('../../extract/dom-parser.ts')> | undefined;
+function loadExtractor(): Promise<typeof import('../../extract/dom-parser.ts')> {
+  extractor ??= import('../../extract/dom-parser.ts').catch((error: unknown) => {
+    extractor = undefined; // a network blip while loading: try again with the next page
+    throw error;
+  });
+  return extractor;
+}
 
 export interface VolunteerOptions {
   kind: WorkerKind;
@@ -104,9 +113,10 @@ export class Volunteer {
       hubUrl: this.hubUrl,
       concurrency: this.settings.concurrency,
       minDelayMs: this.settings.minDelayMs,
-      extract: (html, spec, pageUrl, depth) => extractHtml(html, spec, pageUrl, { depth }),
+      extract: async (html, spec, pageUrl, depth) => (await loadExtractor()).extractHtml(html, spec, pageUrl, { depth }),
     });
     this.loop = loop;
+    loadExtractor().catch(() => undefined);
     loop.onChange(() => this.scheduleSync());
     this.rateTimer = setInterval(() => this.sync(), 1000);
     loop.start();

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import net, { type AddressInfo, type LookupFunction } from 'node:net';
 import tls from 'node:tls';
-import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import { createPageFetcher, pageFetcherOptionsSchema, RelayError, RelayErrorCode, type PageFetcherOptions } from '../../../server/relay/fetch-page.ts';
 import { closedPort, guardLoopbackOnly, startLocalServer, type LocalServer, type LoopbackGuard } from './local-server.ts';
 
@@ -35,6 +35,7 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   if (path === '/deflate') return html(res, deflateSync(PAGE), { 'content-encoding': 'deflate' });
   if (path === '/deflate-raw') return html(res, deflateRawSync(PAGE), { 'content-encoding': 'deflate' });
   if (path === '/br') return html(res, brotliCompressSync(PAGE), { 'content-encoding': 'br' });
+  if (path === '/zstd') return html(res, zstdCompressSync(PAGE), { 'content-encoding': 'zstd' });
   if (path === '/gzip-br') return html(res, brotliCompressSync(gzipSync(PAGE)), { 'content-encoding': 'gzip, br' });
   if (path === '/bad-gzip') return html(res, 'this is not gzip at all', { 'content-encoding': 'gzip' });
   if (path === '/compress') return html(res, PAGE, { 'content-encoding': 'compress' });
@@ -152,6 +153,7 @@ for (const [coding, path] of [
   ['deflate (zlib-wrapped)', '/deflate'],
   ['deflate (raw, as some servers send it)', '/deflate-raw'],
   ['br', '/br'],
+  ['zstd', '/zstd'],
   ['gzip then br', '/gzip-br'],
 ] as const) {
   test(`decodes a ${coding} body and hashes the decoded bytes`, async () => {
@@ -241,6 +243,12 @@ for (const [label, urlFor] of REFUSED_URLS) {
     assert.equal(site.requests.length, before, 'the site saw no request');
   });
 }
+
+test('refuses a port that browsers refuse too (SMTP on 25) on a public address', async () => {
+  const error = await refusal(fetcher({ allowHosts: [] }).fetchPage('http://93.184.215.14:25/'));
+  assert.equal(error.code, RelayErrorCode.RELAY_BLOCKED_ADDRESS);
+  assert.match(error.message, /port 25/);
+});
 
 test('refuses localhost by name, without asking DNS', async () => {
   let asked = false;

@@ -103,4 +103,6 @@ test('the pre-dispatch check refuses IP literals and localhost names but leaves 
   assert.doesNotThrow(() => assertHostMayBeFetched([], '93.184.215.14', 80));
   assert.doesNotThrow(() => assertHostMayBeFetched([parseAllowHost('[::1]:8080')], '[::1]', 8080));
   assert.throws(() => assertHostMayBeFetched([parseAllowHost('[::1]:8080')], '[::1]', 8081), { code: RelayErrorCode.RELAY_BLOCKED_ADDRESS });
+  assert.throws(() => assertHostMayBeFetched([], 'example.com', 25), { code: RelayErrorCode.RELAY_BLOCKED_ADDRESS }, 'a bad port');
+  assert.doesNotThrow(() => assertHostMayBeFetched([parseAllowHost('127.0.0.1')], '127.0.0.1', 6000), 'allowed hosts may use any port');
 });
