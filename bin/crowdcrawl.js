@@ -11,6 +11,8 @@ const main = fileURLToPath(new URL('../server/cli/main.ts', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 24) {
+  // node:sqlite still prints an ExperimentalWarning on Node 24; it is noise for users.
+  process.removeAllListeners('warning');
   const { main: run } = await import(main);
   process.exitCode = await run(process.argv.slice(2)).catch((error) => {
     console.error(`crowdcrawl: ${error instanceof Error ? error.message : String(error)}`);
@@ -22,7 +24,7 @@ if (major >= 24) {
     console.error(`crowdcrawl needs Node.js 24 or newer (this is ${process.version}); run "npm install" in ${fileURLToPath(new URL('..', import.meta.url))} to get it.`);
     process.exit(1);
   }
-  const child = spawn(pinned, [main, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawn(pinned, ['--disable-warning=ExperimentalWarning', main, ...process.argv.slice(2)], { stdio: 'inherit' });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {
     if (signal) process.kill(process.pid, signal);

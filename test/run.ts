@@ -18,7 +18,7 @@ const extra = process.argv.slice(2);
 const files = extra.some((a) => !a.startsWith('-')) ? [] : ['test/**/*.test.ts'];
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-reporter=spec', '--test-timeout=300000', ...extra, ...files],
+  ['--disable-warning=ExperimentalWarning', '--test', '--test-reporter=spec', '--test-timeout=300000', ...extra, ...files],
   { stdio: 'inherit', cwd: root, env: { ...process.env, CROWDCRAWL_CHROMIUM: process.env.CROWDCRAWL_CHROMIUM ?? chromiumPath } },
 );
 process.exit(result.status ?? 1);

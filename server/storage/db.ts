@@ -89,6 +89,17 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX contributors_pages ON contributors (pages DESC);
   `,
+  // 3: the admin console's library of named specs (server/storage/specs.ts).
+  `
+  CREATE TABLE specs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX specs_name ON specs (name COLLATE NOCASE);
+  `,
 ];
 
 export function openDatabase(dataDir: string): DatabaseSync {

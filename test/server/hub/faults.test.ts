@@ -1,0 +1,120 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { DatabaseSync } from 'node:sqlite';
+import { join } from 'node:path';
+import { quotesSite } from '../../fixtures/site/quotes.ts';
+import { startFixtureServer } from '../../fixtures/site/server.ts';
+import { quotesSpec, startTestHub, startWorkers, tempDir, waitForCrawlEnd, TEST_ADMIN_TOKEN } from '../../helpers/hub.ts';
+
+type Server = Awaited<ReturnType<typeof startFixtureServer>>;
+let site: Server;
+before(async () => {
+  site = await startFixtureServer(quotesSite({ pages: 100 }));
+});
+after(() => site.close());
+
+const helpers = new URL('../../helpers/', import.meta.url).pathname;
+
+/** Starts a child process and resolves with it and the first line matching `pattern`. */
+function spawnUntil(args: string[], pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const match = line.match(pattern);
+      if (match) resolve({ child, match });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before printing ${pattern}`)));
+  });
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+test('a worker killed mid-lease: its URLs are crawled by another, nothing lost or doubled', async () => {
+  const hub = await startTestHub();
+  try {
+    const crawl = hub.core.crawls.create(
+      quotesSpec(site.origin, { startUrls: Array.from({ length: 100 }, (_, i) => `${site.origin}/page/${i + 1}/`), follow: [] }),
+    );
+    const { child } = await spawnUntil([join(helpers, 'stuck-worker.ts'), hub.url, '5'], /^HOLDING (\d+)/);
+    assert.equal(hub.core.leases.size, 5, 'the doomed worker holds 5 leases');
+    await killed(child);
+    const workers = await startWorkers(hub.url, 2);
+    const summary = await waitForCrawlEnd(hub, crawl.id);
+    assert.equal(summary.pagesDone, 100);
+    const items = [...hub.core.store.iterateItems(crawl.id)];
+    assert.equal(items.length, 1000);
+    assert.equal(new Set(items.map((i) => i.data)).size, 1000);
+    assert.equal(hub.core.leases.size, 0, 'no lease left behind');
+    await Promise.all(workers.map((w) => w.stop()));
+  } finally {
+    await hub.cleanup();
+  }
+});
+
+async function api(url: string, path: string, init: RequestInit = {}) {
+  const response = await fetch(`${url}/api${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+test('the hub SIGKILLed mid-crawl and restarted on the same data dir completes the crawl with the exact result', async () => {
+  const dir = tempDir();
+  const script = join(helpers, 'hub-process.ts');
+  let { child, match } = await spawnUntil([script, dir.path], /^READY (\S+)/);
+  const url = match[1]!;
+  const port = new URL(url).port;
+  const workers = await startWorkers(url, 3, { concurrency: 2 });
+  try {
+    const created = await api(url, '/crawls', { method: 'POST', body: JSON.stringify(quotesSpec(site.origin)) });
+    assert.equal(created.status, 201);
+    const id = created.body.id as string;
+    for (;;) {
+      const { body } = await api(url, `/crawls/${id}`);
+      if ((body.pagesDone as number) >= 30) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await killed(child);
+    const atKill = new DatabaseSync(join(dir.path, 'crowdcrawl.db'), { readOnly: true });
+    const doneAtKill = (atKill.prepare('SELECT COUNT(*) AS n FROM requests WHERE state = 2').get() as { n: number }).n;
+    atKill.close();
+    assert.ok(doneAtKill >= 30 && doneAtKill < 100, `killed mid-crawl (${doneAtKill} pages recorded)`);
+    ({ child } = await spawnUntil([script, dir.path, port], /^READY (\S+)/));
+    let final: Record<string, unknown>;
+    for (;;) {
+      const { body } = await api(url, `/crawls/${id}`);
+      if (body.status !== 'running') {
+        final = body;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(final.status, 'finished');
+    assert.equal(final.pagesDone, 100);
+    await Promise.all(workers.map((w) => w.stop()));
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    const db = new DatabaseSync(join(dir.path, 'crowdcrawl.db'));
+    const items = db.prepare('SELECT data FROM items WHERE crawl_id = ?').all(id) as { data: string }[];
+    assert.equal(items.length, 1000);
+    assert.equal(new Set(items.map((i) => i.data)).size, 1000, 'no item stored twice');
+    const states = db.prepare('SELECT state, COUNT(*) AS n FROM requests WHERE crawl_id = ? GROUP BY state').all(id);
+    assert.deepEqual(states.map((r) => ({ ...r })), [{ state: 2, n: 100 }]);
+    assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
+    db.close();
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await killed(child);
+    dir.remove();
+  }
+});
