@@ -99,7 +99,7 @@ export const resultSchema = z.strictObject({
   /** How long parsing and extraction took on the worker, for stats. */
   extractMs: z.number().min(0).max(3_600_000).optional(),
 });
-export type ResultPayload = z.input<typeof resultSchema>;
+export type ResultPayload = z.output<typeof resultSchema>;
 
 export const failureSchema = z.strictObject({
   leaseId: z.string().min(1).max(64),

@@ -1,6 +1,7 @@
 // The hub's admin HTTP API, mounted at /api: create and steer crawls, look at
 // their pages, items and errors, see the connected workers, and download a
-// crawl's items. Every route needs the admin token. Errors are always
+// crawl's items. Every route needs the admin token (the CLI) or a console
+// session (the browser; see session.ts). Errors are always
 // `{ error: { code, message, details? } }` with a fitting HTTP status.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
@@ -9,9 +10,19 @@ import { HubError } from '../hub/errors.ts';
 import type { HubCore } from '../hub/core.ts';
 import { crawlDetail, hubStats, itemView, pageView, PAGE_STATES, workerViews, type PageStateName } from './views.ts';
 import { EXPORT_FORMATS, isExportFormat, sendExport } from './export.ts';
+import { AdminSessions, sessionRoutes } from './session.ts';
+import { previewHandler } from './preview.ts';
+import { specsRouter } from './specs-routes.ts';
+import { AdminQueries } from './queries.ts';
+import { SpecLibrary } from '../storage/specs.ts';
+import type { PageFetcher } from '../relay/fetch-page.ts';
 
 export interface AdminRouterOptions {
   adminToken: string;
+  /** The console's sign-in sessions, shared with the /admin socket namespace (a private set when absent). */
+  sessions?: AdminSessions;
+  /** The hub's page fetcher, for POST /preview (which answers 501 without one). */
+  fetcher?: PageFetcher;
 }
 
 /** Large enough for a spec with 10,000 start URLs. */
@@ -33,9 +44,10 @@ function tokenDigest(token: string): Buffer {
 }
 
 /**
- * Lets a request through only when it proves it is the operator's. Today that
- * is `Authorization: Bearer <admin token>`; other proofs (a console session
- * cookie) belong here too, so every route keeps one check.
+ * Lets a request through only when it proves it is the operator's:
+ * `Authorization: Bearer <admin token>` (the CLI, scripts), or the console's
+ * session cookie, with the CSRF token on state-changing requests. Every route
+ * goes through this one check.
  */
 export function requireAdmin(options: AdminRouterOptions) {
   const expected = tokenDigest(options.adminToken);
@@ -43,6 +55,16 @@ export function requireAdmin(options: AdminRouterOptions) {
     const header = req.get('authorization');
     const match = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
     res.setHeader('www-authenticate', 'Bearer realm="crowdcrawl admin"');
+    if (header === undefined && options.sessions && req.get('cookie') !== undefined) {
+      const checked = options.sessions.check(req);
+      if ('status' in checked) {
+        sendError(res, checked.status, checked.code, checked.message);
+        return;
+      }
+      res.removeHeader('www-authenticate');
+      next();
+      return;
+    }
     if (!match) {
       sendError(res, 401, 'UNAUTHORIZED', 'send the admin token in an "Authorization: Bearer <token>" header');
       return;
@@ -96,15 +118,36 @@ function crawlRequest(body: unknown): { spec: unknown; start: boolean } {
   return { spec: body.spec, start: body.start ?? true };
 }
 
-export function createAdminRouter(core: HubCore, options: AdminRouterOptions): Router {
+export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Router {
+  const options: AdminRouterOptions = { ...input, sessions: input.sessions ?? new AdminSessions() };
+  const queries = new AdminQueries(core.store.db);
   const router = express.Router();
   router.use((_req, res, next) => {
     res.setHeader('cache-control', 'no-store');
     next();
   });
+  // Signing in and out come before the admin check (they are how one gets past it).
+  router.use(sessionRoutes(options.sessions!, options.adminToken, sendError));
   // Authenticate before reading a body, so no one without the token can make the hub parse 5 MB.
   router.use(requireAdmin(options));
   router.use(express.json({ limit: ADMIN_JSON_LIMIT_BYTES }));
+
+  router.post('/preview', previewHandler(options.fetcher, sendError));
+  router.use(specsRouter(new SpecLibrary(core.store.db)));
+
+  router.post('/workers/:id/disconnect', (req, res) => {
+    const worker = core.workers.get(req.params.id!);
+    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`, 404);
+    worker.disconnect('disconnected by the operator');
+    res.json({ disconnected: worker.id, name: worker.name });
+  });
+
+  router.post('/workers/:id/ban', (req, res) => {
+    const worker = core.workers.get(req.params.id!);
+    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`, 404);
+    const sessionsClosed = core.ban(worker.clientId);
+    res.json({ banned: worker.clientId, name: worker.name, sessionsClosed });
+  });
 
   router.get('/stats', (_req, res) => {
     res.json(hubStats(core));
@@ -148,14 +191,20 @@ export function createAdminRouter(core: HubCore, options: AdminRouterOptions): R
     const crawl = core.crawls.require(req.params.id);
     const limit = intParam(req, 'limit', 100, 1, MAX_PAGE_LIMIT);
     const after = intParam(req, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
+    const q = stringParam(req, 'q') ?? '';
+    if (q.length > 200) throw new HubError('BAD_REQUEST', '"q" is at most 200 characters');
     // One row more than asked for tells whether there is a next page.
     const rows = [];
-    for (const item of core.store.iterateItems(crawl.id, limit + 1, after)) {
-      rows.push(item);
-      if (rows.length > limit) break;
+    if (q !== '') rows.push(...queries.searchItems(crawl.id, q, after, limit + 1));
+    else {
+      for (const item of core.store.iterateItems(crawl.id, limit + 1, after)) {
+        rows.push(item);
+        if (rows.length > limit) break;
+      }
     }
     const items = rows.slice(0, limit).map(itemView);
-    res.json({ items, next: rows.length > limit ? items.at(-1)!.id : null, total: crawl.items });
+    // A search's total would need a scan of every item: it is left out (null).
+    res.json({ items, next: rows.length > limit ? items.at(-1)!.id : null, total: q === '' ? crawl.items : null });
   });
 
   router.get('/crawls/:id/pages', (req, res) => {

@@ -154,6 +154,12 @@ export class AdminSessions {
     return this.lookup(readCookie(header, SESSION_COOKIE), touch);
   }
 
+  /** An open console (its live socket) counts as activity. */
+  touchKey(key: string): void {
+    const session = this.sessions.get(key);
+    if (session) session.lastSeenAt = Math.max(session.lastSeenAt, this.now());
+  }
+
   isLive(session: AdminSession): boolean {
     return this.sessions.get(session.key) === session;
   }

@@ -215,19 +215,23 @@ export const command: Command = {
       const startedAt = Date.now();
       console.log(`crawling the quotes site (crawl ${crawl.id})`);
       const deadline = startedAt + 10 * 60_000;
-      while (crawl.status === 'running' && !interrupted && Date.now() < deadline) {
+      const showProgress = () => {
         const summary = crawl.summary();
         const target = summary.pagesDone + summary.pagesFailed + summary.queued + summary.inFlight;
         const seconds = (Date.now() - startedAt) / 1000;
-        const working = new Set([...hub.core.workers.all()].filter((w) => w.pagesDone > 0).map((w) => w.name)).size;
+        const working = new Set([...hub!.core.workers.all()].filter((w) => w.pagesDone > 0).map((w) => w.name)).size;
         progress.update(
           `${bar(target ? (summary.pagesDone + summary.pagesFailed) / target : 0)} ${n(summary.pagesDone)}/${n(target)} pages · ${n(summary.items)} items · ${working} contributors · ${(summary.pagesDone / Math.max(seconds, 0.001)).toFixed(1)} pages/s`,
         );
+      };
+      while (crawl.status === 'running' && !interrupted && Date.now() < deadline) {
+        showProgress();
         await new Promise<void>((done) => {
           wake = done;
           setTimeout(done, 200);
         });
       }
+      showProgress();
       progress.done();
       if (interrupted) {
         console.error('crowdcrawl demo: interrupted');
@@ -265,7 +269,7 @@ export const command: Command = {
         console.log(`  ${name.padEnd(12)} ${`${c.kind}${c.sessions > 1 ? ` ×${c.sessions}` : ''}`.padEnd(12)} ${n(c.pages).padStart(6)} pages`);
       }
       console.log(`results: ${outFile}`);
-      console.log(`         (${n(summary.items)} lines of JSON: {"url", "type", "data": {...}})`);
+      console.log(`         ${n(summary.items)} lines, one item each: {"url", "type", "data": {...}, "specVersion", "extractedAt"}`);
 
       if (args.keepOpen) {
         console.log(`\nthe hub stays up at ${hub.url}/ (admin: ${hub.url}/admin); Ctrl-C to stop`);

@@ -68,7 +68,7 @@ export class HubCore extends EventEmitter<HubCoreEvents> {
         }
         this.emit('pageFailed', record.crawl, code, final);
       },
-      onWork: () => this.dispatcher.kick(),
+      onWork: () => this.dispatcher.runNow(),
     });
     this.crawls.on('work', () => this.dispatcher.kick());
     this.crawls.on('status', (crawl) => this.emit('crawlStatus', crawl));

@@ -7,14 +7,16 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Server } from 'socket.io';
-import { RELAY_PATH, RESULT_LIMITS, type ClientToServerEvents, type ServerToClientEvents } from '../../shared/protocol.ts';
+import { RESULT_LIMITS, type ClientToServerEvents, type ServerToClientEvents } from '../../shared/protocol.ts';
 import { openDatabase } from '../storage/db.ts';
 import { Store } from '../storage/store.ts';
 import { createPageFetcher } from '../relay/fetch-page.ts';
 import { createAdminRouter } from '../admin/api.ts';
+import { AdminSessions } from '../admin/session.ts';
+import { attachAdminLive } from '../admin/live-socket.ts';
 import { HubCore } from './core.ts';
 import { hubOptionsSchema, type HubOptions, type ResolvedHubOptions } from './options.ts';
-import { relayHandler } from './relay-route.ts';
+import { relayHandler, relayLeaseId } from './relay-route.ts';
 import { attachWorkerSockets } from './socket.ts';
 import { attachBoard } from './board-socket.ts';
 import type { Board } from './board.ts';
@@ -72,8 +74,8 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.get(`${RELAY_PATH}/:leaseId`, relayHandler(core, fetcher));
-  app.use('/api', createAdminRouter(core, { adminToken }));
+  const adminSessions = new AdminSessions();
+  app.use('/api', createAdminRouter(core, { adminToken, sessions: adminSessions, fetcher }));
   const staticDir = options.staticDir ?? defaultStaticDir();
   if (existsSync(staticDir)) {
     app.use(express.static(staticDir, { index: 'index.html', maxAge: '1h' }));
@@ -85,7 +87,12 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
     });
   }
 
-  const httpServer = createServer(app);
+  const relay = relayHandler(core, fetcher);
+  const httpServer = createServer((req, res) => {
+    const leaseId = relayLeaseId(req);
+    if (leaseId !== undefined) void relay(req, res, leaseId);
+    else app(req, res);
+  });
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
     maxHttpBufferSize: RESULT_LIMITS.maxMessageBytes,
     pingInterval: options.pingIntervalMs,
@@ -95,6 +102,7 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
   });
   attachWorkerSockets(io, core);
   const board = attachBoard(io, core, db, options.board);
+  const adminLive = attachAdminLive(io as unknown as Server, core, { adminToken, sessions: adminSessions });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -122,6 +130,8 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
       if (closed) return;
       closed = true;
       board.close();
+      adminLive.close();
+      adminSessions.close();
       core.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       httpServer.closeAllConnections();

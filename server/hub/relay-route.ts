@@ -3,9 +3,9 @@
 // so the relay is no open proxy; the fetcher refuses private addresses. The page
 // comes back decoded to UTF-8, with its final URL, status and content hash in
 // headers. A failed fetch ends the lease here: the hub records or retries it.
-import type { Request, Response } from 'express';
-import { ErrorCode, WORKER_SECRET_HEADER } from '../../shared/protocol.ts';
-import { decodeHtml } from '../relay/charset.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, RELAY_PATH, WORKER_SECRET_HEADER } from '../../shared/protocol.ts';
+import { decodeHtml, sniffHtmlCharset } from '../relay/charset.ts';
 import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
 import type { HubCore } from './core.ts';
 
@@ -16,20 +16,36 @@ export const RELAY_HEADERS = {
   charset: 'x-crowdcrawl-charset',
 } as const;
 
-function refuse(res: Response, status: number, code: string, message: string, retryable = false): void {
-  res.status(status).type('application/json').send(JSON.stringify({ error: { code, message, retryable } }));
+function refuse(res: ServerResponse, status: number, code: string, message: string, retryable = false): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: { code, message, retryable } }));
+}
+
+/**
+ * The relay is the hub's hottest path (once per page), so it is served by plain
+ * node:http ahead of Express: `relayLeaseId` tells whether a request is for it.
+ */
+export function relayLeaseId(req: IncomingMessage): string | undefined {
+  const url = req.url ?? '';
+  if (req.method !== 'GET' || !url.startsWith(`${RELAY_PATH}/`)) return undefined;
+  const end = url.indexOf('?');
+  const raw = url.slice(RELAY_PATH.length + 1, end === -1 ? undefined : end);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return '';
+  }
 }
 
 export function relayHandler(core: HubCore, fetcher: PageFetcher) {
-  return async (req: Request, res: Response): Promise<void> => {
-    res.setHeader('cache-control', 'no-store');
-    const secret = req.header(WORKER_SECRET_HEADER);
+  return async (req: IncomingMessage, res: ServerResponse, leaseId: string): Promise<void> => {
+    const header = req.headers[WORKER_SECRET_HEADER];
+    const secret = Array.isArray(header) ? header[0] : header;
     const worker = secret ? core.workers.bySecretToken(secret) : undefined;
     if (!worker) {
       refuse(res, 401, ErrorCode.LEASE_NOT_YOURS, `send the worker secret from the welcome event in the ${WORKER_SECRET_HEADER} header`);
       return;
     }
-    const leaseId = String(req.params.leaseId ?? '');
     const record = core.leaseFor(worker, leaseId);
     if (!('entry' in record)) {
       const status = record.code === ErrorCode.LEASE_NOT_YOURS ? 403 : record.code === ErrorCode.LEASE_EXPIRED ? 410 : 404;
@@ -53,7 +69,10 @@ export function relayHandler(core: HubCore, fetcher: PageFetcher) {
         refuse(res, 410, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
         return;
       }
-      const { text, charset } = decodeHtml(page.body, page.contentType);
+      // UTF-8 pages (most of the web) go out as they came, with no decode and re-encode;
+      // the worker decodes them as UTF-8 exactly as the hub would.
+      const charset = sniffHtmlCharset(page.body, page.contentType);
+      const payload = charset === 'utf-8' ? page.body : Buffer.from(decodeHtml(page.body, page.contentType).text, 'utf8');
       record.fetched = {
         finalUrl: page.finalUrl,
         status: page.status,
@@ -61,13 +80,16 @@ export function relayHandler(core: HubCore, fetcher: PageFetcher) {
         contentType: page.contentType,
         fetchedAt: Date.now(),
       };
-      res.status(200);
-      res.setHeader('content-type', 'text/html; charset=utf-8');
-      res.setHeader(RELAY_HEADERS.finalUrl, encodeURI(page.finalUrl));
-      res.setHeader(RELAY_HEADERS.status, String(page.status));
-      res.setHeader(RELAY_HEADERS.contentHash, page.contentHash);
-      res.setHeader(RELAY_HEADERS.charset, charset);
-      res.end(text);
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': payload.length,
+        'cache-control': 'no-store',
+        [RELAY_HEADERS.finalUrl]: encodeURI(page.finalUrl),
+        [RELAY_HEADERS.status]: String(page.status),
+        [RELAY_HEADERS.contentHash]: page.contentHash,
+        [RELAY_HEADERS.charset]: charset,
+      });
+      res.end(payload);
     } catch (error) {
       if (abort.signal.aborted) {
         // The worker went away mid-fetch; its lease goes back when its socket closes or the lease expires.

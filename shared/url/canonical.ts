@@ -44,6 +44,9 @@ function canonicalize(url: WhatwgUrl): string | null {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
   if (url.username !== '' || url.password !== '') return null;
   if (url.hostname === '') return null;
+  // Chromium's parser turns `http://exa mple.com/` into a host with "%20" in it,
+  // where Node's refuses it; no real host has a '%', so refuse it on both sides.
+  if (url.hostname.includes('%')) return null;
   // The parser has already lower-cased the scheme and host, turned IDN hosts into
   // punycode, dropped default ports, made an empty path "/", removed dot segments
   // and escaped the characters that must be escaped.

@@ -1,0 +1,101 @@
+// Shared pieces of the benchmarks: medians, tables, a hub in its own process
+// (so its CPU time can be read apart from the workers'), and the raw-fetch
+// ceiling every crawl figure is printed beside.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { request } from 'undici';
+
+export const root = new URL('..', import.meta.url).pathname;
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function printTable(headers: string[], rows: (string | number)[][]): void {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  for (const [n, row] of cells.entries()) {
+    console.log(row.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  '));
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 100) return n.toFixed(0);
+  if (Math.abs(n) >= 10) return n.toFixed(1);
+  return n.toFixed(2);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+export function spawnUntil(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    });
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const match = line.match(pattern);
+      if (match) resolve({ child, match });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+export async function api(hubUrl: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${hubUrl}/api${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** Polls a crawl until it ends; resolves with its detail. */
+export async function waitForEnd(hubUrl: string, id: string, timeoutMs = 600_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { crawls } = (await api(hubUrl, '/crawls')) as { crawls: Record<string, unknown>[] };
+    const detail = crawls.find((c) => c.id === id) ?? {};
+    if (detail.status !== 'running' && detail.status !== 'created') return detail;
+    if (Date.now() > deadline) throw new Error(`crawl ${id} did not end: ${JSON.stringify(detail)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The ceiling: a plain undici loop fetching the same URLs, `concurrency` at a time. Pages per second. */
+export async function rawFetchRate(urls: string[], concurrency = 16): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < urls.length) {
+        const url = urls[next++]!;
+        const { body } = await request(url);
+        await body.text();
+      }
+    }),
+  );
+  return urls.length / ((performance.now() - started) / 1000);
+}

@@ -1,0 +1,156 @@
+// Calls to the hub's admin API from the console. The session cookie goes with
+// every request by itself; state-changing ones also carry the session's CSRF
+// token. Errors come back as ApiError with the API's code, message and details.
+
+export interface ApiIssue {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+
+  constructor(status: number, code: string, message: string, details?: unknown) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The spec problems of a SPEC_INVALID answer. */
+  get issues(): ApiIssue[] {
+    return Array.isArray(this.details) ? (this.details as ApiIssue[]) : [];
+  }
+}
+
+export class ApiClient {
+  csrfToken: string | null = null;
+  /** Called when the hub says the session is gone (401), so the console shows the sign-in screen. */
+  onSignedOut: () => void = () => {};
+  private readonly base: string;
+
+  constructor(base = '/api') {
+    this.base = base;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (method !== 'GET' && this.csrfToken) headers['x-csrf-token'] = this.csrfToken;
+    let response: Response;
+    try {
+      response = await fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new ApiError(0, 'HUB_UNREACHABLE', `the hub did not answer: ${(error as Error).message}`);
+    }
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON: reported below
+    }
+    if (!response.ok) {
+      const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+      const apiError = new ApiError(response.status, error?.code ?? `HTTP_${response.status}`, error?.message ?? (text.slice(0, 200) || response.statusText), error?.details);
+      if (response.status === 401 && !path.startsWith('/session')) this.onSignedOut();
+      throw apiError;
+    }
+    return parsed as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('POST', path, body ?? {});
+  }
+
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  delete<T = void>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+}
+
+/** Shapes of the API's answers the console reads. */
+export interface CrawlSummary {
+  id: string;
+  name: string;
+  status: 'created' | 'running' | 'paused' | 'finished' | 'cancelled' | 'failed';
+  finishReason: string | null;
+  specVersion: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  pagesDone: number;
+  pagesFailed: number;
+  pagesSkipped: number;
+  items: number;
+  queued: number;
+  inFlight: number;
+}
+
+export interface CrawlDetail extends CrawlSummary {
+  spec: Record<string, unknown> & { limits?: { maxPages?: number } };
+  counts: { queued: number; done: number; failed: number; skipped: number };
+}
+
+export interface ItemView {
+  id: number;
+  url: string;
+  type: string;
+  data: Record<string, string | string[] | null>;
+  specVersion: number;
+  extractedAt: number;
+}
+
+export interface ItemsPage {
+  items: ItemView[];
+  next: number | null;
+  total: number | null;
+}
+
+export interface PreviewResult {
+  url: string;
+  finalUrl: string;
+  status: number;
+  contentType: string;
+  charset: string;
+  elapsedMs: number;
+  items: { type: string; data: Record<string, string | string[] | null> }[];
+  itemsTotal: number;
+  links: string[];
+  linksTotal: number;
+}
+
+export interface SavedSpecSummary {
+  id: string;
+  name: string;
+  specName: string;
+  startUrls: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SavedSpec extends SavedSpecSummary {
+  spec: unknown;
+}
+
+export interface SessionReply {
+  csrfToken: string;
+  expiresAt: number;
+  idleMs: number;
+}

@@ -1,0 +1,242 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../server/browser/chromium.ts';
+import { quotesSite, expectedQuotes } from '../fixtures/site/quotes.ts';
+import { startFixtureServer } from '../fixtures/site/server.ts';
+import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../helpers/hub.ts';
+import type { PageGlobals, TabStatus } from '../../server/worker/edge-tabs.ts';
+
+type Site = Awaited<ReturnType<typeof startFixtureServer>>;
+type TestHub = Awaited<ReturnType<typeof startTestHub>>;
+
+let browser: Browser;
+let site: Site;
+const PAGES = 40;
+
+before(async () => {
+  browser = await launchChromium();
+  site = await startFixtureServer(quotesSite({ pages: PAGES }));
+});
+after(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+/** The quotes crawl, fanned out: the next-page chain plus every author page (which have no quotes). */
+function sharedSpec(origin: string) {
+  return quotesSpec(origin, { follow: [{ selector: 'li.next a' }, { selector: 'div.quote a[href^="/author/"]' }] });
+}
+
+function status(page: Page): Promise<TabStatus | undefined> {
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).crowdcrawl?.status());
+}
+
+async function waitForState(page: Page, states: string[]): Promise<void> {
+  await page.waitForFunction((wanted) => wanted.includes((globalThis as unknown as PageGlobals).crowdcrawl?.status().state ?? ''), states, { timeout: 30_000 });
+}
+
+/** A volunteer's tab in a browser context of its own (its own localStorage, so its own clientId). */
+async function volunteer(hub: TestHub, nickname: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(hub.url);
+  await page.getByTestId('nickname').fill(nickname);
+  await page.getByTestId('contribute').click();
+  await waitForState(page, ['idle', 'working']);
+  return { context, page };
+}
+
+/** Waits until the board on the page lists `name` with `pages` pages (the board updates about once a second). */
+async function waitForBoardRow(page: Page, name: string, pages: string): Promise<void> {
+  await page.waitForFunction(
+    ([name, pages]) =>
+      [...document.querySelectorAll('[data-testid=board] tbody tr')].some(
+        (tr) => tr.querySelector('[data-testid=board-name]')?.textContent === name && tr.querySelector('[data-testid=board-pages]')?.textContent === pages,
+      ),
+    [name, pages] as const,
+    { timeout: 30_000 },
+  );
+}
+
+function quoteTexts(hub: TestHub, crawlId: string): string[] {
+  return [...hub.core.store.iterateItems(crawlId)].map((row) => (JSON.parse(row.data) as { text: string }).text);
+}
+
+function assertEveryQuoteOnce(hub: TestHub, crawlId: string): void {
+  const texts = quoteTexts(hub, crawlId);
+  const expected = Array.from({ length: PAGES }, (_, i) => expectedQuotes(i + 1).map((q) => q.text)).flat();
+  assert.equal(texts.length, expected.length, 'as many items as quotes on the site');
+  assert.equal(new Set(texts).size, texts.length, 'no item stored twice');
+  assert.deepEqual(new Set(texts), new Set(expected));
+}
+
+function assertEveryPageOnce(hub: TestHub, crawlId: string): void {
+  const counts = hub.core.store.countByState(crawlId);
+  assert.deepEqual(Object.keys(counts), ['2'], `every page recorded as done, none queued or failed: ${JSON.stringify(counts)}`);
+}
+
+test('a volunteer picks a nickname and contributes: the crawl completes and the board shows the nickname with its pages', async () => {
+  const hub = await startTestHub();
+  const { context, page } = await volunteer(hub, '  ada  ');
+  try {
+    assert.equal(await page.getByTestId('own-name').textContent(), 'ada', 'the nickname is trimmed');
+    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { limits: { maxPages: 20 } }));
+    const summary = await waitForCrawlEnd(hub, crawl.id);
+    assert.equal(summary.pagesDone, 20);
+    assert.equal(summary.items, 200);
+    assert.equal((await status(page))?.pages, 20);
+    await waitForBoardRow(page, 'ada', '20');
+    await page.waitForFunction(() => document.querySelector('[data-testid=alltime-pages]')?.textContent === '20');
+    assert.equal(await page.getByTestId('session-pages').textContent(), '20');
+
+    // The nickname is remembered, and so is the browser: its all-time totals come back.
+    await page.reload();
+    assert.equal(await page.getByTestId('nickname').inputValue(), 'ada');
+    await page.getByText('Welcome back: 20 pages').waitFor({ timeout: 30_000 });
+  } finally {
+    await context.close();
+    await hub.cleanup();
+  }
+});
+
+test('two tabs, a headless tab and a Node worker share one crawl: every page once, no item twice', async () => {
+  const hub = await startTestHub();
+  const tabs = [await volunteer(hub, 'tab-one'), await volunteer(hub, 'tab-two')];
+  const edgeContext = await browser.newContext();
+  const edge = await edgeContext.newPage();
+  await edge.goto(`${hub.url}/?worker=headless&name=edge&clientId=edge-client-id-0123456&autostart=1&concurrency=4`);
+  await waitForState(edge, ['idle', 'working']);
+  const workers = await startWorkers(hub.url, 1, { name: 'node-one' });
+  try {
+    site.resetRequests();
+    const crawl = hub.core.crawls.create(sharedSpec(site.origin));
+    const summary = await waitForCrawlEnd(hub, crawl.id);
+    assert.equal(summary.finishReason, 'completed');
+    assert.equal(summary.pagesFailed, 0);
+    assertEveryPageOnce(hub, crawl.id);
+    assertEveryQuoteOnce(hub, crawl.id);
+    for (let p = 1; p <= PAGES; p++) assert.equal(site.requestsFor(`/page/${p}/`), 1, `page ${p} fetched once`);
+
+    const kinds = new Map([...hub.core.workers.all()].map((w) => [w.name, w.kind]));
+    assert.deepEqual(Object.fromEntries(kinds), { 'tab-one': 'tab', 'tab-two': 'tab', edge: 'headless', 'node-one': 'node' });
+    const byWorker = [...hub.core.workers.all()].reduce((sum, w) => sum + w.pagesDone, 0);
+    assert.equal(byWorker, summary.pagesDone, 'the workers’ pages add up to the crawl’s');
+    await waitForBoardRow(tabs[0]!.page, 'edge', String([...hub.core.workers.all()].find((w) => w.name === 'edge')!.pagesDone));
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    for (const tab of tabs) await tab.context.close();
+    await edgeContext.close();
+    await hub.cleanup();
+  }
+});
+
+test('a tab closed in the middle of a crawl loses nothing: its pages go to another worker', async () => {
+  const hub = await startTestHub();
+  // Slow pages, so the tab holds leases when it closes.
+  site.setHandler(async (req) => {
+    if (req.url?.startsWith('/page/')) await new Promise((resolve) => setTimeout(resolve, 150));
+    return false;
+  });
+  const tab = await volunteer(hub, 'leaver');
+  let workers: Awaited<ReturnType<typeof startWorkers>> = [];
+  try {
+    site.resetRequests();
+    const crawl = hub.core.crawls.create(sharedSpec(site.origin));
+    await tab.page.waitForFunction(() => ((globalThis as unknown as PageGlobals).crowdcrawl?.status().pages ?? 0) >= 5, undefined, { timeout: 30_000 });
+    const held = hub.core.leases.size;
+    await tab.context.close();
+    assert.ok(crawl.status === 'running', 'the crawl was still going when the tab closed');
+    assert.ok(held > 0 || crawl.frontier.queued > 0, 'there was work left');
+    workers = await startWorkers(hub.url, 1, { name: 'finisher' });
+    const summary = await waitForCrawlEnd(hub, crawl.id);
+    assert.equal(summary.finishReason, 'completed');
+    assert.equal(summary.pagesFailed, 0);
+    assertEveryPageOnce(hub, crawl.id);
+    assertEveryQuoteOnce(hub, crawl.id);
+  } finally {
+    site.setHandler(null);
+    await Promise.all(workers.map((w) => w.stop()));
+    await tab.context.close().catch(() => undefined);
+    await hub.cleanup();
+  }
+});
+
+test('a tab whose network drops for 5 s reconnects and finishes the crawl exactly', async () => {
+  const hub = await startTestHub({ leaseTtlMs: 15_000 });
+  site.setHandler(async (req) => {
+    if (req.url?.startsWith('/page/')) await new Promise((resolve) => setTimeout(resolve, 50));
+    return false;
+  });
+  const tab = await volunteer(hub, 'wobbly');
+  try {
+    const crawl = hub.core.crawls.create(sharedSpec(site.origin));
+    await tab.page.waitForFunction(() => ((globalThis as unknown as PageGlobals).crowdcrawl?.status().pages ?? 0) >= 5, undefined, { timeout: 30_000 });
+    await tab.context.setOffline(true);
+    await waitForState(tab.page, ['connecting']);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    assert.equal(crawl.status, 'running', 'no one else worked on the crawl meanwhile');
+    await tab.context.setOffline(false);
+    const summary = await waitForCrawlEnd(hub, crawl.id, 120_000);
+    assert.equal(summary.finishReason, 'completed');
+    assert.equal(summary.pagesFailed, 0);
+    assertEveryPageOnce(hub, crawl.id);
+    assertEveryQuoteOnce(hub, crawl.id);
+    assert.equal([...hub.core.workers.all()].filter((w) => w.name === 'wobbly').length, 1, 'one session again after the reconnect');
+  } finally {
+    site.setHandler(null);
+    await tab.context.close();
+    await hub.cleanup();
+  }
+});
+
+test('a nickname that looks like HTML is shown as text and runs nothing', async () => {
+  const hub = await startTestHub();
+  const nickname = '<img src=x onerror=alert(1)>';
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  try {
+    await page.goto(hub.url);
+    await page.getByTestId('nickname').fill(nickname);
+    await page.getByTestId('contribute').click();
+    await waitForState(page, ['idle', 'working']);
+    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { limits: { maxPages: 2 } }));
+    await waitForCrawlEnd(hub, crawl.id);
+    await waitForBoardRow(page, nickname, '2');
+    assert.equal(await page.getByTestId('own-name').textContent(), nickname);
+    assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0, 'no img element was made');
+    assert.deepEqual(dialogs, [], 'no script ran');
+  } finally {
+    await context.close();
+    await hub.cleanup();
+  }
+});
+
+test('when the hub speaks another protocol version, the page says to reload', async () => {
+  const hub = await startTestHub();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Stand in for a newer hub: answer every Socket.IO connect with PROTOCOL_MISMATCH, as the hub does.
+  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    ws.send(JSON.stringify({ sid: 'test', upgrades: [], pingInterval: 25_000, pingTimeout: 20_000, maxPayload: 1_000_000 }).replace(/^/, '0'));
+    ws.onMessage((message) => {
+      const connect = /^40(\/[^,]*,)?/.exec(String(message));
+      if (!connect) return;
+      const error = { code: 'PROTOCOL_MISMATCH', message: 'this hub speaks protocol 99' };
+      ws.send(`44${connect[1] ?? ''}${JSON.stringify({ message: error.message, data: error })}`);
+    });
+  });
+  try {
+    await page.goto(hub.url);
+    await page.getByTestId('outdated').waitFor({ timeout: 30_000 });
+    assert.match((await page.getByTestId('outdated').textContent()) ?? '', /Reload/);
+  } finally {
+    await context.close();
+    await hub.cleanup();
+  }
+});
