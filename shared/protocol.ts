@@ -218,6 +218,7 @@ export interface BoardCrawl {
   readonly items: number;
   /** The spec's limits.maxPages, when set. */
   readonly maxPages: number | null;
+  readonly createdAt: number;
   readonly finishedAt: number | null;
 }
 

@@ -175,6 +175,12 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
     res.json(crawlDetail(core, core.crawls.require(req.params.id)));
   });
 
+  // Politeness per host: AutoThrottle's current delay, Crawl-delay, backoffs (server/hub/politeness.ts).
+  router.get('/crawls/:id/hosts', (req, res) => {
+    const crawl = core.crawls.require(req.params.id);
+    res.json({ hosts: crawl.hostStats(intParam(req, 'limit', 100, 1, 1000)) });
+  });
+
   const actions = {
     start: (id: string) => core.crawls.start(id),
     pause: (id: string) => core.crawls.pause(id),

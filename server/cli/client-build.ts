@@ -40,11 +40,33 @@ export async function buildClient(options: { ifStale?: boolean; quiet?: boolean 
   return true;
 }
 
+/**
+ * Builds the pages when they are stale. A failed build is not fatal when an
+ * earlier build is there (it is used, with a warning); returns false when no
+ * build of the contributor page exists at all.
+ */
+export async function ensureClientBuilt(warn: (line: string) => void = console.error): Promise<boolean> {
+  if (!clientBuildIsStale()) return true;
+  try {
+    await buildClient({ quiet: true });
+    return true;
+  } catch (error) {
+    const first = (error as Error).message.split('\n')[0];
+    const previous = existsSync(join(CLIENT_DIST, 'index.html'));
+    warn(previous ? `the client pages failed to build (${first}); using the previous build` : `the client pages failed to build (${first})`);
+    return previous;
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  // --if-stale (npm start, npm run demo): a failed build with an earlier one in place only warns.
   const ifStale = process.argv.includes('--if-stale');
-  buildClient({ ifStale, quiet: ifStale }).then(
-    (built) => {
-      if (ifStale && !built) console.log('[build] client/dist is up to date');
+  const built = ifStale
+    ? ensureClientBuilt((line) => console.error(`[build] ${line}`))
+    : buildClient().then(() => true);
+  built.then(
+    (ok) => {
+      if (!ok) process.exitCode = 1;
     },
     (error: unknown) => {
       console.error(`[build] the client pages failed to build: ${(error as Error).message}`);

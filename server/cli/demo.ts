@@ -15,7 +15,7 @@ import { exportStreams } from '../admin/export.ts';
 import { startNodeWorker, type NodeWorker } from '../worker/node-worker.ts';
 import { EdgeTabs } from '../worker/edge-tabs.ts';
 import { BrowserNotFoundError, findChromium, HOW_TO_INSTALL_CHROMIUM } from '../browser/chromium.ts';
-import { buildClient, clientBuildIsStale } from './client-build.ts';
+import { clientBuildIsStale, ensureClientBuilt } from './client-build.ts';
 import { ProgressLine } from './progress.ts';
 import { quotesSite } from '../../test/fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../test/fixtures/site/server.ts';
@@ -155,7 +155,10 @@ export const command: Command = {
     }
     if (tabs > 0 && clientBuildIsStale()) {
       console.log('building the contributor page (client/dist)…');
-      await buildClient({ quiet: true });
+      if (!(await ensureClientBuilt((line) => console.error(`crowdcrawl demo: ${line}`)))) {
+        console.error('crowdcrawl demo: going on with the Node worker only');
+        tabs = 0;
+      }
     }
 
     const dataDir = resolve(args.dataDir ?? mkdtempSync(join(tmpdir(), 'crowdcrawl-demo-')));
@@ -169,6 +172,7 @@ export const command: Command = {
     let edge: EdgeTabs | undefined;
     let node: NodeWorker | undefined;
     let interrupted = false;
+    let expectedPages = 0;
     let wake: (() => void) | undefined;
     const onSignal = () => {
       interrupted = true;
@@ -179,7 +183,10 @@ export const command: Command = {
     const progress = new ProgressLine(process.stdout, 2000);
 
     try {
-      site = await startFixtureServer(quotesSite({ pages: args.pages }));
+      const quotes = quotesSite({ pages: args.pages });
+      // The demo knows its site: every quotes page and every author's page.
+      expectedPages = args.pages + quotes.authors.length;
+      site = await startFixtureServer(quotes);
       hub = await startHub({
         port,
         host: '127.0.0.1',
@@ -217,7 +224,7 @@ export const command: Command = {
       const deadline = startedAt + 10 * 60_000;
       const showProgress = () => {
         const summary = crawl.summary();
-        const target = summary.pagesDone + summary.pagesFailed + summary.queued + summary.inFlight;
+        const target = Math.max(expectedPages, summary.pagesDone + summary.pagesFailed + summary.queued + summary.inFlight);
         const seconds = (Date.now() - startedAt) / 1000;
         const working = new Set([...hub!.core.workers.all()].filter((w) => w.pagesDone > 0).map((w) => w.name)).size;
         progress.update(

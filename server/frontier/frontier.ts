@@ -1,11 +1,16 @@
 // One crawl's frontier: what is queued, per host, in breadth-first order, and
 // which host may be fetched from next. SQLite holds every queued URL; memory
-// holds only a small window of each host's queue, so a million queued URLs cost
-// disk, not RAM. Leased URLs stay "queued" on disk: leases live in memory, and a
-// restarted hub simply finds them queued again.
+// holds only a small window of each host's queue, and only a bounded set of
+// hosts ("active" hosts): the others wait in storage and are found there by an
+// index seek when there is room. So a million queued URLs, even on a million
+// hosts, cost disk, not RAM. Leased URLs stay "queued" on disk: leases live in
+// memory, and a restarted hub simply finds them queued again.
 //
 // Politeness is enforced here, centrally, for every worker at once: a host gets
 // at most `concurrency` leases in flight and at least `delayMs` between two.
+// The hub's politeness layer (server/hub/politeness.ts) moves `delayMs`
+// (AutoThrottle, Crawl-delay), pauses hosts (Retry-After, robots.txt errors)
+// and holds a host while its robots.txt is being fetched.
 import type { QueuedRow, Store } from '../storage/store.ts';
 import { MinHeap } from './min-heap.ts';
 
@@ -21,16 +26,52 @@ export interface FrontierEntry {
 
 export interface HostPolicy {
   concurrency: number;
+  /** The least time between two leases of a host (the spec's perHostDelayMs). */
   delayMs: number;
 }
+
+/**
+ * Looks at an entry before it is leased (robots.txt). "lease": go ahead;
+ * "hold": the entry goes back to the front and its host is held until
+ * release(); a number: the same, but the host is paused until that time;
+ * "drop": the entry leaves the queue without a lease, and the gate records why
+ * and then calls finishDropped(). Holds and drops use none of the host's delay.
+ */
+export type GateVerdict = 'lease' | 'hold' | 'drop' | number;
+
+export interface FrontierGate {
+  admit(entry: FrontierEntry, host: HostQueue, now: number): GateVerdict;
+}
+
+export interface FrontierOptions {
+  /** Hosts held in memory at once; more wait in storage. */
+  maxActiveHosts?: number;
+}
+
+export const DEFAULT_MAX_ACTIVE_HOSTS = 4096;
+const MAX_REFUSED_PER_TAKE = 1000;
 
 export class HostQueue {
   readonly host: string;
   concurrency: number;
+  /** The floor of the delay: the spec's perHostDelayMs, or robots.txt's Crawl-delay when larger. */
+  minDelayMs: number;
+  /** The delay in force between two leases; AutoThrottle moves it between minDelayMs and its ceiling. */
   delayMs: number;
+  /** robots.txt's Crawl-delay once applied (undefined: not looked at yet, null: none). */
+  crawlDelayMs: number | null | undefined = undefined;
+  /** Recent fetch latency (moving average), for AutoThrottle's stats. */
+  latencyMs: number | undefined = undefined;
+  /** 429/503 answers and timeouts that made the host back off. */
+  backoffs = 0;
+  lastStatus: number | undefined = undefined;
   inFlight = 0;
   /** Epoch ms before which no new lease goes to this host. */
   nextAt = 0;
+  /** Epoch ms the host is paused until (Retry-After, an unreachable robots.txt); merged into nextAt when it is next scheduled. */
+  pausedUntil = 0;
+  /** Held back until its robots.txt is known; released by release(). */
+  held = false;
   /** Entries loaded from storage, in seq order (retries returned unworked go to the front). */
   buffer: FrontierEntry[] = [];
   head = 0;
@@ -40,10 +81,13 @@ export class HostQueue {
   exhausted = false;
   /** Whether the host sits in the ready queue or the waiting heap. */
   scheduled = false;
+  /** Entries of this host waiting in the retry heap. */
+  delayedCount = 0;
 
   constructor(host: string, policy: HostPolicy) {
     this.host = host;
     this.concurrency = policy.concurrency;
+    this.minDelayMs = policy.delayMs;
     this.delayMs = policy.delayMs;
   }
 
@@ -54,12 +98,27 @@ export class HostQueue {
   mayHaveWork(): boolean {
     return this.buffered > 0 || !this.exhausted;
   }
+
+  /** Nothing of this host is in memory, leased, held or waiting: it can leave the active set. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.buffered === 0 && this.exhausted && !this.held && !this.scheduled && this.delayedCount === 0;
+  }
+}
+
+/** What an evicted host must remember so that coming back does not reset its politeness. */
+interface Cooldown {
+  nextAt: number;
+  delayMs: number;
+  minDelayMs: number;
+  crawlDelayMs: number | null | undefined;
 }
 
 export class CrawlFrontier {
   readonly crawlId: string;
   private readonly store: Store;
   private readonly policy: HostPolicy;
+  private readonly maxActiveHosts: number;
+  /** The active hosts. */
   readonly hosts = new Map<string, HostQueue>();
   private ready: HostQueue[] = [];
   private readyHead = 0;
@@ -72,31 +131,63 @@ export class CrawlFrontier {
   nextSeq = 1;
   /** Keys leased right now; storage still has them queued, so a reload must skip them. */
   private readonly leasedKeys = new Set<string>();
+  /** Storage may hold queued URLs of hosts that are not active. */
+  private dormant = false;
+  /** Where the scan for dormant hosts goes on from (hosts in byte order; '' is the start). */
+  private hostCursor = '';
+  /** The current scan began at the start and has not (yet) met a host that was not active. */
+  private cleanPass = false;
+  private readonly cooldowns = new Map<string, Cooldown>();
+  /** Set by the hub: robots.txt and Crawl-delay (server/hub/politeness.ts). */
+  gate: FrontierGate | undefined;
 
-  constructor(store: Store, crawlId: string, policy: HostPolicy) {
+  constructor(store: Store, crawlId: string, policy: HostPolicy, options: FrontierOptions = {}) {
     this.store = store;
     this.crawlId = crawlId;
     this.policy = policy;
+    this.maxActiveHosts = options.maxActiveHosts ?? DEFAULT_MAX_ACTIVE_HOSTS;
   }
 
   /** Reads the crawl's queue state from storage (at start-up or when a crawl is created). */
   load(queuedCount: number): void {
     this.queued = queuedCount;
     this.nextSeq = this.store.maxSeq(this.crawlId) + 1;
-    if (queuedCount > 0) for (const host of this.store.queuedHosts(this.crawlId)) this.schedule(this.hostQueue(host), 0);
+    // Hosts are found lazily, by the first take(): a restart reads no host list.
+    if (queuedCount > 0) this.markDormant();
   }
 
   private bufferSize(host: HostQueue): number {
     return Math.min(256, Math.max(16, host.concurrency * 4));
   }
 
+  /** The active host, made active if need be (the caller has work for it). */
   hostQueue(host: string): HostQueue {
-    let queue = this.hosts.get(host);
-    if (!queue) {
-      queue = new HostQueue(host, this.policy);
-      this.hosts.set(host, queue);
+    return this.hosts.get(host) ?? this.activate(host);
+  }
+
+  /** The active host, if it is active. */
+  getHost(host: string): HostQueue | undefined {
+    return this.hosts.get(host);
+  }
+
+  private activate(name: string): HostQueue {
+    const queue = new HostQueue(name, this.policy);
+    const cooldown = this.cooldowns.get(name);
+    if (cooldown) {
+      this.cooldowns.delete(name);
+      queue.nextAt = cooldown.nextAt;
+      queue.delayMs = cooldown.delayMs;
+      queue.minDelayMs = cooldown.minDelayMs;
+      queue.crawlDelayMs = cooldown.crawlDelayMs;
     }
+    this.hosts.set(name, queue);
     return queue;
+  }
+
+  private markDormant(): void {
+    this.dormant = true;
+    // A host was left in storage, possibly behind the scan: the scan under way cannot prove there are none left.
+    this.cleanPass = false;
   }
 
   /**
@@ -108,8 +199,15 @@ export class CrawlFrontier {
     if (!this.store.insertRequest(this.crawlId, key, url, host, depth, seq)) return false;
     this.nextSeq++;
     this.queued++;
-    const queue = this.hostQueue(host);
-    if (queue.exhausted && queue.buffered < this.bufferSize(queue)) {
+    let queue = this.hosts.get(host);
+    if (!queue) {
+      if (this.hosts.size >= this.maxActiveHosts) {
+        this.markDormant();
+        return true;
+      }
+      // Storage may hold more of this host's URLs (it may have been dormant): it is read from there.
+      queue = this.activate(host);
+    } else if (queue.exhausted && queue.buffered < this.bufferSize(queue)) {
       // Storage holds nothing beyond what is loaded, so the new row can go straight
       // into memory; this saves a query per page on a serial chain.
       queue.buffer.push({ key, url, host, depth, seq, attempts: 0, notBefore: 0 });
@@ -126,12 +224,30 @@ export class CrawlFrontier {
     const out: FrontierEntry[] = [];
     if (max <= 0 || this.queued === 0) return out;
     this.promote(now);
-    while (out.length < max && this.readyHead < this.ready.length) {
+    // Entries the gate drops are recorded in a batch after this turn, which asks for a new round: bounded here.
+    let refused = 0;
+    while (out.length < max && refused < MAX_REFUSED_PER_TAKE) {
+      if (this.readyHead >= this.ready.length && !this.wakeDormant(now)) break;
       const host = this.ready[this.readyHead++]!;
       host.scheduled = false;
+      if (host.held) continue;
+      if (host.pausedUntil > now) {
+        // Paused while it sat in the ready queue: it waits again, until the pause is over.
+        this.schedule(host, now);
+        continue;
+      }
       if (host.inFlight >= host.concurrency) continue;
       const entry = this.next(host, now);
-      if (!entry) continue;
+      if (!entry) {
+        this.maybeEvict(host, now);
+        continue;
+      }
+      const verdict = this.gate ? this.gate.admit(entry, host, now) : 'lease';
+      if (verdict !== 'lease') {
+        this.refuse(host, entry, verdict, now);
+        refused++;
+        continue;
+      }
       host.inFlight++;
       this.inFlight++;
       this.queued--;
@@ -147,8 +263,50 @@ export class CrawlFrontier {
     return out;
   }
 
+  private refuse(host: HostQueue, entry: FrontierEntry, verdict: Exclude<GateVerdict, 'lease'>, now: number): void {
+    if (verdict === 'drop') {
+      // Counted in flight until the gate has recorded it, so the crawl cannot end before.
+      this.queued--;
+      this.inFlight++;
+      this.leasedKeys.add(entry.key);
+    } else {
+      if (host.head > 0) host.buffer[--host.head] = entry;
+      else host.buffer.unshift(entry);
+      if (verdict === 'hold') host.held = true;
+      else host.pausedUntil = Math.max(host.pausedUntil, verdict);
+    }
+    this.schedule(host, now);
+  }
+
+  /** An entry the gate dropped has been recorded (as skipped). */
+  finishDropped(entry: FrontierEntry): void {
+    this.leasedKeys.delete(entry.key);
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    const host = this.hosts.get(entry.host);
+    if (host) this.maybeEvict(host, Date.now());
+  }
+
   /** A lease ended without an attempt being made (worker left, crawl paused): the entry goes back to the front. */
   giveBack(entry: FrontierEntry): void {
+    const host = this.untake(entry);
+    this.schedule(host, Date.now());
+  }
+
+  /** Lets a held host be leased from again. */
+  release(hostName: string): void {
+    const host = this.hosts.get(hostName);
+    if (!host || !host.held) return;
+    host.held = false;
+    this.schedule(host, Date.now());
+  }
+
+  /** No lease goes to this host before `until` (Retry-After, a Crawl-delay just learnt). */
+  pause(hostName: string, until: number): void {
+    const host = this.hosts.get(hostName);
+    if (host) host.pausedUntil = Math.max(host.pausedUntil, until);
+  }
+
+  private untake(entry: FrontierEntry): HostQueue {
     this.leasedKeys.delete(entry.key);
     const host = this.hostQueue(entry.host);
     host.inFlight = Math.max(0, host.inFlight - 1);
@@ -156,7 +314,7 @@ export class CrawlFrontier {
     this.queued++;
     if (host.head > 0) host.buffer[--host.head] = entry;
     else host.buffer.unshift(entry);
-    this.schedule(host, Date.now());
+    return host;
   }
 
   /** A lease ended with the page recorded as done, failed or skipped. */
@@ -165,7 +323,9 @@ export class CrawlFrontier {
     const host = this.hostQueue(entry.host);
     host.inFlight = Math.max(0, host.inFlight - 1);
     this.inFlight = Math.max(0, this.inFlight - 1);
-    this.schedule(host, Date.now());
+    const now = Date.now();
+    this.schedule(host, now);
+    this.maybeEvict(host, now);
   }
 
   /** A failed attempt to retry at `notBefore`: stored with a new seq, so it goes to the back of its host's queue. */
@@ -199,8 +359,12 @@ export class CrawlFrontier {
       host.loadedSeq = 0;
       host.exhausted = false;
       host.scheduled = false;
+      host.delayedCount = 0;
     }
-    for (const host of this.store.queuedHosts(this.crawlId)) this.schedule(this.hostQueue(host), 0);
+    const now = Date.now();
+    for (const host of this.hosts.values()) this.schedule(host, now);
+    this.hostCursor = '';
+    if (this.queued > 0) this.markDormant();
   }
 
   /** Drops everything queued from memory (crawl ended); storage keeps it. */
@@ -210,6 +374,8 @@ export class CrawlFrontier {
     this.readyHead = 0;
     this.waiting.clear();
     this.delayed.clear();
+    this.cooldowns.clear();
+    this.dormant = false;
   }
 
   /** The earliest time something now held back by politeness or a retry delay becomes leasable. */
@@ -224,12 +390,19 @@ export class CrawlFrontier {
   hasReadyWork(now: number): boolean {
     if (this.queued === 0) return false;
     this.promote(now);
-    return this.readyHead < this.ready.length;
+    return this.readyHead < this.ready.length || (this.dormant && this.hosts.size < this.maxActiveHosts);
+  }
+
+  /** How many hosts are in memory, and whether more wait in storage (for stats and tests). */
+  get activeHosts(): { count: number; dormant: boolean } {
+    return { count: this.hosts.size, dormant: this.dormant };
   }
 
   private schedule(host: HostQueue, now: number): void {
-    if (host.scheduled || host.inFlight >= host.concurrency || !host.mayHaveWork()) return;
+    if (host.scheduled || host.held || host.inFlight >= host.concurrency || !host.mayHaveWork()) return;
     host.scheduled = true;
+    // Only a host outside the heaps may have its nextAt moved: here it is outside.
+    if (host.pausedUntil > host.nextAt) host.nextAt = host.pausedUntil;
     if (host.nextAt > now) this.waiting.push(host);
     else this.ready.push(host);
   }
@@ -242,9 +415,63 @@ export class CrawlFrontier {
     for (let entry = this.delayed.peek(); entry && entry.notBefore <= now; entry = this.delayed.peek()) {
       this.delayed.pop();
       const host = this.hostQueue(entry.host);
+      host.delayedCount = Math.max(0, host.delayedCount - 1);
       if (host.head > 0) host.buffer[--host.head] = entry;
       else host.buffer.unshift(entry);
       this.schedule(host, now);
+    }
+  }
+
+  /**
+   * Brings hosts that wait in storage into memory, while there is room. Returns
+   * true when one of them can be leased from now.
+   */
+  private wakeDormant(now: number): boolean {
+    if (!this.dormant) return false;
+    const readyBefore = this.ready.length;
+    let room = Math.min(256, this.maxActiveHosts - this.hosts.size);
+    // Every seek moves the cursor on; a pass over all hosts ends the loop at the latest.
+    let seeks = 0;
+    const maxSeeks = this.hosts.size + room + 2;
+    while (room > 0 && seeks++ < maxSeeks) {
+      const name = this.store.nextQueuedHost(this.crawlId, this.hostCursor);
+      if (name === undefined) {
+        if (this.cleanPass) {
+          // A whole pass met only active hosts: nothing waits in storage.
+          this.dormant = false;
+          break;
+        }
+        this.hostCursor = '';
+        this.cleanPass = true;
+        continue;
+      }
+      this.hostCursor = name;
+      if (this.hosts.has(name)) continue;
+      this.cleanPass = false;
+      const host = this.activate(name);
+      this.schedule(host, now);
+      room--;
+    }
+    return this.ready.length > readyBefore && this.readyHead < this.ready.length;
+  }
+
+  /** Lets a host that has nothing left leave memory, when memory is wanted for others. */
+  private maybeEvict(host: HostQueue, now: number): void {
+    if (!this.dormant && this.hosts.size <= this.maxActiveHosts) return;
+    if (!host.idle || this.hosts.get(host.host) !== host) return;
+    this.hosts.delete(host.host);
+    const nextAt = Math.max(host.nextAt, host.pausedUntil);
+    if (nextAt > now || host.delayMs !== this.policy.delayMs || host.crawlDelayMs !== undefined) {
+      this.cooldowns.set(host.host, { nextAt, delayMs: host.delayMs, minDelayMs: host.minDelayMs, crawlDelayMs: host.crawlDelayMs });
+      if (this.cooldowns.size > this.maxActiveHosts * 4) this.pruneCooldowns(now);
+    }
+  }
+
+  /** Forgets evicted hosts whose pause is over, oldest first, to keep the map bounded. */
+  private pruneCooldowns(now: number): void {
+    for (const [name, cooldown] of this.cooldowns) {
+      if (this.cooldowns.size <= this.maxActiveHosts * 2) break;
+      if (cooldown.nextAt <= now) this.cooldowns.delete(name);
     }
   }
 
@@ -263,6 +490,7 @@ export class CrawlFrontier {
       }
       if (entry.notBefore > now) {
         this.delayed.push(entry);
+        host.delayedCount++;
         continue;
       }
       return entry;
@@ -278,8 +506,10 @@ export class CrawlFrontier {
       const entry: FrontierEntry = {
         key: row.key, url: row.url, host: row.host, depth: row.depth, seq: row.seq, attempts: row.attempts, notBefore: row.not_before,
       };
-      if (entry.notBefore > now) this.delayed.push(entry);
-      else host.buffer.push(entry);
+      if (entry.notBefore > now) {
+        this.delayed.push(entry);
+        host.delayedCount++;
+      } else host.buffer.push(entry);
     }
     if (rows.length < size) host.exhausted = true;
   }

@@ -401,6 +401,7 @@ function crawlView(crawl: Crawl): BoardCrawl {
     inFlight: crawl.frontier.inFlight,
     items: crawl.items,
     maxPages: crawl.spec.limits.maxPages ?? null,
+    createdAt: crawl.createdAt,
     finishedAt: crawl.finishedAt,
   };
 }

@@ -4,9 +4,13 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, type FailurePayload, type ProtocolError, type Reply, type ResultPayload } from '../../shared/protocol.ts';
 import type { Store } from '../storage/store.ts';
+import type { PageFetcher } from '../relay/fetch-page.ts';
+import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
 import { CrawlRegistry, type Crawl } from './crawls.ts';
 import { LeaseManager, type LeaseRecord } from './leases.ts';
 import { Outcomes, type RetryPolicy } from './outcomes.ts';
+import { HubPoliteness } from './politeness.ts';
+import { SitemapLoader } from './sitemaps.ts';
 import { Dispatcher, WorkerRegistry, type WorkerSession } from './workers.ts';
 
 export interface HubCoreOptions {
@@ -14,7 +18,19 @@ export interface HubCoreOptions {
   leaseSweepMs: number;
   retry: RetryPolicy;
   log: (line: string) => void;
+  /** The relay's fetcher, for robots.txt and sitemaps; without one every robots.txt counts as absent. */
+  fetcher?: PageFetcher;
+  robots?: RobotsOptions & { maxCrawlDelayMs: number };
 }
+
+export const DEFAULT_ROBOTS_OPTIONS: RobotsOptions & { maxCrawlDelayMs: number } = {
+  cacheTtlMs: 24 * 3_600_000,
+  errorRetryMs: 60_000,
+  errorRetryMaxMs: 30 * 60_000,
+  maxAttempts: 6,
+  maxCrawlDelayMs: 60_000,
+  maxOrigins: 100_000,
+};
 
 export interface HubCoreEvents {
   /** A page's result was recorded. */
@@ -37,6 +53,9 @@ export class HubCore extends EventEmitter<HubCoreEvents> {
   readonly workers = new WorkerRegistry();
   readonly dispatcher: Dispatcher;
   readonly outcomes: Outcomes;
+  readonly robots: RobotsCache;
+  readonly politeness: HubPoliteness;
+  readonly sitemaps: SitemapLoader;
   readonly log: (line: string) => void;
   private readonly banned = new Set<string>();
   private readonly sweepTimer: NodeJS.Timeout;
@@ -45,7 +64,12 @@ export class HubCore extends EventEmitter<HubCoreEvents> {
     super();
     this.store = store;
     this.log = options.log;
-    this.crawls = new CrawlRegistry(store);
+    const robotsOptions = options.robots ?? DEFAULT_ROBOTS_OPTIONS;
+    this.robots = new RobotsCache(options.fetcher, robotsOptions, options.log);
+    this.crawls = new CrawlRegistry(store, {
+      gate: (crawl) => this.politeness.gateFor(crawl),
+      registerSources: (crawl) => this.sitemaps.register(crawl),
+    });
     this.leases = new LeaseManager(this.crawls, options.leaseTtlMs);
     this.dispatcher = new Dispatcher(this.workers, this.leases, this.crawls);
     this.outcomes = new Outcomes(store, this.crawls, this.leases, options.retry, {
@@ -70,7 +94,25 @@ export class HubCore extends EventEmitter<HubCoreEvents> {
       },
       onWork: () => this.dispatcher.runNow(),
     });
-    this.crawls.on('work', () => this.dispatcher.kick());
+    this.politeness = new HubPoliteness({
+      robots: this.robots,
+      maxCrawlDelayMs: robotsOptions.maxCrawlDelayMs,
+      skip: (crawl, entry, code, message) => this.outcomes.skipQueued(crawl, entry, code, message),
+      onReleased: () => this.dispatcher.kick(),
+    });
+    this.sitemaps = new SitemapLoader({
+      store,
+      crawls: this.crawls,
+      robots: this.robots,
+      fetcher: options.fetcher,
+      retry: options.retry,
+      log: options.log,
+      onQueued: () => this.dispatcher.kick(),
+    });
+    this.crawls.on('work', (crawl) => {
+      this.sitemaps.kick(crawl);
+      this.dispatcher.kick();
+    });
     this.crawls.on('status', (crawl) => this.emit('crawlStatus', crawl));
     this.crawls.on('revoke', (crawl) => {
       for (const [workerId, ids] of this.leases.revokeCrawl(crawl.id)) {
@@ -84,6 +126,7 @@ export class HubCore extends EventEmitter<HubCoreEvents> {
     });
     for (const id of JSON.parse(store.getMeta('banned') ?? '[]') as string[]) this.banned.add(id);
     this.crawls.loadAll();
+    for (const crawl of this.crawls.running()) this.sitemaps.kick(crawl);
     this.sweepTimer = setInterval(() => this.sweep(), options.leaseSweepMs);
     this.sweepTimer.unref();
   }
@@ -92,6 +135,8 @@ export class HubCore extends EventEmitter<HubCoreEvents> {
     clearInterval(this.sweepTimer);
     this.dispatcher.close();
     this.crawls.close();
+    this.sitemaps.close();
+    this.robots.close();
   }
 
   isBanned(clientId: string): boolean {

@@ -7,7 +7,8 @@ import { assertSpec, type Spec } from '../../shared/spec/schema.ts';
 import { normalizeUrl, urlKey } from '../../shared/url/canonical.ts';
 import { RequestState } from '../storage/db.ts';
 import type { CrawlRow, CrawlStatus, Store } from '../storage/store.ts';
-import { CrawlFrontier } from '../frontier/frontier.ts';
+import { CrawlFrontier, type FrontierGate, type HostQueue } from '../frontier/frontier.ts';
+import type { ThrottleSettings } from '../politeness/auto-throttle.ts';
 import { HubError } from './errors.ts';
 
 export type FinishReason = 'completed' | 'maxPages' | 'maxDuration' | 'cancelled';
@@ -27,6 +28,49 @@ export interface CrawlSummary {
   items: number;
   queued: number;
   inFlight: number;
+  /** Sitemaps (and robots.txt files read for their Sitemap: lines) not yet read. */
+  sourcesPending: number;
+  /** Hosts the frontier holds in memory now. */
+  hostsActive: number;
+  /** The largest delay between two fetches now in force on one host (AutoThrottle, Crawl-delay, perHostDelayMs). */
+  maxHostDelayMs: number;
+}
+
+/** One host of a crawl as politeness sees it (GET /api/crawls/:id/hosts). */
+export interface HostStats {
+  host: string;
+  /** The delay now in force between two fetches. */
+  delayMs: number;
+  /** Its floor: perHostDelayMs, or robots.txt's Crawl-delay when larger. */
+  minDelayMs: number;
+  crawlDelayMs: number | null;
+  /** Moving average of fetch latency. */
+  latencyMs: number | null;
+  inFlight: number;
+  concurrency: number;
+  /** 429/503 answers and timeouts that made it back off. */
+  backoffs: number;
+  lastStatus: number | null;
+  /** Waiting for its robots.txt. */
+  held: boolean;
+  /** Epoch ms it is paused until (Retry-After, unreachable robots.txt), or null. */
+  pausedUntil: number | null;
+}
+
+function hostStats(host: HostQueue, now: number): HostStats {
+  return {
+    host: host.host,
+    delayMs: host.delayMs,
+    minDelayMs: host.minDelayMs,
+    crawlDelayMs: host.crawlDelayMs ?? null,
+    latencyMs: host.latencyMs ?? null,
+    inFlight: host.inFlight,
+    concurrency: host.concurrency,
+    backoffs: host.backoffs,
+    lastStatus: host.lastStatus ?? null,
+    held: host.held,
+    pausedUntil: host.pausedUntil > now ? host.pausedUntil : null,
+  };
 }
 
 export class Crawl {
@@ -44,6 +88,10 @@ export class Crawl {
   pagesSkipped: number;
   items: number;
   readonly frontier: CrawlFrontier;
+  /** AutoThrottle's settings for this crawl's hosts. */
+  readonly throttle: ThrottleSettings;
+  /** Sources (sitemaps) not yet read: the crawl cannot end before they are. */
+  pendingSources = 0;
   /** Field names per item type, to check what a worker sends back. */
   readonly itemFields: Map<string, Set<string>>;
 
@@ -62,6 +110,12 @@ export class Crawl {
     this.pagesSkipped = row.pages_skipped;
     this.items = row.items_count;
     this.frontier = frontier;
+    const auto = spec.politeness.autoThrottle;
+    this.throttle = {
+      enabled: auto.enabled,
+      targetConcurrency: auto.targetConcurrency ?? spec.politeness.perHostConcurrency,
+      maxDelayMs: auto.maxDelayMs,
+    };
     this.itemFields = new Map();
     for (const rule of spec.items) {
       const fields = this.itemFields.get(rule.type) ?? new Set<string>();
@@ -81,7 +135,18 @@ export class Crawl {
     return Math.max(0, max - this.pagesDone - this.frontier.inFlight);
   }
 
+  /** The hosts in memory, those that wait longest first. */
+  hostStats(limit = 100): HostStats[] {
+    const now = Date.now();
+    return [...this.frontier.hosts.values()]
+      .sort((a, b) => b.delayMs - a.delayMs || b.inFlight - a.inFlight || (a.host < b.host ? -1 : 1))
+      .slice(0, limit)
+      .map((host) => hostStats(host, now));
+  }
+
   summary(): CrawlSummary {
+    let maxHostDelayMs = 0;
+    for (const host of this.frontier.hosts.values()) if (host.delayMs > maxHostDelayMs) maxHostDelayMs = host.delayMs;
     return {
       id: this.id,
       name: this.name,
@@ -97,6 +162,9 @@ export class Crawl {
       items: this.items,
       queued: this.frontier.queued,
       inFlight: this.frontier.inFlight,
+      sourcesPending: this.pendingSources,
+      hostsActive: this.frontier.hosts.size,
+      maxHostDelayMs,
     };
   }
 }
@@ -110,14 +178,24 @@ export interface CrawlEvents {
   work: [crawl: Crawl];
 }
 
+/** What the hub adds to every crawl: its politeness gate, and its start sources besides start URLs. */
+export interface CrawlHooks {
+  /** The frontier's gate (robots.txt, Crawl-delay). */
+  gate?(crawl: Crawl): FrontierGate | undefined;
+  /** Records a new crawl's sources (sitemaps) inside its creating transaction; returns how many. */
+  registerSources?(crawl: Crawl): number;
+}
+
 export class CrawlRegistry extends EventEmitter<CrawlEvents> {
   private readonly store: Store;
   private readonly crawls = new Map<string, Crawl>();
   private durationTimer: NodeJS.Timeout | undefined;
+  private readonly hooks: CrawlHooks;
 
-  constructor(store: Store) {
+  constructor(store: Store, hooks: CrawlHooks = {}) {
     super();
     this.store = store;
+    this.hooks = hooks;
   }
 
   /** Loads every crawl from storage; active ones get their frontier back. */
@@ -127,6 +205,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
       if (crawl.isActive || crawl.status === 'created') {
         const counts = this.store.countByState(crawl.id);
         crawl.frontier.load(counts[RequestState.QUEUED] ?? 0);
+        crawl.pendingSources = this.store.countPendingSources(crawl.id);
       }
     }
     this.durationTimer = setInterval(() => this.checkDurations(Date.now()), 1000);
@@ -144,6 +223,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
       delayMs: spec.politeness.perHostDelayMs,
     });
     const crawl = new Crawl(row, spec, frontier);
+    frontier.gate = this.hooks.gate?.(crawl);
     this.crawls.set(crawl.id, crawl);
     return crawl;
   }
@@ -162,6 +242,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
         if (!normalized) continue;
         crawl.frontier.add(normalized, urlKey(normalized), new URL(normalized).host, 0);
       }
+      crawl.pendingSources = this.hooks.registerSources?.(crawl) ?? 0;
       this.store.bumpCounters(id, { nextSeq: crawl.frontier.nextSeq });
     });
     if (options.start !== false) this.start(id);
@@ -229,7 +310,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
     if (crawl.status !== 'running') return;
     const max = crawl.spec.limits.maxPages;
     if (max !== undefined && crawl.pagesDone >= max) this.end(crawl, 'finished', 'maxPages');
-    else if (crawl.frontier.queued === 0 && crawl.frontier.inFlight === 0) this.end(crawl, 'finished', 'completed');
+    else if (crawl.frontier.queued === 0 && crawl.frontier.inFlight === 0 && crawl.pendingSources === 0) this.end(crawl, 'finished', 'completed');
   }
 
   private checkDurations(now: number): void {

@@ -63,12 +63,19 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
   const db = openDatabase(options.dataDir);
   const store = new Store(db);
   const { token: adminToken, generated } = loadAdminToken(options);
-  const core = new HubCore(store, { leaseTtlMs: options.leaseTtlMs, leaseSweepMs: options.leaseSweepMs, retry: options.retry, log });
   const fetcher = createPageFetcher({
     allowHosts: options.allowHosts,
     maxBodyBytes: options.relay.maxBodyBytes,
     timeoutMs: options.relay.timeoutMs,
     maxRedirects: options.relay.maxRedirects,
+  });
+  const core = new HubCore(store, {
+    leaseTtlMs: options.leaseTtlMs,
+    leaseSweepMs: options.leaseSweepMs,
+    retry: options.retry,
+    log,
+    fetcher,
+    robots: options.robots,
   });
 
   const app = express();

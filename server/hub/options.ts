@@ -22,6 +22,29 @@ export const hubOptionsSchema = z.strictObject({
       maxDelayMs: z.number().int().min(0).max(3_600_000).default(60_000),
     })
     .default({ maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 }),
+  /** robots.txt, fetched once per origin and shared by every crawl (server/politeness/robots.ts). */
+  robots: z
+    .strictObject({
+      /** How long a fetched robots.txt (or a 4xx, meaning "no rules") is used before it is fetched again. */
+      cacheTtlMs: z.number().int().min(1000).max(30 * 24 * 3_600_000).default(24 * 3_600_000),
+      /** After a 5xx, 429 or timeout the origin is held this long, then robots.txt is fetched again (doubling each time). */
+      errorRetryMs: z.number().int().min(10).max(24 * 3_600_000).default(60_000),
+      errorRetryMaxMs: z.number().int().min(10).max(24 * 3_600_000).default(30 * 60_000),
+      /** Fetches of an unreachable robots.txt before its origin's URLs are skipped (ROBOTS_UNREACHABLE). */
+      maxAttempts: z.number().int().min(1).max(100).default(6),
+      /** Crawl-delay is honoured up to this. */
+      maxCrawlDelayMs: z.number().int().min(0).max(3_600_000).default(60_000),
+      /** Origins remembered at once (least recently used go first). */
+      maxOrigins: z.number().int().min(1).max(10_000_000).default(100_000),
+    })
+    .default({
+      cacheTtlMs: 24 * 3_600_000,
+      errorRetryMs: 60_000,
+      errorRetryMaxMs: 30 * 60_000,
+      maxAttempts: 6,
+      maxCrawlDelayMs: 60_000,
+      maxOrigins: 100_000,
+    }),
   relay: z
     .strictObject({
       maxBodyBytes: z.number().int().min(1024).max(1024 ** 3).default(10 * 1024 * 1024),

@@ -7,7 +7,8 @@ import { normalizeUrl, urlKey } from '../../shared/url/canonical.ts';
 import { isLinkFollowable } from '../../shared/extract/links.ts';
 import { RequestState } from '../storage/db.ts';
 import type { Store } from '../storage/store.ts';
-import type { CrawlRegistry } from './crawls.ts';
+import type { FrontierEntry } from '../frontier/frontier.ts';
+import type { Crawl, CrawlRegistry } from './crawls.ts';
 import type { LeaseManager, LeaseRecord } from './leases.ts';
 
 export interface ValidResult {
@@ -29,6 +30,35 @@ export interface OutcomeEvents {
   onWork?(): void;
 }
 
+/** The crawl's retry settings: its spec's, with the hub's defaults for what it leaves out. */
+export function retryPolicyFor(crawl: Crawl, defaults: RetryPolicy): RetryPolicy {
+  const own = crawl.spec.retry;
+  return {
+    maxAttempts: own?.maxAttempts ?? defaults.maxAttempts,
+    baseDelayMs: own?.baseDelayMs ?? defaults.baseDelayMs,
+    maxDelayMs: own?.maxDelayMs ?? defaults.maxDelayMs,
+  };
+}
+
+/**
+ * When to try a failed page again: exponential backoff with "equal jitter"
+ * (half fixed, half random, so retries of many pages spread out), at least the
+ * server's Retry-After, and never later than four times maxDelayMs (a
+ * Retry-After of a day is not waited for).
+ */
+export function retryDelayMs(policy: RetryPolicy, attempts: number, retryAfterMs: number | undefined, random = Math.random()): number {
+  const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempts - 1));
+  const jittered = backoff / 2 + random * (backoff / 2);
+  return Math.round(Math.min(policy.maxDelayMs * 4, Math.max(jittered, retryAfterMs ?? 0)));
+}
+
+interface QueuedSkip {
+  crawl: Crawl;
+  entry: FrontierEntry;
+  code: string;
+  message: string;
+}
+
 interface Pending {
   record: LeaseRecord;
   result: ValidResult;
@@ -43,6 +73,8 @@ export class Outcomes {
   private readonly events: OutcomeEvents;
   private pending: Pending[] = [];
   private flushScheduled = false;
+  private skips: QueuedSkip[] = [];
+  private skipFlushScheduled = false;
 
   constructor(store: Store, crawls: CrawlRegistry, leases: LeaseManager, retry: RetryPolicy, events: OutcomeEvents = {}) {
     this.store = store;
@@ -190,15 +222,15 @@ export class Outcomes {
     if (!crawl.isActive) return;
     const attempts = entry.attempts + 1;
     const now = Date.now();
-    if (failure.retryable && attempts < this.retry.maxAttempts) {
+    const policy = retryPolicyFor(crawl, this.retry);
+    if (failure.retryable && attempts < policy.maxAttempts) {
       entry.attempts = attempts;
-      const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempts - 1));
-      const jittered = backoff / 2 + Math.random() * (backoff / 2);
-      const delay = Math.min(this.retry.maxDelayMs * 4, Math.max(jittered, failure.retryAfterMs ?? 0));
+      const delay = retryDelayMs(policy, attempts, failure.retryAfterMs);
       crawl.frontier.retryLater(entry, now + delay, failure.code, failure.message);
       this.events.onPageFailed?.(record, failure.code, false);
     } else {
-      this.endRequest(record, RequestState.FAILED, { ...failure, attempts, at: now });
+      const message = failure.retryable ? `${failure.message} (gave up after ${attempts} attempts)` : failure.message;
+      this.endRequest(record, RequestState.FAILED, { ...failure, message, attempts, at: now });
       this.events.onPageFailed?.(record, failure.code, true);
     }
     this.crawls.checkFinished(crawl);
@@ -212,6 +244,52 @@ export class Outcomes {
     if (!record.crawl.isActive) return;
     this.endRequest(record, RequestState.SKIPPED, { code, message, attempts: record.entry.attempts, at: Date.now() });
     this.crawls.checkFinished(record.crawl);
+    this.events.onWork?.();
+  }
+
+  /**
+   * A queued URL the frontier's gate dropped before any lease (robots.txt
+   * disallows it): recorded as skipped, in one transaction with the others of
+   * this turn of the event loop.
+   */
+  skipQueued(crawl: Crawl, entry: FrontierEntry, code: string, message: string): void {
+    this.skips.push({ crawl, entry, code, message });
+    if (!this.skipFlushScheduled) {
+      this.skipFlushScheduled = true;
+      setImmediate(() => this.flushSkips());
+    }
+  }
+
+  private flushSkips(): void {
+    this.skipFlushScheduled = false;
+    const batch = this.skips;
+    this.skips = [];
+    if (batch.length === 0) return;
+    const now = Date.now();
+    const recorded: boolean[] = [];
+    let failed = false;
+    try {
+      this.store.transaction(() => {
+        for (const { crawl, entry, code, message } of batch) {
+          const ok = crawl.isActive && this.store.markEnded(crawl.id, entry.key, RequestState.SKIPPED, { code, message, attempts: entry.attempts, at: now });
+          if (ok) this.store.bumpCounters(crawl.id, { skipped: 1 });
+          recorded.push(ok);
+        }
+      });
+    } catch {
+      // Nothing was stored: the URLs are still queued on disk, and come back from there.
+      failed = true;
+    }
+    const touched = new Set<Crawl>();
+    for (const [i, { crawl, entry }] of batch.entries()) {
+      crawl.frontier.finishDropped(entry);
+      if (!failed && recorded[i]) crawl.pagesSkipped++;
+      touched.add(crawl);
+    }
+    for (const crawl of touched) {
+      if (failed && crawl.isActive) crawl.frontier.resync();
+      this.crawls.checkFinished(crawl);
+    }
     this.events.onWork?.();
   }
 

@@ -65,6 +65,7 @@ export function relayHandler(core: HubCore, fetcher: PageFetcher) {
         userAgent: record.crawl.spec.politeness.userAgent,
         signal: abort.signal,
       });
+      core.politeness.fetched(record, page.status, page.elapsedMs);
       if (!core.leases.get(record.id)) {
         refuse(res, 410, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
         return;
@@ -97,6 +98,8 @@ export function relayHandler(core: HubCore, fetcher: PageFetcher) {
       }
       const relayError =
         error instanceof RelayError ? error : new RelayError('RELAY_INTERNAL', (error as Error).message ?? String(error), { retryable: true });
+      // Before the lease ends: a 429, 503 or timeout slows the whole host down (AutoThrottle, Retry-After).
+      core.politeness.failed(record, relayError.code, relayError.status, relayError.retryAfterMs);
       core.outcomes.fail(record, {
         code: relayError.code,
         message: relayError.message,

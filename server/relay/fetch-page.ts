@@ -64,6 +64,14 @@ export interface FetchPageOptions {
   signal?: AbortSignal;
   /** The Accept header; defaults to the allowed content types. */
   accept?: string;
+  /**
+   * Media types accepted as the final answer of this fetch instead of the
+   * fetcher's (robots.txt is text/plain, sitemaps XML or gzip); "*\/*" accepts
+   * any type, a missing Content-Type included.
+   */
+  allowedContentTypes?: readonly string[];
+  /** A lower cap on the body for this fetch (never above the fetcher's maxBodyBytes). */
+  maxBodyBytes?: number;
 }
 
 /** The response headers worth keeping: for the charset, caching and politeness. */
@@ -108,6 +116,11 @@ function firstHeader(headers: ResponseHeaders, name: string): string | undefined
 function joinedHeader(headers: ResponseHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** An Accept header naming these types, the first preferred. */
+function acceptHeader(types: readonly string[]): string {
+  return types.map((type, index) => (index === 0 ? type : `${type};q=0.9`)).join(', ');
 }
 
 function mediaTypeOf(contentType: string | undefined): string {
@@ -160,7 +173,7 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
   const allowHosts: AllowHostEntry[] = options.allowHosts.map(parseAllowHost);
   const allowedTypes = new Set(options.allowedContentTypes);
   const headersTimeoutMs = Math.min(options.headersTimeoutMs ?? options.timeoutMs, options.timeoutMs);
-  const defaultAccept = options.allowedContentTypes.map((type, index) => (index === 0 ? type : `${type};q=0.9`)).join(', ');
+  const defaultAccept = acceptHeader(options.allowedContentTypes);
   const agent = new Agent({
     connect: createGuardedConnector({ allowHosts, lookup: options.lookup, connectTimeoutMs: options.timeoutMs }),
     headersTimeout: headersTimeoutMs,
@@ -173,9 +186,13 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
   async function fetchHops(requested: string, url: URL, opts: FetchPageOptions, signal: AbortSignal, startedMs: number) {
     const redirects: string[] = [];
     const visited = new Set<string>([url.href]);
+    const callTypes = opts.allowedContentTypes?.map((type) => type.trim().toLowerCase());
+    const accepted = callTypes ? new Set(callTypes) : allowedTypes;
+    const anyType = accepted.has('*/*');
+    const maxBodyBytes = Math.min(options.maxBodyBytes, opts.maxBodyBytes ?? Number.POSITIVE_INFINITY);
     const headers = {
       'user-agent': opts.userAgent || options.userAgent,
-      accept: opts.accept ?? defaultAccept,
+      accept: opts.accept ?? (callTypes ? acceptHeader(callTypes) : defaultAccept),
       'accept-encoding': ACCEPT_ENCODING,
     };
     for (;;) {
@@ -219,21 +236,21 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
 
       const contentType = firstHeader(responseHeaders, 'content-type');
       const mediaType = mediaTypeOf(contentType);
-      if (contentType === undefined || !allowedTypes.has(mediaType)) {
+      if (!anyType && (contentType === undefined || !accepted.has(mediaType))) {
         await discardBody(response.body, signal);
         throw new RelayError(
           RelayErrorCode.RELAY_CONTENT_TYPE,
-          `${url.href} is ${mediaType === '' ? 'of no stated type' : mediaType}, not one of ${[...allowedTypes].join(', ')}`,
+          `${url.href} is ${mediaType === '' ? 'of no stated type' : mediaType}, not one of ${[...accepted].join(', ')}`,
         );
       }
 
       const contentEncoding = joinedHeader(responseHeaders, 'content-encoding');
       const declaredLength = Number(firstHeader(responseHeaders, 'content-length'));
-      if (parseContentCodings(contentEncoding).length === 0 && declaredLength > options.maxBodyBytes) {
+      if (parseContentCodings(contentEncoding).length === 0 && declaredLength > maxBodyBytes) {
         await discardBody(response.body, signal);
-        throw new RelayError(RelayErrorCode.RELAY_BODY_TOO_LARGE, `the response body is ${declaredLength} bytes, more than ${options.maxBodyBytes}`);
+        throw new RelayError(RelayErrorCode.RELAY_BODY_TOO_LARGE, `the response body is ${declaredLength} bytes, more than ${maxBodyBytes}`);
       }
-      const body = await readBody(response.body, { contentEncoding, maxBodyBytes: options.maxBodyBytes, signal });
+      const body = await readBody(response.body, { contentEncoding, maxBodyBytes, signal });
 
       const kept: FetchedPageHeaders = {};
       for (const name of KEPT_HEADERS) {
@@ -244,7 +261,7 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
         requestedUrl: requested,
         finalUrl: url.href,
         status,
-        contentType,
+        contentType: contentType ?? '',
         headers: kept,
         body,
         contentHash: createHash('sha256').update(body).digest('hex'),

@@ -100,6 +100,27 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE UNIQUE INDEX specs_name ON specs (name COLLATE NOCASE);
   `,
+  // 4: a crawl's start sources besides its start URLs: sitemaps, and robots.txt
+  // files read for their Sitemap: lines (server/politeness/sitemaps.ts). A source
+  // is pending until its URLs are queued, in the same transaction.
+  `
+  CREATE TABLE crawl_sources (
+    crawl_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    scope_base TEXT NOT NULL,
+    nesting INTEGER NOT NULL DEFAULT 0,
+    state INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL DEFAULT 0,
+    urls_queued INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error_message TEXT,
+    done_at INTEGER,
+    PRIMARY KEY (crawl_id, url)
+  ) WITHOUT ROWID;
+  CREATE INDEX crawl_sources_pending ON crawl_sources (crawl_id) WHERE state = 0;
+  `,
 ];
 
 export function openDatabase(dataDir: string): DatabaseSync {

@@ -82,6 +82,26 @@ export interface RequestRow extends QueuedRow {
   done_at: number | null;
 }
 
+/** A crawl's sitemap or robots.txt source (see crawl_sources in db.ts). */
+export interface SourceRow {
+  url: string;
+  kind: SourceKind;
+  scope_base: string;
+  nesting: number;
+  state: number;
+  attempts: number;
+  not_before: number;
+  urls_queued: number;
+  error_code: string | null;
+  error_message: string | null;
+  done_at: number | null;
+}
+
+export type SourceKind = 'sitemap' | 'robots';
+
+/** crawl_sources.state */
+export const SourceState = { PENDING: 0, DONE: 1, FAILED: 2 } as const;
+
 export class Store {
   readonly db: DatabaseSync;
   private readonly s: Record<string, StatementSync>;
@@ -112,6 +132,22 @@ export class Store {
          WHERE crawl_id = ? AND host = ? AND state = 0 AND seq > ? ORDER BY seq LIMIT ?`,
       ),
       queuedHosts: p('SELECT DISTINCT host FROM requests WHERE crawl_id = ? AND state = 0'),
+      // One index seek per host (requests_queue), however many URLs each host has queued.
+      nextQueuedHost: p('SELECT host FROM requests WHERE crawl_id = ? AND state = 0 AND host > ? ORDER BY host LIMIT 1'),
+      insertSource: p(
+        'INSERT OR IGNORE INTO crawl_sources (crawl_id, url, kind, scope_base, nesting) VALUES (?, ?, ?, ?, ?)',
+      ),
+      pendingSources: p('SELECT * FROM crawl_sources WHERE crawl_id = ? AND state = 0 ORDER BY not_before, url'),
+      countPendingSources: p('SELECT COUNT(*) AS n FROM crawl_sources WHERE crawl_id = ? AND state = 0'),
+      listSources: p('SELECT * FROM crawl_sources WHERE crawl_id = ? ORDER BY url'),
+      sumSourceUrls: p('SELECT COALESCE(SUM(urls_queued), 0) AS n FROM crawl_sources WHERE crawl_id = ?'),
+      endSource: p(
+        `UPDATE crawl_sources SET state = ?, attempts = ?, urls_queued = ?, error_code = ?, error_message = ?, done_at = ?
+         WHERE crawl_id = ? AND url = ? AND state = 0`,
+      ),
+      retrySource: p(
+        'UPDATE crawl_sources SET attempts = ?, not_before = ?, error_code = ?, error_message = ? WHERE crawl_id = ? AND url = ? AND state = 0',
+      ),
       countByState: p('SELECT state, COUNT(*) AS n FROM requests WHERE crawl_id = ? GROUP BY state'),
       maxSeq: p('SELECT MAX(seq) AS m FROM requests WHERE crawl_id = ?'),
       markDone: p(
@@ -188,6 +224,50 @@ export class Store {
 
   queuedHosts(crawlId: string): string[] {
     return (this.st('queuedHosts').all(crawlId) as { host: string }[]).map((r) => r.host);
+  }
+
+  /** The first host after `afterHost` (in byte order) with a queued URL; how the frontier finds hosts it does not hold in memory. */
+  nextQueuedHost(crawlId: string, afterHost: string): string | undefined {
+    return (this.st('nextQueuedHost').get(crawlId, afterHost) as { host: string } | undefined)?.host;
+  }
+
+  /** Records a pending source unless the crawl already has one with this URL; true when it was new. */
+  insertSource(crawlId: string, url: string, kind: SourceKind, scopeBase: string, nesting: number): boolean {
+    return Number(this.st('insertSource').run(crawlId, url, kind, scopeBase, nesting).changes) === 1;
+  }
+
+  pendingSources(crawlId: string): SourceRow[] {
+    return this.st('pendingSources').all(crawlId) as unknown as SourceRow[];
+  }
+
+  countPendingSources(crawlId: string): number {
+    return Number((this.st('countPendingSources').get(crawlId) as { n: number }).n);
+  }
+
+  listSources(crawlId: string): SourceRow[] {
+    return this.st('listSources').all(crawlId) as unknown as SourceRow[];
+  }
+
+  /** URLs queued from the crawl's sources so far. */
+  sumSourceUrls(crawlId: string): number {
+    return Number((this.st('sumSourceUrls').get(crawlId) as { n: number }).n);
+  }
+
+  /** Ends a pending source as done or failed; false when it had already ended. */
+  endSource(
+    crawlId: string,
+    url: string,
+    state: typeof SourceState.DONE | typeof SourceState.FAILED,
+    e: { attempts: number; urlsQueued: number; code?: string | null; message?: string | null; at: number },
+  ): boolean {
+    const changes = this.st('endSource').run(
+      state, e.attempts, e.urlsQueued, e.code ?? null, e.message?.slice(0, 1000) ?? null, e.at, crawlId, url,
+    ).changes;
+    return Number(changes) === 1;
+  }
+
+  retrySource(crawlId: string, url: string, attempts: number, notBefore: number, code: string, message: string): void {
+    this.st('retrySource').run(attempts, notBefore, code, message.slice(0, 1000), crawlId, url);
   }
 
   countByState(crawlId: string): Record<number, number> {

@@ -167,6 +167,20 @@ const limits = z.strictObject({
   maxDurationMs: z.number().int().min(1000).max(30 * 24 * 3600 * 1000).optional(),
 });
 
+/**
+ * Scrapy's AutoThrottle, per host: after each page the host's delay moves
+ * halfway towards latency / targetConcurrency; a 429 or 503 answer (or a
+ * timeout) doubles it. It stays between the host's minimum (perHostDelayMs,
+ * or robots.txt's Crawl-delay when larger) and maxDelayMs.
+ */
+const autoThrottle = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Average requests in flight to one host the delay aims at; absent: perHostConcurrency (Scrapy's default is 1). */
+  targetConcurrency: z.number().min(0.1).max(1000).optional(),
+  /** The ceiling of a host's delay (Scrapy's AUTOTHROTTLE_MAX_DELAY). */
+  maxDelayMs: z.number().int().min(0).max(3_600_000).default(60_000),
+});
+
 const politeness = z.strictObject({
   obeyRobotsTxt: z.boolean().default(true),
   /** Leases in flight per host at once, across every worker (Scrapy's CONCURRENT_REQUESTS_PER_DOMAIN). */
@@ -174,6 +188,34 @@ const politeness = z.strictObject({
   /** The least time between two fetches from one host (Scrapy's DOWNLOAD_DELAY). */
   perHostDelayMs: z.number().int().min(0).max(3_600_000).default(0),
   userAgent: z.string().min(1).max(500).regex(/^[\x20-\x7e]+$/, 'printable ASCII only').default('crowdcrawl/0.1'),
+  autoThrottle: autoThrottle.default({ enabled: true, maxDelayMs: 60_000 }),
+});
+
+/** Retries of pages that failed in a way that may pass (timeouts, 5xx, 429); absent keys take the hub's defaults. */
+const retry = z.strictObject({
+  /** Attempts in all, the first included; 1 means never retry. */
+  maxAttempts: z.number().int().min(1).max(20).optional(),
+  /** The first retry waits about this long (with jitter), the next twice as long, and so on. */
+  baseDelayMs: z.number().int().min(0).max(600_000).optional(),
+  maxDelayMs: z.number().int().min(0).max(3_600_000).optional(),
+});
+
+/**
+ * Sitemaps as a start source: every page a sitemap lists is queued at depth 0,
+ * like a start URL, when it is in scope relative to where the sitemap was
+ * named (the sitemap's own URL, or the robots.txt that listed it).
+ */
+const sitemaps = z.strictObject({
+  /** Sitemaps or sitemap indexes (XML, gzipped XML or plain text). */
+  urls: z.array(httpUrl).max(1000).default([]),
+  /** Also read the Sitemap: lines of the robots.txt of every start URL's origin. */
+  fromRobotsTxt: z.boolean().default(false),
+  /** Which listed pages are queued, as a follow rule's scope. */
+  scope: scope.default('sameHost'),
+  allow: z.array(pattern).max(100).default([]),
+  deny: z.array(pattern).max(100).default([]),
+  /** Pages queued from sitemaps at most, in all. */
+  maxUrls: z.number().int().min(1).max(100_000_000).default(1_000_000),
 });
 
 export const specSchema = z.strictObject({
@@ -184,7 +226,15 @@ export const specSchema = z.strictObject({
   items: z.array(itemRule).max(MAX_RULES).default([]),
   follow: z.array(followRule).max(MAX_RULES).default([]),
   limits: limits.default({}),
-  politeness: politeness.default({ obeyRobotsTxt: true, perHostConcurrency: 8, perHostDelayMs: 0, userAgent: 'crowdcrawl/0.1' }),
+  politeness: politeness.default({
+    obeyRobotsTxt: true,
+    perHostConcurrency: 8,
+    perHostDelayMs: 0,
+    userAgent: 'crowdcrawl/0.1',
+    autoThrottle: { enabled: true, maxDelayMs: 60_000 },
+  }),
+  retry: retry.optional(),
+  sitemaps: sitemaps.optional(),
 });
 
 /** A spec as written: optional fields may be left out. */
@@ -196,6 +246,8 @@ export type FollowRule = Spec['follow'][number];
 export type FieldSpec = ItemRule['fields'][string];
 export type Processor = FieldSpec['process'][number];
 export type Scope = FollowRule['scope'];
+export type AutoThrottleSpec = Spec['politeness']['autoThrottle'];
+export type SitemapsSpec = NonNullable<Spec['sitemaps']>;
 
 export interface SpecIssue {
   /** A JSON path such as `$.items[0].fields.text`. */

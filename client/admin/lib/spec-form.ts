@@ -15,6 +15,8 @@ export interface FieldRow {
   id: number;
   name: string;
   selector: string;
+  /** Every match (a list) rather than the first. */
+  all: boolean;
 }
 
 export interface SpecForm {
@@ -42,8 +44,8 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined
 const numText = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
 
 let nextRowId = 1;
-export function fieldRow(name = '', selector = ''): FieldRow {
-  return { id: nextRowId++, name, selector };
+export function fieldRow(name = '', selector = '', all = false): FieldRow {
+  return { id: nextRowId++, name, selector, all };
 }
 
 export function emptyForm(): SpecForm {
@@ -75,7 +77,7 @@ export function formFromSpec(spec: unknown): SpecForm {
   const fields: FieldRow[] = [];
   if (item && isObj(item.fields)) {
     for (const [name, value] of Object.entries(item.fields)) {
-      fields.push(fieldRow(name, isObj(value) ? str(value.selector) : str(value)));
+      fields.push(fieldRow(name, isObj(value) ? str(value.selector) : str(value), isObj(value) && value.all === true));
     }
   }
   if (fields.length === 0) fields.push(fieldRow());
@@ -129,8 +131,13 @@ export function specFromForm(base: unknown, form: SpecForm): Obj {
     for (const row of rows) {
       const name = row.name.trim();
       const old = oldFields[name];
-      // A field written with options keeps them; only its selector is the form's.
-      fields[name] = isObj(old) ? { ...old, selector: row.selector.trim() } : row.selector.trim();
+      const selector = row.selector.trim();
+      // A field written with options keeps them; the form owns its selector and "all".
+      if (isObj(old)) {
+        const field: Obj = { ...old, selector };
+        setOrDelete(field, 'all', row.all ? true : undefined);
+        fields[name] = Object.keys(field).length === 1 ? selector : field;
+      } else fields[name] = row.all ? { selector, all: true } : selector;
     }
     items[0] = { ...oldItem, selector: form.itemSelector.trim(), fields };
   }
@@ -175,7 +182,9 @@ export function hiddenSettings(spec: unknown): string[] {
   if (item) {
     if (item.type !== undefined) out.push('item type');
     if (Array.isArray(item.urlPatterns) && item.urlPatterns.length > 0) out.push('item URL patterns');
-    if (isObj(item.fields) && Object.values(item.fields).some(isObj)) out.push('field options (all, default, process)');
+    if (isObj(item.fields) && Object.values(item.fields).some((f) => isObj(f) && Object.keys(f).some((k) => k !== 'selector' && k !== 'all'))) {
+      out.push('field options (default, process)');
+    }
   }
   const follow = Array.isArray(spec.follow) ? spec.follow : [];
   if (follow.length > 1) out.push(`${follow.length - 1} more follow rule(s)`);

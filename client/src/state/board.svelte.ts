@@ -17,6 +17,7 @@ import {
   type BoardTotals,
   type ProtocolError,
 } from '../../../shared/protocol.ts';
+import { closeWhenOffline } from '../lib/offline.ts';
 
 type BoardSocket = Socket<BoardServerToClientEvents, BoardClientToServerEvents>;
 
@@ -49,6 +50,7 @@ export class BoardState {
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
     });
+    closeWhenOffline(this.socket);
     this.socket.on('connect', () => {
       this.connection = 'live';
       this.error = null;
@@ -138,7 +140,9 @@ export class BoardState {
 
   private publish(): void {
     this.rows = [...this.rowsById.values()].sort(compareContributors);
-    this.crawls = [...this.crawlsById.values()];
+    // Crawls that may still need work first, newest first within each group.
+    const ended = (c: BoardCrawl) => Number(c.status === 'finished' || c.status === 'cancelled' || c.status === 'failed');
+    this.crawls = [...this.crawlsById.values()].sort((a, b) => ended(a) - ended(b) || b.createdAt - a.createdAt);
     const own = this.selfId ? this.rowsById.get(this.selfId) : undefined;
     if (own) this.self = own;
   }

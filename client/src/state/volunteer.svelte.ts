@@ -8,6 +8,7 @@ import { PROTOCOL_VERSION, type Hello, type ProtocolError, type WorkerKind } fro
 import { WorkerLoop, type PageActivity, type WorkerSocket, type WorkerStats } from '../../../shared/worker/loop.ts';
 import { clampConcurrency, clampMinDelay, saveSettings, type Settings } from '../lib/identity.ts';
 import type { VolunteerState } from '../lib/format.ts';
+import { closeWhenOffline } from '../lib/offline.ts';
 
 const SYNC_EVERY_MS = 100;
 
@@ -65,6 +66,7 @@ export class Volunteer {
   private readonly persist: boolean;
   private readonly hubUrl: string;
   private loop: WorkerLoop | undefined;
+  private unwatchOffline: (() => void) | undefined;
   private syncTimer: ReturnType<typeof setTimeout> | undefined;
   private rateTimer: ReturnType<typeof setInterval> | undefined;
   private completions: number[] = [];
@@ -116,6 +118,7 @@ export class Volunteer {
       extract: async (html, spec, pageUrl, depth) => (await loadExtractor()).extractHtml(html, spec, pageUrl, { depth }),
     });
     this.loop = loop;
+    this.unwatchOffline = closeWhenOffline(socket);
     loadExtractor().catch(() => undefined);
     loop.onChange(() => this.scheduleSync());
     this.rateTimer = setInterval(() => this.sync(), 1000);
@@ -130,6 +133,7 @@ export class Volunteer {
     if (!loop) return;
     await loop.stop();
     this.loop = undefined;
+    this.unwatchOffline?.();
     clearInterval(this.rateTimer);
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;

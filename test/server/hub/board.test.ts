@@ -283,6 +283,47 @@ test('only the top rows are broadcast, online contributors first, and the totals
   }
 });
 
+test('a thousand contributors: each round sends at most the top rows, in one message of a few kilobytes', async () => {
+  const hub = await startTestHub({ board: { intervalMs: 60_000, maxRows: 100 } });
+  const received: BoardDelta[] = [];
+  const unsubscribe = hub.board.subscribe({ delta: (d) => received.push(d), self: () => {} });
+  try {
+    const crawl = hub.core.crawls.create(quotesSpec(site.origin), { start: false });
+    const sessions = Array.from({ length: 1000 }, (_, i) =>
+      hub.core.workers.add({
+        name: `volunteer-${i}`,
+        kind: i % 3 === 0 ? 'node' : i % 3 === 1 ? 'headless' : 'tab',
+        clientId: `client-${String(i).padStart(12, '0')}`,
+        capacity: 0,
+        address: '127.0.0.1',
+        send: () => {},
+        revoke: () => {},
+        disconnect: () => {},
+      }),
+    );
+    for (const session of sessions) hub.core.workerJoined(session);
+    for (let n = 0; n < 20_000; n++) hub.core.emit('page', sessions[(n * 7919) % sessions.length], crawl, 3);
+    hub.board.tick();
+    assert.equal(received.length, 1);
+    const delta = received[0]!;
+    assert.equal(delta.rows?.length, 100, 'only the top 100 rows');
+    assert.ok(JSON.stringify(delta).length < 25_000, `one message of a few kilobytes (${JSON.stringify(delta).length} bytes)`);
+    assert.equal(delta.totals?.contributorsOnline, 1000);
+    assert.equal(delta.totals?.pages, 20_000);
+    assert.equal(delta.totals?.pagesPerMinute, 20_000);
+
+    for (let n = 0; n < 5000; n++) hub.core.emit('page', sessions[(n * 104_729) % sessions.length], crawl, 1);
+    hub.board.tick();
+    assert.ok((received[1]?.rows?.length ?? 0) <= 100, 'a busy round sends no more than the top rows');
+    const snapshot = hub.board.snapshot();
+    assert.equal(snapshot.rows.length, 100);
+    for (const session of sessions) hub.core.workerLeft(session);
+  } finally {
+    unsubscribe();
+    await hub.cleanup();
+  }
+});
+
 test('the rate window counts the last 60 seconds and forgets older ones', () => {
   const rate = new RateWindow(60);
   const t0 = 1_000_000_000;

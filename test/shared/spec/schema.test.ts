@@ -36,7 +36,13 @@ describe('parseSpec on valid specs', () => {
       ],
       follow: [{ selector: 'li.next a::attr(href)', urlPatterns: [], allow: [], deny: [], scope: 'sameHost' }],
       limits: {},
-      politeness: { obeyRobotsTxt: true, perHostConcurrency: 8, perHostDelayMs: 0, userAgent: 'crowdcrawl/0.1' },
+      politeness: {
+        obeyRobotsTxt: true,
+        perHostConcurrency: 8,
+        perHostDelayMs: 0,
+        userAgent: 'crowdcrawl/0.1',
+        autoThrottle: { enabled: true, maxDelayMs: 60_000 },
+      },
     });
   });
 
@@ -105,7 +111,48 @@ describe('parseSpec on valid specs', () => {
 
   test('fills in the politeness defaults a partial politeness object leaves out', () => {
     const spec = assertSpec({ ...quotesSpec(), politeness: { perHostDelayMs: 250 } });
-    assert.deepEqual(spec.politeness, { obeyRobotsTxt: true, perHostConcurrency: 8, perHostDelayMs: 250, userAgent: 'crowdcrawl/0.1' });
+    assert.deepEqual(spec.politeness, {
+      obeyRobotsTxt: true,
+      perHostConcurrency: 8,
+      perHostDelayMs: 250,
+      userAgent: 'crowdcrawl/0.1',
+      autoThrottle: { enabled: true, maxDelayMs: 60_000 },
+    });
+  });
+
+  test('leaves retry and sitemaps out when the spec does not name them (the hub supplies retry defaults)', () => {
+    const spec = assertSpec(quotesSpec());
+    assert.equal(spec.retry, undefined);
+    assert.equal(spec.sitemaps, undefined);
+  });
+
+  test('accepts AutoThrottle settings and fills in the ones left out', () => {
+    const spec = assertSpec({ ...quotesSpec(), politeness: { autoThrottle: { targetConcurrency: 1.5 } } });
+    assert.deepEqual(spec.politeness.autoThrottle, { enabled: true, targetConcurrency: 1.5, maxDelayMs: 60_000 });
+    const off = assertSpec({ ...quotesSpec(), politeness: { autoThrottle: { enabled: false } } });
+    assert.equal(off.politeness.autoThrottle.enabled, false);
+  });
+
+  test('accepts per-crawl retry settings, each optional', () => {
+    const spec = assertSpec({ ...quotesSpec(), retry: { maxAttempts: 10 } });
+    assert.deepEqual(spec.retry, { maxAttempts: 10 });
+    const full = assertSpec({ ...quotesSpec(), retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 5000 } });
+    assert.deepEqual(full.retry, { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 5000 });
+  });
+
+  test('accepts sitemaps as a start source and fills in their defaults', () => {
+    const spec = assertSpec({ ...quotesSpec(), sitemaps: { urls: ['http://quotes.toscrape.com/sitemap.xml.gz'] } });
+    assert.deepEqual(spec.sitemaps, {
+      urls: ['http://quotes.toscrape.com/sitemap.xml.gz'],
+      fromRobotsTxt: false,
+      scope: 'sameHost',
+      allow: [],
+      deny: [],
+      maxUrls: 1_000_000,
+    });
+    const fromRobots = assertSpec({ ...quotesSpec(), sitemaps: { fromRobotsTxt: true, scope: 'sameDomain', deny: ['**/tag/**'] } });
+    assert.equal(fromRobots.sitemaps?.fromRobotsTxt, true);
+    assert.deepEqual(fromRobots.sitemaps?.urls, []);
   });
 });
 
@@ -117,6 +164,11 @@ interface InvalidCase {
 }
 
 const invalidCases: readonly InvalidCase[] = [
+  { behaviour: 'refuses an AutoThrottle target concurrency of 0', spoil: (s) => { s.politeness = { autoThrottle: { targetConcurrency: 0 } }; }, path: '$.politeness.autoThrottle.targetConcurrency', reason: 'expected number to be >=0.1' },
+  { behaviour: 'refuses an unknown AutoThrottle setting', spoil: (s) => { s.politeness = { autoThrottle: { startDelay: 5 } }; }, path: '$.politeness.autoThrottle', reason: 'Unrecognized key: "startDelay"' },
+  { behaviour: 'refuses a retry maximum of 0 attempts', spoil: (s) => { s.retry = { maxAttempts: 0 }; }, path: '$.retry.maxAttempts', reason: 'expected number to be >=1' },
+  { behaviour: 'refuses a sitemap URL that is not http(s)', spoil: (s) => { s.sitemaps = { urls: ['ftp://example.com/sitemap.xml'] }; }, path: '$.sitemaps.urls[0]', reason: 'only http and https URLs can be crawled' },
+  { behaviour: 'refuses a sitemap scope that is not one of the scopes', spoil: (s) => { s.sitemaps = { scope: 'everywhere' }; }, path: '$.sitemaps.scope', reason: 'expected one of' },
   { behaviour: 'refuses a spec without a name', spoil: (s) => { delete s.name; }, path: '$.name', reason: 'expected string' },
   { behaviour: 'refuses a name with spaces or a leading dash', spoil: (s) => { s.name = '-my spider'; }, path: '$.name', reason: 'starting with a letter or digit' },
   { behaviour: 'refuses an empty list of start URLs', spoil: (s) => { s.startUrls = []; }, path: '$.startUrls', reason: 'at least one start URL' },

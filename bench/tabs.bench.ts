@@ -1,0 +1,114 @@
+// Headless edge tabs: pages/s with N Chromium tabs of the contributor page
+// (N = 1, 2, 4; 4 pages in flight each) crawling the 1000-page docs fixture
+// site, following every link, with the hub's own CPU seconds per 1000 pages.
+// Beside them, in the same run: Node workers with the same pages in flight,
+// and the raw-fetch ceiling (a plain undici loop over the same 1000 URLs).
+// The hub runs in its own process, so its CPU time is its alone.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Browser } from 'playwright-core';
+import { docsSite } from '../test/fixtures/site/docs.ts';
+import { startFixtureServer } from '../test/fixtures/site/server.ts';
+import { launchChromium } from '../server/browser/chromium.ts';
+import { EdgeTabs } from '../server/worker/edge-tabs.ts';
+import { ensureClientBuilt } from '../server/cli/client-build.ts';
+import { api, median, printTable, processCpuSeconds, rawFetchRate, root, spawnUntil, stop, waitForEnd } from './lib.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const TAB_COUNTS = (process.env.BENCH_TABS ?? '1,2,4').split(',').map(Number);
+const PER_TAB = 4;
+const PAGES = 1000;
+
+interface Figure {
+  pagesPerSecond: number;
+  hubCpuSecondsPer1000: number;
+}
+
+type Workers = { kind: 'tabs'; count: number; browser: Browser } | { kind: 'node'; count: number };
+
+async function crawlOnce(spec: Record<string, unknown>, workers: Workers): Promise<Figure> {
+  const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-bench-tabs-'));
+  const { child: hub, match } = await spawnUntil([join(root, 'bench/hub-process.ts'), dir], /^READY (\S+)/);
+  const hubUrl = match[1]!;
+  const children: ChildProcess[] = [];
+  let edge: EdgeTabs | undefined;
+  try {
+    if (workers.kind === 'tabs') {
+      edge = await EdgeTabs.start({
+        hubUrl,
+        tabs: workers.count,
+        name: 'bench-tabs',
+        clientId: randomBytes(16).toString('base64url'),
+        concurrency: PER_TAB,
+        browser: workers.browser,
+      });
+    } else {
+      for (let i = 0; i < workers.count; i++) {
+        children.push(
+          spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'server/cli/main.ts'), 'worker', '--hub', hubUrl, '--concurrency', String(PER_TAB), '--name', `bench-${i}`], {
+            stdio: 'ignore',
+          }),
+        );
+      }
+    }
+    for (;;) {
+      const { workers: connected } = (await api(hubUrl, '/workers')) as { workers: unknown[] };
+      if (connected.length === workers.count) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const cpuBefore = processCpuSeconds(hub.pid!);
+    const started = performance.now();
+    const created = await api(hubUrl, '/crawls', spec);
+    const detail = await waitForEnd(hubUrl, created.id as string);
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = processCpuSeconds(hub.pid!) - cpuBefore;
+    const pages = detail.pagesDone as number;
+    if (pages !== PAGES) throw new Error(`expected ${PAGES} pages, got ${pages}: ${JSON.stringify(detail)}`);
+    return { pagesPerSecond: pages / seconds, hubCpuSecondsPer1000: (cpu * 1000) / pages };
+  } finally {
+    await edge?.stop();
+    await Promise.all(children.map((c) => stop(c, 'SIGINT')));
+    await stop(hub);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (!(await ensureClientBuilt())) throw new Error('the contributor page is not built (npm run build)');
+const docs = docsSite({ pages: PAGES });
+const server = await startFixtureServer(docs);
+const browser = await launchChromium();
+try {
+  const urls = docs.paths.map((p) => server.url(p));
+  const spec = {
+    name: 'docs',
+    startUrls: [server.url('/')],
+    items: [{ selector: 'main', fields: { title: 'h1::text', headings: { selector: 'h2::text', all: true } } }],
+    follow: [{}],
+    politeness: { obeyRobotsTxt: false, perHostConcurrency: 64, perHostDelayMs: 0 },
+  };
+
+  const raw: number[] = [];
+  for (let run = 0; run < RUNS; run++) raw.push(await rawFetchRate(urls, 16));
+  const rawMedian = median(raw);
+
+  const rows: (string | number)[][] = [];
+  const measure = async (label: string, workers: Workers) => {
+    const figures: Figure[] = [];
+    for (let run = 0; run < RUNS; run++) figures.push(await crawlOnce(spec, workers));
+    const rate = median(figures.map((f) => f.pagesPerSecond));
+    rows.push([label, String(workers.count * PER_TAB), rate, median(figures.map((f) => f.hubCpuSecondsPer1000)), `${((rate / rawMedian) * 100).toFixed(0)}%`]);
+  };
+  for (const count of TAB_COUNTS) await measure(`${count} headless tab${count > 1 ? 's' : ''}`, { kind: 'tabs', count, browser });
+  for (const count of [1, Math.max(...TAB_COUNTS)]) await measure(`${count} Node worker${count > 1 ? 's' : ''}`, { kind: 'node', count });
+  rows.push(['raw undici loop (no hub)', '16', rawMedian, '', '100%']);
+
+  console.log(`Headless edge tabs vs Node workers: the ${PAGES}-page docs site, every link followed, medians of ${RUNS} runs`);
+  printTable(['workers', 'in flight', 'pages/s', 'hub CPU s/1000 pages', 'of raw'], rows);
+  console.log(`Each tab or Node worker keeps ${PER_TAB} pages in flight; tabs run in one Chromium, one browser context each.`);
+} finally {
+  await browser.close();
+  await server.close();
+}

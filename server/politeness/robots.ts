@@ -1,0 +1,232 @@
+// robots.txt (RFC 9309), fetched once per origin for the whole hub, through the
+// relay's fetcher (so with the same address checks, timeouts and size caps as
+// pages), parsed and matched with robots-parser, and cached:
+//
+//   2xx                      the file's rules, for cacheTtlMs;
+//   4xx (but 429), a refusal  "unavailable": no rules, everything allowed, for cacheTtlMs
+//   by policy, a redirect    (RFC 9309 §2.3.1.3; policy refusals also stop the
+//   loop, a body too large   pages themselves, with their own code);
+//   5xx, 429, timeout,       "unreachable": the origin is held (nothing leased) and
+//   connect/DNS failure      robots.txt is fetched again after errorRetryMs, doubling
+//                            up to errorRetryMaxMs, as Google does; after maxAttempts
+//                            the origin "gives up": its URLs are skipped as
+//                            ROBOTS_UNREACHABLE until errorRetryMaxMs later. When an
+//                            older copy of the file is known, it is used meanwhile.
+//
+// A stale entry is used while its replacement is fetched, so a crawl never
+// pauses every 24 hours. Fetches run in the background; `peek` never waits.
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
+
+/** Google reads the first 500 KiB; a longer robots.txt is treated as unavailable. */
+export const ROBOTS_MAX_BYTES = 512 * 1024;
+
+export interface RobotsOptions {
+  cacheTtlMs: number;
+  errorRetryMs: number;
+  errorRetryMaxMs: number;
+  maxAttempts: number;
+  maxOrigins: number;
+}
+
+/** robots-parser's parsed file (its typings describe an ES default export that Node's CommonJS interop does not give TypeScript). */
+interface Robot {
+  isAllowed(url: string, ua?: string): boolean | undefined;
+  getMatchingLineNumber(url: string, ua?: string): number;
+  getCrawlDelay(ua?: string): number | undefined;
+  getSitemaps(): string[];
+}
+const robotsParser = createRequire(import.meta.url)('robots-parser') as (url: string, contents: string) => Robot;
+
+/** The rules of one origin's robots.txt ("no rules" when it had none to give). */
+export class RobotsRules {
+  readonly origin: string;
+  readonly url: string;
+  /** Where the rules came from: the file, or "none" (4xx and alike: everything allowed). */
+  readonly source: 'file' | 'none';
+  private readonly robot: Robot | undefined;
+
+  constructor(origin: string, text: string | undefined) {
+    this.origin = origin;
+    this.url = `${origin}/robots.txt`;
+    this.source = text === undefined ? 'none' : 'file';
+    this.robot = text === undefined ? undefined : robotsParser(this.url, text);
+  }
+
+  /** Whether `token` may fetch `url` (a URL of this origin). */
+  allows(url: string, token: string): boolean {
+    return this.robot?.isAllowed(url, token) ?? true;
+  }
+
+  /** The 1-based line of the rule that decided, or -1. */
+  matchingLine(url: string, token: string): number {
+    return this.robot?.getMatchingLineNumber(url, token) ?? -1;
+  }
+
+  /** Crawl-delay for `token`, in ms. */
+  crawlDelayMs(token: string): number | undefined {
+    const seconds = this.robot?.getCrawlDelay(token);
+    return seconds === undefined || !Number.isFinite(seconds) || seconds < 0 ? undefined : Math.round(seconds * 1000);
+  }
+
+  sitemaps(): string[] {
+    return this.robot?.getSitemaps() ?? [];
+  }
+}
+
+export type RobotsVerdict =
+  | { readonly state: 'ready'; readonly rules: RobotsRules }
+  /** Being fetched: hold the origin; a `settled` event follows. */
+  | { readonly state: 'pending' }
+  /** Unreachable: hold the origin until retryAt. */
+  | { readonly state: 'unreachable'; readonly retryAt: number; readonly failures: number; readonly reason: string }
+  /** Unreachable maxAttempts times in a row: skip the origin's URLs until retryAt. */
+  | { readonly state: 'gaveUp'; readonly retryAt: number; readonly failures: number; readonly reason: string };
+
+interface Entry {
+  origin: string;
+  rules: RobotsRules | undefined;
+  expiresAt: number;
+  fetching: Promise<void> | undefined;
+  failures: number;
+  retryAt: number;
+  reason: string;
+}
+
+export interface RobotsCacheEvents {
+  /** An origin's fetch ended (rules known, or unreachable): held hosts can be looked at again. */
+  settled: [origin: string];
+}
+
+/**
+ * The token robots.txt groups are matched against: the crawler's product name,
+ * taken from "name/1.0 …" or from "Mozilla/5.0 (compatible; name/1.0; …)".
+ */
+export function robotsToken(userAgent: string): string {
+  const compatible = /\(compatible;\s*([A-Za-z0-9_-]+)/i.exec(userAgent);
+  if (compatible && compatible[1]!.toLowerCase() !== 'msie') return compatible[1]!.toLowerCase();
+  const first = /^\s*([A-Za-z0-9_-]+)/.exec(userAgent);
+  return (first?.[1] ?? '*').toLowerCase();
+}
+
+/** scheme://host[:port] of a canonical URL (default ports already dropped). */
+export function originOf(url: string, host: string): string {
+  return url.startsWith('https:') ? `https://${host}` : `http://${host}`;
+}
+
+export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
+  private readonly fetcher: PageFetcher | undefined;
+  private readonly options: RobotsOptions;
+  private readonly log: (line: string) => void;
+  /** In least-recently-used order (a Map keeps insertion order; a hit moves the entry to the end). */
+  private readonly entries = new Map<string, Entry>();
+  private closed = false;
+
+  constructor(fetcher: PageFetcher | undefined, options: RobotsOptions, log: (line: string) => void = () => {}) {
+    super();
+    this.fetcher = fetcher;
+    this.options = options;
+    this.log = log;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** What is known of an origin's robots.txt now; starts a fetch when nothing (or something stale) is known. */
+  peek(origin: string, userAgent: string, now = Date.now()): RobotsVerdict {
+    let entry = this.entries.get(origin);
+    if (entry) {
+      this.entries.delete(origin);
+      this.entries.set(origin, entry);
+    } else {
+      entry = { origin, rules: undefined, expiresAt: 0, fetching: undefined, failures: 0, retryAt: 0, reason: '' };
+      this.entries.set(origin, entry);
+      this.evict();
+    }
+    const fresh = entry.rules !== undefined && entry.expiresAt > now;
+    if (!fresh && !entry.fetching && entry.retryAt <= now) this.fetch(entry, userAgent);
+    // A copy that is stale, or older than a failure, still beats holding the origin (Google uses its cached copy).
+    if (entry.rules) return { state: 'ready', rules: entry.rules };
+    if (entry.failures >= this.options.maxAttempts && entry.retryAt > now) {
+      return { state: 'gaveUp', retryAt: entry.retryAt, failures: entry.failures, reason: entry.reason };
+    }
+    if (entry.fetching) return { state: 'pending' };
+    return { state: 'unreachable', retryAt: entry.retryAt, failures: entry.failures, reason: entry.reason };
+  }
+
+  /** Resolves once the origin's robots.txt is known or found unreachable (for sitemaps). */
+  async load(origin: string, userAgent: string): Promise<RobotsVerdict> {
+    for (;;) {
+      const verdict = this.peek(origin, userAgent);
+      if (verdict.state !== 'pending') return verdict;
+      await this.entries.get(origin)?.fetching;
+    }
+  }
+
+  /** How many origins are known, and how many are being fetched (for stats). */
+  get size(): { origins: number; fetching: number } {
+    let fetching = 0;
+    for (const entry of this.entries.values()) if (entry.fetching) fetching++;
+    return { origins: this.entries.size, fetching };
+  }
+
+  private fetch(entry: Entry, userAgent: string): void {
+    entry.fetching = this.fetchRobots(entry, userAgent).finally(() => {
+      entry.fetching = undefined;
+      if (!this.closed) this.emit('settled', entry.origin);
+    });
+  }
+
+  private async fetchRobots(entry: Entry, userAgent: string): Promise<void> {
+    const url = `${entry.origin}/robots.txt`;
+    if (!this.fetcher) {
+      this.succeed(entry, undefined);
+      return;
+    }
+    try {
+      const page = await this.fetcher.fetchPage(url, {
+        userAgent,
+        allowedContentTypes: ['*/*'],
+        accept: 'text/plain, */*;q=0.5',
+        maxBodyBytes: ROBOTS_MAX_BYTES,
+      });
+      // RFC 9309: UTF-8, and a byte order mark is not part of the first rule.
+      this.succeed(entry, page.body.toString('utf8').replace(/^\uFEFF/, ''));
+    } catch (error) {
+      if (this.closed) return;
+      const relayError = error instanceof RelayError ? error : undefined;
+      const reason = relayError ? `${relayError.code}: ${relayError.message}` : String((error as Error)?.message ?? error);
+      if (relayError?.code === 'RELAY_ABORTED') return;
+      if (relayError && !relayError.retryable) {
+        // 4xx, a refusal by policy, a redirect loop: "unavailable", so no rules (RFC 9309 §2.3.1.3).
+        this.succeed(entry, undefined);
+        return;
+      }
+      entry.failures++;
+      const backoff = Math.min(this.options.errorRetryMaxMs, this.options.errorRetryMs * 2 ** (entry.failures - 1));
+      const gaveUp = entry.failures >= this.options.maxAttempts;
+      entry.retryAt = Date.now() + (gaveUp ? this.options.errorRetryMaxMs : backoff);
+      entry.reason = reason;
+      this.log(`robots.txt of ${entry.origin} unreachable (${entry.failures}×): ${reason}${gaveUp ? '; its URLs are skipped for now' : ''}`);
+    }
+  }
+
+  private succeed(entry: Entry, text: string | undefined): void {
+    entry.rules = new RobotsRules(entry.origin, text);
+    entry.expiresAt = Date.now() + this.options.cacheTtlMs;
+    entry.failures = 0;
+    entry.retryAt = 0;
+    entry.reason = '';
+  }
+
+  private evict(): void {
+    if (this.entries.size <= this.options.maxOrigins) return;
+    for (const [origin, entry] of this.entries) {
+      if (this.entries.size <= this.options.maxOrigins) break;
+      // An origin being fetched has hosts waiting for its settled event: it stays.
+      if (!entry.fetching) this.entries.delete(origin);
+    }
+  }
+}
