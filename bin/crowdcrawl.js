@@ -11,8 +11,6 @@ const main = fileURLToPath(new URL('../server/cli/main.ts', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 24) {
-  // node:sqlite still prints an ExperimentalWarning on Node 24; it is noise for users.
-  process.removeAllListeners('warning');
   const { main: run } = await import(main);
   process.exitCode = await run(process.argv.slice(2)).catch((error) => {
     console.error(`crowdcrawl: ${error instanceof Error ? error.message : String(error)}`);

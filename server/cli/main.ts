@@ -2,6 +2,15 @@
 // loaded only when used, so `crowdcrawl preview` does not start a hub's worth of code.
 import { pathToFileURL } from 'node:url';
 
+// node:sqlite prints an ExperimentalWarning on Node 24: noise for users, so that
+// one warning is dropped; every other warning is printed as usual.
+const printWarning = process.listeners('warning');
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name === 'ExperimentalWarning' && /SQLite/i.test(warning.message)) return;
+  for (const listener of printWarning) listener(warning);
+});
+
 export interface Command {
   readonly summary: string;
   /** Runs the command; resolves to the process exit code. */
