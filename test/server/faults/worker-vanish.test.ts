@@ -1,0 +1,96 @@
+// Fault 3 (issue #6): a worker whose network is cut, not closed. Its TCP
+// connection stays open (no FIN, no RST): only the hub's heartbeat can tell.
+// Socket.IO pings every pingIntervalMs (5 s) and gives up after pingTimeoutMs
+// (10 s) without a pong, so its leases go to other workers within 20 s.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { quotesSite } from '../../fixtures/site/quotes.ts';
+import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
+import { quotesSpec, startTestHub } from '../../helpers/hub.ts';
+import { connectRawWorker } from '../../helpers/raw-worker.ts';
+
+let site: FixtureServer;
+before(async () => {
+  site = await startFixtureServer(quotesSite({ pages: 10 }));
+});
+after(() => site.close());
+
+interface CuttableProxy {
+  url: string;
+  /** Stops forwarding in both directions; the sockets stay open, as behind a dead router. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy to 127.0.0.1:targetPort whose wire can be cut without closing anything. */
+async function startProxy(targetPort: number): Promise<CuttableProxy> {
+  const pairs: [Socket, Socket][] = [];
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const ignore = () => {};
+    client.on('error', ignore);
+    upstream.on('error', ignore);
+    pairs.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    close() {
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('fault 3: a worker whose network is cut without closing its connection: its leases go to another worker within 20 s', async () => {
+  // The hub's defaults: pingInterval 5 s, pingTimeout 10 s.
+  const hub = await startTestHub();
+  const proxy = await startProxy(hub.port);
+  const doomed = await connectRawWorker(proxy.url, { capacity: 3, name: 'cut-off' });
+  const other = await connectRawWorker(hub.url, { capacity: 0, name: 'survivor' });
+  try {
+    assert.equal(hub.options.pingIntervalMs + hub.options.pingTimeoutMs, 15_000);
+    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { startUrls: [1, 2, 3].map((n) => site.url(`/page/${n}/`)), follow: [] }));
+    const held = await doomed.waitForLeases(3);
+    let left = 0;
+    hub.core.on('workerLeft', (worker) => {
+      if (worker.name === 'cut-off') left = Date.now();
+    });
+    proxy.cut();
+    const cutAt = Date.now();
+    await other.socket.emitWithAck('capacity', { capacity: 3 });
+    const regranted = await other.waitForLeases(3, 20_000);
+    const elapsedMs = Date.now() - cutAt;
+    assert.ok(elapsedMs < 20_000, `leases re-granted ${elapsedMs} ms after the cut`);
+    assert.ok(left > 0 && left - cutAt >= 5000, 'the hub noticed through its heartbeat, not a closed socket');
+    assert.deepEqual(regranted.map((l) => l.url).sort(), held.map((l) => l.url).sort(), 'the same URLs, now with the other worker');
+    assert.equal(hub.core.leases.size, 3);
+    for (const lease of regranted) {
+      await (await other.relay(lease.id)).text();
+      const reply = await other.socket.emitWithAck('result', { leaseId: lease.id, items: [], links: [] });
+      assert.equal(reply.ok, true);
+    }
+    assert.equal(crawl.status, 'finished');
+    assert.equal(crawl.pagesDone, 3);
+  } finally {
+    doomed.close();
+    other.close();
+    await proxy.close();
+    await hub.cleanup();
+  }
+});
