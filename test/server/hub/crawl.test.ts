@@ -62,3 +62,30 @@ test('maxPages stops the crawl at exactly that many pages recorded', async () =>
     await hub.cleanup();
   }
 });
+
+test('two crawls at once share the workers: both progress together and both finish exactly', async () => {
+  const hub = await startTestHub();
+  const second = await startFixtureServer(quotesSite({ pages: 100 }));
+  const workers = await startWorkers(hub.url, 2, { concurrency: 2 });
+  try {
+    const pages = (origin: string) => Array.from({ length: 60 }, (_, i) => `${origin}/page/${i + 1}/`);
+    const a = hub.core.crawls.create(quotesSpec(site.origin, { name: 'a', startUrls: pages(site.origin), follow: [] }));
+    const b = hub.core.crawls.create(quotesSpec(second.origin, { name: 'b', startUrls: pages(second.origin), follow: [] }));
+    // When the first crawl is half done, the second must be well under way too.
+    for (;;) {
+      if (a.pagesDone >= 30 || b.pagesDone >= 30) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const [doneA, doneB] = [a.pagesDone, b.pagesDone];
+    assert.ok(Math.min(doneA, doneB) >= 15, `fair share: ${doneA} and ${doneB} pages`);
+    const [endA, endB] = await Promise.all([waitForCrawlEnd(hub, a.id), waitForCrawlEnd(hub, b.id)]);
+    assert.equal(endA.pagesDone, 60);
+    assert.equal(endB.pagesDone, 60);
+    assert.equal(hub.core.store.countItems(a.id), 600);
+    assert.equal(hub.core.store.countItems(b.id), 600);
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await second.close();
+    await hub.cleanup();
+  }
+});
