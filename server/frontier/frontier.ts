@@ -49,6 +49,12 @@ export interface FrontierOptions {
 }
 
 export const DEFAULT_MAX_ACTIVE_HOSTS = 4096;
+/**
+ * Entries loaded from storage, across all active hosts, the window aims at: a
+ * host's share shrinks as hosts are added (down to a few entries; it is read
+ * again when empty), so memory stays bounded however the URLs are spread.
+ */
+const BUFFER_BUDGET = 16_384;
 const MAX_REFUSED_PER_TAKE = 1000;
 
 export class HostQueue {
@@ -157,7 +163,8 @@ export class CrawlFrontier {
   }
 
   private bufferSize(host: HostQueue): number {
-    return Math.min(256, Math.max(16, host.concurrency * 4));
+    const own = Math.min(256, Math.max(16, host.concurrency * 4));
+    return Math.max(4, Math.min(own, Math.floor(BUFFER_BUDGET / Math.max(1, this.hosts.size))));
   }
 
   /** The active host, made active if need be (the caller has work for it). */
