@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { docsSite } from '../test/fixtures/site/docs.ts';
 import { quotesSite } from '../test/fixtures/site/quotes.ts';
 import { startFixtureServer } from '../test/fixtures/site/server.ts';
-import { api, median, printTable, processCpuSeconds, rawFetchRate, root, spawnUntil, stop, waitForEnd } from './lib.ts';
+import { docsCrawlSpec, median, printTable, rawFetchRate, root, spawnNodeWorkers, spawnUntil, stop, timeCrawl, waitForWorkers } from './lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
@@ -27,27 +27,10 @@ async function crawlOnce(spec: Record<string, unknown>, workers: number, concurr
   const hubUrl = match[1]!;
   const children: ChildProcess[] = [];
   try {
-    for (let i = 0; i < workers; i++) {
-      children.push(
-        spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'server/cli/main.ts'), 'worker', '--hub', hubUrl, '--concurrency', String(concurrency), '--name', `bench-${i}`], {
-          stdio: 'ignore',
-        }),
-      );
-    }
-    for (;;) {
-      const { workers: connected } = (await api(hubUrl, '/workers')) as { workers: unknown[] };
-      if (connected.length === workers) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const cpuBefore = processCpuSeconds(hub.pid!);
-    const started = performance.now();
-    const created = await api(hubUrl, '/crawls', spec);
-    const detail = await waitForEnd(hubUrl, created.id as string);
-    const seconds = (performance.now() - started) / 1000;
-    const cpu = processCpuSeconds(hub.pid!) - cpuBefore;
-    const pages = detail.pagesDone as number;
-    if (pages !== expectedPages) throw new Error(`expected ${expectedPages} pages, got ${pages}: ${JSON.stringify(detail)}`);
-    return { pagesPerSecond: pages / seconds, hubCpuMsPerPage: (cpu * 1000) / pages };
+    children.push(...spawnNodeWorkers(hubUrl, workers, concurrency));
+    await waitForWorkers(hubUrl, workers);
+    const { pagesPerSecond, hubCpuSecondsPerPage } = await timeCrawl(hubUrl, hub.pid!, spec, expectedPages);
+    return { pagesPerSecond, hubCpuMsPerPage: hubCpuSecondsPerPage * 1000 };
   } finally {
     await Promise.all(children.map((c) => stop(c, 'SIGINT')));
     await stop(hub);
@@ -62,13 +45,7 @@ const quotesServer = await startFixtureServer(quotes);
 try {
   const docsUrls = docs.paths.map((p) => docsServer.url(p));
   const quotesUrls = Array.from({ length: 1000 }, (_, i) => quotesServer.url(`/page/${i + 1}/`));
-  const wideSpec = {
-    name: 'docs',
-    startUrls: [docsServer.url('/')],
-    items: [{ selector: 'main', fields: { title: 'h1::text', headings: { selector: 'h2::text', all: true } } }],
-    follow: [{}],
-    politeness: { obeyRobotsTxt: false, perHostConcurrency: 64, perHostDelayMs: 0 },
-  };
+  const wideSpec = docsCrawlSpec(docsServer.url('/'));
   const serialSpec = {
     name: 'quotes',
     startUrls: [quotesServer.url('/page/1/')],

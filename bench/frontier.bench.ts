@@ -10,10 +10,10 @@
 // reference: the same number of rows marked done with one plain UPDATE each,
 // in transactions of the same size (what storage alone costs).
 // The resume figure is a full hub process (startHub, HTTP and Socket.IO) from
-// spawn to READY, and from READY to the first lease a worker receives; the raw
-// reference is `node -e 0` started the same way.
+// spawn to READY, and from READY to the first lease a worker receives; beside
+// it, the same hub started on an empty data dir, and `node -e 0`.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../server/storage/db.ts';
@@ -124,8 +124,8 @@ async function leaseChild(dir: string, crawlId: string): Promise<void> {
   console.log(`RESULT ${JSON.stringify(figures)}`);
 }
 
-function runChild<T>(args: string[]): T {
-  const result = spawnSync(process.execPath, ['--expose-gc', '--disable-warning=ExperimentalWarning', new URL(import.meta.url).pathname, ...args], {
+function runChild<T>(args: string[], nodeFlags: string[] = []): T {
+  const result = spawnSync(process.execPath, [...nodeFlags, '--expose-gc', '--disable-warning=ExperimentalWarning', new URL(import.meta.url).pathname, ...args], {
     encoding: 'utf8',
     maxBuffer: 16 * MB,
   });
@@ -166,32 +166,41 @@ async function main(): Promise<void> {
     { label: '1,000 hosts', hosts: 1000 },
     { label: 'every URL its own host', hosts: QUEUED },
   ];
+  // V8 sizes its young generation by allocation rate: up to 64 MB semi-spaces (Node 24) when a
+  // process allocates as fast as this loop does. The second figure caps them at 16 MB.
+  const variants = [
+    { label: '', flags: [] as string[] },
+    { label: ', --max-semi-space-size=16', flags: ['--max-semi-space-size=16'] },
+  ];
   const rows: (string | number)[][] = [];
   for (const shape of shapes) {
-    const runs: LeaseFigures[] = [];
+    const runs: LeaseFigures[][] = variants.map(() => []);
     const inserts: number[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-frontier-bench-'));
+      const dirs = variants.map(() => mkdtempSync(join(tmpdir(), 'crowdcrawl-frontier-bench-')));
       try {
-        const seeded = runChild<{ crawlId: string; insertMs: number }>(['--seed', dir, String(QUEUED), String(shape.hosts)]);
+        const seeded = runChild<{ crawlId: string; insertMs: number }>(['--seed', dirs[0]!, String(QUEUED), String(shape.hosts)]);
         inserts.push(seeded.insertMs);
-        runs.push(runChild<LeaseFigures>(['--lease', dir, seeded.crawlId]));
+        for (const dir of dirs.slice(1)) cpSync(dirs[0]!, dir, { recursive: true });
+        for (const [i, variant] of variants.entries()) runs[i]!.push(runChild<LeaseFigures>(['--lease', dirs[i]!, seeded.crawlId], variant.flags));
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
       }
     }
-    const m = (pick: (f: LeaseFigures) => number) => median(runs.map(pick));
-    rows.push([
-      shape.label,
-      (QUEUED / median(inserts)) * 1000,
-      m((f) => f.loadMs),
-      m((f) => f.leasesPerSecond),
-      m((f) => f.rawPerSecond),
-      m((f) => f.rssBaselineMb),
-      m((f) => f.rssAfterLoadMb),
-      m((f) => f.rssPeakMb),
-      m((f) => f.heapLiveMb),
-    ]);
+    for (const [i, variant] of variants.entries()) {
+      const m = (pick: (f: LeaseFigures) => number) => median(runs[i]!.map(pick));
+      rows.push([
+        `${shape.label}${variant.label}`,
+        i === 0 ? (QUEUED / median(inserts)) * 1000 : '',
+        m((f) => f.loadMs),
+        m((f) => f.leasesPerSecond),
+        m((f) => f.rawPerSecond),
+        m((f) => f.rssBaselineMb),
+        m((f) => f.rssAfterLoadMb),
+        m((f) => f.rssPeakMb),
+        m((f) => f.heapLiveMb),
+      ]);
+    }
   }
   console.log(`Frontier with ${QUEUED.toLocaleString('en')} queued URLs: ${LEASED_PER_RUN.toLocaleString('en')} pages leased and recorded per run, medians of ${RUNS} runs`);
   printTable(
@@ -199,15 +208,19 @@ async function main(): Promise<void> {
     rows,
   );
   console.log('raw UPDATE: the same rows marked done by primary key in queue order, one statement each, 64 to a transaction (storage alone).');
-  console.log('RSS modules: the process with the hub\'s code loaded, before the database is opened. Target: RSS peak under 300 MB.');
+  console.log('RSS modules: the process with the hub\'s code loaded, before the database is opened. live heap: after a full GC at the end.');
+  console.log('Target: RSS peak under 300 MB. Most of the RSS is fixed (code, SQLite\'s 32 MB page cache) or V8\'s young generation.');
 
   const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-resume-bench-'));
+  const emptyDir = mkdtempSync(join(tmpdir(), 'crowdcrawl-empty-bench-'));
   try {
     seed(dir, RESUME_URLS, 100, 'running');
     const resumes = [];
+    const empty = [];
     const raw = [];
     for (let run = 0; run < Math.max(RUNS, 5); run++) {
       resumes.push(await resumeOnce(dir));
+      empty.push(await emptyHubReadyMs(emptyDir));
       raw.push(await nodeStartMs());
     }
     console.log(`\nHub restart on a crawl of ${RESUME_URLS.toLocaleString('en')} queued URLs (100 hosts), medians of ${resumes.length} restarts`);
@@ -216,12 +229,23 @@ async function main(): Promise<void> {
       [
         ['spawn to READY (hub listening)', median(resumes.map((r) => r.readyMs))],
         ['READY to first lease at a worker', median(resumes.map((r) => r.firstLeaseMs))],
+        ['reference: spawn to READY, empty data dir', median(empty)],
         ['raw: spawn of `node -e 0` to exit', median(raw)],
       ],
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(emptyDir, { recursive: true, force: true });
   }
+}
+
+/** Spawn to READY of a hub with no crawl at all: what a restart costs before any crawl is read. */
+async function emptyHubReadyMs(dataDir: string): Promise<number> {
+  const started = performance.now();
+  const { child } = await spawnUntil([join(root, 'bench/hub-process.ts'), dataDir], /^READY (\S+)/);
+  const readyMs = performance.now() - started;
+  await stop(child, 'SIGKILL');
+  return readyMs;
 }
 
 if (process.argv[2] === '--seed') {

@@ -84,6 +84,55 @@ export async function waitForEnd(hubUrl: string, id: string, timeoutMs = 600_000
   }
 }
 
+/**
+ * The crawl both crawl benchmarks time on the docs fixture site: every page's
+ * title and headings, every link followed, politeness out of the way (one
+ * local host), so the figures measure the crawler, not its manners.
+ */
+export function docsCrawlSpec(startUrl: string): Record<string, unknown> {
+  return {
+    name: 'docs',
+    startUrls: [startUrl],
+    items: [{ selector: 'main', fields: { title: 'h1::text', headings: { selector: 'h2::text', all: true } } }],
+    follow: [{}],
+    politeness: { obeyRobotsTxt: false, perHostConcurrency: 64, perHostDelayMs: 0 },
+  };
+}
+
+/** Starts `count` Node workers (`crowdcrawl worker`), one process each, with `concurrency` pages in flight. */
+export function spawnNodeWorkers(hubUrl: string, count: number, concurrency: number): ChildProcess[] {
+  return Array.from({ length: count }, (_, i) =>
+    spawn(process.execPath, ['--disable-warning=ExperimentalWarning', `${root}server/cli/main.ts`, 'worker', '--hub', hubUrl, '--concurrency', String(concurrency), '--name', `bench-${i}`], {
+      stdio: 'ignore',
+    }),
+  );
+}
+
+/** Resolves once the hub has `count` workers connected. */
+export async function waitForWorkers(hubUrl: string, count: number): Promise<void> {
+  for (;;) {
+    const { workers } = (await api(hubUrl, '/workers')) as { workers: unknown[] };
+    if (workers.length === count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Creates a crawl of `spec` and waits for its end, timing it and reading the
+ * hub process's CPU time around it. Throws unless exactly `expectedPages` were done.
+ */
+export async function timeCrawl(hubUrl: string, hubPid: number, spec: unknown, expectedPages: number): Promise<{ pagesPerSecond: number; hubCpuSecondsPerPage: number }> {
+  const cpuBefore = processCpuSeconds(hubPid);
+  const started = performance.now();
+  const created = await api(hubUrl, '/crawls', spec);
+  const detail = await waitForEnd(hubUrl, created.id as string);
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = processCpuSeconds(hubPid) - cpuBefore;
+  const pages = detail.pagesDone as number;
+  if (pages !== expectedPages) throw new Error(`expected ${expectedPages} pages, got ${pages}: ${JSON.stringify(detail)}`);
+  return { pagesPerSecond: pages / seconds, hubCpuSecondsPerPage: cpu / pages };
+}
+
 /** The ceiling: a plain undici loop fetching the same URLs, `concurrency` at a time. Pages per second. */
 export async function rawFetchRate(urls: string[], concurrency = 16): Promise<number> {
   let next = 0;

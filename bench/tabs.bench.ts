@@ -8,14 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Browser } from 'playwright-core';
 import { docsSite } from '../test/fixtures/site/docs.ts';
 import { startFixtureServer } from '../test/fixtures/site/server.ts';
 import { launchChromium } from '../server/browser/chromium.ts';
 import { EdgeTabs } from '../server/worker/edge-tabs.ts';
 import { ensureClientBuilt } from '../server/cli/client-build.ts';
-import { api, median, printTable, processCpuSeconds, rawFetchRate, root, spawnUntil, stop, waitForEnd } from './lib.ts';
+import { docsCrawlSpec, median, printTable, rawFetchRate, root, spawnNodeWorkers, spawnUntil, stop, timeCrawl, waitForWorkers } from './lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TAB_COUNTS = (process.env.BENCH_TABS ?? '1,2,4').split(',').map(Number);
@@ -33,7 +33,7 @@ async function crawlOnce(spec: Record<string, unknown>, workers: Workers): Promi
   const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-bench-tabs-'));
   const { child: hub, match } = await spawnUntil([join(root, 'bench/hub-process.ts'), dir], /^READY (\S+)/);
   const hubUrl = match[1]!;
-  const children: ChildProcess[] = [];
+  let children: ChildProcess[] = [];
   let edge: EdgeTabs | undefined;
   try {
     if (workers.kind === 'tabs') {
@@ -46,28 +46,11 @@ async function crawlOnce(spec: Record<string, unknown>, workers: Workers): Promi
         browser: workers.browser,
       });
     } else {
-      for (let i = 0; i < workers.count; i++) {
-        children.push(
-          spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'server/cli/main.ts'), 'worker', '--hub', hubUrl, '--concurrency', String(PER_TAB), '--name', `bench-${i}`], {
-            stdio: 'ignore',
-          }),
-        );
-      }
+      children = spawnNodeWorkers(hubUrl, workers.count, PER_TAB);
     }
-    for (;;) {
-      const { workers: connected } = (await api(hubUrl, '/workers')) as { workers: unknown[] };
-      if (connected.length === workers.count) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const cpuBefore = processCpuSeconds(hub.pid!);
-    const started = performance.now();
-    const created = await api(hubUrl, '/crawls', spec);
-    const detail = await waitForEnd(hubUrl, created.id as string);
-    const seconds = (performance.now() - started) / 1000;
-    const cpu = processCpuSeconds(hub.pid!) - cpuBefore;
-    const pages = detail.pagesDone as number;
-    if (pages !== PAGES) throw new Error(`expected ${PAGES} pages, got ${pages}: ${JSON.stringify(detail)}`);
-    return { pagesPerSecond: pages / seconds, hubCpuSecondsPer1000: (cpu * 1000) / pages };
+    await waitForWorkers(hubUrl, workers.count);
+    const { pagesPerSecond, hubCpuSecondsPerPage } = await timeCrawl(hubUrl, hub.pid!, spec, PAGES);
+    return { pagesPerSecond, hubCpuSecondsPer1000: hubCpuSecondsPerPage * 1000 };
   } finally {
     await edge?.stop();
     await Promise.all(children.map((c) => stop(c, 'SIGINT')));
@@ -82,13 +65,7 @@ const server = await startFixtureServer(docs);
 const browser = await launchChromium();
 try {
   const urls = docs.paths.map((p) => server.url(p));
-  const spec = {
-    name: 'docs',
-    startUrls: [server.url('/')],
-    items: [{ selector: 'main', fields: { title: 'h1::text', headings: { selector: 'h2::text', all: true } } }],
-    follow: [{}],
-    politeness: { obeyRobotsTxt: false, perHostConcurrency: 64, perHostDelayMs: 0 },
-  };
+  const spec = docsCrawlSpec(server.url('/'));
 
   const raw: number[] = [];
   for (let run = 0; run < RUNS; run++) raw.push(await rawFetchRate(urls, 16));

@@ -2,14 +2,21 @@
 // both ends (socket.io's ServerToClientEvents / ClientToServerEvents), and a zod
 // schema for every payload the hub receives. Workers are untrusted: the hub
 // validates everything inbound with these schemas before it looks at it.
+// The hub's other namespaces have their own modules, built on this one's
+// version, errors and replies: the live board (board-protocol.ts) and the admin
+// console's feed (admin-protocol.ts).
 import { z } from 'zod';
 import type { Spec } from './spec/schema.ts';
 
 /** Bumped on every incompatible change; checked at connect. */
 export const PROTOCOL_VERSION = 1;
 
-/** Socket.IO path and namespaces. */
+/** Socket.IO path and namespaces: every one the hub serves, in one list. */
 export const WORKER_NAMESPACE = '/';
+/** The live board (board-protocol.ts). */
+export const BOARD_NAMESPACE = '/board';
+/** The admin console's live feed (admin-protocol.ts). */
+export const ADMIN_NAMESPACE = '/admin';
 export const RELAY_PATH = '/relay';
 /** The header a worker proves itself with on relay requests. */
 export const WORKER_SECRET_HEADER = 'x-crowdcrawl-worker';
@@ -168,241 +175,6 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-// ---------------------------------------------------------------------------
-// The live board: who is contributing, the crawls running, the hub's rate.
-// Anyone may watch it (volunteers' pages, spectators) on its own namespace,
-// without being a worker. A new subscriber gets one `board:snapshot`, then
-// `board:delta` events with only what changed, at most about once a second.
-
-export const BOARD_NAMESPACE = '/board';
-
-/** What a board subscriber sends in the socket.io handshake (`auth`). */
-export const boardHelloSchema = z.object({ protocolVersion: z.number().int() });
-export type BoardHello = z.input<typeof boardHelloSchema>;
-
-/**
- * Asks which board row is this browser's (its clientId and nickname), so the
- * page can show its all-time totals. The reply carries the row's public id;
- * the clientId itself is never shown to anyone.
- */
-export const boardIdentifySchema = helloSchema.pick({ clientId: true, name: true });
-export type BoardIdentify = z.input<typeof boardIdentifySchema>;
-
-/** One contributor: every session with the same clientId and nickname, added up. */
-export interface BoardContributor {
-  /** Public, stable id (a hash of clientId and nickname). */
-  readonly id: string;
-  readonly name: string;
-  /** The kind of its latest session. */
-  readonly kind: WorkerKind;
-  readonly online: boolean;
-  /** Sessions connected now (tabs of one browser, tabs of one edge process). */
-  readonly sessions: number;
-  /** All-time totals (kept by the hub across restarts). */
-  readonly pages: number;
-  readonly items: number;
-  /** Pages completed in the last 60 seconds. */
-  readonly pagesPerMinute: number;
-  /** Epoch ms of the last connection or page. */
-  readonly lastSeenAt: number;
-}
-
-export interface BoardCrawl {
-  readonly id: string;
-  readonly name: string;
-  readonly status: 'created' | 'running' | 'paused' | 'finished' | 'cancelled' | 'failed';
-  readonly pagesDone: number;
-  readonly pagesFailed: number;
-  readonly queued: number;
-  readonly inFlight: number;
-  readonly items: number;
-  /** The spec's limits.maxPages, when set. */
-  readonly maxPages: number | null;
-  readonly createdAt: number;
-  readonly finishedAt: number | null;
-}
-
-export interface BoardTotals {
-  readonly contributorsOnline: number;
-  readonly sessionsOnline: number;
-  readonly sessionsByKind: Readonly<Record<WorkerKind, number>>;
-  /** Contributors the hub knows of (online or not). */
-  readonly contributorsKnown: number;
-  /** Pages completed hub-wide in the last 60 seconds. */
-  readonly pagesPerMinute: number;
-  /** Pages completed hub-wide per second, averaged over the last 10 seconds. */
-  readonly pagesPerSecond: number;
-  /** All-time pages and items of every contributor. */
-  readonly pages: number;
-  readonly items: number;
-}
-
-export interface BoardSnapshot {
-  /** Deltas carry seq + 1, seq + 2, ...; a gap means a missed delta (ask for `board:resync`). */
-  readonly seq: number;
-  readonly at: number;
-  /** The top contributors: online ones first, then by all-time pages; at most `maxRows`. */
-  readonly rows: BoardContributor[];
-  readonly maxRows: number;
-  readonly crawls: BoardCrawl[];
-  readonly totals: BoardTotals;
-}
-
-export interface BoardDelta {
-  readonly seq: number;
-  readonly at: number;
-  /** Rows added or changed (whole rows). */
-  readonly rows?: BoardContributor[];
-  /** Ids of rows that left the top list. */
-  readonly removed?: string[];
-  readonly crawls?: BoardCrawl[];
-  readonly crawlsRemoved?: string[];
-  readonly totals?: BoardTotals;
-}
-
-export interface BoardServerToClientEvents {
-  'board:snapshot': (snapshot: BoardSnapshot) => void;
-  'board:delta': (delta: BoardDelta) => void;
-  /** This subscriber's own row changed (sent only to the sockets that identified as it). */
-  'board:self': (row: BoardContributor) => void;
-  'hub:error': (error: ProtocolError) => void;
-}
-
-export interface BoardClientToServerEvents {
-  'board:identify': (payload: BoardIdentify, ack: (reply: Reply<{ id: string; self: BoardContributor | null }>) => void) => void;
-  /** Sends a fresh snapshot (after a gap in the deltas' seq). */
-  'board:resync': (payload: Record<string, never>, ack: (reply: Reply) => void) => void;
-}
-
-/** The board's order: online first, then most pages, then most recently seen. */
-export function compareContributors(a: BoardContributor, b: BoardContributor): number {
-  return Number(b.online) - Number(a.online) || b.pages - a.pages || b.lastSeenAt - a.lastSeenAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-// ---------------------------------------------------------------------------
-// The admin console's live feed (the /admin namespace). Only the operator may
-// connect: the handshake carries the console's session cookie (or the admin
-// token in `auth.token`). Every socket gets an `admin:update` at connect and
-// then at most about once a second while anything changes: every crawl's
-// progress, every connected worker, the hub's totals. A socket that watches a
-// crawl (`admin:watch`) also gets that crawl's `admin:crawl` details.
-
-export const ADMIN_NAMESPACE = '/admin';
-
-/** What an admin socket may send in the handshake (`auth`); the console sends nothing and relies on its cookie. */
-export const adminHelloSchema = z.object({ token: z.string().min(1).max(1000).optional() });
-export const adminWatchSchema = z.strictObject({ crawlId: z.string().min(1).max(64).nullable() });
-export type AdminWatch = z.input<typeof adminWatchSchema>;
-
-export type AdminCrawlStatus = 'created' | 'running' | 'paused' | 'finished' | 'cancelled' | 'failed';
-
-export interface AdminCrawlProgress {
-  readonly id: string;
-  readonly name: string;
-  readonly status: AdminCrawlStatus;
-  readonly finishReason: string | null;
-  readonly createdAt: number;
-  readonly startedAt: number | null;
-  readonly finishedAt: number | null;
-  readonly done: number;
-  readonly failed: number;
-  readonly skipped: number;
-  /** URLs waiting (not leased). */
-  readonly queued: number;
-  /** URLs leased to workers now. */
-  readonly inFlight: number;
-  readonly items: number;
-  /** The spec's limits.maxPages, when set. */
-  readonly maxPages: number | null;
-  /** Pages recorded per second, averaged over the last 10 seconds. */
-  readonly pagesPerSecond: number;
-}
-
-export interface AdminWorker {
-  /** The session id (what disconnect acts on). */
-  readonly id: string;
-  readonly name: string;
-  readonly kind: WorkerKind;
-  /** The browser's (or process's) lasting id, which a ban applies to. */
-  readonly clientId: string;
-  readonly address: string;
-  readonly connectedAt: number;
-  readonly capacity: number;
-  readonly leasesHeld: number;
-  /** Leases held per crawl id. */
-  readonly leasesByCrawl: Readonly<Record<string, number>>;
-  readonly pagesDone: number;
-  readonly items: number;
-  /** Pages the worker could not process, and relay or lease failures charged to it. */
-  readonly failures: number;
-  /** Pages completed in the last 60 seconds. */
-  readonly pagesPerMinute: number;
-}
-
-export interface AdminTotals {
-  readonly workers: number;
-  readonly workersByKind: Readonly<Record<WorkerKind, number>>;
-  readonly leasesInFlight: number;
-  /** Pages recorded hub-wide per second, averaged over the last 10 seconds. */
-  readonly pagesPerSecond: number;
-}
-
-export interface AdminUpdate {
-  readonly at: number;
-  /** Every crawl, newest first. */
-  readonly crawls: AdminCrawlProgress[];
-  /** Every connected worker, longest connected first. */
-  readonly workers: AdminWorker[];
-  readonly totals: AdminTotals;
-}
-
-/** Pages recorded per time bucket since the crawl started (or the hub did); buckets widen as the crawl goes on. */
-export interface AdminRateSeries {
-  /** Epoch ms of the first bucket's start. */
-  readonly startAt: number;
-  readonly bucketMs: number;
-  readonly counts: number[];
-}
-
-/** Failed or skipped pages of one error code on one host, with the latest example. */
-export interface AdminErrorGroup {
-  readonly code: string;
-  readonly host: string;
-  readonly count: number;
-  readonly exampleUrl: string;
-  readonly exampleMessage: string | null;
-}
-
-/** A worker that recorded pages for a crawl since the hub started. */
-export interface AdminCrawlContributor {
-  readonly workerId: string;
-  readonly name: string;
-  readonly kind: WorkerKind;
-  readonly pages: number;
-  readonly items: number;
-  readonly online: boolean;
-  /** Leases it holds on this crawl now. */
-  readonly leasesHeld: number;
-}
-
-export interface AdminCrawlDetail {
-  readonly crawlId: string;
-  readonly at: number;
-  readonly rate: AdminRateSeries;
-  /** Final failures and skips, largest group first. */
-  readonly errors: AdminErrorGroup[];
-  /** Attempts that failed and went back to the queue since the hub started, by error code. */
-  readonly retries: Readonly<Record<string, number>>;
-  readonly contributors: AdminCrawlContributor[];
-}
-
-export interface AdminServerToClientEvents {
-  'admin:update': (update: AdminUpdate) => void;
-  'admin:crawl': (detail: AdminCrawlDetail) => void;
-  'hub:error': (error: ProtocolError) => void;
-}
-
-export interface AdminClientToServerEvents {
-  /** Follow one crawl's details (null: none). */
-  'admin:watch': (payload: AdminWatch, ack: (reply: Reply) => void) => void;
-}
+// Transitional: test/server/hub/board.test.ts still imports the board's types
+// from here. Once it imports them from board-protocol.ts, delete this line.
+export type { BoardClientToServerEvents, BoardContributor, BoardDelta, BoardServerToClientEvents, BoardSnapshot } from './board-protocol.ts';

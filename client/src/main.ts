@@ -3,7 +3,8 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { pageMode } from './lib/mode.ts';
-import { ContributorPage, type CrowdcrawlPageApi } from './state/page.svelte.ts';
+import { ContributorPage } from './state/page.svelte.ts';
+import type { CrowdcrawlPageApi } from '../../shared/page-api.ts';
 import './styles.css';
 
 declare global {

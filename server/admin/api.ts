@@ -16,6 +16,7 @@ import { specsRouter } from './specs-routes.ts';
 import { AdminQueries } from './queries.ts';
 import { SpecLibrary } from '../storage/specs.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
+import type { ApiErrorBody, CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../shared/admin-api.ts';
 
 export interface AdminRouterOptions {
   adminToken: string;
@@ -28,10 +29,6 @@ export interface AdminRouterOptions {
 /** Large enough for a spec with 10,000 start URLs. */
 export const ADMIN_JSON_LIMIT_BYTES = 5 * 1024 * 1024;
 export const MAX_PAGE_LIMIT = 1000;
-
-export interface ApiErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
 
 export function sendError(res: Response, status: number, code: string, message: string, details?: unknown): void {
   const body: ApiErrorBody = { error: details === undefined ? { code, message } : { code, message, details } };
@@ -108,7 +105,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The body of POST /crawls: a spec, or `{ spec, start }`. */
-function crawlRequest(body: unknown): { spec: unknown; start: boolean } {
+function crawlRequest(body: unknown): Required<CreateCrawlRequest> {
   if (!isPlainObject(body) || !Object.hasOwn(body, 'spec')) return { spec: body, start: true };
   const unknown = Object.keys(body).filter((key) => key !== 'spec' && key !== 'start');
   if (unknown.length > 0) {
@@ -154,7 +151,8 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
   });
 
   router.get('/workers', (_req, res) => {
-    res.json({ workers: workerViews(core) });
+    const list: WorkerList = { workers: workerViews(core) };
+    res.json(list);
   });
 
   router.post('/crawls', (req, res) => {
@@ -168,7 +166,8 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
   });
 
   router.get('/crawls', (_req, res) => {
-    res.json({ crawls: core.crawls.list().map((crawl) => crawl.summary()) });
+    const list: CrawlList = { crawls: core.crawls.list().map((crawl) => crawl.summary()) };
+    res.json(list);
   });
 
   router.get('/crawls/:id', (req, res) => {
@@ -210,7 +209,8 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
     }
     const items = rows.slice(0, limit).map(itemView);
     // A search's total would need a scan of every item: it is left out (null).
-    res.json({ items, next: rows.length > limit ? items.at(-1)!.id : null, total: q === '' ? crawl.items : null });
+    const page: ItemsPage = { items, next: rows.length > limit ? items.at(-1)!.id : null, total: q === '' ? crawl.items : null };
+    res.json(page);
   });
 
   router.get('/crawls/:id/pages', (req, res) => {
@@ -223,7 +223,8 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
     const limit = intParam(req, 'limit', 100, 1, MAX_PAGE_LIMIT);
     const offset = intParam(req, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const pages = core.store.requestsByState(crawl.id, state, limit, offset).map(pageView);
-    res.json({ pages, state: stateName, total: core.store.countByState(crawl.id)[state] ?? 0, limit, offset });
+    const list: PageList = { pages, state: stateName, total: core.store.countByState(crawl.id)[state] ?? 0, limit, offset };
+    res.json(list);
   });
 
   router.get('/crawls/:id/export', async (req, res) => {

@@ -4,30 +4,23 @@
 // session ends (sign-out, expiry) is disconnected at once.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Namespace, Server, Socket } from 'socket.io';
+import { ADMIN_NAMESPACE, ErrorCode, describeIssues } from '../../shared/protocol.ts';
 import {
-  ADMIN_NAMESPACE,
-  ErrorCode,
   adminHelloSchema,
   adminWatchSchema,
-  describeIssues,
   type AdminClientToServerEvents,
   type AdminServerToClientEvents,
-  type ProtocolError,
-} from '../../shared/protocol.ts';
+} from '../../shared/admin-protocol.ts';
 import type { HubCore } from '../hub/core.ts';
+import { connectError, fail, hasAck, refuseUnknownEvents } from '../hub/socket-errors.ts';
 import { AdminLive, type AdminLiveOptions } from './live.ts';
 import { originMatchesHost, type AdminSession, type AdminSessions } from './session.ts';
 
 type AdminNamespace = Namespace<AdminClientToServerEvents, AdminServerToClientEvents>;
 type AdminSocket = Socket<AdminClientToServerEvents, AdminServerToClientEvents, Record<string, never>, { sessionKey?: string }>;
 
+const KNOWN_EVENTS = new Set(['admin:watch']);
 const roomOf = (crawlId: string) => `crawl:${crawlId}`;
-
-function connectError(code: string, message: string): Error {
-  const error = new Error(message) as Error & { data: ProtocolError };
-  error.data = { code, message };
-  return error;
-}
 
 function sameToken(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
@@ -89,13 +82,10 @@ export function attachAdminLive(io: Server, core: HubCore, options: AttachAdminL
     let room: string | undefined;
 
     (socket as unknown as Socket).on('admin:watch', (payload: unknown, ack: unknown) => {
-      if (typeof ack !== 'function') {
-        socket.emit('hub:error', { code: ErrorCode.BAD_REQUEST, message: '"admin:watch" needs an acknowledgement callback' });
-        return;
-      }
+      if (!hasAck(socket as unknown as Socket, 'admin:watch', ack)) return;
       const parsed = adminWatchSchema.safeParse(payload);
       if (!parsed.success) {
-        ack({ ok: false, error: { code: ErrorCode.BAD_REQUEST, message: `admin:watch: ${describeIssues(parsed.error)}` } });
+        ack(fail(ErrorCode.BAD_REQUEST, `admin:watch: ${describeIssues(parsed.error)}`));
         return;
       }
       unwatch?.();
@@ -109,7 +99,7 @@ export function attachAdminLive(io: Server, core: HubCore, options: AttachAdminL
       }
       const detail = live.detail(crawlId);
       if (!detail) {
-        ack({ ok: false, error: { code: ErrorCode.CRAWL_UNKNOWN, message: `no crawl with id "${crawlId}"` } });
+        ack(fail(ErrorCode.CRAWL_UNKNOWN, `no crawl with id "${crawlId}"`));
         return;
       }
       room = roomOf(crawlId);
@@ -119,13 +109,7 @@ export function attachAdminLive(io: Server, core: HubCore, options: AttachAdminL
       socket.emit('admin:crawl', detail);
     });
 
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === 'admin:watch') return;
-      const error = { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${String(event).slice(0, 64)}"` };
-      const ack = args.at(-1);
-      if (typeof ack === 'function') ack({ ok: false, error });
-      else socket.emit('hub:error', error);
-    });
+    refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
 
     socket.on('disconnect', () => unwatch?.());
   });

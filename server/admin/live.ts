@@ -6,6 +6,7 @@
 // a fresh `AdminUpdate` when it differs from the last one, and each watched
 // crawl its `AdminCrawlDetail` when that changed. Error groups come from
 // SQLite, and are read again only for crawls that had a failure since.
+import { WORKER_KINDS, type WorkerKind } from '../../shared/protocol.ts';
 import type {
   AdminCrawlContributor,
   AdminCrawlDetail,
@@ -15,13 +16,12 @@ import type {
   AdminTotals,
   AdminUpdate,
   AdminWorker,
-  WorkerKind,
-} from '../../shared/protocol.ts';
-import { WORKER_KINDS } from '../../shared/protocol.ts';
+} from '../../shared/admin-protocol.ts';
 import type { HubCore } from '../hub/core.ts';
 import type { Crawl } from '../hub/crawls.ts';
 import type { WorkerSession } from '../hub/workers.ts';
 import { AdminQueries } from './queries.ts';
+import { pagesInLastMinute, workerBasics } from './views.ts';
 
 /** A series keeps at most this many buckets; past it, neighbours merge and buckets double in width. */
 export const MAX_RATE_BUCKETS = 600;
@@ -240,21 +240,7 @@ export class AdminLive {
     for (const w of this.core.workers.all()) {
       const leasesByCrawl: Record<string, number> = {};
       for (const record of this.core.leases.heldBy(w.id)) leasesByCrawl[record.crawl.id] = (leasesByCrawl[record.crawl.id] ?? 0) + 1;
-      out.push({
-        id: w.id,
-        name: w.name,
-        kind: w.kind,
-        clientId: w.clientId,
-        address: w.address,
-        connectedAt: w.connectedAt,
-        capacity: w.capacity,
-        leasesHeld: this.core.leases.countHeldBy(w.id),
-        leasesByCrawl,
-        pagesDone: w.pagesDone,
-        items: w.items,
-        failures: w.failures,
-        pagesPerMinute: w.recent.filter((t) => now - t < 60_000).length,
-      });
+      out.push({ ...workerBasics(this.core, w), leasesByCrawl, pagesPerMinute: pagesInLastMinute(w, now) });
     }
     return out.sort((a, b) => a.connectedAt - b.connectedAt || (a.id < b.id ? -1 : 1));
   }

@@ -6,7 +6,7 @@
 import type { Request, Response } from 'express';
 import { assertSpec } from '../../shared/spec/schema.ts';
 import { extractHtml } from '../extract/cheerio.ts';
-import type { ExtractedItem } from '../../shared/extract/engine.ts';
+import type { PreviewResult } from '../../shared/admin-api.ts';
 import { decodeHtml } from '../relay/charset.ts';
 import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
 import { HubError } from '../hub/errors.ts';
@@ -14,19 +14,6 @@ import { HubError } from '../hub/errors.ts';
 /** What the console shows at most; the counts say how many there were. */
 export const PREVIEW_MAX_ITEMS = 500;
 export const PREVIEW_MAX_LINKS = 1000;
-
-export interface PreviewResult {
-  url: string;
-  finalUrl: string;
-  status: number;
-  contentType: string;
-  charset: string;
-  elapsedMs: number;
-  items: ExtractedItem[];
-  itemsTotal: number;
-  links: string[];
-  linksTotal: number;
-}
 
 type ErrorSender = (res: Response, status: number, code: string, message: string, details?: unknown) => void;
 

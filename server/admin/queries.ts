@@ -3,7 +3,7 @@
 // database.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { StoredItem } from '../storage/store.ts';
-import type { AdminErrorGroup } from '../../shared/protocol.ts';
+import type { AdminErrorGroup } from '../../shared/admin-protocol.ts';
 
 export class AdminQueries {
   private readonly search: StatementSync;

@@ -18,6 +18,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { FailureLimiter } from './rate-limit.ts';
+import type { SessionReply } from '../../shared/admin-api.ts';
 
 export const SESSION_COOKIE = 'crowdcrawl_admin';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -223,12 +224,6 @@ function setSessionCookie(req: Request, res: Response, value: string, maxAgeMs: 
 
 function clearSessionCookie(req: Request, res: Response): void {
   res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: isSecure(req), path: '/' });
-}
-
-export interface SessionReply {
-  csrfToken: string;
-  expiresAt: number;
-  idleMs: number;
 }
 
 function sessionReply(sessions: AdminSessions, session: AdminSession): SessionReply {

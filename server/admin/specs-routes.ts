@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { assertSpec, type Spec } from '../../shared/spec/schema.ts';
 import { SpecLibrary, SpecNameTakenError, type SavedSpecRow } from '../storage/specs.ts';
 import { HubError } from '../hub/errors.ts';
+import type { SavedSpec, SavedSpecList, SavedSpecSummary } from '../../shared/admin-api.ts';
 
 const libraryName = z
   .string()
@@ -15,21 +16,6 @@ const libraryName = z
 const createBody = z.strictObject({ name: libraryName.optional(), spec: z.unknown() });
 const updateBody = z.strictObject({ name: libraryName.optional(), spec: z.unknown().optional() });
 const duplicateBody = z.strictObject({ name: libraryName.optional() });
-
-export interface SavedSpecSummary {
-  id: string;
-  name: string;
-  /** The spec's own name (what crawls started from it are called). */
-  specName: string;
-  startUrls: number;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface SavedSpec extends SavedSpecSummary {
-  /** The spec as written. */
-  spec: unknown;
-}
 
 function summary(row: SavedSpecRow): SavedSpecSummary {
   const spec = JSON.parse(row.spec) as { name?: unknown; startUrls?: unknown };
@@ -80,7 +66,8 @@ export function specsRouter(library: SpecLibrary): Router {
   const router = express.Router();
 
   router.get('/specs', (_req, res) => {
-    res.json({ specs: library.list().map(summary) });
+    const list: SavedSpecList = { specs: library.list().map(summary) };
+    res.json(list);
   });
 
   router.post('/specs', (req, res) => {

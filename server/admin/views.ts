@@ -1,29 +1,16 @@
 // What the admin API answers with: plain JSON views of crawls, pages, items,
-// workers and hub totals, built from the core's state and the store.
+// workers and hub totals, built from the core's state and the store. Their
+// types are in shared/admin-api.ts, which the console and the CLI read too.
 import { RequestState } from '../storage/db.ts';
 import type { RequestRow, StoredItem, CrawlStatus } from '../storage/store.ts';
-import type { Spec } from '../../shared/spec/schema.ts';
 import { WORKER_KINDS, type WorkerKind } from '../../shared/protocol.ts';
-import type { Crawl, CrawlSummary } from '../hub/crawls.ts';
+import type { CrawlDetail, HubStats, ItemView, PageView, WorkerView } from '../../shared/admin-api.ts';
+import type { Crawl } from '../hub/crawls.ts';
 import type { HubCore } from '../hub/core.ts';
+import type { WorkerSession } from '../hub/workers.ts';
 
 export const PAGE_STATES = { done: RequestState.DONE, failed: RequestState.FAILED, skipped: RequestState.SKIPPED } as const;
 export type PageStateName = keyof typeof PAGE_STATES;
-
-export interface CrawlErrorGroup {
-  code: string | null;
-  host: string;
-  count: number;
-  exampleUrl: string;
-}
-
-export interface CrawlDetail extends CrawlSummary {
-  spec: Spec;
-  /** Requests by stored state; a leased URL is still `queued` in storage (see `inFlight`). */
-  counts: { queued: number; done: number; failed: number; skipped: number };
-  /** Failed and skipped pages grouped by error code and host, largest group first. */
-  errors: CrawlErrorGroup[];
-}
 
 export function crawlDetail(core: HubCore, crawl: Crawl): CrawlDetail {
   const byState = core.store.countByState(crawl.id);
@@ -38,22 +25,6 @@ export function crawlDetail(core: HubCore, crawl: Crawl): CrawlDetail {
     },
     errors: core.store.errorSummary(crawl.id).map((e) => ({ code: e.code, host: e.host, count: e.n, exampleUrl: e.example })),
   };
-}
-
-export interface PageView {
-  url: string;
-  host: string;
-  depth: number;
-  attempts: number;
-  finalUrl: string | null;
-  httpStatus: number | null;
-  items: number | null;
-  links: number | null;
-  worker: string | null;
-  specVersion: number | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  doneAt: number | null;
 }
 
 export function pageView(row: RequestRow): PageView {
@@ -74,16 +45,6 @@ export function pageView(row: RequestRow): PageView {
   };
 }
 
-export interface ItemView {
-  /** Storage order; pass the last one as `after` for the next page. */
-  id: number;
-  url: string;
-  type: string;
-  data: Record<string, string | string[] | null>;
-  specVersion: number;
-  extractedAt: number;
-}
-
 export function itemView(item: StoredItem): ItemView {
   return {
     id: item.id,
@@ -95,52 +56,32 @@ export function itemView(item: StoredItem): ItemView {
   };
 }
 
-export interface WorkerView {
-  id: string;
-  name: string;
-  kind: WorkerKind;
-  /** The browser's (or process's) lasting id, which a ban applies to. */
-  clientId: string;
-  address: string;
-  connectedAt: number;
-  capacity: number;
-  leasesHeld: number;
-  pagesDone: number;
-  items: number;
-  failures: number;
-  /** Pages completed in the last 60 seconds. */
-  pagesLastMinute: number;
+/** A connected worker as the operator sees it: what GET /workers and the /admin feed both show. */
+export function workerBasics(core: HubCore, w: WorkerSession): Omit<WorkerView, 'pagesLastMinute'> {
+  return {
+    id: w.id,
+    name: w.name,
+    kind: w.kind,
+    clientId: w.clientId,
+    address: w.address,
+    connectedAt: w.connectedAt,
+    capacity: w.capacity,
+    leasesHeld: core.leases.countHeldBy(w.id),
+    pagesDone: w.pagesDone,
+    items: w.items,
+    failures: w.failures,
+  };
+}
+
+/** Pages the worker completed in the 60 seconds before `now`. */
+export function pagesInLastMinute(w: WorkerSession, now: number): number {
+  return w.recent.filter((t) => now - t < 60_000).length;
 }
 
 export function workerViews(core: HubCore, now = Date.now()): WorkerView[] {
   const out: WorkerView[] = [];
-  for (const w of core.workers.all()) {
-    out.push({
-      id: w.id,
-      name: w.name,
-      kind: w.kind,
-      clientId: w.clientId,
-      address: w.address,
-      connectedAt: w.connectedAt,
-      capacity: w.capacity,
-      leasesHeld: core.leases.countHeldBy(w.id),
-      pagesDone: w.pagesDone,
-      items: w.items,
-      failures: w.failures,
-      pagesLastMinute: w.recent.filter((t) => now - t < 60_000).length,
-    });
-  }
+  for (const w of core.workers.all()) out.push({ ...workerBasics(core, w), pagesLastMinute: pagesInLastMinute(w, now) });
   return out.sort((a, b) => a.connectedAt - b.connectedAt);
-}
-
-export interface HubStats {
-  crawls: { total: number; byStatus: Record<CrawlStatus, number> };
-  workers: { connected: number; byKind: Record<WorkerKind, number> };
-  leasesInFlight: number;
-  pagesDone: number;
-  pagesFailed: number;
-  pagesSkipped: number;
-  items: number;
 }
 
 export function hubStats(core: HubCore): HubStats {

@@ -1,12 +1,13 @@
 // The small HTTP client the operator commands (crawl, status, export) use to
-// talk to a hub's admin API, and how they find the hub and the admin token.
+// talk to a hub's admin API, how they find the hub and the admin token, and
+// the command-line handling they share (runAdminCommand).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
 import { hubOptionsSchema } from '../hub/options.ts';
-import type { CrawlSummary } from '../hub/crawls.ts';
-import type { CrawlDetail, HubStats, WorkerView } from '../admin/views.ts';
+import type { CrawlDetail, CrawlList, CrawlSummary, CreateCrawlRequest, HubStats, WorkerList, WorkerView } from '../../shared/admin-api.ts';
 import type { ExportFormat } from '../admin/export.ts';
 
 export const DEFAULT_HUB_URL = 'http://127.0.0.1:8470';
@@ -151,11 +152,12 @@ export class AdminClient {
   }
 
   createCrawl(spec: unknown, options: { start: boolean }): Promise<CrawlSummary> {
-    return this.json('POST', '/crawls', { spec, start: options.start });
+    const body: CreateCrawlRequest = { spec, start: options.start };
+    return this.json('POST', '/crawls', body);
   }
 
   async listCrawls(): Promise<CrawlSummary[]> {
-    return (await this.json<{ crawls: CrawlSummary[] }>('GET', '/crawls')).crawls;
+    return (await this.json<CrawlList>('GET', '/crawls')).crawls;
   }
 
   getCrawl(id: string): Promise<CrawlDetail> {
@@ -167,7 +169,7 @@ export class AdminClient {
   }
 
   async workers(): Promise<WorkerView[]> {
-    return (await this.json<{ workers: WorkerView[] }>('GET', '/workers')).workers;
+    return (await this.json<WorkerList>('GET', '/workers')).workers;
   }
 
   /** The export as a byte stream (errors before the first byte are thrown; later ones come from the stream). */
@@ -196,4 +198,69 @@ export function reportFailure(command: string, error: unknown): number {
   }
   console.error(`crowdcrawl ${command}: ${error instanceof Error ? error.message : String(error)}`);
   return 1;
+}
+
+/** The options every operator command takes besides its own. */
+const HUB_OPTIONS = {
+  hub: { type: 'string' },
+  token: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsOptionsConfig;
+
+type CommandLine<T extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: T & typeof HUB_OPTIONS }>>;
+
+export interface AdminCommand<T extends ParseArgsOptionsConfig> {
+  /** The sub-command's name, as messages name it ("crowdcrawl NAME: ..."). */
+  name: string;
+  help: string;
+  /** Its own options; --hub, --token and --help are added. */
+  options: T;
+  /** How many positional arguments it takes, and what to say otherwise. */
+  positionals: { min: number; max: number; usage: string };
+}
+
+export interface AdminCommandContext<T extends ParseArgsOptionsConfig> {
+  values: CommandLine<T>['values'];
+  positionals: string[];
+  /** Finds the admin token for the hub (--hub unless given) and opens a client, closed when the command ends. */
+  connect(hubUrl?: string): AdminClient;
+}
+
+/**
+ * Runs an operator command the way they all run: parses the command line
+ * (--help prints `help`; a bad option or argument count is exit code 2 with
+ * the help), then `body`, and reports any failure with reportFailure's exit
+ * codes. The client `connect` opened is closed whatever happens.
+ */
+export async function runAdminCommand<T extends ParseArgsOptionsConfig>(
+  command: AdminCommand<T>,
+  argv: string[],
+  body: (context: AdminCommandContext<T>) => Promise<number>,
+): Promise<number> {
+  let client: AdminClient | undefined;
+  try {
+    let parsed: CommandLine<T>;
+    try {
+      parsed = parseArgs({ args: argv, allowPositionals: true, options: { ...command.options, ...HUB_OPTIONS } }) as CommandLine<T>;
+    } catch (error) {
+      throw new UsageError(`${(error as Error).message}\n\n${command.help}`);
+    }
+    const { values, positionals } = parsed;
+    const common = values as { hub?: string; token?: string; help?: boolean };
+    if (common.help) {
+      console.log(command.help);
+      return 0;
+    }
+    const { min, max, usage } = command.positionals;
+    if (positionals.length < min || positionals.length > max) throw new UsageError(`${usage}\n\n${command.help}`);
+    const connect = (hubUrl = resolveHubUrl(common.hub)): AdminClient => {
+      client = new AdminClient({ hubUrl, token: resolveToken(common.token, hubUrl) });
+      return client;
+    };
+    return await body({ values, positionals, connect });
+  } catch (error) {
+    return reportFailure(command.name, error);
+  } finally {
+    await client?.close();
+  }
 }

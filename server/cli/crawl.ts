@@ -1,12 +1,11 @@
 // `crowdcrawl crawl SPEC.json`: creates a crawl on a hub from a spec file,
 // prints its id, and with --wait follows it until it ends.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from './main.ts';
 import { parseSpec } from '../../shared/spec/schema.ts';
-import type { CrawlDetail } from '../admin/views.ts';
-import { AdminClient, AdminClientError, reportFailure, resolveHubUrl, resolveToken, UsageError } from './admin-client.ts';
+import type { CrawlDetail } from '../../shared/admin-api.ts';
+import { AdminClient, AdminClientError, resolveHubUrl, runAdminCommand, UsageError } from './admin-client.ts';
 import { ProgressLine } from './progress.ts';
 
 const HELP = `usage: crowdcrawl crawl SPEC.json [--hub URL] [--token TOKEN] [--paused] [--wait]
@@ -92,60 +91,41 @@ async function follow(client: AdminClient, id: string, pollMs: number): Promise<
 
 export const command: Command = {
   summary: 'create a crawl from a spec file (and follow it with --wait)',
-  async run(argv) {
-    let client: AdminClient | undefined;
-    try {
-      let parsed;
-      try {
-        parsed = parseArgs({
-          args: argv,
-          allowPositionals: true,
-          options: {
-            hub: { type: 'string' },
-            token: { type: 'string' },
-            wait: { type: 'boolean' },
-            paused: { type: 'boolean' },
-            'poll-ms': { type: 'string' },
-            help: { type: 'boolean', short: 'h' },
-          },
-        });
-      } catch (error) {
-        throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-      }
-      const { values, positionals } = parsed;
-      if (values.help) {
-        console.log(HELP);
-        return 0;
-      }
-      if (positionals.length !== 1) throw new UsageError(`give exactly one spec file\n\n${HELP}`);
-      const pollMs = Number(values['poll-ms'] ?? 1000);
-      if (!Number.isInteger(pollMs) || pollMs < 50 || pollMs > 600_000) throw new UsageError('--poll-ms must be a whole number from 50 to 600000');
-      const hubUrl = resolveHubUrl(values.hub);
-      const specInput = readSpecFile(positionals[0]!);
-      // Checked here too, so a broken spec is reported even when the hub is not reachable.
-      const checked = parseSpec(specInput);
-      if (!checked.ok) throw new AdminClientError('SPEC_INVALID', 'the spec is invalid', undefined, checked.issues);
+  run: (argv) =>
+    runAdminCommand(
+      {
+        name: 'crawl',
+        help: HELP,
+        options: { wait: { type: 'boolean' }, paused: { type: 'boolean' }, 'poll-ms': { type: 'string' } },
+        positionals: { min: 1, max: 1, usage: 'give exactly one spec file' },
+      },
+      argv,
+      async ({ values, positionals, connect }) => {
+        const pollMs = Number(values['poll-ms'] ?? 1000);
+        if (!Number.isInteger(pollMs) || pollMs < 50 || pollMs > 600_000) throw new UsageError('--poll-ms must be a whole number from 50 to 600000');
+        // A bad --hub is reported before a bad spec file, as the options come first.
+        const hubUrl = resolveHubUrl(values.hub);
+        const specInput = readSpecFile(positionals[0]!);
+        // Checked here too, so a broken spec is reported even when the hub is not reachable.
+        const checked = parseSpec(specInput);
+        if (!checked.ok) throw new AdminClientError('SPEC_INVALID', 'the spec is invalid', undefined, checked.issues);
 
-      client = new AdminClient({ hubUrl, token: resolveToken(values.token, hubUrl) });
-      const crawl = await client.createCrawl(specInput, { start: !values.paused });
-      console.log(crawl.id);
-      console.error(`created crawl ${crawl.id} (${crawl.name}), ${crawl.status}; see it with: crowdcrawl status ${crawl.id}`);
-      if (!values.wait) return 0;
+        const client = connect(hubUrl);
+        const crawl = await client.createCrawl(specInput, { start: !values.paused });
+        console.log(crawl.id);
+        console.error(`created crawl ${crawl.id} (${crawl.name}), ${crawl.status}; see it with: crowdcrawl status ${crawl.id}`);
+        if (!values.wait) return 0;
 
-      const stopWaiting = () => {
-        console.error(`\nstopped waiting; the crawl goes on (crowdcrawl status ${crawl.id})`);
-        process.exit(130);
-      };
-      process.once('SIGINT', stopWaiting);
-      try {
-        return await follow(client, crawl.id, pollMs);
-      } finally {
-        process.off('SIGINT', stopWaiting);
-      }
-    } catch (error) {
-      return reportFailure('crawl', error);
-    } finally {
-      await client?.close();
-    }
-  },
+        const stopWaiting = () => {
+          console.error(`\nstopped waiting; the crawl goes on (crowdcrawl status ${crawl.id})`);
+          process.exit(130);
+        };
+        process.once('SIGINT', stopWaiting);
+        try {
+          return await follow(client, crawl.id, pollMs);
+        } finally {
+          process.off('SIGINT', stopWaiting);
+        }
+      },
+    ),
 };

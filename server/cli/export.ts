@@ -4,10 +4,9 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import type { Command } from './main.ts';
 import { EXPORT_FORMATS, isExportFormat, type ExportFormat } from '../admin/export.ts';
-import { AdminClient, reportFailure, resolveHubUrl, resolveToken, UsageError } from './admin-client.ts';
+import { runAdminCommand, UsageError } from './admin-client.ts';
 
 const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--hub URL] [--token TOKEN]
 
@@ -43,72 +42,50 @@ function size(bytes: number): string {
 
 export const command: Command = {
   summary: "download a crawl's items as JSON Lines, JSON or CSV",
-  async run(argv) {
-    let client: AdminClient | undefined;
-    try {
-      let parsed;
-      try {
-        parsed = parseArgs({
-          args: argv,
-          allowPositionals: true,
-          options: {
-            hub: { type: 'string' },
-            token: { type: 'string' },
-            format: { type: 'string', short: 'f' },
-            output: { type: 'string', short: 'o' },
-            'escape-formulas': { type: 'boolean' },
-            help: { type: 'boolean', short: 'h' },
+  run: (argv) =>
+    runAdminCommand(
+      {
+        name: 'export',
+        help: HELP,
+        options: { format: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o' }, 'escape-formulas': { type: 'boolean' } },
+        positionals: { min: 1, max: 1, usage: 'give exactly one crawl id' },
+      },
+      argv,
+      async ({ values, positionals, connect }) => {
+        const output = values.output === '-' ? undefined : values.output;
+        const format = formatFor(values.format, output);
+        const body = await connect().exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? false });
+
+        let bytes = 0;
+        const count = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            bytes += chunk.length;
+            done(null, chunk);
           },
         });
-      } catch (error) {
-        throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-      }
-      const { values, positionals } = parsed;
-      if (values.help) {
-        console.log(HELP);
-        return 0;
-      }
-      if (positionals.length !== 1) throw new UsageError(`give exactly one crawl id\n\n${HELP}`);
-      const output = values.output === '-' ? undefined : values.output;
-      const format = formatFor(values.format, output);
-      const hubUrl = resolveHubUrl(values.hub);
-      client = new AdminClient({ hubUrl, token: resolveToken(values.token, hubUrl) });
-      const body = await client.exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? false });
-
-      let bytes = 0;
-      const count = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytes += chunk.length;
-          done(null, chunk);
-        },
-      });
-      if (output === undefined) {
-        try {
-          await pipeline(body, count, process.stdout);
-        } catch (error) {
-          // The reader went away (`| head`): that is how it says it has enough.
-          if ((error as { code?: string }).code === 'EPIPE') return 0;
-          throw interrupted(error, 'the output is incomplete');
+        if (output === undefined) {
+          try {
+            await pipeline(body, count, process.stdout);
+          } catch (error) {
+            // The reader went away (`| head`): that is how it says it has enough.
+            if ((error as { code?: string }).code === 'EPIPE') return 0;
+            throw interrupted(error, 'the output is incomplete');
+          }
+          return 0;
         }
+        // A half-written file must not look like a complete export: write aside, rename when complete.
+        const partial = `${output}.part`;
+        try {
+          await pipeline(body, count, createWriteStream(partial));
+          renameSync(partial, output);
+        } catch (error) {
+          rmSync(partial, { force: true });
+          throw interrupted(error, `${output} was not written`);
+        }
+        console.error(`wrote ${size(bytes)} of ${format} to ${output}`);
         return 0;
-      }
-      // A half-written file must not look like a complete export: write aside, rename when complete.
-      const partial = `${output}.part`;
-      try {
-        await pipeline(body, count, createWriteStream(partial));
-        renameSync(partial, output);
-      } catch (error) {
-        rmSync(partial, { force: true });
-        throw interrupted(error, `${output} was not written`);
-      }
-      console.error(`wrote ${size(bytes)} of ${format} to ${output}`);
-      return 0;
-    } catch (error) {
-      return reportFailure('export', error);
-    } finally {
-      await client?.close();
-    }
-  },
+      },
+    ),
 };
 
 function interrupted(error: unknown, consequence: string): Error {

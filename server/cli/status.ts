@@ -1,10 +1,8 @@
 // `crowdcrawl status [ID]`: a table of a hub's crawls, or one crawl's details
 // (counts, limits, and its errors grouped by code and host).
-import { parseArgs } from 'node:util';
 import type { Command } from './main.ts';
-import type { CrawlSummary } from '../hub/crawls.ts';
-import type { CrawlDetail, HubStats } from '../admin/views.ts';
-import { AdminClient, reportFailure, resolveHubUrl, resolveToken, UsageError } from './admin-client.ts';
+import type { CrawlDetail, CrawlSummary, HubStats } from '../../shared/admin-api.ts';
+import { runAdminCommand } from './admin-client.ts';
 
 const HELP = `usage: crowdcrawl status [ID] [--hub URL] [--token TOKEN] [--json]
 
@@ -91,45 +89,26 @@ export function formatCrawlDetail(crawl: CrawlDetail, now = Date.now()): string 
 
 export const command: Command = {
   summary: "show a hub's crawls, or one crawl's details",
-  async run(argv) {
-    let client: AdminClient | undefined;
-    try {
-      let parsed;
-      try {
-        parsed = parseArgs({
-          args: argv,
-          allowPositionals: true,
-          options: {
-            hub: { type: 'string' },
-            token: { type: 'string' },
-            json: { type: 'boolean' },
-            help: { type: 'boolean', short: 'h' },
-          },
-        });
-      } catch (error) {
-        throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-      }
-      const { values, positionals } = parsed;
-      if (values.help) {
-        console.log(HELP);
+  run: (argv) =>
+    runAdminCommand(
+      {
+        name: 'status',
+        help: HELP,
+        options: { json: { type: 'boolean' } },
+        positionals: { min: 0, max: 1, usage: 'give at most one crawl id' },
+      },
+      argv,
+      async ({ values, positionals, connect }) => {
+        const client = connect();
+        const id = positionals[0];
+        if (id !== undefined) {
+          const crawl = await client.getCrawl(id);
+          console.log(values.json ? JSON.stringify(crawl, null, 2) : formatCrawlDetail(crawl));
+        } else {
+          const [stats, crawls] = await Promise.all([client.stats(), client.listCrawls()]);
+          console.log(values.json ? JSON.stringify({ stats, crawls }, null, 2) : formatCrawlList(stats, crawls));
+        }
         return 0;
-      }
-      if (positionals.length > 1) throw new UsageError(`give at most one crawl id\n\n${HELP}`);
-      const hubUrl = resolveHubUrl(values.hub);
-      client = new AdminClient({ hubUrl, token: resolveToken(values.token, hubUrl) });
-      const id = positionals[0];
-      if (id !== undefined) {
-        const crawl = await client.getCrawl(id);
-        console.log(values.json ? JSON.stringify(crawl, null, 2) : formatCrawlDetail(crawl));
-      } else {
-        const [stats, crawls] = await Promise.all([client.stats(), client.listCrawls()]);
-        console.log(values.json ? JSON.stringify({ stats, crawls }, null, 2) : formatCrawlList(stats, crawls));
-      }
-      return 0;
-    } catch (error) {
-      return reportFailure('status', error);
-    } finally {
-      await client?.close();
-    }
-  },
+      },
+    ),
 };

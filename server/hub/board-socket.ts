@@ -8,18 +8,20 @@ import {
   BOARD_NAMESPACE,
   ErrorCode,
   PROTOCOL_VERSION,
-  boardHelloSchema,
-  boardIdentifySchema,
   describeIssues,
-  type BoardClientToServerEvents,
-  type BoardServerToClientEvents,
   type ClientToServerEvents,
-  type ProtocolError,
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
+import {
+  boardHelloSchema,
+  boardIdentifySchema,
+  type BoardClientToServerEvents,
+  type BoardServerToClientEvents,
+} from '../../shared/board-protocol.ts';
 import { ContributorStore } from '../storage/contributors.ts';
 import { Board, type BoardOptions } from './board.ts';
 import type { HubCore } from './core.ts';
+import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
 
 type BoardNamespace = Namespace<BoardClientToServerEvents, BoardServerToClientEvents>;
 type BoardSocket = Socket<BoardClientToServerEvents, BoardServerToClientEvents>;
@@ -27,16 +29,6 @@ type BoardSocket = Socket<BoardClientToServerEvents, BoardServerToClientEvents>;
 const KNOWN_EVENTS = new Set(['board:identify', 'board:resync']);
 /** Sockets watching one contributor's row, by contributor id (for `board:self`). */
 const roomOf = (id: string) => `self:${id}`;
-
-function fail(code: string, message: string): { ok: false; error: ProtocolError } {
-  return { ok: false, error: { code, message } };
-}
-
-function connectError(code: string, message: string): Error {
-  const error = new Error(message) as Error & { data: ProtocolError };
-  error.data = { code, message };
-  return error;
-}
 
 /** Starts the board and serves it on the /board namespace of `io`. */
 export function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvents>, core: HubCore, db: DatabaseSync, options: BoardOptions = {}): Board {
@@ -66,12 +58,9 @@ export function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvent
 
     const withAck = (event: string, handler: (payload: unknown, ack: (reply: unknown) => void) => void) => {
       (socket as unknown as Socket).on(event, (payload: unknown, ack: unknown) => {
-        if (typeof ack !== 'function') {
-          socket.emit('hub:error', { code: ErrorCode.BAD_REQUEST, message: `"${event}" needs an acknowledgement callback` });
-          return;
-        }
+        if (!hasAck(socket as unknown as Socket, event, ack)) return;
         try {
-          handler(payload, ack as (reply: unknown) => void);
+          handler(payload, ack);
         } catch (error) {
           core.log(`board: error handling ${event}: ${(error as Error).stack ?? String(error)}`);
           ack(fail(ErrorCode.INTERNAL, 'the hub failed to handle this event'));
@@ -101,13 +90,7 @@ export function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvent
       ack({ ok: true });
     });
 
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (KNOWN_EVENTS.has(event)) return;
-      const error = { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${String(event).slice(0, 64)}"` };
-      const ack = args.at(-1);
-      if (typeof ack === 'function') ack(fail(error.code, error.message));
-      else socket.emit('hub:error', error);
-    });
+    refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
 
     socket.on('disconnect', () => unwatch?.());
   });

@@ -16,15 +16,15 @@
 // tick (only the rows that changed), so they survive a restart; a killed hub
 // loses at most the last second of board counts (never crawl results).
 import { createHash } from 'node:crypto';
-import type {
-  BoardContributor,
-  BoardCrawl,
-  BoardDelta,
-  BoardSnapshot,
-  BoardTotals,
-  WorkerKind,
-} from '../../shared/protocol.ts';
-import { WORKER_KINDS, compareContributors } from '../../shared/protocol.ts';
+import { WORKER_KINDS, type WorkerKind } from '../../shared/protocol.ts';
+import {
+  compareContributors,
+  type BoardContributor,
+  type BoardCrawl,
+  type BoardDelta,
+  type BoardSnapshot,
+  type BoardTotals,
+} from '../../shared/board-protocol.ts';
 import type { ContributorRow, ContributorStore } from '../storage/contributors.ts';
 import type { HubCore } from './core.ts';
 import type { Crawl } from './crawls.ts';

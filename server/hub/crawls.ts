@@ -13,28 +13,10 @@ import { HubError } from './errors.ts';
 
 export type FinishReason = 'completed' | 'maxPages' | 'maxDuration' | 'cancelled';
 
-export interface CrawlSummary {
-  id: string;
-  name: string;
-  status: CrawlStatus;
-  finishReason: string | null;
-  specVersion: number;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  pagesDone: number;
-  pagesFailed: number;
-  pagesSkipped: number;
-  items: number;
-  queued: number;
-  inFlight: number;
-  /** Sitemaps (and robots.txt files read for their Sitemap: lines) not yet read. */
-  sourcesPending: number;
-  /** Hosts the frontier holds in memory now. */
-  hostsActive: number;
-  /** The largest delay between two fetches now in force on one host (AutoThrottle, Crawl-delay, perHostDelayMs). */
-  maxHostDelayMs: number;
-}
+// What summary() answers with is part of the admin API, declared once in
+// shared/admin-api.ts for the hub, the console and the CLI: add fields there.
+import type { CrawlSummary } from '../../shared/admin-api.ts';
+export type { CrawlSummary };
 
 /** One host of a crawl as politeness sees it (GET /api/crawls/:id/hosts). */
 export interface HostStats {

@@ -3,7 +3,7 @@
 // and its URL is leased again. A worker's result is accepted only for a live
 // lease it holds; a repeated submission of a result already recorded is
 // recognised and acknowledged without a second record.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Lease } from '../../shared/protocol.ts';
 import type { FrontierEntry } from '../frontier/frontier.ts';
 import type { Crawl, CrawlRegistry } from './crawls.ts';
@@ -30,7 +30,63 @@ export interface LeaseRecord {
 
 export type EndedLease = { workerId: string; crawlId: string; how: 'done' | 'expired' | 'revoked' | 'failed' };
 
+/** Random bytes for lease ids, filled 256 ids at a time (one buffer, not one per lease). */
+const idPool = Buffer.alloc(16 * 256);
+let idPoolOffset = idPool.length;
+
+/** 128 random bits, base64url: a lease id cannot be guessed. */
+function newLeaseId(): string {
+  if (idPoolOffset === idPool.length) {
+    randomFillSync(idPool);
+    idPoolOffset = 0;
+  }
+  const id = idPool.toString('base64url', idPoolOffset, idPoolOffset + 16);
+  idPoolOffset += 16;
+  return id;
+}
+
 const ENDED_MEMORY = 100_000;
+const ENDED_HOWS: readonly EndedLease['how'][] = ['done', 'expired', 'revoked', 'failed'];
+
+/**
+ * The last `capacity` ended leases, in a ring: one slot per lease in flat
+ * arrays and an index from id to slot, so remembering a lease allocates no
+ * object (at thousands of leases a second, an object each would keep the
+ * garbage collector's heap several times larger than what is live).
+ */
+class EndedRing {
+  private readonly ids: (string | undefined)[];
+  private readonly workers: string[];
+  private readonly crawls: string[];
+  private readonly hows: Uint8Array;
+  private readonly index = new Map<string, number>();
+  private next = 0;
+
+  constructor(capacity: number) {
+    this.ids = new Array<string | undefined>(capacity).fill(undefined);
+    this.workers = new Array<string>(capacity).fill('');
+    this.crawls = new Array<string>(capacity).fill('');
+    this.hows = new Uint8Array(capacity);
+  }
+
+  add(id: string, workerId: string, crawlId: string, how: EndedLease['how']): void {
+    const slot = this.next;
+    const old = this.ids[slot];
+    if (old !== undefined) this.index.delete(old);
+    this.ids[slot] = id;
+    this.workers[slot] = workerId;
+    this.crawls[slot] = crawlId;
+    this.hows[slot] = ENDED_HOWS.indexOf(how);
+    this.index.set(id, slot);
+    this.next = (slot + 1) % this.ids.length;
+  }
+
+  get(id: string): EndedLease | undefined {
+    const slot = this.index.get(id);
+    if (slot === undefined) return undefined;
+    return { workerId: this.workers[slot]!, crawlId: this.crawls[slot]!, how: ENDED_HOWS[this.hows[slot]!]! };
+  }
+}
 
 export class LeaseManager {
   private readonly crawls: CrawlRegistry;
@@ -38,7 +94,7 @@ export class LeaseManager {
   private readonly leases = new Map<string, LeaseRecord>();
   private readonly byWorker = new Map<string, Set<LeaseRecord>>();
   /** Recently ended leases, to tell a late or repeated result from an unknown one. */
-  private readonly ended = new Map<string, EndedLease>();
+  private readonly ended = new EndedRing(ENDED_MEMORY);
   private crawlCursor = 0;
 
   constructor(crawls: CrawlRegistry, ttlMs: number) {
@@ -81,7 +137,7 @@ export class LeaseManager {
       }
       idle = 0;
       const record: LeaseRecord = {
-        id: randomBytes(16).toString('base64url'),
+        id: newLeaseId(),
         crawl,
         entry,
         workerId,
@@ -148,10 +204,7 @@ export class LeaseManager {
   }
 
   private remember(record: LeaseRecord, how: EndedLease['how']): void {
-    this.ended.set(record.id, { workerId: record.workerId, crawlId: record.crawl.id, how });
-    if (this.ended.size > ENDED_MEMORY) {
-      const oldest = this.ended.keys().next().value;
-      if (oldest !== undefined) this.ended.delete(oldest);
-    }
+    this.ended.add(record.id, record.workerId, record.crawl.id, how);
   }
+
 }

@@ -90,8 +90,10 @@ export class SitemapLoader {
   }
 
   private async drain(crawl: Crawl): Promise<void> {
+    // URLs the crawl's sitemaps have queued so far, against sitemaps.maxUrls (summed once, then counted).
+    const queued = { count: this.o.store.sumSourceUrls(crawl.id) };
     while (!this.closed && crawl.status === 'running') {
-      const [row] = this.o.store.pendingSources(crawl.id);
+      const row = this.o.store.nextPendingSource(crawl.id);
       if (!row) break;
       const now = Date.now();
       if (row.not_before > now) {
@@ -104,7 +106,7 @@ export class SitemapLoader {
         return;
       }
       if (row.kind === 'robots') await this.readRobots(crawl, row);
-      else await this.readSitemap(crawl, row);
+      else await this.readSitemap(crawl, row, queued);
       if (this.closed) return;
       crawl.pendingSources = this.o.store.countPendingSources(crawl.id);
       this.o.crawls.checkFinished(crawl);
@@ -136,7 +138,7 @@ export class SitemapLoader {
     });
   }
 
-  private async readSitemap(crawl: Crawl, row: SourceRow): Promise<void> {
+  private async readSitemap(crawl: Crawl, row: SourceRow, queuedSoFar: { count: number }): Promise<void> {
     const rules = crawl.spec.sitemaps!;
     const attempts = row.attempts + 1;
     let urls: string[];
@@ -159,32 +161,40 @@ export class SitemapLoader {
       return;
     }
     if (!crawl.isActive) return;
-    const now = Date.now();
-    let queued = 0;
-    this.o.store.transaction(() => {
-      if (kind === 'index') {
-        for (const child of urls) {
-          const url = normalizeUrl(child);
-          if (url && row.nesting < MAX_SITEMAP_NESTING && isInScope(rules.scope, row.scope_base, url)) {
-            this.o.store.insertSource(crawl.id, url, 'sitemap', row.scope_base, row.nesting + 1);
-          }
-        }
-      } else {
-        let budget = rules.maxUrls - this.o.store.sumSourceUrls(crawl.id);
-        for (const listed of urls) {
-          if (budget <= 0) break;
-          const url = normalizeUrl(listed);
-          if (!url || !sitemapAllows(rules, row.scope_base, url)) continue;
-          if (crawl.frontier.add(url, urlKey(url), new URL(url).host, 0)) {
-            queued++;
-            budget--;
-          }
-        }
-        this.o.store.bumpCounters(crawl.id, { nextSeq: crawl.frontier.nextSeq });
-      }
-      this.o.store.endSource(crawl.id, row.url, SourceState.DONE, { attempts, urlsQueued: queued, at: now });
-    });
+    let queued: number;
+    try {
+      queued = this.o.store.transaction(() => this.record(crawl, row, kind, urls, attempts, rules.maxUrls - queuedSoFar.count));
+    } catch (error) {
+      // Nothing was stored: the frontier's memory is rebuilt, and the source stays pending for the next round.
+      crawl.frontier.resync();
+      throw error;
+    }
+    queuedSoFar.count += queued;
     this.o.log(`sitemap ${row.url}: ${kind === 'index' ? `${urls.length} sitemap(s)` : `${queued} new URL(s) of ${urls.length}`}`);
+  }
+
+  /** Inside the transaction: an index's sitemaps become sources, a sitemap's pages are queued; the source is marked read. */
+  private record(crawl: Crawl, row: SourceRow, kind: 'urlset' | 'index' | 'text', urls: string[], attempts: number, budget: number): number {
+    const rules = crawl.spec.sitemaps!;
+    let queued = 0;
+    if (kind === 'index') {
+      for (const child of urls) {
+        const url = normalizeUrl(child);
+        if (url && row.nesting < MAX_SITEMAP_NESTING && isInScope(rules.scope, row.scope_base, url)) {
+          this.o.store.insertSource(crawl.id, url, 'sitemap', row.scope_base, row.nesting + 1);
+        }
+      }
+    } else {
+      for (const listed of urls) {
+        if (queued >= budget) break;
+        const url = normalizeUrl(listed);
+        if (!url || !sitemapAllows(rules, row.scope_base, url)) continue;
+        if (crawl.frontier.add(url, urlKey(url), new URL(url).host, 0)) queued++;
+      }
+      this.o.store.bumpCounters(crawl.id, { nextSeq: crawl.frontier.nextSeq });
+    }
+    this.o.store.endSource(crawl.id, row.url, SourceState.DONE, { attempts, urlsQueued: queued, at: Date.now() });
+    return queued;
   }
 
   private failed(crawl: Crawl, row: SourceRow, attempts: number, error: unknown): void {

@@ -14,25 +14,15 @@ import {
   resultSchema,
   specRequestSchema,
   type ClientToServerEvents,
-  type ProtocolError,
   type Reply,
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
 import type { HubCore } from './core.ts';
+import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
 
 type WorkerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { workerId: string }>;
 
 const KNOWN_EVENTS = new Set(['capacity', 'spec:get', 'result', 'failure', 'release']);
-
-function fail(code: string, message: string): { ok: false; error: ProtocolError } {
-  return { ok: false, error: { code, message } };
-}
-
-function connectError(code: string, message: string): Error {
-  const error = new Error(message) as Error & { data: ProtocolError };
-  error.data = { code, message };
-  return error;
-}
 
 export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, core: HubCore): void {
   io.use((socket, next) => {
@@ -85,10 +75,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       handler: (payload: z.output<S>) => Reply<R> | Promise<Reply<R>>,
     ) => {
       (socket as unknown as Socket).on(event, async (payload: unknown, ack: unknown) => {
-        if (typeof ack !== 'function') {
-          socket.emit('hub:error', { code: ErrorCode.BAD_REQUEST, message: `"${event}" needs an acknowledgement callback` });
-          return;
-        }
+        if (!hasAck(socket as unknown as Socket, event, ack)) return;
         const parsed = schema.safeParse(payload);
         if (!parsed.success) {
           ack(fail(ErrorCode.BAD_REQUEST, `${event}: ${describeIssues(parsed.error)}`));
@@ -120,13 +107,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
     on('failure', failureSchema, (payload) => core.workerFailure(session, payload));
     on('release', releaseSchema, ({ leaseIds }) => core.release(session, leaseIds));
 
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (KNOWN_EVENTS.has(event)) return;
-      const error = { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${String(event).slice(0, 64)}"` };
-      const ack = args.at(-1);
-      if (typeof ack === 'function') ack(fail(error.code, error.message));
-      else socket.emit('hub:error', error);
-    });
+    refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
 
     socket.on('disconnect', () => core.workerLeft(session));
   });

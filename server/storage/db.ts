@@ -119,7 +119,7 @@ const MIGRATIONS: readonly string[] = [
     done_at INTEGER,
     PRIMARY KEY (crawl_id, url)
   ) WITHOUT ROWID;
-  CREATE INDEX crawl_sources_pending ON crawl_sources (crawl_id) WHERE state = 0;
+  CREATE INDEX crawl_sources_pending ON crawl_sources (crawl_id, not_before, url) WHERE state = 0;
   `,
 ];
 

@@ -137,7 +137,7 @@ export class Store {
       insertSource: p(
         'INSERT OR IGNORE INTO crawl_sources (crawl_id, url, kind, scope_base, nesting) VALUES (?, ?, ?, ?, ?)',
       ),
-      pendingSources: p('SELECT * FROM crawl_sources WHERE crawl_id = ? AND state = 0 ORDER BY not_before, url'),
+      nextPendingSource: p('SELECT * FROM crawl_sources WHERE crawl_id = ? AND state = 0 ORDER BY not_before, url LIMIT 1'),
       countPendingSources: p('SELECT COUNT(*) AS n FROM crawl_sources WHERE crawl_id = ? AND state = 0'),
       listSources: p('SELECT * FROM crawl_sources WHERE crawl_id = ? ORDER BY url'),
       sumSourceUrls: p('SELECT COALESCE(SUM(urls_queued), 0) AS n FROM crawl_sources WHERE crawl_id = ?'),
@@ -236,8 +236,9 @@ export class Store {
     return Number(this.st('insertSource').run(crawlId, url, kind, scopeBase, nesting).changes) === 1;
   }
 
-  pendingSources(crawlId: string): SourceRow[] {
-    return this.st('pendingSources').all(crawlId) as unknown as SourceRow[];
+  /** The pending source due first. */
+  nextPendingSource(crawlId: string): SourceRow | undefined {
+    return this.st('nextPendingSource').get(crawlId) as SourceRow | undefined;
   }
 
   countPendingSources(crawlId: string): number {

@@ -10,6 +10,7 @@
 // leases back before the browser closes.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../browser/chromium.ts';
+import type { CrowdcrawlPageApi, VolunteerStatus } from '../../shared/page-api.ts';
 
 export interface EdgeTabsOptions {
   hubUrl: string;
@@ -24,19 +25,6 @@ export interface EdgeTabsOptions {
   /** Use this browser instead of launching one (it is left open by stop()). */
   browser?: Browser;
   log?: (line: string) => void;
-}
-
-/** What the page's `window.crowdcrawl.status()` returns (client/src/state/volunteer.svelte.ts). */
-export interface TabStatus {
-  state: string;
-  name: string;
-  pages: number;
-  items: number;
-  failures: number;
-  bytes: number;
-  inFlight: number;
-  paused: boolean;
-  lastError: { code: string; message: string } | null;
 }
 
 export interface EdgeTabsStatus {
@@ -60,7 +48,7 @@ interface Tab {
   page: Page | undefined;
   /** Totals of this slot's earlier pages (before a crash or reload). */
   carried: { pages: number; items: number; failures: number };
-  last: TabStatus | undefined;
+  last: VolunteerStatus | undefined;
   opening: Promise<void> | undefined;
   reloadedAt: number;
 }
@@ -305,11 +293,11 @@ export class EdgeTabs {
   }
 }
 
-/** What the contributor page puts on its global object for automation (client/src/state/page.svelte.ts). */
+/** The contributor page's global object, as the tabs read it. */
 export interface PageGlobals {
-  crowdcrawl?: { status(): TabStatus; stop(): Promise<void> };
+  crowdcrawl?: CrowdcrawlPageApi;
 }
 
-function readStatus(page: Page): Promise<TabStatus | undefined> {
+function readStatus(page: Page): Promise<VolunteerStatus | undefined> {
   return page.evaluate(() => (globalThis as unknown as PageGlobals).crowdcrawl?.status());
 }

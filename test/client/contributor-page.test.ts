@@ -5,7 +5,8 @@ import { launchChromium } from '../../server/browser/chromium.ts';
 import { quotesSite, expectedQuotes } from '../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../helpers/hub.ts';
-import type { PageGlobals, TabStatus } from '../../server/worker/edge-tabs.ts';
+import type { PageGlobals } from '../../server/worker/edge-tabs.ts';
+import type { VolunteerStatus } from '../../shared/page-api.ts';
 
 type Site = Awaited<ReturnType<typeof startFixtureServer>>;
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;
@@ -28,7 +29,7 @@ function sharedSpec(origin: string) {
   return quotesSpec(origin, { follow: [{ selector: 'li.next a' }, { selector: 'div.quote a[href^="/author/"]' }] });
 }
 
-function status(page: Page): Promise<TabStatus | undefined> {
+function status(page: Page): Promise<VolunteerStatus | undefined> {
   return page.evaluate(() => (globalThis as unknown as PageGlobals).crowdcrawl?.status());
 }
 

@@ -1,11 +1,8 @@
 // Calls to the hub's admin API from the console. The session cookie goes with
 // every request by itself; state-changing ones also carry the session's CSRF
 // token. Errors come back as ApiError with the API's code, message and details.
-
-export interface ApiIssue {
-  path: string;
-  message: string;
-}
+// What each route answers with is typed in shared/admin-api.ts (the hub's own).
+import type { ApiIssue } from '../../../shared/admin-api.ts';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -83,74 +80,4 @@ export class ApiClient {
   delete<T = void>(path: string): Promise<T> {
     return this.request<T>('DELETE', path);
   }
-}
-
-/** Shapes of the API's answers the console reads. */
-export interface CrawlSummary {
-  id: string;
-  name: string;
-  status: 'created' | 'running' | 'paused' | 'finished' | 'cancelled' | 'failed';
-  finishReason: string | null;
-  specVersion: number;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  pagesDone: number;
-  pagesFailed: number;
-  pagesSkipped: number;
-  items: number;
-  queued: number;
-  inFlight: number;
-}
-
-export interface CrawlDetail extends CrawlSummary {
-  spec: Record<string, unknown> & { limits?: { maxPages?: number } };
-  counts: { queued: number; done: number; failed: number; skipped: number };
-}
-
-export interface ItemView {
-  id: number;
-  url: string;
-  type: string;
-  data: Record<string, string | string[] | null>;
-  specVersion: number;
-  extractedAt: number;
-}
-
-export interface ItemsPage {
-  items: ItemView[];
-  next: number | null;
-  total: number | null;
-}
-
-export interface PreviewResult {
-  url: string;
-  finalUrl: string;
-  status: number;
-  contentType: string;
-  charset: string;
-  elapsedMs: number;
-  items: { type: string; data: Record<string, string | string[] | null> }[];
-  itemsTotal: number;
-  links: string[];
-  linksTotal: number;
-}
-
-export interface SavedSpecSummary {
-  id: string;
-  name: string;
-  specName: string;
-  startUrls: number;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface SavedSpec extends SavedSpecSummary {
-  spec: unknown;
-}
-
-export interface SessionReply {
-  csrfToken: string;
-  expiresAt: number;
-  idleMs: number;
 }

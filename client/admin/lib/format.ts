@@ -1,5 +1,5 @@
 // Numbers, times and labels as the console shows them.
-import type { AdminCrawlProgress, AdminCrawlStatus } from '../../../shared/protocol.ts';
+import type { AdminCrawlProgress } from '../../../shared/admin-protocol.ts';
 
 const integer = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -11,15 +11,6 @@ export function count(n: number): string {
 export function rate(n: number): string {
   return n >= 100 ? integer.format(n) : oneDecimal.format(n);
 }
-
-export const STATUS_LABELS: Record<AdminCrawlStatus, string> = {
-  created: 'not started',
-  running: 'running',
-  paused: 'paused',
-  finished: 'finished',
-  cancelled: 'cancelled',
-  failed: 'failed',
-};
 
 export const FINISH_REASONS: Record<string, string> = {
   completed: 'nothing left to crawl',

@@ -1,6 +1,6 @@
 // The contributors page's actions: disconnect one worker session, or ban the
 // browser (or process) behind it so it cannot come back under another name.
-import type { AdminWorker } from '../../../shared/protocol.ts';
+import type { AdminWorker } from '../../../shared/admin-protocol.ts';
 import type { AdminApp } from './app.svelte.ts';
 
 export async function disconnectWorker(app: AdminApp, worker: AdminWorker): Promise<void> {

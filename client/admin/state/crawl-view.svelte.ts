@@ -1,8 +1,9 @@
 // One crawl's page: its detail from the API (spec, counts), its live progress
 // and details from the socket, the actions on it, and its results table (pages
 // of items, with a search on the hub).
-import type { AdminCrawlDetail, AdminCrawlProgress } from '../../../shared/protocol.ts';
-import { ApiError, type CrawlDetail, type CrawlSummary, type ItemsPage, type ItemView } from '../lib/api.ts';
+import type { AdminCrawlDetail, AdminCrawlProgress } from '../../../shared/admin-protocol.ts';
+import { ApiError } from '../lib/api.ts';
+import type { CrawlDetail, CrawlSummary, ItemsPage, ItemView } from '../../../shared/admin-api.ts';
 import type { AdminApp } from './app.svelte.ts';
 
 export const RESULTS_PAGE_SIZE = 25;

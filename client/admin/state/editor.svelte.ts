@@ -6,7 +6,8 @@
 // the input (or the JSON line) it is about. The draft survives a reload
 // (sessionStorage) until the crawl starts.
 import { parseSpec, type SpecIssue, type SpecResult } from '../../../shared/spec/schema.ts';
-import { ApiError, type ApiClient, type CrawlSummary, type PreviewResult, type SavedSpec } from '../lib/api.ts';
+import { ApiError, type ApiClient } from '../lib/api.ts';
+import type { CreateCrawlRequest, CrawlSummary, PreviewRequest, PreviewResult, SaveSpecRequest, SavedSpec, UpdateSpecRequest } from '../../../shared/admin-api.ts';
 import { lineAt, locateJsonPath, parseJsonPath, syntaxErrorLine } from '../lib/json-path.ts';
 import { emptyForm, fieldRow, formFromSpec, hiddenSettings, issuesForForm, specFromForm, type FormIssues, type SpecForm } from '../lib/spec-form.ts';
 
@@ -157,7 +158,7 @@ export class CrawlEditor {
     this.previewing = true;
     this.previewError = null;
     try {
-      this.preview = await this.api.post<PreviewResult>('/preview', { spec: this.draft, url: this.effectivePreviewUrl });
+      this.preview = await this.api.post<PreviewResult>('/preview', { spec: this.draft, url: this.effectivePreviewUrl } satisfies PreviewRequest);
     } catch (error) {
       this.preview = null;
       this.previewError = error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', String(error));
@@ -172,7 +173,7 @@ export class CrawlEditor {
     this.starting = true;
     this.startError = null;
     try {
-      const crawl = await this.api.post<CrawlSummary>('/crawls', { spec: this.draft, start: true });
+      const crawl = await this.api.post<CrawlSummary>('/crawls', { spec: this.draft, start: true } satisfies CreateCrawlRequest);
       sessionStorage.removeItem(DRAFT_KEY);
       return crawl;
     } catch (error) {
@@ -191,8 +192,8 @@ export class CrawlEditor {
       const name = this.saveName.trim() || undefined;
       const saved =
         this.saved && !asNew
-          ? await this.api.put<SavedSpec>(`/specs/${encodeURIComponent(this.saved.id)}`, { spec: this.draft, ...(name ? { name } : {}) })
-          : await this.api.post<SavedSpec>('/specs', { spec: this.draft, ...(name ? { name } : {}) });
+          ? await this.api.put<SavedSpec>(`/specs/${encodeURIComponent(this.saved.id)}`, { spec: this.draft, ...(name ? { name } : {}) } satisfies UpdateSpecRequest)
+          : await this.api.post<SavedSpec>('/specs', { spec: this.draft, ...(name ? { name } : {}) } satisfies SaveSpecRequest);
       this.saved = { id: saved.id, name: saved.name };
       this.saveName = saved.name;
       return saved;

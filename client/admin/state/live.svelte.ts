@@ -1,17 +1,17 @@
 // The /admin socket: every crawl's progress, the connected workers and the
 // hub's totals, pushed by the hub about once a second; plus the details of the
 // crawl on screen (rate series, errors, contributors) while one is watched.
-import { io, type Socket } from 'socket.io-client';
-import {
-  ADMIN_NAMESPACE,
-  type AdminClientToServerEvents,
-  type AdminCrawlDetail,
-  type AdminCrawlProgress,
-  type AdminServerToClientEvents,
-  type AdminTotals,
-  type AdminWorker,
-  type ProtocolError,
-} from '../../../shared/protocol.ts';
+import type { Socket } from 'socket.io-client';
+import { ADMIN_NAMESPACE } from '../../../shared/protocol.ts';
+import type {
+  AdminClientToServerEvents,
+  AdminCrawlDetail,
+  AdminCrawlProgress,
+  AdminServerToClientEvents,
+  AdminTotals,
+  AdminWorker,
+} from '../../../shared/admin-protocol.ts';
+import { connectToHub, type HubConnectError } from '../../shared/hub-socket.ts';
 
 type AdminSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;
 
@@ -36,14 +36,7 @@ export class LiveState {
   connect(): void {
     if (this.socket) return;
     this.connection = 'connecting';
-    const socket: AdminSocket = io(ADMIN_NAMESPACE, {
-      forceNew: true,
-      withCredentials: true,
-      transports: ['websocket', 'polling'],
-      tryAllTransports: true,
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 5000,
-    });
+    const socket: AdminSocket = connectToHub(ADMIN_NAMESPACE, { withCredentials: true });
     this.socket = socket;
     socket.on('connect', () => {
       this.connection = 'live';
@@ -58,7 +51,7 @@ export class LiveState {
       }
       this.connection = 'reconnecting';
     });
-    socket.on('connect_error', (error: Error & { data?: ProtocolError }) => {
+    socket.on('connect_error', (error: HubConnectError) => {
       if (error.data?.code === 'UNAUTHORIZED') {
         this.disconnect();
         this.onUnauthorized();

@@ -1,6 +1,7 @@
 // Signing in and out. The hub keeps the session; the page only learns whether
 // it has one (GET /api/session) and the CSRF token it must send along.
-import { ApiError, type ApiClient, type SessionReply } from '../lib/api.ts';
+import { ApiError, type ApiClient } from '../lib/api.ts';
+import type { SessionReply, SignInRequest } from '../../../shared/admin-api.ts';
 
 export type SessionStatus = 'checking' | 'signedOut' | 'signedIn';
 
@@ -30,7 +31,7 @@ export class SessionState {
     this.busy = true;
     this.error = null;
     try {
-      const reply = await this.api.post<SessionReply>('/session', { token: token.trim() });
+      const reply = await this.api.post<SessionReply>('/session', { token: token.trim() } satisfies SignInRequest);
       this.api.csrfToken = reply.csrfToken;
       this.status = 'signedIn';
       return true;

@@ -1,6 +1,6 @@
 // The specs library page: saved specs, listed, duplicated, renamed and deleted.
 // Editing one opens the new-crawl editor with it (/admin/new?spec=ID).
-import type { SavedSpec, SavedSpecSummary } from '../lib/api.ts';
+import type { DuplicateSpecRequest, SavedSpec, SavedSpecList, SavedSpecSummary, UpdateSpecRequest } from '../../../shared/admin-api.ts';
 import type { AdminApp } from './app.svelte.ts';
 
 export class SpecsState {
@@ -15,7 +15,7 @@ export class SpecsState {
 
   async load(): Promise<void> {
     try {
-      this.specs = (await this.app.api.get<{ specs: SavedSpecSummary[] }>('/specs')).specs;
+      this.specs = (await this.app.api.get<SavedSpecList>('/specs')).specs;
       this.error = null;
     } catch (error) {
       this.error = (error as Error).message;
@@ -25,7 +25,7 @@ export class SpecsState {
   }
 
   async duplicate(spec: SavedSpecSummary): Promise<void> {
-    const copy = await this.app.attempt(() => this.app.api.post<SavedSpec>(`/specs/${encodeURIComponent(spec.id)}/duplicate`, {}));
+    const copy = await this.app.attempt(() => this.app.api.post<SavedSpec>(`/specs/${encodeURIComponent(spec.id)}/duplicate`, {} satisfies DuplicateSpecRequest));
     if (copy) {
       this.app.notify('ok', `Saved a copy as "${copy.name}"`);
       await this.load();
@@ -33,7 +33,7 @@ export class SpecsState {
   }
 
   async rename(spec: SavedSpecSummary, name: string): Promise<boolean> {
-    const saved = await this.app.attempt(() => this.app.api.put<SavedSpec>(`/specs/${encodeURIComponent(spec.id)}`, { name }), 'Renamed');
+    const saved = await this.app.attempt(() => this.app.api.put<SavedSpec>(`/specs/${encodeURIComponent(spec.id)}`, { name } satisfies UpdateSpecRequest), 'Renamed');
     if (saved) await this.load();
     return saved !== undefined;
   }

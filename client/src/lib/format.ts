@@ -1,7 +1,9 @@
 // Numbers and labels as the page shows them. Numbers are right-aligned in
 // tabular figures, so they change without moving anything around.
-import type { BoardCrawl, WorkerKind } from '../../../shared/protocol.ts';
-import type { PageActivity, WorkerState } from '../../../shared/worker/loop.ts';
+import type { WorkerKind } from '../../../shared/protocol.ts';
+import type { BoardCrawl } from '../../../shared/board-protocol.ts';
+import type { PageActivity } from '../../../shared/worker/loop.ts';
+import type { VolunteerState } from '../../../shared/page-api.ts';
 
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -16,8 +18,6 @@ export function formatRate(n: number): string {
 }
 
 export const KIND_LABELS: Record<WorkerKind, string> = { tab: 'tab', headless: 'headless', node: 'node' };
-
-export type VolunteerState = WorkerState | 'off';
 
 export const STATE_LABELS: Record<VolunteerState, string> = {
   off: 'Not contributing',
@@ -35,15 +35,6 @@ export const STAGE_LABELS: Record<PageActivity['stage'], string> = {
   fetching: 'fetching',
   extracting: 'extracting',
   sending: 'sending',
-};
-
-export const CRAWL_STATUS_LABELS: Record<BoardCrawl['status'], string> = {
-  created: 'not started',
-  running: 'running',
-  paused: 'paused',
-  finished: 'finished',
-  cancelled: 'cancelled',
-  failed: 'failed',
 };
 
 /** Pages the crawl will have handled when it ends, as far as the hub knows now. */

@@ -3,10 +3,9 @@
 // A gap in the deltas' sequence numbers asks for a fresh snapshot; a reconnect
 // gets one anyway. When the hub speaks another protocol version, the page says
 // to reload.
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { BOARD_NAMESPACE, PROTOCOL_VERSION, type ProtocolError } from '../../../shared/protocol.ts';
 import {
-  BOARD_NAMESPACE,
-  PROTOCOL_VERSION,
   compareContributors,
   type BoardClientToServerEvents,
   type BoardContributor,
@@ -15,9 +14,9 @@ import {
   type BoardServerToClientEvents,
   type BoardSnapshot,
   type BoardTotals,
-  type ProtocolError,
-} from '../../../shared/protocol.ts';
+} from '../../../shared/board-protocol.ts';
 import { closeWhenOffline } from '../lib/offline.ts';
+import { connectToHub, type HubConnectError } from '../../shared/hub-socket.ts';
 
 type BoardSocket = Socket<BoardServerToClientEvents, BoardClientToServerEvents>;
 
@@ -42,14 +41,7 @@ export class BoardState {
   private identity: { clientId: string; name: string } | null = null;
 
   constructor(hubUrl = location.origin) {
-    this.socket = io(`${hubUrl}${BOARD_NAMESPACE}`, {
-      forceNew: true,
-      auth: { protocolVersion: PROTOCOL_VERSION },
-      transports: ['websocket', 'polling'],
-      tryAllTransports: true,
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 5000,
-    });
+    this.socket = connectToHub(`${hubUrl}${BOARD_NAMESPACE}`, { auth: { protocolVersion: PROTOCOL_VERSION } });
     closeWhenOffline(this.socket);
     this.socket.on('connect', () => {
       this.connection = 'live';
@@ -59,7 +51,7 @@ export class BoardState {
     this.socket.on('disconnect', () => {
       if (this.connection !== 'outdated') this.connection = 'reconnecting';
     });
-    this.socket.on('connect_error', (error: Error & { data?: ProtocolError }) => {
+    this.socket.on('connect_error', (error: HubConnectError) => {
       if (error.data?.code === 'PROTOCOL_MISMATCH') {
         this.connection = 'outdated';
         this.error = error.data;

@@ -1,7 +1,8 @@
 // The contributor page's state: the nickname form, this tab as a worker, and the
 // live board. Components render it and call its methods; nothing else decides.
 import { BoardState } from './board.svelte.ts';
-import { Volunteer, type VolunteerStatus } from './volunteer.svelte.ts';
+import { Volunteer } from './volunteer.svelte.ts';
+import type { CrowdcrawlPageApi } from '../../../shared/page-api.ts';
 import { checkNickname, loadClientId, loadNickname, loadSettings, saveNickname, NICKNAME_MAX_LENGTH } from '../lib/identity.ts';
 import type { PageMode } from '../lib/mode.ts';
 
@@ -74,10 +75,3 @@ export class ContributorPage {
   }
 }
 
-export interface CrowdcrawlPageApi {
-  status(): VolunteerStatus;
-  /** Hands this tab's leases back and disconnects. */
-  stop(): Promise<void>;
-  /** This tab's row on the board (all-time totals), when the hub has sent it. */
-  boardSelf(): { pages: number; items: number; online: boolean } | null;
-}

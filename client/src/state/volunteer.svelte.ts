@@ -3,12 +3,12 @@
 // pause and resume, the throttle, and pausing while the tab is hidden.
 // Components read the $state fields; the loop's own objects are copied into
 // them at most every 100 ms, so a fast crawl does not re-render per event.
-import { io } from 'socket.io-client';
 import { PROTOCOL_VERSION, type Hello, type ProtocolError, type WorkerKind } from '../../../shared/protocol.ts';
 import { WorkerLoop, type PageActivity, type WorkerSocket, type WorkerStats } from '../../../shared/worker/loop.ts';
 import { clampConcurrency, clampMinDelay, saveSettings, type Settings } from '../lib/identity.ts';
-import type { VolunteerState } from '../lib/format.ts';
+import type { VolunteerState, VolunteerStatus } from '../../../shared/page-api.ts';
 import { closeWhenOffline } from '../lib/offline.ts';
+import { connectToHub } from '../../shared/hub-socket.ts';
 
 const SYNC_EVERY_MS = 100;
 
@@ -29,19 +29,6 @@ export interface VolunteerOptions {
   /** Remember throttle changes in localStorage (not for edge tabs). */
   persist: boolean;
   hubUrl?: string;
-}
-
-/** What `window.crowdcrawl.status()` returns (read by `crowdcrawl workers` and tests). */
-export interface VolunteerStatus {
-  state: VolunteerState;
-  name: string;
-  pages: number;
-  items: number;
-  failures: number;
-  bytes: number;
-  inFlight: number;
-  paused: boolean;
-  lastError: ProtocolError | null;
 }
 
 function zeroStats(): WorkerStats {
@@ -101,15 +88,7 @@ export class Volunteer {
       clientId: this.clientId,
       capacity: this.settings.concurrency,
     };
-    const socket: WorkerSocket = io(this.hubUrl, {
-      autoConnect: false,
-      forceNew: true,
-      auth: { ...hello },
-      transports: ['websocket', 'polling'],
-      tryAllTransports: true,
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 5000,
-    });
+    const socket: WorkerSocket = connectToHub(this.hubUrl, { autoConnect: false, auth: { ...hello } });
     const loop = new WorkerLoop({
       socket,
       hubUrl: this.hubUrl,

@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
-import { ADMIN_NAMESPACE, PROTOCOL_VERSION, type AdminCrawlDetail } from '../../../shared/protocol.ts';
+import { ADMIN_NAMESPACE, PROTOCOL_VERSION } from '../../../shared/protocol.ts';
+import type { AdminCrawlDetail } from '../../../shared/admin-protocol.ts';
 import { expectedQuotes, quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, TEST_ADMIN_TOKEN, waitForCrawlEnd } from '../../helpers/hub.ts';

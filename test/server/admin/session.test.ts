@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
-import { ADMIN_NAMESPACE, type AdminUpdate } from '../../../shared/protocol.ts';
+import { ADMIN_NAMESPACE } from '../../../shared/protocol.ts';
+import type { AdminUpdate } from '../../../shared/admin-protocol.ts';
 import { startTestHub, TEST_ADMIN_TOKEN } from '../../helpers/hub.ts';
 import { testSpec } from './helpers.ts';
 

@@ -1,0 +1,85 @@
+// A host's queue in a crawl's frontier, and the types the frontier shares with
+// the hub's politeness layer: the window of queued entries loaded from storage,
+// and the politeness state of the host (its delay, pauses, whether it is held).
+export interface FrontierEntry {
+  readonly key: string;
+  readonly url: string;
+  readonly host: string;
+  readonly depth: number;
+  readonly seq: number;
+  attempts: number;
+  notBefore: number;
+}
+
+export interface HostPolicy {
+  concurrency: number;
+  /** The least time between two leases of a host (the spec's perHostDelayMs). */
+  delayMs: number;
+}
+
+/**
+ * Looks at an entry before it is leased (robots.txt). "lease": go ahead;
+ * "hold": the entry goes back to the front and its host is held until
+ * release(); a number: the same, but the host is paused until that time;
+ * "drop": the entry leaves the queue without a lease, and the gate records why
+ * and then calls finishDropped(). Holds and drops use none of the host's delay.
+ */
+export type GateVerdict = 'lease' | 'hold' | 'drop' | number;
+
+export interface FrontierGate {
+  admit(entry: FrontierEntry, host: HostQueue, now: number): GateVerdict;
+}
+
+export class HostQueue {
+  readonly host: string;
+  concurrency: number;
+  /** The floor of the delay: the spec's perHostDelayMs, or robots.txt's Crawl-delay when larger. */
+  minDelayMs: number;
+  /** The delay in force between two leases; AutoThrottle moves it between minDelayMs and its ceiling. */
+  delayMs: number;
+  /** robots.txt's Crawl-delay once applied (undefined: not looked at yet, null: none). */
+  crawlDelayMs: number | null | undefined = undefined;
+  /** Recent fetch latency (moving average), for AutoThrottle's stats. */
+  latencyMs: number | undefined = undefined;
+  /** 429/503 answers and timeouts that made the host back off. */
+  backoffs = 0;
+  lastStatus: number | undefined = undefined;
+  inFlight = 0;
+  /** Epoch ms before which no new lease goes to this host. */
+  nextAt = 0;
+  /** Epoch ms the host is paused until (Retry-After, an unreachable robots.txt); merged into nextAt when it is next scheduled. */
+  pausedUntil = 0;
+  /** Held back until its robots.txt is known; released by release(). */
+  held = false;
+  /** Entries loaded from storage, in seq order (retries returned unworked go to the front). */
+  buffer: FrontierEntry[] = [];
+  head = 0;
+  /** Highest seq loaded from storage; later rows are read on the next refill. */
+  loadedSeq = 0;
+  /** True when storage has no queued row beyond loadedSeq. */
+  exhausted = false;
+  /** Whether the host sits in the ready queue or the waiting heap. */
+  scheduled = false;
+  /** Entries of this host waiting in the retry heap. */
+  delayedCount = 0;
+
+  constructor(host: string, policy: HostPolicy) {
+    this.host = host;
+    this.concurrency = policy.concurrency;
+    this.minDelayMs = policy.delayMs;
+    this.delayMs = policy.delayMs;
+  }
+
+  get buffered(): number {
+    return this.buffer.length - this.head;
+  }
+
+  mayHaveWork(): boolean {
+    return this.buffered > 0 || !this.exhausted;
+  }
+
+  /** Nothing of this host is in memory, leased, held or waiting: it can leave the active set. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.buffered === 0 && this.exhausted && !this.held && !this.scheduled && this.delayedCount === 0;
+  }
+}

@@ -1,0 +1,231 @@
+// The shapes of the hub's admin HTTP API (/api): what its routes answer with and
+// what they accept. Types only: the hub (server/admin/*) builds these answers,
+// the console (client/admin) and the CLI (server/cli) read them, and all three
+// import them from here so a change to one answer is seen by every reader.
+// Request bodies are still checked by the hub at run time (zod or by hand): a
+// type here says what a well-behaved client sends, not what the hub trusts.
+import type { ExtractedItem } from './extract/engine.ts';
+import type { Spec } from './spec/schema.ts';
+import type { WorkerKind } from './protocol.ts';
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/** Every error answer: `{ error: { code, message, details? } }` with a fitting HTTP status. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** One problem of a SPEC_INVALID answer (its `details` is a list of these). */
+export interface ApiIssue {
+  path: string;
+  message: string;
+}
+
+// ---------------------------------------------------------------------------
+// Crawls: GET/POST /crawls, GET /crawls/:id, POST /crawls/:id/{start,pause,resume,cancel}
+
+export type CrawlStatus = 'created' | 'running' | 'paused' | 'finished' | 'cancelled' | 'failed';
+
+export interface CrawlSummary {
+  id: string;
+  name: string;
+  status: CrawlStatus;
+  finishReason: string | null;
+  specVersion: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  pagesDone: number;
+  pagesFailed: number;
+  pagesSkipped: number;
+  items: number;
+  queued: number;
+  inFlight: number;
+  /** Sitemaps (and robots.txt files read for their Sitemap: lines) not yet read. */
+  sourcesPending: number;
+  /** Hosts the frontier holds in memory now. */
+  hostsActive: number;
+  /** The largest delay between two fetches now in force on one host (AutoThrottle, Crawl-delay, perHostDelayMs). */
+  maxHostDelayMs: number;
+}
+
+/** GET /crawls. */
+export interface CrawlList {
+  crawls: CrawlSummary[];
+}
+
+/** POST /crawls: a spec, or this (`start` defaults to true). */
+export interface CreateCrawlRequest {
+  spec: unknown;
+  start?: boolean;
+}
+
+export interface CrawlErrorGroup {
+  code: string | null;
+  host: string;
+  count: number;
+  exampleUrl: string;
+}
+
+/** GET /crawls/:id. */
+export interface CrawlDetail extends CrawlSummary {
+  spec: Spec;
+  /** Requests by stored state; a leased URL is still `queued` in storage (see `inFlight`). */
+  counts: { queued: number; done: number; failed: number; skipped: number };
+  /** Failed and skipped pages grouped by error code and host, largest group first. */
+  errors: CrawlErrorGroup[];
+}
+
+// ---------------------------------------------------------------------------
+// A crawl's pages and items: GET /crawls/:id/pages, GET /crawls/:id/items
+
+export interface PageView {
+  url: string;
+  host: string;
+  depth: number;
+  attempts: number;
+  finalUrl: string | null;
+  httpStatus: number | null;
+  items: number | null;
+  links: number | null;
+  worker: string | null;
+  specVersion: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  doneAt: number | null;
+}
+
+export interface PageList {
+  pages: PageView[];
+  state: string;
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface ItemView {
+  /** Storage order; pass the last one as `after` for the next page. */
+  id: number;
+  url: string;
+  type: string;
+  data: Record<string, string | string[] | null>;
+  specVersion: number;
+  extractedAt: number;
+}
+
+export interface ItemsPage {
+  items: ItemView[];
+  /** The `after` of the next page, or null on the last one. */
+  next: number | null;
+  /** Every item of the crawl; null for a search (counting its hits would scan every item). */
+  total: number | null;
+}
+
+// ---------------------------------------------------------------------------
+// The hub: GET /workers, GET /stats
+
+export interface WorkerView {
+  id: string;
+  name: string;
+  kind: WorkerKind;
+  /** The browser's (or process's) lasting id, which a ban applies to. */
+  clientId: string;
+  address: string;
+  connectedAt: number;
+  capacity: number;
+  leasesHeld: number;
+  pagesDone: number;
+  items: number;
+  failures: number;
+  /** Pages completed in the last 60 seconds. */
+  pagesLastMinute: number;
+}
+
+export interface WorkerList {
+  workers: WorkerView[];
+}
+
+export interface HubStats {
+  crawls: { total: number; byStatus: Record<CrawlStatus, number> };
+  workers: { connected: number; byKind: Record<WorkerKind, number> };
+  leasesInFlight: number;
+  pagesDone: number;
+  pagesFailed: number;
+  pagesSkipped: number;
+  items: number;
+}
+
+// ---------------------------------------------------------------------------
+// POST /preview: a spec tried on one page
+
+export interface PreviewRequest {
+  spec: unknown;
+  /** Defaults to the spec's first start URL. */
+  url?: string;
+}
+
+export interface PreviewResult {
+  url: string;
+  finalUrl: string;
+  status: number;
+  contentType: string;
+  charset: string;
+  elapsedMs: number;
+  items: ExtractedItem[];
+  itemsTotal: number;
+  links: string[];
+  linksTotal: number;
+}
+
+// ---------------------------------------------------------------------------
+// The spec library: /specs
+
+export interface SavedSpecSummary {
+  id: string;
+  name: string;
+  /** The spec's own name (what crawls started from it are called). */
+  specName: string;
+  startUrls: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SavedSpec extends SavedSpecSummary {
+  /** The spec as written. */
+  spec: unknown;
+}
+
+export interface SavedSpecList {
+  specs: SavedSpecSummary[];
+}
+
+/** POST /specs (the name defaults to the spec's own). */
+export interface SaveSpecRequest {
+  name?: string;
+  spec: unknown;
+}
+
+/** PUT /specs/:id: a new name, a new spec, or both. */
+export interface UpdateSpecRequest {
+  name?: string;
+  spec?: unknown;
+}
+
+/** POST /specs/:id/duplicate (the name defaults to "<name> (copy)"). */
+export interface DuplicateSpecRequest {
+  name?: string;
+}
+
+// ---------------------------------------------------------------------------
+// The console's session: GET/POST/DELETE /session
+
+export interface SignInRequest {
+  token: string;
+}
+
+export interface SessionReply {
+  csrfToken: string;
+  expiresAt: number;
+  idleMs: number;
+}
