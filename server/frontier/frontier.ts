@@ -11,7 +11,7 @@
 // The hub's politeness layer (server/hub/politeness.ts) moves `delayMs`
 // (AutoThrottle, Crawl-delay), pauses hosts (Retry-After, robots.txt errors)
 // and holds a host while its robots.txt is being fetched.
-import type { QueuedRow, Store } from '../storage/store.ts';
+import type { Store } from '../storage/store.ts';
 import { HostQueue, type FrontierEntry, type FrontierGate, type GateVerdict, type HostPolicy } from './host-queue.ts';
 import { MinHeap } from './min-heap.ts';
 
@@ -427,13 +427,10 @@ export class CrawlFrontier {
 
   private refill(host: HostQueue, now: number): void {
     const size = this.bufferSize(host);
-    const rows: QueuedRow[] = this.store.loadQueued(this.crawlId, host.host, host.loadedSeq, size);
-    for (const row of rows) {
-      host.loadedSeq = Math.max(host.loadedSeq, row.seq);
-      if (this.leasedKeys.has(row.key)) continue;
-      const entry: FrontierEntry = {
-        key: row.key, url: row.url, host: row.host, depth: row.depth, seq: row.seq, attempts: row.attempts, notBefore: row.not_before,
-      };
+    const rows = this.store.loadQueued(this.crawlId, host.host, host.loadedSeq, size);
+    for (const entry of rows) {
+      host.loadedSeq = Math.max(host.loadedSeq, entry.seq);
+      if (this.leasedKeys.has(entry.key)) continue;
       if (entry.notBefore > now) {
         this.delayed.push(entry);
         host.delayedCount++;
