@@ -9,6 +9,7 @@ import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
 import { CrawlRegistry, type Crawl } from './crawls.ts';
 import { LeaseManager, type LeaseRecord } from './leases.ts';
 import { Outcomes, type RetryPolicy } from './outcomes.ts';
+import { hubOptionsSchema } from './options.ts';
 import { HubPoliteness } from './politeness.ts';
 import { SitemapLoader } from './sitemaps.ts';
 import { Dispatcher, WorkerRegistry, type WorkerSession } from './workers.ts';
@@ -23,14 +24,8 @@ export interface HubCoreOptions {
   robots?: RobotsOptions & { maxCrawlDelayMs: number };
 }
 
-export const DEFAULT_ROBOTS_OPTIONS: RobotsOptions & { maxCrawlDelayMs: number } = {
-  cacheTtlMs: 24 * 3_600_000,
-  errorRetryMs: 60_000,
-  errorRetryMaxMs: 30 * 60_000,
-  maxAttempts: 6,
-  maxCrawlDelayMs: 60_000,
-  maxOrigins: 100_000,
-};
+/** The hub options' robots defaults, for a core made without them (tests, benchmarks). */
+export const DEFAULT_ROBOTS_OPTIONS: RobotsOptions & { maxCrawlDelayMs: number } = hubOptionsSchema.shape.robots.parse(undefined);
 
 export interface HubCoreEvents {
   /** A page's result was recorded. */
