@@ -13,7 +13,8 @@ import type { LeaseManager, LeaseRecord } from './leases.ts';
 
 export interface ValidResult {
   items: { type: string; data: Record<string, string | string[] | null> }[];
-  links: string[];
+  /** Links to queue, checked and canonical, with the dedup key and host worked out once. */
+  links: { url: string; key: string; host: string }[];
 }
 
 export interface RetryPolicy {
@@ -100,7 +101,7 @@ export class Outcomes {
     }
     const pageUrl = record.fetched?.finalUrl ?? record.entry.url;
     const maxDepth = crawl.spec.limits.maxDepth;
-    const kept: string[] = [];
+    const kept: ValidResult['links'] = [];
     const seen = new Set<string>();
     if (maxDepth === undefined || record.entry.depth + 1 <= maxDepth) {
       for (const link of links) {
@@ -109,7 +110,7 @@ export class Outcomes {
         const key = urlKey(url);
         if (seen.has(key)) continue;
         seen.add(key);
-        if (isLinkFollowable(crawl.spec, pageUrl, url, record.entry.depth)) kept.push(url);
+        if (isLinkFollowable(crawl.spec, pageUrl, url, record.entry.depth)) kept.push({ url, key, host: new URL(url).host });
       }
     }
     return { items, links: kept };
@@ -199,7 +200,7 @@ export class Outcomes {
     // The crawl may already be over (e.g. maxPages reached earlier in this batch): record the page, queue nothing.
     if (crawl.status === 'running' || crawl.status === 'paused') {
       const depth = record.entry.depth + 1;
-      for (const url of result.links) crawl.frontier.add(url, urlKey(url), new URL(url).host, depth);
+      for (const link of result.links) crawl.frontier.add(link.url, link.key, link.host, depth);
     }
     this.store.bumpCounters(crawl.id, { done: 1, items: result.items.length, nextSeq: crawl.frontier.nextSeq });
     return true;
