@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../server/storage/db.ts';
 import { Store } from '../server/storage/store.ts';
-import { HubCore } from '../server/hub/core.ts';
-import type { LeaseRecord } from '../server/hub/leases.ts';
+import { HubCore } from '../server/engine/engine.ts';
+import type { LeaseRecord } from '../server/lease/leases.ts';
 import { median, printTable, root, spawnUntil, stop } from './lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -1,6 +1,6 @@
 // A hub in its own process for the benchmarks; prints `READY <url>`.
 // Usage: node bench/hub-process.ts DATA_DIR
-import { startHub } from '../server/hub/hub.ts';
+import { startHub } from '../server/app.ts';
 import { ADMIN_TOKEN } from './lib.ts';
 
 const hub = await startHub({ port: 0, dataDir: process.argv[2]!, allowHosts: ['127.0.0.1'], adminToken: ADMIN_TOKEN, log: () => {} });

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
-import { startHub } from '../server/hub/hub.ts';
+import { startHub } from '../server/app.ts';
 import { launchChromium } from '../server/browser/chromium.ts';
 import { startNodeWorker, type NodeWorker } from '../server/worker/node-worker.ts';
 import { EdgeTabs } from '../server/worker/edge-tabs.ts';

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
-import { hubOptionsSchema } from '../hub/options.ts';
+import { hubOptionsSchema } from '../options.ts';
 import type { CrawlDetail, CrawlList, CrawlSummary, CreateCrawlRequest, HubStats, WorkerList, WorkerView } from '../../shared/admin-api.ts';
-import type { ExportFormat } from '../admin/export.ts';
+import type { ExportFormat } from '../export/export.ts';
 
 export const DEFAULT_HUB_URL = 'http://127.0.0.1:8470';
 /** The file in a hub's data dir that holds its admin token (ADMIN_TOKEN_FILE in server/hub/hub.ts). */

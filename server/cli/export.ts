@@ -5,7 +5,7 @@ import { extname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from './main.ts';
-import { EXPORT_FORMATS, isExportFormat, type ExportFormat } from '../admin/export.ts';
+import { EXPORT_FORMATS, isExportFormat, type ExportFormat } from '../export/export.ts';
 import { runAdminCommand, UsageError } from './admin-client.ts';
 
 const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--hub URL] [--token TOKEN]

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from './main.ts';
-import { hubOptionsSchema, type HubOptions } from '../hub/options.ts';
+import { hubOptionsSchema, type HubOptions } from '../options.ts';
 import { UsageError } from './admin-client.ts';
 
 const HELP = `usage: crowdcrawl hub [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--allow-host HOST]... [--lease-ttl-ms MS]
@@ -88,7 +88,7 @@ export const command: Command = {
       return 0;
     }
     // Loaded here, not at the top: `crowdcrawl hub --help` should not have to load the whole hub.
-    const { startHub, ADMIN_TOKEN_FILE } = await import('../hub/hub.ts');
+    const { startHub, ADMIN_TOKEN_FILE } = await import('../app.ts');
     let hub: Awaited<ReturnType<typeof startHub>>;
     try {
       hub = await startHub(options);

@@ -6,7 +6,7 @@ import { launchChromium } from '../../server/browser/chromium.ts';
 import { expectedQuotes, quotesSite } from '../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../fixtures/site/server.ts';
 import { startTestHub, startWorkers, TEST_ADMIN_TOKEN, waitForCrawlEnd } from '../helpers/hub.ts';
-import { parseCsv } from '../server/admin/helpers.ts';
+import { parseCsv } from '../server/transport/admin/helpers.ts';
 
 type Site = Awaited<ReturnType<typeof startFixtureServer>>;
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;

@@ -1,6 +1,6 @@
 // Runs a hub in its own process so a test can SIGKILL it: prints one line
 // `READY <url>` on stdout once it listens. Usage: node hub-process.ts DATA_DIR [PORT]
-import { startHub } from '../../server/hub/hub.ts';
+import { startHub } from '../../server/app.ts';
 import { TEST_ADMIN_TOKEN } from './hub.ts';
 
 const [dataDir, port] = process.argv.slice(2);

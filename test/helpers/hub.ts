@@ -3,10 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHub, type Hub } from '../../server/hub/hub.ts';
-import type { HubOptions } from '../../server/hub/options.ts';
+import { startHub, type Hub } from '../../server/app.ts';
+import type { HubOptions } from '../../server/options.ts';
 import { startNodeWorker, type NodeWorker, type NodeWorkerOptions } from '../../server/worker/node-worker.ts';
-import type { CrawlSummary } from '../../server/hub/crawls.ts';
+import type { CrawlSummary } from '../../server/crawl/crawls.ts';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 

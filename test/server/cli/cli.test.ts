@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, api, insertItems, parseCsv, startAdminTestHub, testSpec, type TestHub } from '../admin/helpers.ts';
+import { ADMIN_TOKEN, api, insertItems, parseCsv, startAdminTestHub, testSpec, type TestHub } from '../transport/admin/helpers.ts';
 
 const MAIN = new URL('../../../server/cli/main.ts', import.meta.url).pathname;
 

@@ -1,0 +1,126 @@
+// The /admin Socket.IO namespace: the console's live feed. Its middleware lets
+// in only the operator: a live console session cookie (from a page of this hub:
+// the Origin must name it) or the admin token in `auth.token`. A socket whose
+// session ends (sign-out, expiry) is disconnected at once.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Namespace, Server, Socket } from 'socket.io';
+import { ADMIN_NAMESPACE, ErrorCode, describeIssues } from '../../shared/protocol.ts';
+import {
+  adminHelloSchema,
+  adminWatchSchema,
+  type AdminClientToServerEvents,
+  type AdminServerToClientEvents,
+} from '../../shared/admin-protocol.ts';
+import type { HubCore } from '../engine/engine.ts';
+import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
+import { AdminLive, type AdminLiveOptions } from '../live/admin-feed.ts';
+import { originMatchesHost, type AdminSession, type AdminSessions } from './admin/session.ts';
+
+type AdminNamespace = Namespace<AdminClientToServerEvents, AdminServerToClientEvents>;
+type AdminSocket = Socket<AdminClientToServerEvents, AdminServerToClientEvents, Record<string, never>, { sessionKey?: string }>;
+
+const KNOWN_EVENTS = new Set(['admin:watch']);
+const roomOf = (crawlId: string) => `crawl:${crawlId}`;
+
+function sameToken(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+export interface AdminLiveHandle {
+  readonly live: AdminLive;
+  close(): void;
+}
+
+export interface AttachAdminLiveOptions extends AdminLiveOptions {
+  adminToken: string;
+  sessions: AdminSessions;
+}
+
+export function attachAdminLive(io: Server, core: HubCore, options: AttachAdminLiveOptions): AdminLiveHandle {
+  const live = new AdminLive(core, options);
+  const nsp = io.of(ADMIN_NAMESPACE) as unknown as AdminNamespace;
+
+  const unsubscribe = live.subscribe({
+    update: (update) => nsp.emit('admin:update', update),
+    crawl: (detail) => nsp.to(roomOf(detail.crawlId)).emit('admin:crawl', detail),
+  });
+
+  nsp.use((socket, next) => {
+    const hello = adminHelloSchema.safeParse(socket.handshake.auth ?? {});
+    const token = hello.success ? hello.data.token : undefined;
+    if (token !== undefined) {
+      if (sameToken(token, options.adminToken)) return next();
+      return next(connectError('UNAUTHORIZED', 'the admin token is wrong'));
+    }
+    const headers = socket.handshake.headers;
+    const session: AdminSession | undefined = options.sessions.fromCookieHeader(headers.cookie);
+    if (!session) return next(connectError('UNAUTHORIZED', 'sign in to the admin console first'));
+    // A page of another origin on the same site would still send the cookie: refuse it.
+    if (!originMatchesHost(headers.origin, headers.host)) return next(connectError('UNAUTHORIZED', 'this connection comes from another site'));
+    (socket.data as { sessionKey?: string }).sessionKey = session.key;
+    next();
+  });
+
+  const stopListening = options.sessions.onEnd((session) => {
+    for (const socket of nsp.sockets.values()) {
+      if ((socket.data as { sessionKey?: string }).sessionKey === session.key) socket.disconnect(true);
+    }
+  });
+
+  // An open console keeps its session from idling out (but not past its lifetime).
+  const keepAlive = setInterval(() => {
+    for (const socket of nsp.sockets.values()) {
+      const key = (socket.data as { sessionKey?: string }).sessionKey;
+      if (key) options.sessions.touchKey(key);
+    }
+  }, 60_000);
+  keepAlive.unref();
+
+  nsp.on('connection', (socket: AdminSocket) => {
+    socket.emit('admin:update', live.update());
+    let unwatch: (() => void) | undefined;
+    let room: string | undefined;
+
+    (socket as unknown as Socket).on('admin:watch', (payload: unknown, ack: unknown) => {
+      if (!hasAck(socket as unknown as Socket, 'admin:watch', ack)) return;
+      const parsed = adminWatchSchema.safeParse(payload);
+      if (!parsed.success) {
+        ack(fail(ErrorCode.BAD_REQUEST, `admin:watch: ${describeIssues(parsed.error)}`));
+        return;
+      }
+      unwatch?.();
+      unwatch = undefined;
+      if (room) void socket.leave(room);
+      room = undefined;
+      const crawlId = parsed.data.crawlId;
+      if (crawlId === null) {
+        ack({ ok: true });
+        return;
+      }
+      const detail = live.detail(crawlId);
+      if (!detail) {
+        ack(fail(ErrorCode.CRAWL_UNKNOWN, `no crawl with id "${crawlId}"`));
+        return;
+      }
+      room = roomOf(crawlId);
+      void socket.join(room);
+      unwatch = live.watch(crawlId);
+      ack({ ok: true });
+      socket.emit('admin:crawl', detail);
+    });
+
+    refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
+
+    socket.on('disconnect', () => unwatch?.());
+  });
+
+  return {
+    live,
+    close() {
+      clearInterval(keepAlive);
+      stopListening();
+      unsubscribe();
+      live.close();
+    },
+  };
+}

@@ -1,0 +1,268 @@
+// The hub's admin HTTP API, mounted at /api: create and steer crawls, look at
+// their pages, items and errors, see the connected workers, and download a
+// crawl's items. Every route needs the admin token (the CLI) or a console
+// session (the browser; see session.ts). Errors are always
+// `{ error: { code, message, details? } }` with a fitting HTTP status.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { SpecError } from '../../../shared/spec/schema.ts';
+import { HubError } from '../../crawl/errors.ts';
+import type { HubCore } from '../../engine/engine.ts';
+import { crawlDetail, hubStats, itemView, pageView, PAGE_STATES, workerViews, type PageStateName } from './views.ts';
+import { EXPORT_FORMATS, isExportFormat, sendExport } from '../../export/export.ts';
+import { AdminSessions, sessionRoutes } from './session.ts';
+import { previewHandler } from './preview.ts';
+import { specsRouter } from './specs-routes.ts';
+import { AdminQueries } from '../../storage/queries.ts';
+import { SpecLibrary } from '../../storage/specs.ts';
+import type { PageFetcher } from '../../relay/fetch-page.ts';
+import type { ApiErrorBody, CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
+
+export interface AdminRouterOptions {
+  adminToken: string;
+  /** The console's sign-in sessions, shared with the /admin socket namespace (a private set when absent). */
+  sessions?: AdminSessions;
+  /** The hub's page fetcher, for POST /preview (which answers 501 without one). */
+  fetcher?: PageFetcher;
+}
+
+/** Large enough for a spec with 10,000 start URLs. */
+export const ADMIN_JSON_LIMIT_BYTES = 5 * 1024 * 1024;
+export const MAX_PAGE_LIMIT = 1000;
+
+export function sendError(res: Response, status: number, code: string, message: string, details?: unknown): void {
+  const body: ApiErrorBody = { error: details === undefined ? { code, message } : { code, message, details } };
+  res.status(status).json(body);
+}
+
+function tokenDigest(token: string): Buffer {
+  // Comparing fixed-size digests keeps timingSafeEqual from leaking the token's length.
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/**
+ * Lets a request through only when it proves it is the operator's:
+ * `Authorization: Bearer <admin token>` (the CLI, scripts), or the console's
+ * session cookie, with the CSRF token on state-changing requests. Every route
+ * goes through this one check.
+ */
+export function requireAdmin(options: AdminRouterOptions) {
+  const expected = tokenDigest(options.adminToken);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const header = req.get('authorization');
+    const match = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    res.setHeader('www-authenticate', 'Bearer realm="crowdcrawl admin"');
+    if (header === undefined && options.sessions && req.get('cookie') !== undefined) {
+      const checked = options.sessions.check(req);
+      if ('status' in checked) {
+        sendError(res, checked.status, checked.code, checked.message);
+        return;
+      }
+      res.removeHeader('www-authenticate');
+      next();
+      return;
+    }
+    if (!match) {
+      sendError(res, 401, 'UNAUTHORIZED', 'send the admin token in an "Authorization: Bearer <token>" header');
+      return;
+    }
+    if (!timingSafeEqual(tokenDigest(match[1]!), expected)) {
+      sendError(res, 401, 'UNAUTHORIZED', 'the admin token is wrong');
+      return;
+    }
+    res.removeHeader('www-authenticate');
+    next();
+  };
+}
+
+/** A whole-number query parameter within bounds, or its default when absent. */
+function intParam(req: Request, name: string, fallback: number, min: number, max: number): number {
+  const raw = req.query[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new HubError('BAD_REQUEST', `"${name}" must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function stringParam(req: Request, name: string): string | undefined {
+  const raw = req.query[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') throw new HubError('BAD_REQUEST', `give "${name}" once`);
+  return raw;
+}
+
+function booleanParam(req: Request, name: string): boolean {
+  const raw = stringParam(req, name);
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new HubError('BAD_REQUEST', `"${name}" must be true or false`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The body of POST /crawls: a spec, or `{ spec, start }`. */
+function crawlRequest(body: unknown): Required<CreateCrawlRequest> {
+  if (!isPlainObject(body) || !Object.hasOwn(body, 'spec')) return { spec: body, start: true };
+  const unknown = Object.keys(body).filter((key) => key !== 'spec' && key !== 'start');
+  if (unknown.length > 0) {
+    throw new HubError('BAD_REQUEST', `unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}: send a spec, or { "spec": {...}, "start": true|false }`);
+  }
+  if (body.start !== undefined && typeof body.start !== 'boolean') throw new HubError('BAD_REQUEST', '"start" must be true or false');
+  return { spec: body.spec, start: body.start ?? true };
+}
+
+export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Router {
+  const options: AdminRouterOptions = { ...input, sessions: input.sessions ?? new AdminSessions() };
+  const queries = new AdminQueries(core.store.db);
+  const router = express.Router();
+  router.use((_req, res, next) => {
+    res.setHeader('cache-control', 'no-store');
+    next();
+  });
+  // Signing in and out come before the admin check (they are how one gets past it).
+  router.use(sessionRoutes(options.sessions!, options.adminToken, sendError));
+  // Authenticate before reading a body, so no one without the token can make the hub parse 5 MB.
+  router.use(requireAdmin(options));
+  router.use(express.json({ limit: ADMIN_JSON_LIMIT_BYTES }));
+
+  router.post('/preview', previewHandler(options.fetcher, sendError));
+  router.use(specsRouter(new SpecLibrary(core.store.db)));
+
+  router.post('/workers/:id/disconnect', (req, res) => {
+    const worker = core.workers.get(req.params.id!);
+    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`, 404);
+    worker.disconnect('disconnected by the operator');
+    res.json({ disconnected: worker.id, name: worker.name });
+  });
+
+  router.post('/workers/:id/ban', (req, res) => {
+    const worker = core.workers.get(req.params.id!);
+    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`, 404);
+    const sessionsClosed = core.ban(worker.clientId);
+    res.json({ banned: worker.clientId, name: worker.name, sessionsClosed });
+  });
+
+  router.get('/stats', (_req, res) => {
+    res.json(hubStats(core));
+  });
+
+  router.get('/workers', (_req, res) => {
+    const list: WorkerList = { workers: workerViews(core) };
+    res.json(list);
+  });
+
+  router.post('/crawls', (req, res) => {
+    if (req.body === undefined) {
+      sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send the spec as JSON with "Content-Type: application/json"');
+      return;
+    }
+    const { spec, start } = crawlRequest(req.body);
+    const crawl = core.crawls.create(spec, { start });
+    res.status(201).location(`${req.baseUrl}/crawls/${encodeURIComponent(crawl.id)}`).json(crawl.summary());
+  });
+
+  router.get('/crawls', (_req, res) => {
+    const list: CrawlList = { crawls: core.crawls.list().map((crawl) => crawl.summary()) };
+    res.json(list);
+  });
+
+  router.get('/crawls/:id', (req, res) => {
+    res.json(crawlDetail(core, core.crawls.require(req.params.id)));
+  });
+
+  // Politeness per host: AutoThrottle's current delay, Crawl-delay, backoffs (server/hub/politeness.ts).
+  router.get('/crawls/:id/hosts', (req, res) => {
+    const crawl = core.crawls.require(req.params.id);
+    res.json({ hosts: crawl.hostStats(intParam(req, 'limit', 100, 1, 1000)) });
+  });
+
+  const actions = {
+    start: (id: string) => core.crawls.start(id),
+    pause: (id: string) => core.crawls.pause(id),
+    resume: (id: string) => core.crawls.resume(id),
+    cancel: (id: string) => core.crawls.cancel(id),
+  };
+  for (const [action, run] of Object.entries(actions)) {
+    router.post(`/crawls/:id/${action}`, (req, res) => {
+      res.json(run(req.params.id!).summary());
+    });
+  }
+
+  router.get('/crawls/:id/items', (req, res) => {
+    const crawl = core.crawls.require(req.params.id);
+    const limit = intParam(req, 'limit', 100, 1, MAX_PAGE_LIMIT);
+    const after = intParam(req, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
+    const q = stringParam(req, 'q') ?? '';
+    if (q.length > 200) throw new HubError('BAD_REQUEST', '"q" is at most 200 characters');
+    // One row more than asked for tells whether there is a next page.
+    const rows = [];
+    if (q !== '') rows.push(...queries.searchItems(crawl.id, q, after, limit + 1));
+    else {
+      for (const item of core.store.iterateItems(crawl.id, limit + 1, after)) {
+        rows.push(item);
+        if (rows.length > limit) break;
+      }
+    }
+    const items = rows.slice(0, limit).map(itemView);
+    // A search's total would need a scan of every item: it is left out (null).
+    const page: ItemsPage = { items, next: rows.length > limit ? items.at(-1)!.id : null, total: q === '' ? crawl.items : null };
+    res.json(page);
+  });
+
+  router.get('/crawls/:id/pages', (req, res) => {
+    const crawl = core.crawls.require(req.params.id);
+    const stateName = stringParam(req, 'state') ?? 'done';
+    if (!Object.hasOwn(PAGE_STATES, stateName)) {
+      throw new HubError('BAD_REQUEST', `"state" must be one of ${Object.keys(PAGE_STATES).join(', ')}`);
+    }
+    const state = PAGE_STATES[stateName as PageStateName];
+    const limit = intParam(req, 'limit', 100, 1, MAX_PAGE_LIMIT);
+    const offset = intParam(req, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const pages = core.store.requestsByState(crawl.id, state, limit, offset).map(pageView);
+    const list: PageList = { pages, state: stateName, total: core.store.countByState(crawl.id)[state] ?? 0, limit, offset };
+    res.json(list);
+  });
+
+  router.get('/crawls/:id/export', async (req, res) => {
+    const crawl = core.crawls.require(req.params.id);
+    const format = stringParam(req, 'format') ?? 'jsonl';
+    if (!isExportFormat(format)) throw new HubError('BAD_REQUEST', `"format" must be one of ${EXPORT_FORMATS.join(', ')}`);
+    await sendExport(res, core.store, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas') });
+  });
+
+  router.use((req, res) => {
+    sendError(res, 404, 'NOT_FOUND', `no admin API route ${req.method} ${req.baseUrl}${req.path}`);
+  });
+
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      // Mid-download: all that is left is to cut the connection so the client sees the body is incomplete.
+      core.log(`admin API: ${req.method} ${req.originalUrl} failed while sending: ${(error as Error).message}`);
+      res.destroy();
+      return;
+    }
+    if (error instanceof SpecError) {
+      sendError(res, 400, error.code, 'the spec is invalid', error.issues.map((i) => ({ path: i.path, message: i.message })));
+    } else if (error instanceof HubError) {
+      sendError(res, error.status, error.code, error.message, error.details);
+    } else if (isBodyParserError(error)) {
+      if (error.type === 'entity.too.large') sendError(res, 413, 'BODY_TOO_LARGE', `the request body is larger than ${ADMIN_JSON_LIMIT_BYTES} bytes`);
+      else if (error.type === 'entity.parse.failed') sendError(res, 400, 'BAD_JSON', `the body is not valid JSON: ${error.message}`);
+      else sendError(res, error.status, 'BAD_REQUEST', error.message);
+    } else {
+      core.log(`admin API: ${req.method} ${req.originalUrl} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      sendError(res, 500, 'INTERNAL', 'the hub failed to answer; see its log');
+    }
+  });
+  return router;
+}
+
+/** The errors express.json() raises carry an HTTP status and a type such as "entity.parse.failed". */
+function isBodyParserError(error: unknown): error is Error & { status: number; type: string } {
+  const e = error as { status?: unknown; type?: unknown } | null;
+  return typeof e === 'object' && e !== null && typeof e.status === 'number' && e.status >= 400 && e.status < 500 && typeof e.type === 'string';
+}

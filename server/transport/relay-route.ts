@@ -1,0 +1,113 @@
+// GET /relay/:leaseId — a worker fetches the page of a lease it holds, through
+// the hub. The hub fetches only that lease's URL (never a URL the caller names),
+// so the relay is no open proxy; the fetcher refuses private addresses. The page
+// comes back decoded to UTF-8, with its final URL, status and content hash in
+// headers. A failed fetch ends the lease here: the hub records or retries it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, RELAY_PATH, WORKER_SECRET_HEADER } from '../../shared/protocol.ts';
+import { decodeHtml, sniffHtmlCharset } from '../relay/charset.ts';
+import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
+import type { HubCore } from '../engine/engine.ts';
+
+export const RELAY_HEADERS = {
+  finalUrl: 'x-crowdcrawl-final-url',
+  status: 'x-crowdcrawl-status',
+  contentHash: 'x-crowdcrawl-content-hash',
+  charset: 'x-crowdcrawl-charset',
+} as const;
+
+function refuse(res: ServerResponse, status: number, code: string, message: string, retryable = false): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: { code, message, retryable } }));
+}
+
+/**
+ * The relay is the hub's hottest path (once per page), so it is served by plain
+ * node:http ahead of Express: `relayLeaseId` tells whether a request is for it.
+ */
+export function relayLeaseId(req: IncomingMessage): string | undefined {
+  const url = req.url ?? '';
+  if (req.method !== 'GET' || !url.startsWith(`${RELAY_PATH}/`)) return undefined;
+  const end = url.indexOf('?');
+  const raw = url.slice(RELAY_PATH.length + 1, end === -1 ? undefined : end);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return '';
+  }
+}
+
+export function relayHandler(core: HubCore, fetcher: PageFetcher) {
+  return async (req: IncomingMessage, res: ServerResponse, leaseId: string): Promise<void> => {
+    const header = req.headers[WORKER_SECRET_HEADER];
+    const secret = Array.isArray(header) ? header[0] : header;
+    const worker = secret ? core.workers.bySecretToken(secret) : undefined;
+    if (!worker) {
+      refuse(res, 401, ErrorCode.LEASE_NOT_YOURS, `send the worker secret from the welcome event in the ${WORKER_SECRET_HEADER} header`);
+      return;
+    }
+    const record = core.leaseFor(worker, leaseId);
+    if (!('entry' in record)) {
+      const status = record.code === ErrorCode.LEASE_NOT_YOURS ? 403 : record.code === ErrorCode.LEASE_EXPIRED ? 410 : 404;
+      refuse(res, status, record.code, record.message);
+      return;
+    }
+    if (record.crawl.status !== 'running') {
+      refuse(res, 409, ErrorCode.CRAWL_NOT_RUNNING, `the crawl is ${record.crawl.status}`);
+      return;
+    }
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    try {
+      const page = await fetcher.fetchPage(record.entry.url, {
+        userAgent: record.crawl.spec.politeness.userAgent,
+        signal: abort.signal,
+      });
+      core.politeness.fetched(record, page.status, page.elapsedMs);
+      if (!core.leases.get(record.id)) {
+        refuse(res, 410, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
+        return;
+      }
+      // UTF-8 pages (most of the web) go out as they came, with no decode and re-encode;
+      // the worker decodes them as UTF-8 exactly as the hub would.
+      const charset = sniffHtmlCharset(page.body, page.contentType);
+      const payload = charset === 'utf-8' ? page.body : Buffer.from(decodeHtml(page.body, page.contentType).text, 'utf8');
+      record.fetched = {
+        finalUrl: page.finalUrl,
+        status: page.status,
+        contentHash: page.contentHash,
+        contentType: page.contentType,
+        fetchedAt: Date.now(),
+      };
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': payload.length,
+        'cache-control': 'no-store',
+        [RELAY_HEADERS.finalUrl]: encodeURI(page.finalUrl),
+        [RELAY_HEADERS.status]: String(page.status),
+        [RELAY_HEADERS.contentHash]: page.contentHash,
+        [RELAY_HEADERS.charset]: charset,
+      });
+      res.end(payload);
+    } catch (error) {
+      if (abort.signal.aborted) {
+        // The worker went away mid-fetch; its lease goes back when its socket closes or the lease expires.
+        return;
+      }
+      const relayError =
+        error instanceof RelayError ? error : new RelayError('RELAY_INTERNAL', (error as Error).message ?? String(error), { retryable: true });
+      // Before the lease ends: a 429, 503 or timeout slows the whole host down (AutoThrottle, Retry-After).
+      core.politeness.failed(record, relayError.code, relayError.status, relayError.retryAfterMs);
+      core.outcomes.fail(record, {
+        code: relayError.code,
+        message: relayError.message,
+        retryable: relayError.retryable,
+        ...(relayError.retryAfterMs !== undefined ? { retryAfterMs: relayError.retryAfterMs } : {}),
+        ...(relayError.status !== undefined ? { httpStatus: relayError.status } : {}),
+      });
+      refuse(res, 502, relayError.code, relayError.message, relayError.retryable);
+    }
+  };
+}

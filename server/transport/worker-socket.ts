@@ -1,0 +1,114 @@
+// The worker side of the hub's Socket.IO server. Every inbound event is checked:
+// it must be a known event with an ack function and a payload its schema
+// accepts; anything else gets a { code, message } error and changes nothing.
+import type { Server, Socket } from 'socket.io';
+import type { z } from 'zod';
+import {
+  ErrorCode,
+  PROTOCOL_VERSION,
+  capacitySchema,
+  describeIssues,
+  failureSchema,
+  helloSchema,
+  releaseSchema,
+  resultSchema,
+  specRequestSchema,
+  type ClientToServerEvents,
+  type Reply,
+  type ServerToClientEvents,
+} from '../../shared/protocol.ts';
+import type { HubCore } from '../engine/engine.ts';
+import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
+
+type WorkerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { workerId: string }>;
+
+const KNOWN_EVENTS = new Set(['capacity', 'spec:get', 'result', 'failure', 'release']);
+
+export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, core: HubCore): void {
+  io.use((socket, next) => {
+    const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+    const version = auth?.protocolVersion;
+    if (version !== PROTOCOL_VERSION) {
+      next(connectError(ErrorCode.PROTOCOL_MISMATCH, `this hub speaks protocol ${PROTOCOL_VERSION}, the worker ${String(version)}: reload the page or update the worker`));
+      return;
+    }
+    const hello = helloSchema.safeParse(auth);
+    if (!hello.success) {
+      next(connectError(ErrorCode.BAD_REQUEST, `bad handshake: ${describeIssues(hello.error)}`));
+      return;
+    }
+    if (core.isBanned(hello.data.clientId)) {
+      next(connectError(ErrorCode.BANNED, 'this browser has been banned from this hub by its operator'));
+      return;
+    }
+    (socket.data as { hello?: unknown }).hello = hello.data;
+    next();
+  });
+
+  io.on('connection', (raw) => {
+    const socket = raw as unknown as WorkerSocket;
+    const hello = (socket.data as unknown as { hello: z.output<typeof helloSchema> }).hello;
+    const session = core.workers.add({
+      name: hello.name,
+      kind: hello.kind,
+      clientId: hello.clientId,
+      capacity: hello.capacity,
+      address: socket.handshake.address,
+      send: (leases) => socket.emit('leases', leases),
+      revoke: (ids) => socket.emit('leases:revoked', ids),
+      disconnect: () => socket.disconnect(true),
+    });
+    socket.data.workerId = session.id;
+    socket.emit('welcome', {
+      workerId: session.id,
+      workerSecret: session.secret,
+      protocolVersion: PROTOCOL_VERSION,
+      leaseTtlMs: core.leases.ttlMs,
+      name: session.name,
+    });
+    core.workerJoined(session);
+
+    /** Wraps a handler: checks the ack and the payload, turns exceptions into error replies. */
+    const on = <S extends z.ZodType, R extends object>(
+      event: string,
+      schema: S,
+      handler: (payload: z.output<S>) => Reply<R> | Promise<Reply<R>>,
+    ) => {
+      (socket as unknown as Socket).on(event, async (payload: unknown, ack: unknown) => {
+        if (!hasAck(socket as unknown as Socket, event, ack)) return;
+        const parsed = schema.safeParse(payload);
+        if (!parsed.success) {
+          ack(fail(ErrorCode.BAD_REQUEST, `${event}: ${describeIssues(parsed.error)}`));
+          return;
+        }
+        try {
+          ack(await handler(parsed.data));
+        } catch (error) {
+          core.log(`error handling ${event} from ${session.name}: ${(error as Error).stack ?? String(error)}`);
+          ack(fail(ErrorCode.INTERNAL, 'the hub failed to handle this event'));
+        }
+      });
+    };
+
+    on('capacity', capacitySchema, ({ capacity }) => {
+      session.capacity = capacity;
+      core.workers.markHungry(session);
+      core.dispatcher.kick();
+      return { ok: true };
+    });
+
+    on('spec:get', specRequestSchema, ({ crawlId }) => {
+      const crawl = core.crawls.get(crawlId);
+      if (!crawl) return fail(ErrorCode.CRAWL_UNKNOWN, `no crawl with id "${crawlId}"`);
+      return { ok: true, crawlId: crawl.id, specVersion: crawl.specVersion, spec: crawl.spec };
+    });
+
+    on('result', resultSchema, (payload) => core.submitResult(session, payload));
+    on('failure', failureSchema, (payload) => core.workerFailure(session, payload));
+    on('release', releaseSchema, ({ leaseIds }) => core.release(session, leaseIds));
+
+    refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
+
+    socket.on('disconnect', () => core.workerLeft(session));
+  });
+}
