@@ -18,6 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
+import { systemClock, type Clock } from '../clock.ts';
 
 /** Google reads the first 500 KiB; a longer robots.txt is treated as unavailable. */
 export const ROBOTS_MAX_BYTES = 512 * 1024;
@@ -119,12 +120,14 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   private readonly fetcher: PageFetcher | undefined;
   private readonly options: RobotsOptions;
   private readonly log: (line: string) => void;
+  private readonly clock: Clock;
   /** In least-recently-used order (a Map keeps insertion order; a hit moves the entry to the end). */
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
-  constructor(fetcher: PageFetcher | undefined, options: RobotsOptions, log: (line: string) => void = () => {}) {
+  constructor(fetcher: PageFetcher | undefined, options: RobotsOptions, log: (line: string) => void = () => {}, clock: Clock = systemClock) {
     super();
+    this.clock = clock;
     this.fetcher = fetcher;
     this.options = options;
     this.log = log;
@@ -135,7 +138,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   }
 
   /** What is known of an origin's robots.txt now; starts a fetch when nothing (or something stale) is known. */
-  peek(origin: string, userAgent: string, now = Date.now()): RobotsVerdict {
+  peek(origin: string, userAgent: string, now = this.clock.now()): RobotsVerdict {
     let entry = this.entries.get(origin);
     if (entry) {
       this.entries.delete(origin);
@@ -207,7 +210,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
       entry.failures++;
       const backoff = Math.min(this.options.errorRetryMaxMs, this.options.errorRetryMs * 2 ** (entry.failures - 1));
       const gaveUp = entry.failures >= this.options.maxAttempts;
-      entry.retryAt = Date.now() + (gaveUp ? this.options.errorRetryMaxMs : backoff);
+      entry.retryAt = this.clock.now() + (gaveUp ? this.options.errorRetryMaxMs : backoff);
       entry.reason = reason;
       this.log(`robots.txt of ${entry.origin} unreachable (${entry.failures}×): ${reason}${gaveUp ? '; its URLs are skipped for now' : ''}`);
     }
@@ -215,7 +218,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
 
   private succeed(entry: Entry, text: string | undefined): void {
     entry.rules = new RobotsRules(entry.origin, text);
-    entry.expiresAt = Date.now() + this.options.cacheTtlMs;
+    entry.expiresAt = this.clock.now() + this.options.cacheTtlMs;
     entry.failures = 0;
     entry.retryAt = 0;
     entry.reason = '';
