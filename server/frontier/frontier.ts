@@ -1,13 +1,15 @@
 // One crawl's frontier: what is queued, per host, in breadth-first order, and
 // which host may be fetched from next. Storage holds every queued URL; memory
 // holds only a small window of each host's queue, and only a bounded set of
-// hosts ("active" hosts): the others wait in storage and are found there by an
-// index seek when there is room. The frontier never writes: storage queues URLs
-// (and gives each its place), then tells the frontier what it queued (added());
-// reads from storage are asynchronous, so a host whose window is empty is
-// refilled in the background and scheduled when its rows arrive. So a million queued URLs, even on a million
-// hosts, cost disk, not RAM. Leased URLs stay "queued" on disk: leases live in
-// memory, and a restarted hub simply finds them queued again.
+// hosts ("active" hosts): the others wait in storage (dormant-hosts.ts). So a
+// million queued URLs, even on a million hosts, cost disk, not RAM. Leased URLs
+// stay "queued" on disk: leases live in memory, and a restarted hub simply
+// finds them queued again.
+//
+// The frontier never writes: storage queues URLs (and gives each its place),
+// then the frontier is told what was queued (added()). Reads are asynchronous:
+// a host whose window is empty is refilled in the background and scheduled
+// when its rows arrive (onWork).
 //
 // Politeness is enforced here, centrally, for every worker at once: a host gets
 // at most `concurrency` leases in flight and at least `delayMs` between two.
@@ -18,6 +20,8 @@ import type { QueuedEntry, Storage } from '../storage/storage.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { HostQueue, type FrontierEntry, type FrontierGate, type GateVerdict, type HostPolicy } from './host-queue.ts';
 import { MinHeap } from './min-heap.ts';
+import { Cooldowns } from './cooldowns.ts';
+import { DormantHosts } from './dormant-hosts.ts';
 
 export { HostQueue } from './host-queue.ts';
 export type { FrontierEntry, FrontierGate, GateVerdict, HostPolicy } from './host-queue.ts';
@@ -41,14 +45,6 @@ export const DEFAULT_MAX_ACTIVE_HOSTS = 4096;
 const BUFFER_BUDGET = 16_384;
 const MAX_REFUSED_PER_TAKE = 1000;
 
-/** What an evicted host must remember so that coming back does not reset its politeness. */
-interface Cooldown {
-  nextAt: number;
-  delayMs: number;
-  minDelayMs: number;
-  crawlDelayMs: number | null | undefined;
-}
-
 export class CrawlFrontier {
   readonly crawlId: string;
   private readonly storage: Storage;
@@ -69,15 +65,8 @@ export class CrawlFrontier {
   inFlight = 0;
   /** Keys leased right now; storage still has them queued, so a reload must skip them. */
   private readonly leasedKeys = new Set<string>();
-  /** Storage may hold queued URLs of hosts that are not active. */
-  private dormant = false;
-  /** A scan for dormant hosts is under way. */
-  private scanning = false;
-  /** Where the scan for dormant hosts goes on from (hosts in byte order; '' is the start). */
-  private hostCursor = '';
-  /** The current scan began at the start and has not (yet) met a host that was not active. */
-  private cleanPass = false;
-  private readonly cooldowns = new Map<string, Cooldown>();
+  private readonly dormant: DormantHosts;
+  private readonly cooldowns: Cooldowns;
   /** Set by the engine: robots.txt and Crawl-delay (server/politeness/gate.ts). */
   gate: FrontierGate | undefined;
   private closed = false;
@@ -89,6 +78,8 @@ export class CrawlFrontier {
     this.crawlId = crawlId;
     this.policy = policy;
     this.maxActiveHosts = options.maxActiveHosts ?? DEFAULT_MAX_ACTIVE_HOSTS;
+    this.cooldowns = new Cooldowns(this.maxActiveHosts * 2, policy.delayMs);
+    this.dormant = new DormantHosts(storage, crawlId, () => this.hosts.size);
     this.clock = options.clock ?? systemClock;
     this.onWork = options.onWork ?? (() => {});
     this.onError = options.onError ?? (() => {});
@@ -97,7 +88,7 @@ export class CrawlFrontier {
   /** Takes the count of URLs storage holds queued (at start-up); hosts are found lazily, by the first take(). */
   load(queuedCount: number): void {
     this.queued = queuedCount;
-    if (queuedCount > 0) this.markDormant();
+    if (queuedCount > 0) this.dormant.mark();
   }
 
   private bufferSize(host: HostQueue): number {
@@ -117,22 +108,9 @@ export class CrawlFrontier {
 
   private activate(name: string): HostQueue {
     const queue = new HostQueue(name, this.policy);
-    const cooldown = this.cooldowns.get(name);
-    if (cooldown) {
-      this.cooldowns.delete(name);
-      queue.nextAt = cooldown.nextAt;
-      queue.delayMs = cooldown.delayMs;
-      queue.minDelayMs = cooldown.minDelayMs;
-      queue.crawlDelayMs = cooldown.crawlDelayMs;
-    }
+    this.cooldowns.restore(queue);
     this.hosts.set(name, queue);
     return queue;
-  }
-
-  private markDormant(): void {
-    this.dormant = true;
-    // A host was left in storage, possibly behind the scan: the scan under way cannot prove there are none left.
-    this.cleanPass = false;
   }
 
   /** Storage queued these entries (new URLs found on a page, in a sitemap, or a crawl's start URLs). */
@@ -146,7 +124,7 @@ export class CrawlFrontier {
     let queue = this.hosts.get(entry.host);
     if (!queue) {
       if (this.hosts.size >= this.maxActiveHosts) {
-        this.markDormant();
+        this.dormant.mark();
         return;
       }
       // Storage may hold more of this host's URLs (it may have been dormant): it is read from there.
@@ -170,7 +148,7 @@ export class CrawlFrontier {
     // Entries the gate drops are recorded in a batch after this turn, which asks for a new round: bounded here.
     let refused = 0;
     while (out.length < max && refused < MAX_REFUSED_PER_TAKE) {
-      if (this.readyHead >= this.ready.length && !this.wakeDormant(now)) break;
+      if (this.readyHead >= this.ready.length && !this.wakeDormant()) break;
       const host = this.ready[this.readyHead++]!;
       host.scheduled = false;
       if (host.held) continue;
@@ -307,8 +285,7 @@ export class CrawlFrontier {
     }
     const now = this.clock.now();
     for (const host of this.hosts.values()) this.schedule(host, now);
-    this.hostCursor = '';
-    if (this.queued > 0) this.markDormant();
+    this.dormant.reset(this.queued > 0);
     this.onWork();
   }
 
@@ -321,7 +298,7 @@ export class CrawlFrontier {
     this.waiting.clear();
     this.delayed.clear();
     this.cooldowns.clear();
-    this.dormant = false;
+    this.dormant.reset(false);
   }
 
   /** The earliest time something now held back by politeness or a retry delay becomes leasable. */
@@ -336,12 +313,12 @@ export class CrawlFrontier {
   hasReadyWork(now: number): boolean {
     if (this.queued === 0) return false;
     this.promote(now);
-    return this.readyHead < this.ready.length || (this.dormant && this.hosts.size < this.maxActiveHosts);
+    return this.readyHead < this.ready.length || (this.dormant.pending && this.hosts.size < this.maxActiveHosts);
   }
 
   /** How many hosts are in memory, and whether more wait in storage (for stats and tests). */
   get activeHosts(): { count: number; dormant: boolean } {
-    return { count: this.hosts.size, dormant: this.dormant };
+    return { count: this.hosts.size, dormant: this.dormant.pending };
   }
 
   private schedule(host: HostQueue, now: number): void {
@@ -369,73 +346,33 @@ export class CrawlFrontier {
   }
 
   /**
-   * Brings hosts that wait in storage into memory, while there is room: an
-   * index seek per host, in the background; found hosts are scheduled and the
-   * engine told. Returns false: nothing is leasable from them in this take.
+   * Brings hosts that wait in storage into memory, while there is room, in the
+   * background; found hosts are scheduled and the engine told. Returns false:
+   * nothing is leasable from them in this take.
    */
-  private wakeDormant(now: number): boolean {
-    if (!this.dormant || this.scanning || this.hosts.size >= this.maxActiveHosts) return false;
-    this.scanning = true;
-    this.scanDormant(now).then(
+  private wakeDormant(): boolean {
+    const room = Math.min(256, this.maxActiveHosts - this.hosts.size);
+    const scan = this.dormant.scan(
+      room,
+      (name) => this.hosts.has(name),
+      (name) => this.schedule(this.activate(name), this.clock.now()),
+      () => this.closed,
+    );
+    scan?.then(
       (found) => {
-        this.scanning = false;
         if (found > 0) this.onWork();
       },
-      (error: unknown) => {
-        this.scanning = false;
-        this.onError(error);
-      },
+      (error: unknown) => this.onError(error),
     );
     return false;
   }
 
-  private async scanDormant(now: number): Promise<number> {
-    let room = Math.min(256, this.maxActiveHosts - this.hosts.size);
-    let found = 0;
-    // Every seek moves the cursor on; a pass over all hosts ends the loop at the latest.
-    let seeks = 0;
-    const maxSeeks = this.hosts.size + room + 2;
-    while (room > 0 && seeks++ < maxSeeks && !this.closed) {
-      const name = await this.storage.nextQueuedHost(this.crawlId, this.hostCursor);
-      if (name === undefined) {
-        if (this.cleanPass) {
-          // A whole pass met only active hosts: nothing waits in storage.
-          this.dormant = false;
-          break;
-        }
-        this.hostCursor = '';
-        this.cleanPass = true;
-        continue;
-      }
-      this.hostCursor = name;
-      if (this.hosts.has(name)) continue;
-      this.cleanPass = false;
-      const host = this.activate(name);
-      this.schedule(host, now);
-      room--;
-      found++;
-    }
-    return found;
-  }
-
   /** Lets a host that has nothing left leave memory, when memory is wanted for others. */
   private maybeEvict(host: HostQueue, now: number): void {
-    if (!this.dormant && this.hosts.size <= this.maxActiveHosts) return;
+    if (!this.dormant.pending && this.hosts.size <= this.maxActiveHosts) return;
     if (!host.idle || this.hosts.get(host.host) !== host) return;
     this.hosts.delete(host.host);
-    const nextAt = Math.max(host.nextAt, host.pausedUntil);
-    if (nextAt > now || host.delayMs !== this.policy.delayMs || host.crawlDelayMs !== undefined) {
-      this.cooldowns.set(host.host, { nextAt, delayMs: host.delayMs, minDelayMs: host.minDelayMs, crawlDelayMs: host.crawlDelayMs });
-      if (this.cooldowns.size > this.maxActiveHosts * 4) this.pruneCooldowns(now);
-    }
-  }
-
-  /** Forgets evicted hosts whose pause is over, oldest first, to keep the map bounded. */
-  private pruneCooldowns(now: number): void {
-    for (const [name, cooldown] of this.cooldowns) {
-      if (this.cooldowns.size <= this.maxActiveHosts * 2) break;
-      if (cooldown.nextAt <= now) this.cooldowns.delete(name);
-    }
+    this.cooldowns.remember(host, now);
   }
 
   private next(host: HostQueue, now: number): FrontierEntry | undefined {
