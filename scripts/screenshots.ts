@@ -42,7 +42,7 @@ try {
   // Earlier contributors: a short crawl, then they go offline with their totals kept.
   const earlier = ['grace', 'linus', 'hedy'].map((name, i) => startNodeWorker({ hubUrl: hub.url, name, concurrency: 2 + i, kind: i === 1 ? 'headless' : 'tab' }));
   await Promise.all(earlier.map((w) => w.ready()));
-  const warmup = hub.core.crawls.create({ ...demoSpec(site.origin, 0), name: 'warm-up', limits: { maxPages: 160 } });
+  const warmup = await hub.engine.createCrawl({ ...demoSpec(site.origin, 0), name: 'warm-up', limits: { maxPages: 160 } });
   while (warmup.status === 'running') await sleep(50);
   await Promise.all(earlier.map((w) => w.stop()));
 
@@ -55,8 +55,8 @@ try {
   nodeWorkers.push(startNodeWorker({ hubUrl: hub.url, name: 'lab-node-1', concurrency: 3 }));
   const desktop = await volunteerTab(browser, hub.url, 'ada', { width: 1280, height: 800 });
   const other = await volunteerTab(browser, hub.url, 'mira', { width: 800, height: 600 });
-  hub.core.crawls.create({ ...demoSpec(site.origin, 0), name: 'quotes' });
-  hub.core.crawls.create({ ...demoSpec(site.origin, 0), name: 'quotes-authors', startUrls: [`${site.origin}/page/200/`] });
+  await hub.engine.createCrawl({ ...demoSpec(site.origin, 0), name: 'quotes' });
+  await hub.engine.createCrawl({ ...demoSpec(site.origin, 0), name: 'quotes-authors', startUrls: [`${site.origin}/page/200/`] });
   await sleep(12_000);
   const phone = await volunteerTab(browser, hub.url, 'sam', { width: 390, height: 844 }, 2);
   await sleep(4_000);

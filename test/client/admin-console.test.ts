@@ -85,7 +85,7 @@ test('the operator signs in, builds the quotes crawl in the form, previews it, s
     assert.deepEqual(await rows.locator('td:nth-child(2)').allTextContents(), expected.map((q) => q.text));
     assert.deepEqual(await rows.locator('td:nth-child(3)').allTextContents(), expected.map((q) => q.author));
     assert.deepEqual(await page.locator('ol.preview-links li').evaluateAll((items) => items.map((li) => li.getAttribute('title'))), [`${site.origin}/page/2/`]);
-    assert.equal(hub.core.crawls.list().length, 0, 'previewing starts nothing');
+    assert.equal(hub.engine.crawls.list().length, 0, 'previewing starts nothing');
 
     await page.getByRole('button', { name: 'Start crawl' }).click();
     await page.waitForURL(/\/admin\/crawls\/[^/]+$/);
@@ -108,7 +108,7 @@ test('the operator signs in, builds the quotes crawl in the form, previews it, s
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a[data-export="csv"]').click()]);
     assert.match(download.suggestedFilename(), /\.csv$/);
     const csv = parseCsv(await readFile((await download.path())!, 'utf8'));
-    const stored = [...hub.core.store.iterateItems(crawlId)].map((item) => {
+    const stored = (await Array.fromAsync(hub.storage.iterateItems(crawlId))).map((item) => {
       const data = JSON.parse(item.data) as { text: string; author: string };
       return [item.url, item.type, data.text, data.author];
     });
@@ -154,7 +154,7 @@ test('an invalid spec in the JSON editor is shown at the line and path at fault,
     await page.getByRole('alert').filter({ hasText: 'Fix the JSON first' }).waitFor();
     assert.equal(await page.getByLabel('Spec as JSON').inputValue(), '{ "name": "broken", ', 'the text is kept');
     assert.equal(await start.isDisabled(), true);
-    assert.ok(!hub.core.crawls.list().some((c) => c.name === 'broken'), 'no crawl was created');
+    assert.ok(!hub.engine.crawls.list().some((c) => c.name === 'broken'), 'no crawl was created');
   } finally {
     await context.close();
   }

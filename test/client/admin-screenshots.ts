@@ -34,7 +34,7 @@ const workers = [
 const browser = await launchChromium();
 try {
   // An earlier crawl, finished.
-  const earlier = hub.core.crawls.create(quotesSpec(site.origin, { name: 'quotes-first-pages', limits: { maxPages: 5 } }));
+  const earlier = await hub.engine.createCrawl(quotesSpec(site.origin, { name: 'quotes-first-pages', limits: { maxPages: 5 } }));
   await waitForCrawlEnd(hub, earlier.id);
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });

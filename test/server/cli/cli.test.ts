@@ -74,22 +74,22 @@ test('crawl creates the crawl and prints its id on stdout, running unless --paus
   assert.equal(run.code, 0, run.stderr);
   const id = run.stdout.trim();
   assert.match(id, /^[a-z0-9]+-[0-9a-f]{8}$/);
-  assert.equal(hub.core.crawls.require(id).name, 'from-cli');
-  assert.equal(hub.core.crawls.require(id).status, 'running');
+  assert.equal(hub.engine.crawls.require(id).name, 'from-cli');
+  assert.equal(hub.engine.crawls.require(id).status, 'running');
 
   const paused = await cli(['crawl', specFile('paused', testSpec({ name: 'paused-cli' })), '--paused', '--hub', hub.url, '--token', ADMIN_TOKEN], { CROWDCRAWL_HUB: 'http://127.0.0.1:1' });
   assert.equal(paused.code, 0, paused.stderr);
-  assert.equal(hub.core.crawls.require(paused.stdout.trim()).status, 'created', '--hub and --token win over the environment');
+  assert.equal(hub.engine.crawls.require(paused.stdout.trim()).status, 'created', '--hub and --token win over the environment');
 });
 
 test('crawl with an invalid spec prints each problem as "path: message" and exits 2', async () => {
-  const before = hub.core.crawls.list().length;
+  const before = hub.engine.crawls.list().length;
   const run = await cli(['crawl', specFile('bad', { name: 'bad', startUrls: ['ftp://x/'], items: [{ selector: 'div', fields: { t: 'span[' } }] })]);
   assert.equal(run.code, 2);
   assert.equal(run.stdout, '');
   assert.match(run.stderr, /^ {2}\$\.startUrls\[0\]: only http and https URLs/m);
   assert.match(run.stderr, /^ {2}\$\.items\[0\]\.fields\.t: /m);
-  assert.equal(hub.core.crawls.list().length, before);
+  assert.equal(hub.engine.crawls.list().length, before);
 
   const notJson = await cli(['crawl', specFile('broken', '{"name": ')]);
   assert.equal(notJson.code, 2);
@@ -109,7 +109,7 @@ test('crawl --wait follows the crawl and exits 0 when it finishes', async () => 
   const run = await cli(['crawl', specFile('short', spec), '--wait', '--poll-ms', '100']);
   assert.equal(run.code, 0, run.stderr);
   const id = run.stdout.trim();
-  assert.equal(hub.core.crawls.require(id).status, 'finished');
+  assert.equal(hub.engine.crawls.require(id).status, 'finished');
   assert.match(run.stderr, new RegExp(`crawl ${id} finished \\(maxDuration\\)`));
 });
 
@@ -117,9 +117,9 @@ test('crawl --wait exits 1 when the crawl is cancelled', async () => {
   let cancelled = false;
   const run = await cli(['crawl', specFile('to-cancel', testSpec({ name: 'to-cancel' })), '--wait', '--poll-ms', '100'], {}, (out) => {
     const id = out.trim();
-    if (!cancelled && out.endsWith('\n') && hub.core.crawls.get(id)) {
+    if (!cancelled && out.endsWith('\n') && hub.engine.crawls.get(id)) {
       cancelled = true;
-      hub.core.crawls.cancel(id);
+      hub.engine.crawls.cancel(id);
     }
   });
   assert.equal(run.code, 1, run.stderr);
@@ -127,7 +127,7 @@ test('crawl --wait exits 1 when the crawl is cancelled', async () => {
 });
 
 test('status prints a table of crawls, one crawl in detail, or JSON; an unknown id exits 2', async () => {
-  const crawl = hub.core.crawls.create(testSpec({ name: 'status-me' }), { start: false });
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'status-me' }), { start: false });
   const table = await cli(['status']);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^ID\s+NAME\s+STATUS\s+PAGES\s+ITEMS/m);
@@ -149,8 +149,8 @@ test('status prints a table of crawls, one crawl in detail, or JSON; an unknown 
 });
 
 test('export writes the crawl\'s items to a file in the format its name or --format gives', async () => {
-  const crawl = hub.core.crawls.create(testSpec({ name: 'exported' }), { start: false });
-  insertItems(hub, crawl.id, [
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'exported' }), { start: false });
+  await insertItems(hub, crawl.id, [
     { url: 'http://127.0.0.1:9/1', type: 'item', data: { title: 'a, "b"', price: '1' } },
     { url: 'http://127.0.0.1:9/2', type: 'item', data: { title: 'ü\nv', price: null } },
   ]);

@@ -38,8 +38,8 @@ function expectedRecords(items: TestItem[]) {
 }
 
 test('the JSON Lines export holds one record per stored item, in storage order', async () => {
-  const crawl = hub.core.crawls.create(twoTypesSpec, { start: false });
-  insertItems(hub, crawl.id, tricky, EXTRACTED_AT);
+  const crawl = await hub.engine.createCrawl(twoTypesSpec, { start: false });
+  await insertItems(hub, crawl.id, tricky, EXTRACTED_AT);
   const res = await api(hub, 'GET', `/crawls/${crawl.id}/export?format=jsonl`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/x-ndjson; charset=utf-8');
@@ -52,8 +52,8 @@ test('the JSON Lines export holds one record per stored item, in storage order',
 });
 
 test('the JSON export is one array of the same records', async () => {
-  const crawl = hub.core.crawls.create(twoTypesSpec, { start: false });
-  insertItems(hub, crawl.id, tricky, EXTRACTED_AT);
+  const crawl = await hub.engine.createCrawl(twoTypesSpec, { start: false });
+  await insertItems(hub, crawl.id, tricky, EXTRACTED_AT);
   const res = await api(hub, 'GET', `/crawls/${crawl.id}/export?format=json`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
@@ -62,8 +62,8 @@ test('the JSON export is one array of the same records', async () => {
 });
 
 test('the CSV export has url, type and every field of the spec as columns, quoting commas, quotes, newlines and keeping non-ASCII', async () => {
-  const crawl = hub.core.crawls.create(twoTypesSpec, { start: false });
-  insertItems(hub, crawl.id, tricky, EXTRACTED_AT);
+  const crawl = await hub.engine.createCrawl(twoTypesSpec, { start: false });
+  await insertItems(hub, crawl.id, tricky, EXTRACTED_AT);
   const res = await api(hub, 'GET', `/crawls/${crawl.id}/export?format=csv`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'text/csv; charset=utf-8');
@@ -81,8 +81,8 @@ test('the CSV export has url, type and every field of the spec as columns, quoti
 });
 
 test('with escapeFormulas the CSV export defuses cells a spreadsheet would run as formulas', async () => {
-  const crawl = hub.core.crawls.create(twoTypesSpec, { start: false });
-  insertItems(hub, crawl.id, tricky, EXTRACTED_AT);
+  const crawl = await hub.engine.createCrawl(twoTypesSpec, { start: false });
+  await insertItems(hub, crawl.id, tricky, EXTRACTED_AT);
   const res = await api(hub, 'GET', `/crawls/${crawl.id}/export?format=csv&escapeFormulas=true`);
   const rows = parseCsv(res.body as string);
   assert.equal(rows[3]![2], `'=HYPERLINK("http://evil")`);
@@ -90,14 +90,14 @@ test('with escapeFormulas the CSV export defuses cells a spreadsheet would run a
 });
 
 test('an export of a crawl without items is an empty file, an empty array, or the header row', async () => {
-  const crawl = hub.core.crawls.create(twoTypesSpec, { start: false });
+  const crawl = await hub.engine.createCrawl(twoTypesSpec, { start: false });
   assert.equal((await api(hub, 'GET', `/crawls/${crawl.id}/export?format=jsonl`)).body, '');
   assert.deepEqual((await api(hub, 'GET', `/crawls/${crawl.id}/export?format=json`)).body, []);
   assert.equal((await api(hub, 'GET', `/crawls/${crawl.id}/export?format=csv`)).body, 'url,type,title,price,tags,name,data.url\n');
 });
 
 test('an unknown export format is refused with 400 before anything is sent', async () => {
-  const crawl = hub.core.crawls.create(twoTypesSpec, { start: false });
+  const crawl = await hub.engine.createCrawl(twoTypesSpec, { start: false });
   const res = await api(hub, 'GET', `/crawls/${crawl.id}/export?format=xml`);
   assert.equal(res.status, 400);
   assert.equal(res.body.error.code, 'BAD_REQUEST');
@@ -116,13 +116,13 @@ function memoryInUse(): number {
 
 test('an export of 50,000 items streams in many chunks without the hub holding the export in memory', async () => {
   const gc = makeGc();
-  const crawl = hub.core.crawls.create(testSpec({ name: 'big', items: [{ selector: 'p', fields: { text: 'p::text', n: 'b::text' } }] }), { start: false });
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'big', items: [{ selector: 'p', fields: { text: 'p::text', n: 'b::text' } }] }), { start: false });
   const padding = 'lorem ipsum dolor sit amet, '.repeat(30); // ~840 bytes, so the export is ~45 MB
   const count = 50_000;
   function* items(): Generator<TestItem> {
     for (let i = 0; i < count; i++) yield { url: `http://127.0.0.1:9/p/${i}`, type: 'item', data: { text: `${i} ${padding}`, n: String(i) } };
   }
-  insertItems(hub, crawl.id, items());
+  await insertItems(hub, crawl.id, items());
 
   for (const format of ['jsonl', 'csv'] as const) {
     gc();
@@ -160,17 +160,17 @@ test('an export of 50,000 items streams in many chunks without the hub holding t
 });
 
 test('when the client goes away mid-export, the hub stops reading items', async () => {
-  const crawl = hub.core.crawls.create(testSpec({ name: 'abandoned' }), { start: false });
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'abandoned' }), { start: false });
   const count = 20_000;
-  insertItems(hub, crawl.id, Array.from({ length: count }, (_, i) => ({ url: `http://127.0.0.1:9/${i}`, type: 'item', data: { title: 'x'.repeat(500), price: String(i) } })));
+  await insertItems(hub, crawl.id, Array.from({ length: count }, (_, i) => ({ url: `http://127.0.0.1:9/${i}`, type: 'item', data: { title: 'x'.repeat(500), price: String(i) } })));
 
-  const store = hub.core.store;
-  const original = store.iterateItems.bind(store);
+  const storage = hub.storage;
+  const original = storage.iterateItems.bind(storage);
   let read = 0;
   let ended = false;
-  store.iterateItems = function* (...args: Parameters<typeof store.iterateItems>) {
+  storage.iterateItems = async function* (...args: Parameters<typeof storage.iterateItems>) {
     try {
-      for (const item of original(...args)) {
+      for await (const item of original(...args)) {
         read++;
         yield item;
       }
@@ -194,6 +194,6 @@ test('when the client goes away mid-export, the hub stops reading items', async 
     while (!ended) await sleep(10);
     assert.ok(read < count, `read ${read} of ${count} items before stopping`);
   } finally {
-    store.iterateItems = original;
+    storage.iterateItems = original;
   }
 });

@@ -12,7 +12,6 @@ import { startFixtureServer, type FixtureServer } from '../../fixtures/site/serv
 import { quotesSpec, startTestHub, waitForCrawlEnd } from '../../helpers/hub.ts';
 import { connectRawWorker, type RawWorker } from '../../helpers/raw-worker.ts';
 import { startNodeWorker, type NodeWorker } from '../../../server/worker/node-worker.ts';
-import { RequestState } from '../../../server/storage/db.ts';
 import { helpers, killed, seededRandom, sleep } from './lib.ts';
 
 const PAGES = 600;
@@ -45,7 +44,7 @@ test('fault 4: 50 Node workers, raw workers and killed worker processes joining 
   try {
     for (let i = 0; i < 10; i++) await join1();
     // Twenty chains of 30 pages, each page linking to the next.
-    const crawl = hub.core.crawls.create(
+    const crawl = await hub.engine.createCrawl(
       quotesSpec(site.origin, { startUrls: Array.from({ length: 20 }, (_, i) => site.url(`/page/${i * 30 + 1}/`)), politeness: { obeyRobotsTxt: false, perHostConcurrency: 8 } }),
     );
     let peak = nodeWorkers.size;
@@ -101,11 +100,11 @@ test('fault 4: 50 Node workers, raw workers and killed worker processes joining 
     assert.equal(summary.finishReason, 'completed');
     assert.equal(summary.pagesDone, PAGES);
     assert.equal(summary.pagesFailed, 0);
-    assert.deepEqual(hub.core.store.countByState(crawl.id), { [RequestState.DONE]: PAGES });
-    const items = [...hub.core.store.iterateItems(crawl.id)];
+    assert.deepEqual((await hub.storage.countByState(crawl.id)), { queued: 0, done: PAGES, failed: 0, skipped: 0 });
+    const items = (await Array.fromAsync(hub.storage.iterateItems(crawl.id)));
     assert.equal(items.length, PAGES * 10);
     assert.equal(new Set(items.map((i) => i.data)).size, PAGES * 10, 'no item stored twice');
-    assert.equal(hub.core.leases.size, 0, 'no lease left behind');
+    assert.equal(hub.engine.leasesInFlight, 0, 'no lease left behind');
     assert.equal(peak, 50, '50 Node workers at once at some point');
     assert.ok(left + vanished >= 10, `workers came and went (${joined} joined, ${left + vanished} left)`);
   } finally {

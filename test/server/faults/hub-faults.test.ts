@@ -41,19 +41,19 @@ function killed(child: ChildProcess): Promise<void> {
 test('a worker killed mid-lease: its URLs are crawled by another, nothing lost or doubled', async () => {
   const hub = await startTestHub();
   try {
-    const crawl = hub.core.crawls.create(
+    const crawl = await hub.engine.createCrawl(
       quotesSpec(site.origin, { startUrls: Array.from({ length: 100 }, (_, i) => `${site.origin}/page/${i + 1}/`), follow: [] }),
     );
     const { child } = await spawnUntil([join(helpers, 'stuck-worker.ts'), hub.url, '5'], /^HOLDING (\d+)/);
-    assert.equal(hub.core.leases.size, 5, 'the doomed worker holds 5 leases');
+    assert.equal(hub.engine.leasesInFlight, 5, 'the doomed worker holds 5 leases');
     await killed(child);
     const workers = await startWorkers(hub.url, 2);
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 100);
-    const items = [...hub.core.store.iterateItems(crawl.id)];
+    const items = (await Array.fromAsync(hub.storage.iterateItems(crawl.id)));
     assert.equal(items.length, 1000);
     assert.equal(new Set(items.map((i) => i.data)).size, 1000);
-    assert.equal(hub.core.leases.size, 0, 'no lease left behind');
+    assert.equal(hub.engine.leasesInFlight, 0, 'no lease left behind');
     await Promise.all(workers.map((w) => w.stop()));
   } finally {
     await hub.cleanup();

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../../helpers/hub.ts';
-import { RequestState } from '../../../server/storage/db.ts';
 import { sleep } from './lib.ts';
 
 const PAGES = 150;
@@ -37,7 +36,7 @@ test('fault 5: the site answers 503 for 30 s mid-crawl: the crawl slows down, re
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 4, { concurrency: 4 });
   try {
-    const crawl = hub.core.crawls.create(
+    const crawl = await hub.engine.createCrawl(
       quotesSpec(site.origin, {
         startUrls: Array.from({ length: 10 }, (_, i) => site.url(`/page/${i * 15 + 1}/`)),
         politeness: { obeyRobotsTxt: false, perHostConcurrency: 8, autoThrottle: { maxDelayMs: 2000 } },
@@ -46,12 +45,12 @@ test('fault 5: the site answers 503 for 30 s mid-crawl: the crawl slows down, re
       }),
     );
     while (crawl.pagesDone < 30) await sleep(5);
-    const hostBefore = crawl.hostStats()[0]!;
+    const hostBefore = hub.engine.hostStats(crawl)[0]!;
     down = true;
     const delaysWhileDown: number[] = [];
     for (let waited = 0; waited < OUTAGE_MS; waited += 500) {
       await sleep(500);
-      delaysWhileDown.push(crawl.hostStats()[0]?.delayMs ?? 0);
+      delaysWhileDown.push(hub.engine.hostStats(crawl)[0]?.delayMs ?? 0);
     }
     const doneAtRecovery = crawl.pagesDone;
     down = false;
@@ -61,15 +60,15 @@ test('fault 5: the site answers 503 for 30 s mid-crawl: the crawl slows down, re
     assert.equal(summary.finishReason, 'completed');
     assert.equal(summary.pagesDone, PAGES);
     assert.equal(summary.pagesFailed, 0, 'no page gave up');
-    assert.deepEqual(hub.core.store.countByState(crawl.id), { [RequestState.DONE]: PAGES });
-    assert.equal(hub.core.store.countItems(crawl.id), PAGES * 10);
+    assert.deepEqual((await hub.storage.countByState(crawl.id)), { queued: 0, done: PAGES, failed: 0, skipped: 0 });
+    assert.equal((await hub.storage.countItems(crawl.id)), PAGES * 10);
     assert.ok(doneAtRecovery < PAGES, 'the outage hit the crawl mid-way');
     // Slowed down: at full speed the 32 leases in flight would have hit the site hundreds of times in 30 s;
     // backed off to one request every 2 s (plus what was in flight), it saw a few dozen.
     assert.ok(requestsWhileDown > 0 && requestsWhileDown <= 60, `${requestsWhileDown} requests while the site was down`);
     assert.ok(hostBefore.delayMs < 2000, `the delay was ${hostBefore.delayMs} ms before`);
     assert.equal(Math.max(...delaysWhileDown), 2000, 'the host\'s delay went up to the ceiling');
-    const retried = hub.core.store.db.prepare('SELECT COUNT(*) AS n, MAX(attempts) AS most FROM requests WHERE crawl_id = ? AND attempts > 1').get(crawl.id) as { n: number; most: number };
+    const retried = hub.storage.db.prepare('SELECT COUNT(*) AS n, MAX(attempts) AS most FROM requests WHERE crawl_id = ? AND attempts > 1').get(crawl.id) as { n: number; most: number };
     assert.ok(retried.n > 0 && retried.most > 1, `${retried.n} pages needed retries (up to ${retried.most} attempts)`);
     console.log(`# fault 5: ${retried.n} pages retried, up to ${retried.most} attempts`);
     assert.equal(served503, requestsWhileDown);

@@ -65,10 +65,10 @@ test('fault 3: a worker whose network is cut without closing its connection: its
   const other = await connectRawWorker(hub.url, { capacity: 0, name: 'survivor' });
   try {
     assert.equal(hub.options.pingIntervalMs + hub.options.pingTimeoutMs, 15_000);
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { startUrls: [1, 2, 3].map((n) => site.url(`/page/${n}/`)), follow: [] }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { startUrls: [1, 2, 3].map((n) => site.url(`/page/${n}/`)), follow: [] }));
     const held = await doomed.waitForLeases(3);
     let left = 0;
-    hub.core.on('workerLeft', (worker) => {
+    hub.engine.on('workerLeft', (worker) => {
       if (worker.name === 'cut-off') left = Date.now();
     });
     proxy.cut();
@@ -79,7 +79,7 @@ test('fault 3: a worker whose network is cut without closing its connection: its
     assert.ok(elapsedMs < 20_000, `leases re-granted ${elapsedMs} ms after the cut`);
     assert.ok(left > 0 && left - cutAt >= 5000, 'the hub noticed through its heartbeat, not a closed socket');
     assert.deepEqual(regranted.map((l) => l.url).sort(), held.map((l) => l.url).sort(), 'the same URLs, now with the other worker');
-    assert.equal(hub.core.leases.size, 3);
+    assert.equal(hub.engine.leasesInFlight, 3);
     for (const lease of regranted) {
       await (await other.relay(lease.id)).text();
       const reply = await other.socket.emitWithAck('result', { leaseId: lease.id, items: [], links: [] });

@@ -17,7 +17,7 @@ const oneQuote = { type: 'item', data: { text: 'x', author: 'y' } };
 test('a worker gets leases up to the capacity it declares, and no more', async () => {
   const hub = await startTestHub();
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { follow: [{}] }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { follow: [{}] }));
     const w = await connectRawWorker(hub.url, { capacity: 1 });
     await w.waitForLeases(1);
     await new Promise((r) => setTimeout(r, 200));
@@ -33,7 +33,7 @@ test('a worker gets leases up to the capacity it declares, and no more', async (
 test('a result is refused before the page was fetched through the relay, and for a lease held by another worker', async () => {
   const hub = await startTestHub();
   try {
-    hub.core.crawls.create(quotesSpec(site.origin));
+    await hub.engine.createCrawl(quotesSpec(site.origin));
     const a = await connectRawWorker(hub.url, { capacity: 1 });
     const b = await connectRawWorker(hub.url, { capacity: 0 });
     const [lease] = await a.waitForLeases(1);
@@ -42,7 +42,7 @@ test('a result is refused before the page was fetched through the relay, and for
     assert.equal((await a.relay(lease!.id)).status, 200);
     const stolen = await b.socket.emitWithAck('result', { leaseId: lease!.id, items: [oneQuote], links: [] });
     assert.equal(stolen.ok ? null : stolen.error.code, 'LEASE_NOT_YOURS');
-    assert.equal(hub.core.store.countItems(hub.core.crawls.list()[0]!.id), 0);
+    assert.equal((await hub.storage.countItems(hub.engine.crawls.list()[0]!.id)), 0);
     a.close();
     b.close();
   } finally {
@@ -53,7 +53,7 @@ test('a result is refused before the page was fetched through the relay, and for
 test('a repeated submission of the same result is acknowledged without a second record', async () => {
   const hub = await startTestHub();
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { follow: [] }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { follow: [] }));
     const w = await connectRawWorker(hub.url, { capacity: 1 });
     const [lease] = await w.waitForLeases(1);
     await (await w.relay(lease!.id)).text();
@@ -62,7 +62,7 @@ test('a repeated submission of the same result is acknowledged without a second 
     const third = await w.socket.emitWithAck('result', payload);
     assert.deepEqual([first, second, third].map((r) => r.ok), [true, true, true]);
     assert.deepEqual([first, second, third].map((r) => (r.ok ? r.duplicate : null)).sort(), [false, true, true]);
-    assert.equal(hub.core.store.countItems(crawl.id), 1);
+    assert.equal((await hub.storage.countItems(crawl.id)), 1);
     assert.equal((await waitForCrawlEnd(hub, crawl.id)).pagesDone, 1);
     w.close();
   } finally {
@@ -73,7 +73,7 @@ test('a repeated submission of the same result is acknowledged without a second 
 test('an expired lease goes back to the frontier and its late result is refused', async () => {
   const hub = await startTestHub({ leaseTtlMs: 1000, leaseSweepMs: 50 });
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { follow: [] }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { follow: [] }));
     const slow = await connectRawWorker(hub.url, { capacity: 1 });
     const [lease] = await slow.waitForLeases(1);
     await (await slow.relay(lease!.id)).text();
@@ -88,7 +88,7 @@ test('an expired lease goes back to the frontier and its late result is refused'
     const [worker] = await startWorkers(hub.url, 1);
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1);
-    assert.equal(hub.core.store.countItems(crawl.id), 10);
+    assert.equal((await hub.storage.countItems(crawl.id)), 10);
     await worker!.stop();
     slow.close();
   } finally {
@@ -99,7 +99,7 @@ test('an expired lease goes back to the frontier and its late result is refused'
 test('per-host concurrency is enforced across all workers together', async () => {
   const hub = await startTestHub();
   try {
-    hub.core.crawls.create(
+    await hub.engine.createCrawl(
       quotesSpec(site.origin, {
         startUrls: Array.from({ length: 10 }, (_, i) => `${site.origin}/page/${i + 1}/`),
         politeness: { obeyRobotsTxt: false, perHostConcurrency: 2, perHostDelayMs: 0 },
@@ -119,7 +119,7 @@ test('per-host concurrency is enforced across all workers together', async () =>
 test('per-host delay spaces leases of one host apart', async () => {
   const hub = await startTestHub();
   try {
-    hub.core.crawls.create(
+    await hub.engine.createCrawl(
       quotesSpec(site.origin, {
         startUrls: Array.from({ length: 4 }, (_, i) => `${site.origin}/page/${i + 1}/`),
         politeness: { obeyRobotsTxt: false, perHostConcurrency: 4, perHostDelayMs: 300 },

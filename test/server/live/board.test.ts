@@ -98,7 +98,7 @@ test('a new subscriber gets a snapshot, then deltas that keep it equal to the hu
     const first = await watcher.snapshot;
     assert.equal(first.maxRows, 100);
     assert.ok(first.totals, 'the snapshot carries the hub totals');
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { limits: { maxPages: 20 } }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: 20 } }));
     await waitForCrawlEnd(hub, crawl.id);
     await watcher.until(() => rowNamed(watcher.rows, 'alice')?.pages === 20);
     const alice = rowNamed(watcher.rows, 'alice')!;
@@ -131,7 +131,7 @@ test('many page events between two rounds make one broadcast with each changed r
   try {
     hub.board.tick();
     received.length = 0;
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { follow: [{}], limits: { maxPages: 50 } }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { follow: [{}], limits: { maxPages: 50 } }));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 50);
     assert.equal(received.length, 0, '50 pages, no broadcast before the round');
@@ -164,7 +164,7 @@ test('all-time totals survive a hub restart and go on from there', async () => {
   try {
     let hub = await startTestHub({ dataDir: dir.path });
     let workers = await startWorkers(hub.url, 1, { name: 'alice', clientId: ALICE });
-    let crawl = hub.core.crawls.create(quotesSpec(site.origin, { limits: { maxPages: 10 } }));
+    let crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: 10 } }));
     await waitForCrawlEnd(hub, crawl.id);
     await Promise.all(workers.map((w) => w.stop()));
     await hub.close();
@@ -181,7 +181,7 @@ test('all-time totals survive a hub restart and go on from there', async () => {
     assert.equal(snapshot.totals.pages, 10);
 
     workers = await startWorkers(hub.url, 1, { name: 'alice', clientId: ALICE });
-    crawl = hub.core.crawls.create(quotesSpec(site.origin, { limits: { maxPages: 5 } }));
+    crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: 5 } }));
     await waitForCrawlEnd(hub, crawl.id);
     await watcher.until(() => rowNamed(watcher.rows, 'alice')?.pages === 15);
     assert.equal(rowNamed(watcher.rows, 'alice')?.online, true);
@@ -203,7 +203,7 @@ test('a page that identifies gets its own row, by a public id that is not its cl
     assert.ok(reply.ok);
     assert.equal(reply.id, contributorId(ALICE, 'alice'), 'the nickname is trimmed as the worker handshake trims it');
     assert.notEqual(reply.id, ALICE);
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { limits: { maxPages: 3 } }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: 3 } }));
     await waitForCrawlEnd(hub, crawl.id);
     await watcher.until(() => watcher.selfRows.at(-1)?.pages === 3);
     for (const message of [JSON.stringify(watcher.deltas), JSON.stringify(await subscribe(hub.url).snapshot)]) {
@@ -258,7 +258,7 @@ test('only the top rows are broadcast, online contributors first, and the totals
     let hub = await startTestHub({ dataDir: dir.path });
     for (const [name, clientId, pages] of [['carol', `${ALICE}c`, 6], ['dave', `${ALICE}d`, 4], ['erin', `${ALICE}e`, 2]] as const) {
       const workers = await startWorkers(hub.url, 1, { name, clientId });
-      const crawl = hub.core.crawls.create(quotesSpec(site.origin, { limits: { maxPages: pages } }));
+      const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: pages } }));
       await waitForCrawlEnd(hub, crawl.id);
       await Promise.all(workers.map((w) => w.stop()));
     }
@@ -288,9 +288,9 @@ test('a thousand contributors: each round sends at most the top rows, in one mes
   const received: BoardDelta[] = [];
   const unsubscribe = hub.board.subscribe({ delta: (d) => received.push(d), self: () => {} });
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin), { start: false });
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin), { start: false });
     const sessions = Array.from({ length: 1000 }, (_, i) =>
-      hub.core.workers.add({
+      hub.engine.joinWorker({
         name: `volunteer-${i}`,
         kind: i % 3 === 0 ? 'node' : i % 3 === 1 ? 'headless' : 'tab',
         clientId: `client-${String(i).padStart(12, '0')}`,
@@ -301,8 +301,7 @@ test('a thousand contributors: each round sends at most the top rows, in one mes
         disconnect: () => {},
       }),
     );
-    for (const session of sessions) hub.core.workerJoined(session);
-    for (let n = 0; n < 20_000; n++) hub.core.emit('page', sessions[(n * 7919) % sessions.length], crawl, 3);
+    for (let n = 0; n < 20_000; n++) hub.engine.emit('page', sessions[(n * 7919) % sessions.length], crawl, 3);
     hub.board.tick();
     assert.equal(received.length, 1);
     const delta = received[0]!;
@@ -312,12 +311,12 @@ test('a thousand contributors: each round sends at most the top rows, in one mes
     assert.equal(delta.totals?.pages, 20_000);
     assert.equal(delta.totals?.pagesPerMinute, 20_000);
 
-    for (let n = 0; n < 5000; n++) hub.core.emit('page', sessions[(n * 104_729) % sessions.length], crawl, 1);
+    for (let n = 0; n < 5000; n++) hub.engine.emit('page', sessions[(n * 104_729) % sessions.length], crawl, 1);
     hub.board.tick();
     assert.ok((received[1]?.rows?.length ?? 0) <= 100, 'a busy round sends no more than the top rows');
     const snapshot = hub.board.snapshot();
     assert.equal(snapshot.rows.length, 100);
-    for (const session of sessions) hub.core.workerLeft(session);
+    for (const session of sessions) hub.engine.workerLeft(session);
   } finally {
     unsubscribe();
     await hub.cleanup();

@@ -40,7 +40,7 @@ test('odd pages end to end: charsets from header, meta and BOM; empty pages; no 
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 2);
   try {
-    const crawl = hub.core.crawls.create({
+    const crawl = await hub.engine.createCrawl({
       name: 'odd',
       startUrls: [site.url('/index')],
       items: [{ selector: 'p', fields: { text: '::text' } }],
@@ -49,11 +49,11 @@ test('odd pages end to end: charsets from header, meta and BOM; empty pages; no 
     });
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.finishReason, 'completed');
-    const rows = hub.core.store.db
+    const rows = hub.storage.db
       .prepare('SELECT url, state, final_url, content_hash, items, links, error_code, attempts FROM requests WHERE crawl_id = ?')
       .all(crawl.id) as { url: string; state: number; final_url: string | null; content_hash: string | null; items: number | null; links: number | null; error_code: string | null; attempts: number }[];
     const by = new Map(rows.map((r) => [new URL(r.url).pathname, r]));
-    const texts = new Map([...hub.core.store.iterateItems(crawl.id)].map((i) => [new URL(i.url).pathname, (JSON.parse(i.data) as { text: string }).text]));
+    const texts = new Map((await Array.fromAsync(hub.storage.iterateItems(crawl.id))).map((i) => [new URL(i.url).pathname, (JSON.parse(i.data) as { text: string }).text]));
 
     assert.equal(texts.get('/latin1'), 'café € 5');
     assert.equal(texts.get('/sjis'), '日本');

@@ -5,8 +5,7 @@ import { startFixtureServer, type FixtureServer } from '../../fixtures/site/serv
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../../helpers/hub.ts';
 import { connectRawWorker } from '../../helpers/raw-worker.ts';
 import { closedPort } from '../relay/local-server.ts';
-import { retryDelayMs, retryPolicyFor } from '../../../server/results/outcomes.ts';
-import type { Crawl } from '../../../server/crawl/crawls.ts';
+import { retryDelayMs, retryPolicyFor } from '../../../server/crawl/retry.ts';
 import { assertSpec } from '../../../shared/spec/schema.ts';
 
 let site: FixtureServer;
@@ -19,8 +18,10 @@ type TestHub = Awaited<ReturnType<typeof startTestHub>>;
 const fastRetry = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100 };
 const spec = (urls: string[], extra: Record<string, unknown> = {}) => quotesSpec(site.origin, { startUrls: urls, follow: [], ...extra });
 
-function row(hub: TestHub, crawlId: string, url: string) {
-  return hub.core.store.getRequest(crawlId, url)!;
+async function row(hub: TestHub, crawlId: string, url: string) {
+  const found = await hub.storage.getRequest(crawlId, url);
+  assert.ok(found, `a request row for ${url}`);
+  return found;
 }
 
 /** Answers `status` to the first `times` requests for `path`, then lets the site answer. */
@@ -51,9 +52,9 @@ test('the retry delay doubles from baseDelayMs with jitter, is at least Retry-Af
 
 test('a crawl\'s retry settings override the hub\'s, key by key', () => {
   const defaults = { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 };
-  const crawl = { spec: assertSpec({ name: 'x', startUrls: ['http://e.com/'], retry: { maxAttempts: 7 } }) } as Crawl;
-  assert.deepEqual(retryPolicyFor(crawl, defaults), { maxAttempts: 7, baseDelayMs: 1000, maxDelayMs: 60_000 });
-  const plain = { spec: assertSpec({ name: 'x', startUrls: ['http://e.com/'] }) } as Crawl;
+  const own = assertSpec({ name: 'x', startUrls: ['http://e.com/'], retry: { maxAttempts: 7 } });
+  assert.deepEqual(retryPolicyFor(own, defaults), { maxAttempts: 7, baseDelayMs: 1000, maxDelayMs: 60_000 });
+  const plain = assertSpec({ name: 'x', startUrls: ['http://e.com/'] });
   assert.deepEqual(retryPolicyFor(plain, defaults), defaults);
 });
 
@@ -62,15 +63,15 @@ test('a page that answers 500 twice and then 200 is retried with backoff and rec
   const hub = await startTestHub({ retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1000 } });
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(spec([site.url('/page/1/')]));
+    const crawl = await hub.engine.createCrawl(spec([site.url('/page/1/')]));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1);
     assert.equal(summary.pagesFailed, 0);
-    assert.equal(row(hub, crawl.id, site.url('/page/1/')).attempts, 3);
+    assert.equal((await row(hub, crawl.id, site.url('/page/1/'))).attempts, 3);
     assert.equal(seen.length, 3);
     assert.ok(seen[1]! - seen[0]! >= 100, `the first retry waited ${seen[1]! - seen[0]!} ms (at least half of 200)`);
     assert.ok(seen[2]! - seen[1]! >= 200, `the second retry waited ${seen[2]! - seen[1]!} ms (at least half of 400)`);
-    assert.equal(hub.core.store.countItems(crawl.id), 10);
+    assert.equal((await hub.storage.countItems(crawl.id)), 10);
   } finally {
     site.setHandler(null);
     await Promise.all(workers.map((w) => w.stop()));
@@ -83,16 +84,16 @@ test('a page that keeps failing with 5xx is recorded as failed after maxAttempts
   const hub = await startTestHub({ retry: fastRetry });
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(spec([site.url('/page/1/'), site.url('/page/2/')]));
+    const crawl = await hub.engine.createCrawl(spec([site.url('/page/1/'), site.url('/page/2/')]));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1);
     assert.equal(summary.pagesFailed, 1);
-    const failed = row(hub, crawl.id, site.url('/page/2/'));
-    assert.equal(failed.state, 3);
+    const failed = await row(hub, crawl.id, site.url('/page/2/'));
+    assert.equal(failed.state, 'failed');
     assert.equal(failed.attempts, 3);
-    assert.equal(failed.error_code, 'RELAY_HTTP_STATUS');
-    assert.equal(failed.http_status, 502);
-    assert.match(failed.error_message!, /answered 502 \(gave up after 3 attempts\)/);
+    assert.equal(failed.errorCode, 'RELAY_HTTP_STATUS');
+    assert.equal(failed.httpStatus, 502);
+    assert.match(failed.errorMessage!, /answered 502 \(gave up after 3 attempts\)/);
   } finally {
     site.setHandler(null);
     await Promise.all(workers.map((w) => w.stop()));
@@ -114,17 +115,17 @@ test('connection failures and timeouts are retried; a 404 and a refusal by polic
   const workers = await startWorkers(hub.url, 1);
   try {
     const refused = `http://127.0.0.1:${port}/x`;
-    const crawl = hub.core.crawls.create(spec([site.url('/page/3/'), site.url('/missing'), refused, 'http://10.0.0.1/private']));
+    const crawl = await hub.engine.createCrawl(spec([site.url('/page/3/'), site.url('/missing'), refused, 'http://10.0.0.1/private']));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1, 'the page that timed out once was retried and done');
-    assert.equal(row(hub, crawl.id, site.url('/page/3/')).attempts, 2);
-    const outcome = (url: string) => {
-      const r = row(hub, crawl.id, url);
-      return [r.state, r.error_code, r.attempts];
+    assert.equal((await row(hub, crawl.id, site.url('/page/3/'))).attempts, 2);
+    const outcome = async (url: string) => {
+      const r = await row(hub, crawl.id, url);
+      return [r.state, r.errorCode, r.attempts];
     };
-    assert.deepEqual(outcome(refused), [3, 'RELAY_CONNECT_FAILED', 2]);
-    assert.deepEqual(outcome(site.url('/missing')), [3, 'RELAY_HTTP_STATUS', 1]);
-    assert.deepEqual(outcome('http://10.0.0.1/private'), [3, 'RELAY_BLOCKED_ADDRESS', 1]);
+    assert.deepEqual(await outcome(refused), ['failed', 'RELAY_CONNECT_FAILED', 2]);
+    assert.deepEqual(await outcome(site.url('/missing')), ['failed', 'RELAY_HTTP_STATUS', 1]);
+    assert.deepEqual(await outcome('http://10.0.0.1/private'), ['failed', 'RELAY_BLOCKED_ADDRESS', 1]);
   } finally {
     site.setHandler(null);
     await Promise.all(workers.map((w) => w.stop()));
@@ -137,7 +138,7 @@ test('a 503 with Retry-After is retried no sooner than the server asked', async 
   const hub = await startTestHub({ retry: fastRetry });
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(spec([site.url('/page/4/')], { politeness: { obeyRobotsTxt: false, autoThrottle: { enabled: false } } }));
+    const crawl = await hub.engine.createCrawl(spec([site.url('/page/4/')], { politeness: { obeyRobotsTxt: false, autoThrottle: { enabled: false } } }));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1);
     assert.ok(seen[1]! - seen[0]! >= 1900, `retried ${seen[1]! - seen[0]!} ms later`);
@@ -152,13 +153,13 @@ test('a lease that expires counts as an attempt; a page whose leases keep expiri
   const hub = await startTestHub({ leaseTtlMs: 1000, leaseSweepMs: 50, retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 } });
   const w = await connectRawWorker(hub.url, { capacity: 1 });
   try {
-    const crawl = hub.core.crawls.create(spec([site.url('/page/5/')]));
+    const crawl = await hub.engine.createCrawl(spec([site.url('/page/5/')]));
     await w.waitForLeases(2, 10_000);
     const summary = await waitForCrawlEnd(hub, crawl.id, 10_000);
     assert.equal(summary.pagesFailed, 1);
-    const failed = row(hub, crawl.id, site.url('/page/5/'));
-    assert.deepEqual([failed.error_code, failed.attempts], ['LEASE_EXPIRED', 2]);
-    assert.equal(hub.core.leases.size, 0);
+    const failed = await row(hub, crawl.id, site.url('/page/5/'));
+    assert.deepEqual([failed.errorCode, failed.attempts], ['LEASE_EXPIRED', 2]);
+    assert.equal(hub.engine.leasesInFlight, 0);
   } finally {
     w.close();
     await hub.cleanup();

@@ -34,7 +34,7 @@ const spec = (paths: string[]) => quotesSpec(origin, { startUrls: paths.map((p) 
 test('the relay serves a leased page decoded to UTF-8 with its final URL, status and content hash', async () => {
   const hub = await startTestHub();
   try {
-    hub.core.crawls.create(spec(['/page']));
+    await hub.engine.createCrawl(spec(['/page']));
     const w = await connectRawWorker(hub.url, { capacity: 1 });
     const [lease] = await w.waitForLeases(1);
     const response = await w.relay(lease!.id);
@@ -53,7 +53,7 @@ test('the relay serves a leased page decoded to UTF-8 with its final URL, status
 test('the relay refuses a request without the worker secret, an unknown lease, and a lease of another worker', async () => {
   const hub = await startTestHub();
   try {
-    hub.core.crawls.create(spec(['/page']));
+    await hub.engine.createCrawl(spec(['/page']));
     const a = await connectRawWorker(hub.url, { capacity: 1 });
     const b = await connectRawWorker(hub.url, { capacity: 0 });
     const [lease] = await a.waitForLeases(1);
@@ -76,7 +76,7 @@ test('the relay refuses a request without the worker secret, an unknown lease, a
 test('a page the relay cannot fetch is recorded as failed with a stable code, and the crawl still ends', async () => {
   const hub = await startTestHub();
   try {
-    const crawl = hub.core.crawls.create(spec(['/missing', '/to-private', '/pdf']));
+    const crawl = await hub.engine.createCrawl(spec(['/missing', '/to-private', '/pdf']));
     const w = await connectRawWorker(hub.url, { capacity: 3 });
     const leases = await w.waitForLeases(3);
     const codes: Record<string, string> = {};
@@ -91,7 +91,7 @@ test('a page the relay cannot fetch is recorded as failed with a stable code, an
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesFailed, 3);
     assert.equal(summary.finishReason, 'completed');
-    const rows = hub.core.store.db.prepare('SELECT url, error_code, http_status FROM requests WHERE crawl_id = ? ORDER BY url').all(crawl.id);
+    const rows = hub.storage.db.prepare('SELECT url, error_code, http_status FROM requests WHERE crawl_id = ? ORDER BY url').all(crawl.id);
     assert.deepEqual(rows.map((r) => ({ ...r })), [
       { url: `${origin}/missing`, error_code: 'RELAY_HTTP_STATUS', http_status: 404 },
       { url: `${origin}/pdf`, error_code: 'RELAY_CONTENT_TYPE', http_status: null },

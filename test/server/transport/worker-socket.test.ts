@@ -62,11 +62,11 @@ test('a bad handshake is refused with the field at fault', async () => {
 test('malformed and hostile events each get an error, change no stored data, and the hub stays up', async () => {
   const hub = await startTestHub();
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { follow: [] }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { follow: [] }));
     const w = await connectRawWorker(hub.url, { capacity: 1 });
     const [lease] = await w.waitForLeases(1);
     await (await w.relay(lease!.id)).text();
-    const before = { items: hub.core.store.countItems(crawl.id), counts: hub.core.store.countByState(crawl.id) };
+    const before = { items: (await hub.storage.countItems(crawl.id)), counts: (await hub.storage.countByState(crawl.id)) };
     const send = (event: string, payload: unknown) =>
       (w.socket as unknown as { timeout(ms: number): { emitWithAck(e: string, p: unknown): Promise<{ ok: boolean; error?: { code: string; message: string } }> } })
         .timeout(5000)
@@ -101,14 +101,14 @@ test('malformed and hostile events each get an error, change no stored data, and
     (w.socket as unknown as { emit(e: string, p: unknown): void }).emit('result', { leaseId: lease!.id, items: [], links: [] });
     assert.equal((await hubError).code, 'BAD_REQUEST');
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
-    assert.equal(hub.core.store.countItems(crawl.id), before.items);
-    assert.deepEqual(hub.core.store.countByState(crawl.id), before.counts);
+    assert.equal((await hub.storage.countItems(crawl.id)), before.items);
+    assert.deepEqual((await hub.storage.countByState(crawl.id)), before.counts);
     w.close();
     // The RESULT_INVALID page went back to the queue; a good worker finishes the crawl.
     const [worker] = await startWorkers(hub.url, 1);
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1);
-    assert.equal(hub.core.store.countItems(crawl.id), 10);
+    assert.equal((await hub.storage.countItems(crawl.id)), 10);
     await worker!.stop();
   } finally {
     await hub.cleanup();
@@ -118,7 +118,7 @@ test('malformed and hostile events each get an error, change no stored data, and
 test('links a worker sends that the spec would not follow are dropped, not queued', async () => {
   const hub = await startTestHub();
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { follow: [{ selector: 'li.next a::attr(href)', allow: ['**/page/*/'] }] }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { follow: [{ selector: 'li.next a::attr(href)', allow: ['**/page/*/'] }] }));
     const w = await connectRawWorker(hub.url, { capacity: 1 });
     const [lease] = await w.waitForLeases(1);
     await (await w.relay(lease!.id)).text();
@@ -128,7 +128,7 @@ test('links a worker sends that the spec would not follow are dropped, not queue
       links: [`${site.origin}/page/2/`, 'http://169.254.169.254/latest/meta-data/', 'file:///etc/passwd', 'javascript:alert(1)', `${site.origin}/author/x`, `${site.origin}/page/2/#frag`],
     });
     assert.equal(reply.ok, true);
-    const rows = hub.core.store.db.prepare('SELECT url FROM requests WHERE crawl_id = ? ORDER BY seq').all(crawl.id) as { url: string }[];
+    const rows = hub.storage.db.prepare('SELECT url FROM requests WHERE crawl_id = ? ORDER BY seq').all(crawl.id) as { url: string }[];
     assert.deepEqual(rows.map((r) => r.url), [`${site.origin}/page/1/`, `${site.origin}/page/2/`]);
     w.close();
   } finally {

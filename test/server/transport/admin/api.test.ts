@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RequestState } from '../../../../server/storage/db.ts';
 import { normalizeUrl, urlKey } from '../../../../shared/url/canonical.ts';
 import { ADMIN_TOKEN, api, insertItems, startAdminTestHub, testSpec, type TestHub } from './helpers.ts';
 
@@ -33,8 +32,8 @@ function routes(id: string): [string, string][] {
 }
 
 test('every route refuses a request without the admin token, or with a wrong one, with 401 and changes nothing', async () => {
-  const crawl = hub.core.crawls.create(testSpec({ name: 'auth' }), { start: false });
-  const before = hub.core.crawls.list().length;
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'auth' }), { start: false });
+  const before = hub.engine.crawls.list().length;
   const wrongTokens: (string | null)[] = [null, 'y'.repeat(32), ADMIN_TOKEN.slice(1), `${ADMIN_TOKEN}x`, ''];
   for (const [method, path] of routes(crawl.id)) {
     for (const token of wrongTokens) {
@@ -46,8 +45,8 @@ test('every route refuses a request without the admin token, or with a wrong one
   }
   const basic = await fetch(`${hub.url}/api/stats`, { headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` } });
   assert.equal(basic.status, 401, 'only a Bearer token is accepted');
-  assert.equal(hub.core.crawls.list().length, before, 'no crawl was created');
-  assert.equal(hub.core.crawls.require(crawl.id).status, 'created', 'no action ran');
+  assert.equal(hub.engine.crawls.list().length, before, 'no crawl was created');
+  assert.equal(hub.engine.crawls.require(crawl.id).status, 'created', 'no action ran');
 });
 
 test('POST /api/crawls with a valid spec answers 201 with the running crawl and where to find it', async () => {
@@ -58,7 +57,7 @@ test('POST /api/crawls with a valid spec answers 201 with the running crawl and 
   assert.equal(res.body.specVersion, 1);
   assert.equal(res.body.queued, 1);
   assert.equal(res.headers.get('location'), `/api/crawls/${res.body.id}`);
-  assert.equal(hub.core.crawls.require(res.body.id).status, 'running');
+  assert.equal(hub.engine.crawls.require(res.body.id).status, 'running');
 });
 
 test('POST /api/crawls with { spec, start: false } creates the crawl without starting it', async () => {
@@ -69,7 +68,7 @@ test('POST /api/crawls with { spec, start: false } creates the crawl without sta
 });
 
 test('an invalid spec is refused with 400 SPEC_INVALID and the JSON path and message of every problem', async () => {
-  const before = hub.core.crawls.list().length;
+  const before = hub.engine.crawls.list().length;
   const res = await api(hub, 'POST', '/crawls', {
     body: { name: 'bad name!', startUrls: ['ftp://example.com/'], items: [{ selector: 'div', fields: { text: 'span[class' } }], colour: 'red' },
   });
@@ -78,7 +77,7 @@ test('an invalid spec is refused with 400 SPEC_INVALID and the JSON path and mes
   const paths = (res.body.error.details as { path: string; message: string }[]).map((d) => d.path);
   for (const expected of ['$.name', '$.startUrls[0]', '$.items[0].fields.text', '$']) assert.ok(paths.includes(expected), `${expected} in ${paths.join(', ')}`);
   for (const detail of res.body.error.details) assert.equal(typeof detail.message, 'string');
-  assert.equal(hub.core.crawls.list().length, before);
+  assert.equal(hub.engine.crawls.list().length, before);
 
   const wrapped = await api(hub, 'POST', '/crawls', { body: { spec: { name: 'x' } } });
   assert.equal(wrapped.status, 400);
@@ -109,9 +108,9 @@ test('a body that is not JSON, not sent as JSON, or has unknown wrapper keys is 
 });
 
 test('GET /api/crawls lists every crawl newest first; GET /api/crawls/:id adds the spec, counts by state and errors', async () => {
-  const a = hub.core.crawls.create(testSpec({ name: 'list-a', startUrls: ['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b', 'http://127.0.0.1:9/c'] }), { start: false });
+  const a = await hub.engine.createCrawl(testSpec({ name: 'list-a', startUrls: ['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b', 'http://127.0.0.1:9/c'] }), { start: false });
   await sleep(2);
-  const b = hub.core.crawls.create(testSpec({ name: 'list-b' }), { start: false });
+  const b = await hub.engine.createCrawl(testSpec({ name: 'list-b' }), { start: false });
   const list = await api(hub, 'GET', '/crawls');
   assert.equal(list.status, 200);
   const ids = (list.body.crawls as { id: string }[]).map((c) => c.id);
@@ -121,7 +120,7 @@ test('GET /api/crawls lists every crawl newest first; GET /api/crawls/:id adds t
   // Two pages end badly, as the hub records failures.
   for (const [path, code] of [['/a', 'HTTP_404'], ['/b', 'HTTP_404']] as const) {
     const url = normalizeUrl(`http://127.0.0.1:9${path}`)!;
-    hub.core.store.markEnded(a.id, urlKey(url), RequestState.FAILED, { attempts: 1, code, message: 'not found', httpStatus: 404, at: Date.now() });
+    assert.equal(await hub.storage.endRequest(a.id, urlKey(url), 'failed', { attempts: 1, code, message: 'not found', httpStatus: 404, at: Date.now() }), true);
   }
   const detail = await api(hub, 'GET', `/crawls/${a.id}`);
   assert.equal(detail.status, 200);
@@ -150,8 +149,8 @@ test('GET /api/crawls lists every crawl newest first; GET /api/crawls/:id adds t
 });
 
 test('GET /api/crawls/:id/items pages through the items with an after cursor', async () => {
-  const crawl = hub.core.crawls.create(testSpec({ name: 'paged' }), { start: false });
-  insertItems(hub, crawl.id, Array.from({ length: 5 }, (_, i) => ({ url: `http://127.0.0.1:9/p${i}`, type: 'item', data: { title: `t${i}`, price: null } })));
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'paged' }), { start: false });
+  await insertItems(hub, crawl.id, Array.from({ length: 5 }, (_, i) => ({ url: `http://127.0.0.1:9/p${i}`, type: 'item', data: { title: `t${i}`, price: null } })));
   const first = await api(hub, 'GET', `/crawls/${crawl.id}/items?limit=2`);
   assert.equal(first.status, 200);
   assert.equal(first.body.total, 5);
@@ -207,7 +206,7 @@ test('pause, resume, cancel and start change a crawl as allowed and answer 409 C
 });
 
 test('a crawl that was never started can be cancelled', async () => {
-  const crawl = hub.core.crawls.create(testSpec({ name: 'never-started' }), { start: false });
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'never-started' }), { start: false });
   const res = await api(hub, 'POST', `/crawls/${crawl.id}/cancel`);
   assert.equal(res.status, 200);
   assert.equal(res.body.status, 'cancelled');
@@ -243,7 +242,7 @@ test('GET /api/stats and /api/workers show connected workers, the leases they ho
     assert.deepEqual((await api(fresh, 'GET', '/workers')).body, { workers: [] });
 
     // A worker session as the socket layer registers one; its leases are sent nowhere.
-    const worker = fresh.core.workers.add({
+    const worker = fresh.engine.joinWorker({
       name: 'alice',
       kind: 'tab',
       clientId: 'client-0123456789abcdef',
@@ -253,10 +252,9 @@ test('GET /api/stats and /api/workers show connected workers, the leases they ho
       revoke: () => {},
       disconnect: () => {},
     });
-    fresh.core.workerJoined(worker);
-    fresh.core.crawls.create(testSpec({ name: 'leased', startUrls: ['http://127.0.0.1:9/1', 'http://127.0.0.1:9/2'] }));
-    fresh.core.crawls.create(testSpec({ name: 'waiting' }), { start: false });
-    while (fresh.core.leases.size < 2) await sleep(5);
+    await fresh.engine.createCrawl(testSpec({ name: 'leased', startUrls: ['http://127.0.0.1:9/1', 'http://127.0.0.1:9/2'] }));
+    await fresh.engine.createCrawl(testSpec({ name: 'waiting' }), { start: false });
+    while (fresh.engine.leasesInFlight < 2) await sleep(5);
 
     const stats = await api(fresh, 'GET', '/stats');
     assert.equal(stats.body.crawls.total, 2);

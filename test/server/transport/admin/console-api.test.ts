@@ -44,7 +44,7 @@ test('a preview fetches one page through the hub and answers with the items and 
   assert.equal(res.body.itemsTotal, 10);
   assert.deepEqual(res.body.links, [`${site.origin}/page/2/`]);
   assert.equal(site.requestsFor('/page/1/'), before + 1, 'exactly one fetch');
-  assert.equal(hub.core.crawls.list().length, 0, 'a preview creates no crawl');
+  assert.equal(hub.engine.crawls.list().length, 0, 'a preview creates no crawl');
 
   const other = await api('POST', '/preview', { spec: quotesSpec(site.origin), url: `${site.origin}/page/5/` });
   assert.equal(other.body.items.length, 10);
@@ -109,7 +109,7 @@ test('the specs library saves, lists, gets, renames, edits, duplicates and delet
 test('the item list searches values and page URLs, and pages through the matches', async () => {
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { name: 'searchable' }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { name: 'searchable' }));
     await waitForCrawlEnd(hub, crawl.id);
     const quote = expectedQuotes(3)[4]!;
     const needle = quote.text.slice(1, 25).toUpperCase();
@@ -132,7 +132,7 @@ test('a crawl\'s live details say who worked on it and its rate over time', asyn
   const workers = await startWorkers(hub.url, 2);
   const socket = io(`${hub.url}${ADMIN_NAMESPACE}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: TEST_ADMIN_TOKEN } });
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { name: 'watched' }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { name: 'watched' }));
     await waitForCrawlEnd(hub, crawl.id);
     await new Promise<void>((resolve) => socket.once('admin:update', () => resolve()));
     const detail = new Promise<AdminCrawlDetail>((resolve) => socket.once('admin:crawl', resolve));
@@ -157,7 +157,7 @@ test('the operator disconnects one worker session, and a ban keeps its browser o
   const clientId = 'banned-browser-0123456789';
   const [worker] = await startWorkers(hub.url, 1, { clientId, name: 'mallory' });
   try {
-    const session = [...hub.core.workers.all()].find((w) => w.clientId === clientId)!;
+    const session = [...hub.engine.workers.all()].find((w) => w.clientId === clientId)!;
     const gone = new Promise<void>((resolve) => worker!.socket.once('disconnect', () => resolve()));
     const res = await api('POST', `/workers/${session.id}/disconnect`);
     assert.equal(res.status, 200);
@@ -168,7 +168,7 @@ test('the operator disconnects one worker session, and a ban keeps its browser o
   }
 
   const [again] = await startWorkers(hub.url, 1, { clientId, name: 'mallory' });
-  const session = [...hub.core.workers.all()].find((w) => w.clientId === clientId)!;
+  const session = [...hub.engine.workers.all()].find((w) => w.clientId === clientId)!;
   const banned = await api('POST', `/workers/${session.id}/ban`);
   assert.equal(banned.status, 200);
   assert.equal(banned.body.banned, clientId);

@@ -88,7 +88,7 @@ test('pause takes the leases back and grants no lease after it is acknowledged; 
   const hub = await startTestHub();
   const counter = await rawWorker(hub, 3);
   try {
-    const crawl = hub.core.crawls.create(wideSpec('pause-resume'));
+    const crawl = await hub.engine.createCrawl(wideSpec('pause-resume'));
     await counter.leasesAtLeast(3);
     const held = counter.leases.map((l) => l.id);
 
@@ -102,7 +102,7 @@ test('pause takes the leases back and grants no lease after it is acknowledged; 
     await counter.barrier();
     assert.equal(counter.leases.length, grantedBeforeAck, 'no lease was granted after the pause was acknowledged');
     assert.deepEqual(new Set(counter.revoked), new Set(held), 'the leases in flight were revoked');
-    assert.equal(hub.core.leases.size, 0);
+    assert.equal(hub.engine.leasesInFlight, 0);
 
     const resumed = await post(hub, `/crawls/${crawl.id}/resume`);
     assert.equal(resumed.body.status, 'running');
@@ -130,7 +130,7 @@ test('cancel ends the crawl and its leases: the worker is told, no lease follows
   const hub = await startTestHub();
   const counter = await rawWorker(hub, 4);
   try {
-    const crawl = hub.core.crawls.create(wideSpec('cancel'));
+    const crawl = await hub.engine.createCrawl(wideSpec('cancel'));
     await counter.leasesAtLeast(4);
     const held = counter.leases.map((l) => l.id);
 
@@ -142,14 +142,14 @@ test('cancel ends the crawl and its leases: the worker is told, no lease follows
     await counter.barrier();
     assert.equal(counter.leases.length, grantedBeforeAck, 'no lease after the cancel');
     assert.deepEqual(new Set(counter.revoked), new Set(held), 'every lease in flight was revoked');
-    assert.equal(hub.core.leases.size, 0);
+    assert.equal(hub.engine.leasesInFlight, 0);
 
     const late = await counter.socket.emitWithAck('result', { leaseId: held[0]!, items: [], links: [] });
     assert.equal(late.ok, false);
 
     const again = await post(hub, `/crawls/${crawl.id}/resume`);
     assert.equal(again.status, 409, 'a cancelled crawl cannot be resumed');
-    assert.equal(hub.core.crawls.require(crawl.id).status, 'cancelled');
+    assert.equal(hub.engine.crawls.require(crawl.id).status, 'cancelled');
   } finally {
     counter.close();
     await hub.cleanup();

@@ -1,9 +1,11 @@
 // Helpers for the admin API tests: a real hub on port 0 without workers, calls
-// to its API, items stored straight through the store, and a CSV reader.
+// to its API, items stored through storage's write methods, and a CSV reader.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { startHub, type Hub } from '../../../../server/app.ts';
+import type { ItemData, PageRecord } from '../../../../server/storage/storage.ts';
 
 export const ADMIN_TOKEN = 'x'.repeat(32);
 
@@ -69,27 +71,50 @@ export interface TestItem {
   data: Record<string, string | string[] | null>;
 }
 
-/** Stores items for a crawl as a worker's results would be stored (one transaction). */
-export function insertItems(hub: Hub, crawlId: string, items: Iterable<TestItem>, createdAt = Date.UTC(2025, 0, 2, 3, 4, 5)): number {
-  const crawl = hub.core.crawls.require(crawlId);
-  let n = 0;
-  hub.core.store.transaction(() => {
-    for (const item of items) {
-      hub.core.store.insertItem({
-        crawlId,
-        requestKey: item.url,
-        url: item.url,
-        type: item.type,
-        data: JSON.stringify(item.data),
-        specVersion: crawl.specVersion,
-        worker: 'test-worker',
-        createdAt,
-      });
-      n++;
-    }
-    hub.core.store.bumpCounters(crawlId, { items: n });
+/**
+ * Stores items for a crawl as workers' results would be stored: each run of
+ * items from one URL is one page's result (`recordPage`), all in one group
+ * commit. The pages are queued as links of a page for one of the crawl's start
+ * URLs (recorded with no items), so every item has its done request, as a
+ * real crawl would leave it; the crawl's counters count the pages and items
+ * once storage committed them. Resolves with the number of items stored.
+ */
+export async function insertItems(hub: Hub, crawlId: string, items: Iterable<TestItem>, createdAt = Date.UTC(2025, 0, 2, 3, 4, 5)): Promise<number> {
+  const crawl = hub.engine.crawls.require(crawlId);
+  const [start] = await hub.storage.requestsByState(crawlId, 'queued', 1, 0);
+  if (!start) throw new Error(`crawl ${crawlId} has no queued URL to record the items' pages under`);
+  const page = (key: string, url: string, pageItems: PageRecord['items'], links: PageRecord['links']): PageRecord => ({
+    crawlId,
+    key,
+    finalUrl: url,
+    httpStatus: 200,
+    contentHash: createHash('sha256').update(key).digest('hex'),
+    items: pageItems,
+    links,
+    worker: 'test-worker',
+    leaseId: `test-lease-${key}`,
+    specVersion: crawl.specVersion,
+    doneAt: createdAt,
   });
-  crawl.items += n;
+  // Runs of items from the same URL, in order; each run gets a key of its own.
+  const runs: { key: string; url: string; items: ItemData[] }[] = [];
+  let n = 0;
+  for (const item of items) {
+    const last = runs.at(-1);
+    const data = { type: item.type, data: item.data };
+    if (last && last.url === item.url) last.items.push(data);
+    else runs.push({ key: `${item.url}#test-${runs.length}`, url: item.url, items: [data] });
+    n++;
+  }
+  const links = runs.map((r) => ({ url: r.url, key: r.key, host: new URL(r.url).host, depth: start.depth + 1 }));
+  // Queued in one turn, these writes commit in one transaction, in this order (so items keep their order).
+  const writes = [hub.storage.recordPage(page(start.key, start.url, [], links))];
+  for (const r of runs) writes.push(hub.storage.recordPage(page(r.key, r.url, r.items, [])));
+  const results = await Promise.all(writes);
+  const notRecorded = results.filter((r) => !r.recorded).length;
+  if (notRecorded > 0) throw new Error(`${notRecorded} of ${results.length} test pages were not recorded`);
+  if (results[0]!.queued.length !== runs.length) throw new Error(`${results[0]!.queued.length} of ${runs.length} test pages were queued`);
+  crawl.count({ done: results.length, items: n });
   return n;
 }
 

@@ -118,7 +118,7 @@ test('a sign-in without a token, or from another site\'s page, is refused', asyn
 });
 
 test('without the cookie (or the token) every admin route refuses with 401 and changes nothing', async () => {
-  const crawl = hub.core.crawls.create(testSpec({ name: 'untouched' }), { start: false });
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'untouched' }), { start: false });
   const routes: [string, string, unknown?][] = [
     ['GET', '/session'],
     ['GET', '/stats'],
@@ -138,7 +138,7 @@ test('without the cookie (or the token) every admin route refuses with 401 and c
     ['PUT', '/specs/x', { spec: testSpec() }],
     ['DELETE', '/specs/x'],
   ];
-  const before = hub.core.crawls.list().length;
+  const before = hub.engine.crawls.list().length;
   for (const [method, path, body] of routes) {
     for (const headers of [{}, { cookie: 'crowdcrawl_admin=forged-session-id-0123456789abcdef' }] as Record<string, string>[]) {
       const res = await call(method, path, headers, body);
@@ -146,8 +146,8 @@ test('without the cookie (or the token) every admin route refuses with 401 and c
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
     }
   }
-  assert.equal(hub.core.crawls.list().length, before);
-  assert.equal(hub.core.crawls.require(crawl.id).status, 'created');
+  assert.equal(hub.engine.crawls.list().length, before);
+  assert.equal(hub.engine.crawls.require(crawl.id).status, 'created');
 });
 
 test('with the cookie, reading works; a state-changing request needs the CSRF header and an Origin of this hub', async () => {
@@ -157,7 +157,7 @@ test('with the cookie, reading works; a state-changing request needs the CSRF he
   const sessionInfo = await call('GET', '/session', { cookie: s.cookie });
   assert.equal(((await sessionInfo.json()) as { csrfToken: string }).csrfToken, s.csrfToken, 'a reloaded console gets its CSRF token back');
 
-  const before = hub.core.crawls.list().length;
+  const before = hub.engine.crawls.list().length;
   const noHeader = await call('POST', '/crawls', { cookie: s.cookie }, testSpec({ name: 'csrf-missing' }));
   assert.equal(noHeader.status, 403);
   assert.equal(((await noHeader.json()) as { error: { code: string } }).error.code, 'CSRF_FAILED');
@@ -165,7 +165,7 @@ test('with the cookie, reading works; a state-changing request needs the CSRF he
   assert.equal(wrongHeader.status, 403);
   const foreign = await call('POST', '/crawls', { cookie: s.cookie, 'x-csrf-token': s.csrfToken, origin: 'https://evil.example' }, testSpec({ name: 'csrf-origin' }));
   assert.equal(foreign.status, 403);
-  assert.equal(hub.core.crawls.list().length, before, 'no refused request created a crawl');
+  assert.equal(hub.engine.crawls.list().length, before, 'no refused request created a crawl');
 
   const ok = await call('POST', '/crawls', { cookie: s.cookie, 'x-csrf-token': s.csrfToken, origin: hub.url }, { spec: testSpec({ name: 'csrf-ok' }), start: false });
   assert.equal(ok.status, 201);
