@@ -37,7 +37,7 @@ export interface HubCoreEvents {
   workerLeft: [worker: WorkerSession];
 }
 
-function fail(code: string, message: string): { ok: false; error: ProtocolError } {
+function fail(code: ErrorCode, message: string): { ok: false; error: ProtocolError } {
   return { ok: false, error: { code, message } };
 }
 

@@ -12,14 +12,13 @@ import { delayAfterBackoff, delayAfterResponse, isBackoffSignal, smoothLatency }
 import { originOf, robotsToken, type RobotsCache, type RobotsRules } from './robots.ts';
 import type { Crawl } from '../crawl/crawls.ts';
 import type { LeaseRecord } from '../lease/leases.ts';
+import { SkipCode } from '../../shared/errors.ts';
 
 /** A Retry-After longer than this pauses the host only this long (the page's own retry waits its own way). */
 export const MAX_RETRY_AFTER_PAUSE_MS = 10 * 60_000;
 
-export const SkipCode = {
-  ROBOTS_DISALLOWED: 'ROBOTS_DISALLOWED',
-  ROBOTS_UNREACHABLE: 'ROBOTS_UNREACHABLE',
-} as const;
+// The skip codes are the error catalogue's (shared/errors.ts).
+export { SkipCode } from '../../shared/errors.ts';
 
 export interface HubPolitenessOptions {
   robots: RobotsCache;

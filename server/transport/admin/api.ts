@@ -6,7 +6,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { SpecError } from '../../../shared/spec/schema.ts';
-import { HubError } from '../../crawl/errors.ts';
+import { HubError } from '../../../shared/errors.ts';
+import { sendError } from './send-error.ts';
 import type { HubCore } from '../../engine/engine.ts';
 import { crawlDetail, hubStats, itemView, pageView, PAGE_STATES, workerViews, type PageStateName } from './views.ts';
 import { EXPORT_FORMATS, isExportFormat, sendExport } from '../../export/export.ts';
@@ -16,7 +17,7 @@ import { specsRouter } from './specs-routes.ts';
 import { AdminQueries } from '../../storage/queries.ts';
 import { SpecLibrary } from '../../storage/specs.ts';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
-import type { ApiErrorBody, CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
+import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
 
 export interface AdminRouterOptions {
   adminToken: string;
@@ -29,11 +30,6 @@ export interface AdminRouterOptions {
 /** Large enough for a spec with 10,000 start URLs. */
 export const ADMIN_JSON_LIMIT_BYTES = 5 * 1024 * 1024;
 export const MAX_PAGE_LIMIT = 1000;
-
-export function sendError(res: Response, status: number, code: string, message: string, details?: unknown): void {
-  const body: ApiErrorBody = { error: details === undefined ? { code, message } : { code, message, details } };
-  res.status(status).json(body);
-}
 
 function tokenDigest(token: string): Buffer {
   // Comparing fixed-size digests keeps timingSafeEqual from leaking the token's length.
@@ -54,8 +50,8 @@ export function requireAdmin(options: AdminRouterOptions) {
     res.setHeader('www-authenticate', 'Bearer realm="crowdcrawl admin"');
     if (header === undefined && options.sessions && req.get('cookie') !== undefined) {
       const checked = options.sessions.check(req);
-      if ('status' in checked) {
-        sendError(res, checked.status, checked.code, checked.message);
+      if ('refused' in checked) {
+        sendError(res, checked.code, checked.message);
         return;
       }
       res.removeHeader('www-authenticate');
@@ -63,11 +59,11 @@ export function requireAdmin(options: AdminRouterOptions) {
       return;
     }
     if (!match) {
-      sendError(res, 401, 'UNAUTHORIZED', 'send the admin token in an "Authorization: Bearer <token>" header');
+      sendError(res, 'UNAUTHORIZED', 'send the admin token in an "Authorization: Bearer <token>" header');
       return;
     }
     if (!timingSafeEqual(tokenDigest(match[1]!), expected)) {
-      sendError(res, 401, 'UNAUTHORIZED', 'the admin token is wrong');
+      sendError(res, 'UNAUTHORIZED', 'the admin token is wrong');
       return;
     }
     res.removeHeader('www-authenticate');
@@ -134,14 +130,14 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
 
   router.post('/workers/:id/disconnect', (req, res) => {
     const worker = core.workers.get(req.params.id!);
-    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`, 404);
+    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`);
     worker.disconnect('disconnected by the operator');
     res.json({ disconnected: worker.id, name: worker.name });
   });
 
   router.post('/workers/:id/ban', (req, res) => {
     const worker = core.workers.get(req.params.id!);
-    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`, 404);
+    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`);
     const sessionsClosed = core.ban(worker.clientId);
     res.json({ banned: worker.clientId, name: worker.name, sessionsClosed });
   });
@@ -157,7 +153,7 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
 
   router.post('/crawls', (req, res) => {
     if (req.body === undefined) {
-      sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send the spec as JSON with "Content-Type: application/json"');
+      sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'send the spec as JSON with "Content-Type: application/json"');
       return;
     }
     const { spec, start } = crawlRequest(req.body);
@@ -235,7 +231,7 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
   });
 
   router.use((req, res) => {
-    sendError(res, 404, 'NOT_FOUND', `no admin API route ${req.method} ${req.baseUrl}${req.path}`);
+    sendError(res, 'NOT_FOUND', `no admin API route ${req.method} ${req.baseUrl}${req.path}`);
   });
 
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -246,16 +242,16 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
       return;
     }
     if (error instanceof SpecError) {
-      sendError(res, 400, error.code, 'the spec is invalid', error.issues.map((i) => ({ path: i.path, message: i.message })));
+      sendError(res, error.code, 'the spec is invalid', error.issues.map((i) => ({ path: i.path, message: i.message })));
     } else if (error instanceof HubError) {
-      sendError(res, error.status, error.code, error.message, error.details);
+      sendError(res, error.code, error.message);
     } else if (isBodyParserError(error)) {
-      if (error.type === 'entity.too.large') sendError(res, 413, 'BODY_TOO_LARGE', `the request body is larger than ${ADMIN_JSON_LIMIT_BYTES} bytes`);
-      else if (error.type === 'entity.parse.failed') sendError(res, 400, 'BAD_JSON', `the body is not valid JSON: ${error.message}`);
-      else sendError(res, error.status, 'BAD_REQUEST', error.message);
+      if (error.type === 'entity.too.large') sendError(res, 'BODY_TOO_LARGE', `the request body is larger than ${ADMIN_JSON_LIMIT_BYTES} bytes`);
+      else if (error.type === 'entity.parse.failed') sendError(res, 'BAD_JSON', `the body is not valid JSON: ${error.message}`);
+      else sendError(res, 'BAD_REQUEST', error.message, undefined, error.status);
     } else {
       core.log(`admin API: ${req.method} ${req.originalUrl} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      sendError(res, 500, 'INTERNAL', 'the hub failed to answer; see its log');
+      sendError(res, 'INTERNAL', 'the hub failed to answer; see its log');
     }
   });
   return router;

@@ -1,16 +1,14 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { io, type Socket } from 'socket.io-client';
-import {
-  BOARD_NAMESPACE,
-  PROTOCOL_VERSION,
-  type BoardClientToServerEvents,
-  type BoardContributor,
-  type BoardDelta,
-  type BoardServerToClientEvents,
-  type BoardSnapshot,
-  type ProtocolError,
-} from '../../../shared/protocol.ts';
+import { BOARD_NAMESPACE, PROTOCOL_VERSION, type ProtocolError } from '../../../shared/protocol.ts';
+import type {
+  BoardClientToServerEvents,
+  BoardContributor,
+  BoardDelta,
+  BoardServerToClientEvents,
+  BoardSnapshot,
+} from '../../../shared/board-protocol.ts';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, tempDir, waitForCrawlEnd } from '../../helpers/hub.ts';
