@@ -17,7 +17,7 @@ export const ERROR_GROUPS = {
 export type ErrorGroup = keyof typeof ERROR_GROUPS;
 
 /** Where a code is met, for the docs. */
-export type ErrorArea = 'socket' | 'http' | 'relay' | 'page' | 'worker' | 'cli' | 'console';
+export type ErrorArea = 'socket' | 'http' | 'relay' | 'page' | 'worker' | 'cli';
 
 export interface ErrorInfo {
   readonly group: ErrorGroup;

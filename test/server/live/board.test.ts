@@ -12,7 +12,8 @@ import type {
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, tempDir, waitForCrawlEnd } from '../../helpers/hub.ts';
-import { RateWindow, contributorId } from '../../../server/live/board.ts';
+import { contributorId } from '../../../server/live/board.ts';
+import { RateWindow } from '../../../server/live/rate-window.ts';
 
 type BoardSocket = Socket<BoardServerToClientEvents, BoardClientToServerEvents>;
 type Server = Awaited<ReturnType<typeof startFixtureServer>>;
