@@ -4,9 +4,10 @@
 //
 // Each measurement runs in a child process of its own, so its RSS is the hub's
 // alone: the URLs are inserted with the store in one transaction, then a
-// HubCore (the hub without HTTP) is opened on the database as a restarted hub
+// Engine (the hub without HTTP) is opened on the database as a restarted hub
 // would be, and leases are granted and completed in a loop through the real
-// path (LeaseManager.grant, Outcomes.submit's group commit). Beside it, the raw
+// path (the engine's dispatcher pushes leases to a worker session; each result
+// goes through Engine.submitResult and storage's group commit). Beside it, the raw
 // reference: the same number of rows marked done with one plain UPDATE each,
 // in transactions of the same size (what storage alone costs).
 // The resume figure is a full hub process (startHub, HTTP and Socket.IO) from
@@ -16,10 +17,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../server/storage/db.ts';
-import { Store } from '../server/storage/store.ts';
-import { HubCore } from '../server/engine/engine.ts';
+import { SqliteStorage } from '../server/storage/sqlite/sqlite-storage.ts';
+import { transaction } from '../server/storage/sqlite/group-commit.ts';
+import { Engine } from '../server/engine/engine.ts';
+import { hubOptionsSchema } from '../server/options.ts';
 import type { LeaseRecord } from '../server/lease/leases.ts';
+import type { Lease } from '../shared/protocol.ts';
 import { median, printTable, root, spawnUntil, stop } from './lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -36,23 +39,19 @@ const spec = (name: string) => ({
 });
 
 /** Queues `count` URLs spread over `hosts` hosts in one transaction; returns the crawl id and the time taken. */
-function seed(dataDir: string, count: number, hosts: number, status: 'running' | 'created'): { crawlId: string; insertMs: number } {
-  const db = openDatabase(dataDir);
-  const store = new Store(db);
+async function seed(dataDir: string, count: number, hosts: number, status: 'running' | 'created'): Promise<{ crawlId: string; insertMs: number }> {
+  const storage = SqliteStorage.open(dataDir);
   const crawlId = `bench-${hosts}`;
   const started = performance.now();
-  store.transaction(() => {
-    store.insertCrawl(crawlId, 'bench', JSON.stringify(spec('bench')), 1, status, Date.now());
-    for (let i = 0; i < count; i++) {
-      const host = `h${i % hosts}.example`;
-      const url = `http://${host}/page/${i}`;
-      store.insertRequest(crawlId, url, url, host, 0, i + 1);
-    }
-    store.bumpCounters(crawlId, { nextSeq: count + 1 });
-    if (status === 'running') store.setStatus(crawlId, 'running', null, Date.now(), null);
+  const startUrls = Array.from({ length: count }, (_, i) => {
+    const host = `h${i % hosts}.example`;
+    const url = `http://${host}/page/${i}`;
+    return { url, key: url, host, depth: 0 };
   });
+  await storage.createCrawl({ id: crawlId, name: 'bench', spec: JSON.stringify(spec('bench')), specVersion: 1, createdAt: Date.now(), startUrls, sources: [] });
+  if (status === 'running') await storage.setCrawlStatus(crawlId, { status: 'running', finishReason: null, startedAt: Date.now(), finishedAt: null });
   const insertMs = performance.now() - started;
-  db.close();
+  await storage.close();
   return { crawlId, insertMs };
 }
 
@@ -73,15 +72,31 @@ async function leaseChild(dir: string, crawlId: string): Promise<void> {
   globalThis.gc?.();
   const rssBaselineMb = process.memoryUsage().rss / MB;
   const loadStarted = performance.now();
-  const db = openDatabase(dir);
-  const store = new Store(db);
-  const core = new HubCore(store, {
+  const storage = SqliteStorage.open(dir);
+  const db = storage.db;
+  const core = await Engine.start(storage, {
     leaseTtlMs: 600_000,
     leaseSweepMs: 60_000,
     retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 },
+    robots: hubOptionsSchema.shape.robots.parse(undefined),
     log: () => {},
   });
   const crawl = core.crawls.require(crawlId);
+  const inbox: Lease[] = [];
+  let wake: (() => void) | undefined;
+  const worker = core.joinWorker({
+    name: 'bench-worker',
+    kind: 'node',
+    clientId: 'bench',
+    address: '127.0.0.1',
+    capacity: BATCH,
+    send: (leases) => {
+      inbox.push(...leases);
+      wake?.();
+    },
+    revoke: () => {},
+    disconnect: () => {},
+  });
   const loadMs = performance.now() - loadStarted;
   globalThis.gc?.();
   const rssAfterLoadMb = process.memoryUsage().rss / MB;
@@ -89,13 +104,20 @@ async function leaseChild(dir: string, crawlId: string): Promise<void> {
   const started = performance.now();
   let done = 0;
   while (done < LEASED_PER_RUN) {
-    const leases = core.leases.grant('bench-worker', BATCH, Date.now());
+    if (inbox.length === 0) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 5000);
+      });
+      wake = undefined;
+    }
+    const leases = inbox.splice(0);
     if (leases.length === 0) throw new Error(`no lease after ${done} pages: ${JSON.stringify(crawl.summary())}`);
     const commits: Promise<unknown>[] = [];
     for (const lease of leases) {
-      const record = core.leases.get(lease.id) as LeaseRecord;
-      record.fetched = { finalUrl: lease.url, status: 200, contentHash: '0'.repeat(64), contentType: 'text/html', fetchedAt: Date.now() };
-      commits.push(core.outcomes.submit(record, { items: [], links: [] }));
+      const record = core.leaseFor(worker, lease.id) as LeaseRecord;
+      core.relayFetched(record, { finalUrl: lease.url, status: 200, contentHash: '0'.repeat(64), contentType: 'text/html', fetchedAt: Date.now() }, 0);
+      commits.push(core.submitResult(worker, { leaseId: lease.id, items: [], links: [] }));
     }
     await Promise.all(commits);
     done += leases.length;
@@ -114,12 +136,12 @@ async function leaseChild(dir: string, crawlId: string): Promise<void> {
   const update = db.prepare('UPDATE requests SET state = 2, done_at = ? WHERE crawl_id = ? AND key = ? AND state = 0');
   const rawStarted = performance.now();
   for (let i = 0; i < keys.length; i += BATCH) {
-    store.transaction(() => {
+    transaction(db, () => {
       for (const { key } of keys.slice(i, i + BATCH)) update.run(Date.now(), crawlId, key);
     });
   }
   const rawPerSecond = keys.length / ((performance.now() - rawStarted) / 1000);
-  db.close();
+  await storage.close();
   const figures: LeaseFigures = { loadMs, leasesPerSecond, rawPerSecond, rssBaselineMb, rssAfterLoadMb, rssPeakMb, heapLiveMb };
   console.log(`RESULT ${JSON.stringify(figures)}`);
 }
@@ -214,7 +236,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-resume-bench-'));
   const emptyDir = mkdtempSync(join(tmpdir(), 'crowdcrawl-empty-bench-'));
   try {
-    seed(dir, RESUME_URLS, 100, 'running');
+    await seed(dir, RESUME_URLS, 100, 'running');
     const resumes = [];
     const empty = [];
     const raw = [];
@@ -250,6 +272,6 @@ async function emptyHubReadyMs(dataDir: string): Promise<number> {
 
 if (process.argv[2] === '--seed') {
   const [dir, count, hosts] = process.argv.slice(3);
-  console.log(`RESULT ${JSON.stringify(seed(dir!, Number(count), Number(hosts), 'running'))}`);
+  console.log(`RESULT ${JSON.stringify(await seed(dir!, Number(count), Number(hosts), 'running'))}`);
 } else if (process.argv[2] === '--lease') await leaseChild(process.argv[3]!, process.argv[4]!);
 else await main();

@@ -1,5 +1,8 @@
-// Starts a hub: Express and Socket.IO on one port, embedded SQLite in the data
-// dir, the fetch relay, the admin API, and the built client pages.
+// The composition root: the one place that wires the hub together. It opens
+// storage, starts the engine (which wires the steps), and puts the transport
+// in front of it: Express and Socket.IO on one port, the fetch relay, the admin
+// API, the live board and feed, and the built client pages. Nothing imports
+// this file but the CLI, tests and benchmarks.
 import { createServer, type Server as HttpServer } from 'node:http';
 import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -8,13 +11,13 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Server } from 'socket.io';
 import { RESULT_LIMITS, type ClientToServerEvents, type ServerToClientEvents } from '../shared/protocol.ts';
-import { openDatabase } from './storage/db.ts';
-import { Store } from './storage/store.ts';
+import { SqliteStorage } from './storage/sqlite/sqlite-storage.ts';
+import type { Clock } from './clock.ts';
 import { createPageFetcher } from './relay/fetch-page.ts';
 import { createAdminRouter } from './transport/admin/api.ts';
 import { AdminSessions } from './transport/admin/session.ts';
 import { attachAdminLive } from './transport/admin-socket.ts';
-import { HubCore } from './engine/engine.ts';
+import { Engine } from './engine/engine.ts';
 import { hubOptionsSchema, type HubOptions, type ResolvedHubOptions } from './options.ts';
 import { relayHandler, relayLeaseId } from './transport/relay-route.ts';
 import { attachWorkerSockets } from './transport/worker-socket.ts';
@@ -26,7 +29,8 @@ export const ADMIN_TOKEN_FILE = 'admin-token';
 export interface Hub {
   readonly url: string;
   readonly port: number;
-  readonly core: HubCore;
+  readonly engine: Engine;
+  readonly storage: SqliteStorage;
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
   /** The live board of contributors and crawls (the /board namespace). */
   readonly board: Board;
@@ -57,11 +61,10 @@ export function defaultStaticDir(): string {
   return new URL('../client/dist', import.meta.url).pathname;
 }
 
-export async function startHub(input: HubOptions = {}): Promise<Hub> {
+export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock } = {}): Promise<Hub> {
   const options = hubOptionsSchema.parse(input);
   const log = options.log ?? ((line: string) => console.log(`[hub] ${line}`));
-  const db = openDatabase(options.dataDir);
-  const store = new Store(db);
+  const storage = SqliteStorage.open(options.dataDir);
   const { token: adminToken, generated } = loadAdminToken(options);
   const fetcher = createPageFetcher({
     allowHosts: options.allowHosts,
@@ -69,20 +72,21 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
     timeoutMs: options.relay.timeoutMs,
     maxRedirects: options.relay.maxRedirects,
   });
-  const core = new HubCore(store, {
+  const engine = await Engine.start(storage, {
     leaseTtlMs: options.leaseTtlMs,
     leaseSweepMs: options.leaseSweepMs,
     retry: options.retry,
     log,
     fetcher,
     robots: options.robots,
+    ...(wiring.clock ? { clock: wiring.clock } : {}),
   });
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   const adminSessions = new AdminSessions();
-  app.use('/api', createAdminRouter(core, { adminToken, sessions: adminSessions, fetcher }));
+  app.use('/api', createAdminRouter(engine, { adminToken, sessions: adminSessions, fetcher, db: storage.db }));
   const staticDir = options.staticDir ?? defaultStaticDir();
   if (existsSync(staticDir)) {
     app.use(express.static(staticDir, { index: 'index.html', maxAge: '1h' }));
@@ -94,7 +98,7 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
     });
   }
 
-  const relay = relayHandler(core, fetcher);
+  const relay = relayHandler(engine, fetcher);
   const httpServer = createServer((req, res) => {
     const leaseId = relayLeaseId(req);
     if (leaseId !== undefined) void relay(req, res, leaseId);
@@ -107,9 +111,9 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
     serveClient: false,
     connectionStateRecovery: undefined,
   });
-  attachWorkerSockets(io, core);
-  const board = attachBoard(io, core, db, options.board);
-  const adminLive = attachAdminLive(io as unknown as Server, core, { adminToken, sessions: adminSessions });
+  attachWorkerSockets(io, engine);
+  const board = attachBoard(io, engine, storage.db, options.board);
+  const adminLive = attachAdminLive(io as unknown as Server, engine, { adminToken, sessions: adminSessions });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -126,7 +130,8 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
   return {
     url,
     port: address.port,
-    core,
+    engine,
+    storage,
     io,
     board,
     httpServer,
@@ -139,11 +144,11 @@ export async function startHub(input: HubOptions = {}): Promise<Hub> {
       board.close();
       adminLive.close();
       adminSessions.close();
-      core.close();
+      engine.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       httpServer.closeAllConnections();
       await fetcher.close();
-      db.close();
+      await storage.close();
     },
   };
 }

@@ -218,7 +218,7 @@ export const command: Command = {
       await node.ready();
       console.log(`workers: ${workerNames.join(' and ')}`);
 
-      const crawl = hub.core.crawls.create(demoSpec(site.origin, args.paceMs));
+      const crawl = await hub.engine.createCrawl(demoSpec(site.origin, args.paceMs));
       const startedAt = Date.now();
       console.log(`crawling the quotes site (crawl ${crawl.id})`);
       const deadline = startedAt + 10 * 60_000;
@@ -226,7 +226,7 @@ export const command: Command = {
         const summary = crawl.summary();
         const target = Math.max(expectedPages, summary.pagesDone + summary.pagesFailed + summary.queued + summary.inFlight);
         const seconds = (Date.now() - startedAt) / 1000;
-        const working = new Set([...hub!.core.workers.all()].filter((w) => w.pagesDone > 0).map((w) => w.name)).size;
+        const working = new Set([...hub!.engine.workers.all()].filter((w) => w.pagesDone > 0).map((w) => w.name)).size;
         progress.update(
           `${bar(target ? (summary.pagesDone + summary.pagesFailed) / target : 0)} ${n(summary.pagesDone)}/${n(target)} pages · ${n(summary.items)} items · ${working} contributors · ${(summary.pagesDone / Math.max(seconds, 0.001)).toFixed(1)} pages/s`,
         );
@@ -252,7 +252,7 @@ export const command: Command = {
 
       const seconds = (Date.now() - startedAt) / 1000;
       const byName = new Map<string, { kind: string; sessions: number; pages: number }>();
-      for (const worker of hub.core.workers.all()) {
+      for (const worker of hub.engine.workers.all()) {
         const entry = byName.get(worker.name) ?? { kind: worker.kind, sessions: 0, pages: 0 };
         entry.sessions++;
         entry.pages += worker.pagesDone;
@@ -265,8 +265,8 @@ export const command: Command = {
 
       const summary = crawl.summary();
       const counts = { quote: 0, author: 0 } as Record<string, number>;
-      for (const item of hub.core.store.iterateItems(crawl.id)) counts[item.type] = (counts[item.type] ?? 0) + 1;
-      await pipeline([...exportStreams(hub.core.store, crawl, 'jsonl'), createWriteStream(outFile)]);
+      for await (const item of hub.storage.iterateItems(crawl.id)) counts[item.type] = (counts[item.type] ?? 0) + 1;
+      await pipeline([...exportStreams(hub.storage, crawl, 'jsonl'), createWriteStream(outFile)]);
 
       console.log(
         `\n${summary.status === 'finished' ? 'finished' : summary.status} in ${seconds.toFixed(1)} s: ${n(summary.pagesDone)} pages, ${n(summary.items)} items (${n(counts.quote ?? 0)} quotes, ${n(counts.author ?? 0)} authors), ${n(summary.pagesFailed)} failed`,

@@ -1,5 +1,5 @@
 // A crawl's items as a download: JSON Lines, one JSON array, or CSV. The items
-// are read from storage in batches (Store.iterateItems) and pulled through a
+// are read from storage in batches (Storage.iterateItems) and pulled through a
 // stream pipeline, so the response is written only as fast as the client reads
 // it and a million items never sit in memory at once. When the client goes
 // away, the pipeline is destroyed and the reading stops with it.
@@ -8,8 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import { stringify } from 'csv-stringify';
 import type { Spec } from '../../shared/spec/schema.ts';
-import type { StoredItem, Store } from '../storage/store.ts';
-import type { Crawl } from '../crawl/crawls.ts';
+import type { StoredItem, Storage } from '../storage/storage.ts';
+import type { Crawl } from '../crawl/crawl.ts';
 
 export const EXPORT_FORMATS = ['jsonl', 'json', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -67,24 +67,24 @@ function csvCell(value: unknown): string {
  * {"url":…,"type":…,"data":{…},"specVersion":1,"extractedAt":"…Z"}
  */
 export function jsonRecord(item: StoredItem): string {
-  return `{"url":${JSON.stringify(item.url)},"type":${JSON.stringify(item.type)},"data":${item.data},"specVersion":${item.spec_version},"extractedAt":"${new Date(item.created_at).toISOString()}"}`;
+  return `{"url":${JSON.stringify(item.url)},"type":${JSON.stringify(item.type)},"data":${item.data},"specVersion":${item.specVersion},"extractedAt":"${new Date(item.createdAt).toISOString()}"}`;
 }
 
-function* jsonLines(items: Iterable<StoredItem>): Generator<string> {
-  for (const item of items) yield `${jsonRecord(item)}\n`;
+async function* jsonLines(items: AsyncIterable<StoredItem>): AsyncGenerator<string> {
+  for await (const item of items) yield `${jsonRecord(item)}\n`;
 }
 
-function* jsonArray(items: Iterable<StoredItem>): Generator<string> {
+async function* jsonArray(items: AsyncIterable<StoredItem>): AsyncGenerator<string> {
   let first = true;
-  for (const item of items) {
+  for await (const item of items) {
     yield `${first ? '[\n' : ',\n'}${jsonRecord(item)}`;
     first = false;
   }
   yield first ? '[]\n' : '\n]\n';
 }
 
-function* csvRows(items: Iterable<StoredItem>, fields: readonly string[]): Generator<string[]> {
-  for (const item of items) {
+async function* csvRows(items: AsyncIterable<StoredItem>, fields: readonly string[]): AsyncGenerator<string[]> {
+  for await (const item of items) {
     const data = JSON.parse(item.data) as Record<string, unknown>;
     const row = [item.url, item.type];
     for (const name of fields) row.push(csvCell(Object.hasOwn(data, name) ? data[name] : null));
@@ -128,8 +128,8 @@ export interface ExportOptions {
 }
 
 /** The export of a crawl's items as a list of streams to pipe into a response. */
-export function exportStreams(store: Store, crawl: Crawl, format: ExportFormat, options: ExportOptions = {}): [Readable, ...Transform[]] {
-  const items = store.iterateItems(crawl.id, READ_BATCH);
+export function exportStreams(storage: Storage, crawl: Crawl, format: ExportFormat, options: ExportOptions = {}): [Readable, ...Transform[]] {
+  const items = storage.iterateItems(crawl.id, READ_BATCH);
   if (format === 'csv') {
     const { header, fields } = csvColumns(crawl.spec);
     const csv = stringify({ header: true, columns: header, escape_formulas: options.escapeFormulas ?? false });
@@ -150,13 +150,13 @@ export function exportFileName(crawl: Crawl, format: ExportFormat): string {
  * ends the item generator, and the connection is closed mid-body so the
  * client can tell the download is incomplete.
  */
-export async function sendExport(res: Response, store: Store, crawl: Crawl, format: ExportFormat, options: ExportOptions = {}): Promise<void> {
+export async function sendExport(res: Response, storage: Storage, crawl: Crawl, format: ExportFormat, options: ExportOptions = {}): Promise<void> {
   res.status(200);
   res.setHeader('content-type', EXPORT_CONTENT_TYPES[format]);
   res.setHeader('content-disposition', `attachment; filename="${exportFileName(crawl, format)}"`);
   res.setHeader('cache-control', 'no-store');
   res.setHeader('x-content-type-options', 'nosniff');
-  const [source, ...steps] = exportStreams(store, crawl, format, options);
+  const [source, ...steps] = exportStreams(storage, crawl, format, options);
   try {
     await pipeline([source, ...steps, res]);
   } catch (error) {

@@ -1,19 +1,27 @@
 // One crawl's frontier: what is queued, per host, in breadth-first order, and
-// which host may be fetched from next. SQLite holds every queued URL; memory
+// which host may be fetched from next. Storage holds every queued URL; memory
 // holds only a small window of each host's queue, and only a bounded set of
-// hosts ("active" hosts): the others wait in storage and are found there by an
-// index seek when there is room. So a million queued URLs, even on a million
-// hosts, cost disk, not RAM. Leased URLs stay "queued" on disk: leases live in
-// memory, and a restarted hub simply finds them queued again.
+// hosts ("active" hosts): the others wait in storage (dormant-hosts.ts). So a
+// million queued URLs, even on a million hosts, cost disk, not RAM. Leased URLs
+// stay "queued" on disk: leases live in memory, and a restarted hub simply
+// finds them queued again.
+//
+// The frontier never writes: storage queues URLs (and gives each its place),
+// then the frontier is told what was queued (added()). Reads are asynchronous:
+// a host whose window is empty is refilled in the background and scheduled
+// when its rows arrive (onWork).
 //
 // Politeness is enforced here, centrally, for every worker at once: a host gets
 // at most `concurrency` leases in flight and at least `delayMs` between two.
-// The hub's politeness layer (server/hub/politeness.ts) moves `delayMs`
+// The politeness gate (server/politeness/gate.ts) moves `delayMs`
 // (AutoThrottle, Crawl-delay), pauses hosts (Retry-After, robots.txt errors)
 // and holds a host while its robots.txt is being fetched.
-import type { Store } from '../storage/store.ts';
+import type { QueuedEntry, Storage } from '../storage/storage.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { HostQueue, type FrontierEntry, type FrontierGate, type GateVerdict, type HostPolicy } from './host-queue.ts';
 import { MinHeap } from './min-heap.ts';
+import { Cooldowns } from './cooldowns.ts';
+import { DormantHosts } from './dormant-hosts.ts';
 
 export { HostQueue } from './host-queue.ts';
 export type { FrontierEntry, FrontierGate, GateVerdict, HostPolicy } from './host-queue.ts';
@@ -21,6 +29,11 @@ export type { FrontierEntry, FrontierGate, GateVerdict, HostPolicy } from './hos
 export interface FrontierOptions {
   /** Hosts held in memory at once; more wait in storage. */
   maxActiveHosts?: number;
+  clock?: Clock;
+  /** Rows arrived from storage: entries may be leasable now. */
+  onWork?: () => void;
+  /** A background read from storage failed (it is tried again on the next take). */
+  onError?: (error: unknown) => void;
 }
 
 export const DEFAULT_MAX_ACTIVE_HOSTS = 4096;
@@ -32,18 +45,13 @@ export const DEFAULT_MAX_ACTIVE_HOSTS = 4096;
 const BUFFER_BUDGET = 16_384;
 const MAX_REFUSED_PER_TAKE = 1000;
 
-/** What an evicted host must remember so that coming back does not reset its politeness. */
-interface Cooldown {
-  nextAt: number;
-  delayMs: number;
-  minDelayMs: number;
-  crawlDelayMs: number | null | undefined;
-}
-
 export class CrawlFrontier {
   readonly crawlId: string;
-  private readonly store: Store;
+  private readonly storage: Storage;
   private readonly policy: HostPolicy;
+  private readonly clock: Clock;
+  private readonly onWork: () => void;
+  private readonly onError: (error: unknown) => void;
   private readonly maxActiveHosts: number;
   /** The active hosts. */
   readonly hosts = new Map<string, HostQueue>();
@@ -55,32 +63,32 @@ export class CrawlFrontier {
   /** Queued and not leased (including those waiting to be retried). */
   queued = 0;
   inFlight = 0;
-  nextSeq = 1;
   /** Keys leased right now; storage still has them queued, so a reload must skip them. */
   private readonly leasedKeys = new Set<string>();
-  /** Storage may hold queued URLs of hosts that are not active. */
-  private dormant = false;
-  /** Where the scan for dormant hosts goes on from (hosts in byte order; '' is the start). */
-  private hostCursor = '';
-  /** The current scan began at the start and has not (yet) met a host that was not active. */
-  private cleanPass = false;
-  private readonly cooldowns = new Map<string, Cooldown>();
-  /** Set by the hub: robots.txt and Crawl-delay (server/hub/politeness.ts). */
+  private readonly dormant: DormantHosts;
+  private readonly cooldowns: Cooldowns;
+  /** Set by the engine: robots.txt and Crawl-delay (server/politeness/gate.ts). */
   gate: FrontierGate | undefined;
+  private closed = false;
+  /** Bumped by resync(): reads begun before it are ignored when they arrive. */
+  private generation = 0;
 
-  constructor(store: Store, crawlId: string, policy: HostPolicy, options: FrontierOptions = {}) {
-    this.store = store;
+  constructor(storage: Storage, crawlId: string, policy: HostPolicy, options: FrontierOptions = {}) {
+    this.storage = storage;
     this.crawlId = crawlId;
     this.policy = policy;
     this.maxActiveHosts = options.maxActiveHosts ?? DEFAULT_MAX_ACTIVE_HOSTS;
+    this.cooldowns = new Cooldowns(this.maxActiveHosts * 2, policy.delayMs);
+    this.dormant = new DormantHosts(storage, crawlId, () => this.hosts.size);
+    this.clock = options.clock ?? systemClock;
+    this.onWork = options.onWork ?? (() => {});
+    this.onError = options.onError ?? (() => {});
   }
 
-  /** Reads the crawl's queue state from storage (at start-up or when a crawl is created). */
+  /** Takes the count of URLs storage holds queued (at start-up); hosts are found lazily, by the first take(). */
   load(queuedCount: number): void {
     this.queued = queuedCount;
-    this.nextSeq = this.store.maxSeq(this.crawlId) + 1;
-    // Hosts are found lazily, by the first take(): a restart reads no host list.
-    if (queuedCount > 0) this.markDormant();
+    if (queuedCount > 0) this.dormant.mark();
   }
 
   private bufferSize(host: HostQueue): number {
@@ -100,51 +108,36 @@ export class CrawlFrontier {
 
   private activate(name: string): HostQueue {
     const queue = new HostQueue(name, this.policy);
-    const cooldown = this.cooldowns.get(name);
-    if (cooldown) {
-      this.cooldowns.delete(name);
-      queue.nextAt = cooldown.nextAt;
-      queue.delayMs = cooldown.delayMs;
-      queue.minDelayMs = cooldown.minDelayMs;
-      queue.crawlDelayMs = cooldown.crawlDelayMs;
-    }
+    this.cooldowns.restore(queue);
     this.hosts.set(name, queue);
     return queue;
   }
 
-  private markDormant(): void {
-    this.dormant = true;
-    // A host was left in storage, possibly behind the scan: the scan under way cannot prove there are none left.
-    this.cleanPass = false;
+  /** Storage queued these entries (new URLs found on a page, in a sitemap, or a crawl's start URLs). */
+  added(entries: readonly QueuedEntry[]): void {
+    const now = this.clock.now();
+    for (const entry of entries) this.addOne(entry, now);
   }
 
-  /**
-   * Queues a URL unless the crawl has seen its key. Call inside the transaction
-   * that records the page the URL was found on. Returns true when it was new.
-   */
-  add(url: string, key: string, host: string, depth: number): boolean {
-    const seq = this.nextSeq;
-    if (!this.store.insertRequest(this.crawlId, key, url, host, depth, seq)) return false;
-    this.nextSeq++;
+  private addOne(entry: QueuedEntry, now: number): void {
     this.queued++;
-    let queue = this.hosts.get(host);
+    let queue = this.hosts.get(entry.host);
     if (!queue) {
       if (this.hosts.size >= this.maxActiveHosts) {
-        this.markDormant();
-        return true;
+        this.dormant.mark();
+        return;
       }
       // Storage may hold more of this host's URLs (it may have been dormant): it is read from there.
-      queue = this.activate(host);
-    } else if (queue.exhausted && queue.buffered < this.bufferSize(queue)) {
+      queue = this.activate(entry.host);
+    } else if (queue.exhausted && !queue.loading && queue.buffered < this.bufferSize(queue) && entry.seq > queue.loadedSeq) {
       // Storage holds nothing beyond what is loaded, so the new row can go straight
-      // into memory; this saves a query per page on a serial chain.
-      queue.buffer.push({ key, url, host, depth, seq, attempts: 0, notBefore: 0 });
-      queue.loadedSeq = seq;
+      // into memory; this saves a read per page on a serial chain.
+      queue.buffer.push({ ...entry });
+      queue.loadedSeq = entry.seq;
     } else {
       queue.exhausted = false;
     }
-    this.schedule(queue, Date.now());
-    return true;
+    this.schedule(queue, now);
   }
 
   /** Takes up to `max` entries that politeness allows now, round-robin over hosts. */
@@ -155,7 +148,7 @@ export class CrawlFrontier {
     // Entries the gate drops are recorded in a batch after this turn, which asks for a new round: bounded here.
     let refused = 0;
     while (out.length < max && refused < MAX_REFUSED_PER_TAKE) {
-      if (this.readyHead >= this.ready.length && !this.wakeDormant(now)) break;
+      if (this.readyHead >= this.ready.length && !this.wakeDormant()) break;
       const host = this.ready[this.readyHead++]!;
       host.scheduled = false;
       if (host.held) continue;
@@ -211,13 +204,13 @@ export class CrawlFrontier {
     this.leasedKeys.delete(entry.key);
     this.inFlight = Math.max(0, this.inFlight - 1);
     const host = this.hosts.get(entry.host);
-    if (host) this.maybeEvict(host, Date.now());
+    if (host) this.maybeEvict(host, this.clock.now());
   }
 
   /** A lease ended without an attempt being made (worker left, crawl paused): the entry goes back to the front. */
   giveBack(entry: FrontierEntry): void {
     const host = this.untake(entry);
-    this.schedule(host, Date.now());
+    this.schedule(host, this.clock.now());
   }
 
   /** Lets a held host be leased from again. */
@@ -225,7 +218,7 @@ export class CrawlFrontier {
     const host = this.hosts.get(hostName);
     if (!host || !host.held) return;
     host.held = false;
-    this.schedule(host, Date.now());
+    this.schedule(host, this.clock.now());
   }
 
   /** No lease goes to this host before `until` (Retry-After, a Crawl-delay just learnt). */
@@ -251,32 +244,33 @@ export class CrawlFrontier {
     const host = this.hostQueue(entry.host);
     host.inFlight = Math.max(0, host.inFlight - 1);
     this.inFlight = Math.max(0, this.inFlight - 1);
-    const now = Date.now();
+    const now = this.clock.now();
     this.schedule(host, now);
     this.maybeEvict(host, now);
   }
 
-  /** A failed attempt to retry at `notBefore`: stored with a new seq, so it goes to the back of its host's queue. */
-  retryLater(entry: FrontierEntry, notBefore: number, code: string, message: string): void {
+  /**
+   * Storage put a failed entry back at the end of its host's queue (a new seq,
+   * not before its retry time): it is read from there again in its turn.
+   */
+  requeued(entry: FrontierEntry): void {
     this.leasedKeys.delete(entry.key);
-    const seq = this.nextSeq++;
-    this.store.requeue(this.crawlId, entry.key, entry.attempts, notBefore, seq, code, message);
     const host = this.hostQueue(entry.host);
     host.inFlight = Math.max(0, host.inFlight - 1);
     this.inFlight = Math.max(0, this.inFlight - 1);
     this.queued++;
     host.exhausted = false;
-    this.schedule(host, Date.now());
+    this.schedule(host, this.clock.now());
   }
 
   /**
-   * Rebuilds the in-memory window from storage, e.g. after a transaction that
-   * queued links was rolled back. Leased entries stay leased.
+   * Rebuilds the in-memory window from storage, e.g. after a write that
+   * queued links failed. Leased entries stay leased.
    */
-  resync(): void {
-    const queuedOnDisk = this.store.countByState(this.crawlId)[0] ?? 0;
+  async resync(): Promise<void> {
+    this.generation++;
+    const queuedOnDisk = await this.storage.countQueued(this.crawlId);
     this.queued = Math.max(0, queuedOnDisk - this.leasedKeys.size);
-    this.nextSeq = this.store.maxSeq(this.crawlId) + 1;
     this.ready = [];
     this.readyHead = 0;
     this.waiting.clear();
@@ -289,21 +283,22 @@ export class CrawlFrontier {
       host.scheduled = false;
       host.delayedCount = 0;
     }
-    const now = Date.now();
+    const now = this.clock.now();
     for (const host of this.hosts.values()) this.schedule(host, now);
-    this.hostCursor = '';
-    if (this.queued > 0) this.markDormant();
+    this.dormant.reset(this.queued > 0);
+    this.onWork();
   }
 
   /** Drops everything queued from memory (crawl ended); storage keeps it. */
   clear(): void {
+    this.closed = true;
     this.hosts.clear();
     this.ready = [];
     this.readyHead = 0;
     this.waiting.clear();
     this.delayed.clear();
     this.cooldowns.clear();
-    this.dormant = false;
+    this.dormant.reset(false);
   }
 
   /** The earliest time something now held back by politeness or a retry delay becomes leasable. */
@@ -318,12 +313,12 @@ export class CrawlFrontier {
   hasReadyWork(now: number): boolean {
     if (this.queued === 0) return false;
     this.promote(now);
-    return this.readyHead < this.ready.length || (this.dormant && this.hosts.size < this.maxActiveHosts);
+    return this.readyHead < this.ready.length || (this.dormant.pending && this.hosts.size < this.maxActiveHosts);
   }
 
   /** How many hosts are in memory, and whether more wait in storage (for stats and tests). */
   get activeHosts(): { count: number; dormant: boolean } {
-    return { count: this.hosts.size, dormant: this.dormant };
+    return { count: this.hosts.size, dormant: this.dormant.pending };
   }
 
   private schedule(host: HostQueue, now: number): void {
@@ -351,64 +346,40 @@ export class CrawlFrontier {
   }
 
   /**
-   * Brings hosts that wait in storage into memory, while there is room. Returns
-   * true when one of them can be leased from now.
+   * Brings hosts that wait in storage into memory, while there is room, in the
+   * background; found hosts are scheduled and the engine told. Returns false:
+   * nothing is leasable from them in this take.
    */
-  private wakeDormant(now: number): boolean {
-    if (!this.dormant) return false;
-    const readyBefore = this.ready.length;
-    let room = Math.min(256, this.maxActiveHosts - this.hosts.size);
-    // Every seek moves the cursor on; a pass over all hosts ends the loop at the latest.
-    let seeks = 0;
-    const maxSeeks = this.hosts.size + room + 2;
-    while (room > 0 && seeks++ < maxSeeks) {
-      const name = this.store.nextQueuedHost(this.crawlId, this.hostCursor);
-      if (name === undefined) {
-        if (this.cleanPass) {
-          // A whole pass met only active hosts: nothing waits in storage.
-          this.dormant = false;
-          break;
-        }
-        this.hostCursor = '';
-        this.cleanPass = true;
-        continue;
-      }
-      this.hostCursor = name;
-      if (this.hosts.has(name)) continue;
-      this.cleanPass = false;
-      const host = this.activate(name);
-      this.schedule(host, now);
-      room--;
-    }
-    return this.ready.length > readyBefore && this.readyHead < this.ready.length;
+  private wakeDormant(): boolean {
+    const room = Math.min(256, this.maxActiveHosts - this.hosts.size);
+    const scan = this.dormant.scan(
+      room,
+      (name) => this.hosts.has(name),
+      (name) => this.schedule(this.activate(name), this.clock.now()),
+      () => this.closed,
+    );
+    scan?.then(
+      (found) => {
+        if (found > 0) this.onWork();
+      },
+      (error: unknown) => this.onError(error),
+    );
+    return false;
   }
 
   /** Lets a host that has nothing left leave memory, when memory is wanted for others. */
   private maybeEvict(host: HostQueue, now: number): void {
-    if (!this.dormant && this.hosts.size <= this.maxActiveHosts) return;
+    if (!this.dormant.pending && this.hosts.size <= this.maxActiveHosts) return;
     if (!host.idle || this.hosts.get(host.host) !== host) return;
     this.hosts.delete(host.host);
-    const nextAt = Math.max(host.nextAt, host.pausedUntil);
-    if (nextAt > now || host.delayMs !== this.policy.delayMs || host.crawlDelayMs !== undefined) {
-      this.cooldowns.set(host.host, { nextAt, delayMs: host.delayMs, minDelayMs: host.minDelayMs, crawlDelayMs: host.crawlDelayMs });
-      if (this.cooldowns.size > this.maxActiveHosts * 4) this.pruneCooldowns(now);
-    }
-  }
-
-  /** Forgets evicted hosts whose pause is over, oldest first, to keep the map bounded. */
-  private pruneCooldowns(now: number): void {
-    for (const [name, cooldown] of this.cooldowns) {
-      if (this.cooldowns.size <= this.maxActiveHosts * 2) break;
-      if (cooldown.nextAt <= now) this.cooldowns.delete(name);
-    }
+    this.cooldowns.remember(host, now);
   }
 
   private next(host: HostQueue, now: number): FrontierEntry | undefined {
     for (;;) {
       if (host.buffered === 0) {
-        if (host.exhausted) return undefined;
-        this.refill(host, now);
-        if (host.buffered === 0) return undefined;
+        if (!host.exhausted) this.refill(host);
+        return undefined;
       }
       const entry = host.buffer[host.head]!;
       host.buffer[host.head++] = undefined as unknown as FrontierEntry;
@@ -425,17 +396,36 @@ export class CrawlFrontier {
     }
   }
 
-  private refill(host: HostQueue, now: number): void {
+  /** Reads the host's next rows from storage in the background; the host is scheduled again when they arrive. */
+  private refill(host: HostQueue): void {
+    if (host.loading) return;
+    host.loading = true;
     const size = this.bufferSize(host);
-    const rows = this.store.loadQueued(this.crawlId, host.host, host.loadedSeq, size);
-    for (const entry of rows) {
-      host.loadedSeq = Math.max(host.loadedSeq, entry.seq);
-      if (this.leasedKeys.has(entry.key)) continue;
-      if (entry.notBefore > now) {
-        this.delayed.push(entry);
-        host.delayedCount++;
-      } else host.buffer.push(entry);
-    }
-    if (rows.length < size) host.exhausted = true;
+    const generation = this.generation;
+    this.storage.loadQueued(this.crawlId, host.host, host.loadedSeq, size).then(
+      (rows) => {
+        host.loading = false;
+        if (this.closed || generation !== this.generation || this.hosts.get(host.host) !== host) return;
+        const now = this.clock.now();
+        for (const entry of rows) {
+          // Rows that reached memory meanwhile (added() after this read began) are skipped.
+          if (entry.seq <= host.loadedSeq) continue;
+          host.loadedSeq = entry.seq;
+          if (this.leasedKeys.has(entry.key)) continue;
+          if (entry.notBefore > now) {
+            this.delayed.push(entry);
+            host.delayedCount++;
+          } else host.buffer.push(entry);
+        }
+        if (rows.length < size) host.exhausted = true;
+        this.schedule(host, now);
+        if (host.buffered > 0 || host.delayedCount > 0) this.onWork();
+        else this.maybeEvict(host, now);
+      },
+      (error: unknown) => {
+        host.loading = false;
+        this.onError(error);
+      },
+    );
   }
 }

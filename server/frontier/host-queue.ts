@@ -1,15 +1,10 @@
 // A host's queue in a crawl's frontier, and the types the frontier shares with
 // the hub's politeness layer: the window of queued entries loaded from storage,
 // and the politeness state of the host (its delay, pauses, whether it is held).
-export interface FrontierEntry {
-  readonly key: string;
-  readonly url: string;
-  readonly host: string;
-  readonly depth: number;
-  readonly seq: number;
-  attempts: number;
-  notBefore: number;
-}
+import type { QueuedEntry } from '../storage/storage.ts';
+
+/** A queued URL as the frontier holds it: storage's row. */
+export type FrontierEntry = QueuedEntry;
 
 export interface HostPolicy {
   concurrency: number;
@@ -58,6 +53,8 @@ export class HostQueue {
   loadedSeq = 0;
   /** True when storage has no queued row beyond loadedSeq. */
   exhausted = false;
+  /** A read of its next rows from storage is under way. */
+  loading = false;
   /** Whether the host sits in the ready queue or the waiting heap. */
   scheduled = false;
   /** Entries of this host waiting in the retry heap. */
@@ -80,6 +77,6 @@ export class HostQueue {
 
   /** Nothing of this host is in memory, leased, held or waiting: it can leave the active set. */
   get idle(): boolean {
-    return this.inFlight === 0 && this.buffered === 0 && this.exhausted && !this.held && !this.scheduled && this.delayedCount === 0;
+    return this.inFlight === 0 && this.buffered === 0 && this.exhausted && !this.loading && !this.held && !this.scheduled && this.delayedCount === 0;
   }
 }

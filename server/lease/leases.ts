@@ -6,7 +6,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { Lease } from '../../shared/protocol.ts';
 import type { FrontierEntry } from '../frontier/frontier.ts';
-import type { Crawl, CrawlRegistry } from '../crawl/crawls.ts';
+import type { Crawl } from '../crawl/crawl.ts';
 
 export interface FetchRecord {
   finalUrl: string;
@@ -89,16 +89,13 @@ class EndedRing {
 }
 
 export class LeaseManager {
-  private readonly crawls: CrawlRegistry;
   readonly ttlMs: number;
   private readonly leases = new Map<string, LeaseRecord>();
   private readonly byWorker = new Map<string, Set<LeaseRecord>>();
   /** Recently ended leases, to tell a late or repeated result from an unknown one. */
   private readonly ended = new EndedRing(ENDED_MEMORY);
-  private crawlCursor = 0;
 
-  constructor(crawls: CrawlRegistry, ttlMs: number) {
-    this.crawls = crawls;
+  constructor(ttlMs: number) {
     this.ttlMs = ttlMs;
   }
 
@@ -122,43 +119,29 @@ export class LeaseManager {
     return this.byWorker.get(workerId)?.size ?? 0;
   }
 
-  /** Grants up to `max` leases to a worker, taking one at a time from each running crawl in turn. */
-  grant(workerId: string, max: number, now: number): Lease[] {
-    const out: Lease[] = [];
-    const running = this.crawls.running();
-    if (running.length === 0 || max <= 0) return out;
-    let idle = 0;
-    while (out.length < max && idle < running.length) {
-      const crawl = running[this.crawlCursor++ % running.length]!;
-      const entry = crawl.leaseBudget() > 0 ? crawl.frontier.take(1, now)[0] : undefined;
-      if (!entry) {
-        idle++;
-        continue;
-      }
-      idle = 0;
-      const record: LeaseRecord = {
-        id: newLeaseId(),
-        crawl,
-        entry,
-        workerId,
-        expiresAt: now + this.ttlMs,
-        fetched: undefined,
-        committing: false,
-      };
-      this.leases.set(record.id, record);
-      let held = this.byWorker.get(workerId);
-      if (!held) this.byWorker.set(workerId, (held = new Set()));
-      held.add(record);
-      out.push({
-        id: record.id,
-        crawlId: crawl.id,
-        url: entry.url,
-        depth: entry.depth,
-        specVersion: crawl.specVersion,
-        expiresAt: record.expiresAt,
-      });
-    }
-    return out;
+  /** Leases a frontier entry of a crawl to a worker until now + ttlMs. */
+  open(workerId: string, crawl: Crawl, entry: FrontierEntry, now: number): Lease {
+    const record: LeaseRecord = {
+      id: newLeaseId(),
+      crawl,
+      entry,
+      workerId,
+      expiresAt: now + this.ttlMs,
+      fetched: undefined,
+      committing: false,
+    };
+    this.leases.set(record.id, record);
+    let held = this.byWorker.get(workerId);
+    if (!held) this.byWorker.set(workerId, (held = new Set()));
+    held.add(record);
+    return {
+      id: record.id,
+      crawlId: crawl.id,
+      url: entry.url,
+      depth: entry.depth,
+      specVersion: crawl.specVersion,
+      expiresAt: record.expiresAt,
+    };
   }
 
   /** Removes a lease from the table (its result was committed, or it failed); the caller updates the frontier. */
@@ -168,32 +151,11 @@ export class LeaseManager {
     this.remember(record, how);
   }
 
-  /** Gives a lease's URL back to the frontier unworked. */
-  giveBack(record: LeaseRecord, how: 'expired' | 'revoked'): void {
-    if (record.committing || !this.leases.has(record.id)) return;
-    this.end(record, how);
-    if (record.crawl.isActive) record.crawl.frontier.giveBack(record.entry);
-  }
-
-  /** Every lease a worker holds goes back (it disconnected or asked to). Returns how many. */
-  releaseWorker(workerId: string): number {
-    const held = [...(this.byWorker.get(workerId) ?? [])];
-    for (const record of held) this.giveBack(record, 'revoked');
-    if (this.byWorker.get(workerId)?.size === 0) this.byWorker.delete(workerId);
-    return held.length;
-  }
-
-  /** Takes back every lease of a crawl that was paused or ended; returns them by worker, to notify. */
-  revokeCrawl(crawlId: string): Map<string, string[]> {
-    const byWorker = new Map<string, string[]>();
-    for (const record of [...this.leases.values()]) {
-      if (record.crawl.id !== crawlId || record.committing) continue;
-      this.giveBack(record, 'revoked');
-      const ids = byWorker.get(record.workerId) ?? [];
-      ids.push(record.id);
-      byWorker.set(record.workerId, ids);
-    }
-    return byWorker;
+  /** The leases of one crawl not being committed (to take back when it is paused or ends). */
+  ofCrawl(crawlId: string): LeaseRecord[] {
+    const out: LeaseRecord[] = [];
+    for (const record of this.leases.values()) if (record.crawl.id === crawlId && !record.committing) out.push(record);
+    return out;
   }
 
   /** Leases past their expiry; the caller decides what to do with them. */

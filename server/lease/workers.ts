@@ -1,11 +1,8 @@
-// The workers connected to a hub, and the dispatcher that turns their free
-// capacity into leases. Work is pushed: whenever capacity or work appears, the
-// dispatcher runs (once per turn of the event loop) and sends `leases` events,
-// so a serial chain never waits for a poll.
+// The workers connected to a hub: their sessions, found by id or by the secret
+// that proves them on relay requests, and which of them may have free capacity
+// (served in turn by the dispatcher).
 import { randomBytes } from 'node:crypto';
 import type { Lease, WorkerKind } from '../../shared/protocol.ts';
-import type { LeaseManager } from './leases.ts';
-import type { CrawlRegistry } from '../crawl/crawls.ts';
 
 export interface WorkerSession {
   readonly id: string;
@@ -33,12 +30,12 @@ export class WorkerRegistry {
   /** Workers that may have free capacity, in the order they get served (moved to the back when served). */
   private readonly hungry = new Map<string, WorkerSession>();
 
-  add(init: Omit<WorkerSession, 'id' | 'secret' | 'connectedAt' | 'pagesDone' | 'items' | 'failures' | 'recent'>): WorkerSession {
+  add(init: Omit<WorkerSession, 'id' | 'secret' | 'connectedAt' | 'pagesDone' | 'items' | 'failures' | 'recent'>, now: number): WorkerSession {
     const session: WorkerSession = {
       ...init,
       id: randomBytes(9).toString('base64url'),
       secret: randomBytes(24).toString('base64url'),
-      connectedAt: Date.now(),
+      connectedAt: now,
       pagesDone: 0,
       items: 0,
       failures: 0,
@@ -91,74 +88,5 @@ export class WorkerRegistry {
 
   notHungry(session: WorkerSession): void {
     this.hungry.delete(session.id);
-  }
-}
-
-export class Dispatcher {
-  private readonly workers: WorkerRegistry;
-  private readonly leases: LeaseManager;
-  private readonly crawls: CrawlRegistry;
-  private scheduled = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeAt = Number.POSITIVE_INFINITY;
-  private closed = false;
-
-  constructor(workers: WorkerRegistry, leases: LeaseManager, crawls: CrawlRegistry) {
-    this.workers = workers;
-    this.leases = leases;
-    this.crawls = crawls;
-  }
-
-  /** Asks for a dispatch round soon (coalesced: at most one per turn of the event loop). */
-  kick(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => this.run());
-  }
-
-  /** Runs a dispatch round now: after a commit, so the next page of a serial chain goes out without waiting a turn. */
-  runNow(): void {
-    if (this.closed) return;
-    this.run();
-  }
-
-  close(): void {
-    this.closed = true;
-    clearTimeout(this.wakeTimer);
-  }
-
-  private run(): void {
-    this.scheduled = false;
-    if (this.closed) return;
-    const now = Date.now();
-    for (const worker of [...this.workers.hungryWorkers()]) {
-      const free = worker.capacity - this.leases.countHeldBy(worker.id);
-      if (free <= 0) {
-        this.workers.notHungry(worker);
-        continue;
-      }
-      const granted = this.leases.grant(worker.id, free, now);
-      if (granted.length === 0) break; // nothing leasable now: the others would get nothing either
-      worker.send(granted);
-      this.workers.served(worker, granted.length < free);
-    }
-    this.scheduleWake(now);
-  }
-
-  /** When politeness delays or retry backoffs hold work back, run again when the first is due. */
-  private scheduleWake(now: number): void {
-    let next = Number.POSITIVE_INFINITY;
-    for (const crawl of this.crawls.running()) {
-      const at = crawl.frontier.nextWakeAt();
-      if (at !== null && at < next) next = at;
-    }
-    if (next === Number.POSITIVE_INFINITY || next >= this.wakeAt) return;
-    clearTimeout(this.wakeTimer);
-    this.wakeAt = next;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeAt = Number.POSITIVE_INFINITY;
-      this.kick();
-    }, Math.max(1, next - now));
-    this.wakeTimer.unref();
   }
 }

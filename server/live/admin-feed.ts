@@ -17,10 +17,9 @@ import type {
   AdminUpdate,
   AdminWorker,
 } from '../../shared/admin-protocol.ts';
-import type { HubCore } from '../engine/engine.ts';
-import type { Crawl } from '../crawl/crawls.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { Crawl } from '../crawl/crawl.ts';
 import type { WorkerSession } from '../lease/workers.ts';
-import { AdminQueries } from '../storage/queries.ts';
 import { pagesInLastMinute, workerBasics } from '../transport/admin/views.ts';
 
 /** A series keeps at most this many buckets; past it, neighbours merge and buckets double in width. */
@@ -86,8 +85,7 @@ export interface AdminLiveOptions {
 }
 
 export class AdminLive {
-  private readonly core: HubCore;
-  private readonly queries: AdminQueries;
+  private readonly core: Engine;
   private readonly now: () => number;
   /** Series of crawls started before this begin here: what happened earlier is not known. */
   private readonly bornAt: number;
@@ -101,9 +99,8 @@ export class AdminLive {
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
 
-  constructor(core: HubCore, options: AdminLiveOptions = {}) {
+  constructor(core: Engine, options: AdminLiveOptions = {}) {
     this.core = core;
-    this.queries = new AdminQueries(core.store.db);
     this.now = options.now ?? Date.now;
     this.bornAt = this.now();
     const onPage = (worker: WorkerSession | undefined, crawl: Crawl, items: number) => this.onPage(worker, crawl, items);
@@ -116,7 +113,7 @@ export class AdminLive {
     };
     const intervalMs = options.intervalMs ?? 1000;
     if (intervalMs > 0) {
-      this.timer = setInterval(() => this.tick(), intervalMs);
+      this.timer = setInterval(() => void this.tick(), intervalMs);
       this.timer.unref();
     }
   }
@@ -229,7 +226,7 @@ export class AdminLive {
     const totals: AdminTotals = {
       workers: workers.length,
       workersByKind: byKind,
-      leasesInFlight: this.core.leases.size,
+      leasesInFlight: this.core.leasesInFlight,
       pagesPerSecond: this.rate(this.hubRecent, now),
     };
     return { at: now, crawls, workers, totals };
@@ -238,15 +235,14 @@ export class AdminLive {
   private workers(now: number): AdminWorker[] {
     const out: AdminWorker[] = [];
     for (const w of this.core.workers.all()) {
-      const leasesByCrawl: Record<string, number> = {};
-      for (const record of this.core.leases.heldBy(w.id)) leasesByCrawl[record.crawl.id] = (leasesByCrawl[record.crawl.id] ?? 0) + 1;
+      const leasesByCrawl = this.core.leasesByCrawl(w.id);
       out.push({ ...workerBasics(this.core, w), leasesByCrawl, pagesPerMinute: pagesInLastMinute(w, now) });
     }
     return out.sort((a, b) => a.connectedAt - b.connectedAt || (a.id < b.id ? -1 : 1));
   }
 
   /** A crawl's details, or undefined when there is no such crawl. */
-  detail(crawlId: string): AdminCrawlDetail | undefined {
+  async detail(crawlId: string): Promise<AdminCrawlDetail | undefined> {
     const crawl = this.core.crawls.get(crawlId);
     if (!crawl) return undefined;
     const now = this.now();
@@ -255,8 +251,8 @@ export class AdminLive {
     const series = this.seriesOf(crawl, live);
     series?.extendTo(crawl.isActive ? now : (crawl.finishedAt ?? now));
     if (live.errorsStale || live.errors === undefined) {
-      live.errors = this.queries.errorGroups(crawl.id);
       live.errorsStale = false;
+      live.errors = await this.core.storage.errorGroups(crawl.id);
     }
     const contributors: AdminCrawlContributor[] = [];
     const online = new Map<string, WorkerSession>();
@@ -277,20 +273,18 @@ export class AdminLive {
       crawlId: crawl.id,
       at: now,
       rate: series?.view() ?? { startAt: now, bucketMs: 1000, counts: [] },
-      errors: live.errors,
+      errors: live.errors ?? [],
       retries: Object.fromEntries(live.retries),
       contributors,
     };
   }
 
   private leasesOn(workerId: string, crawlId: string): number {
-    let n = 0;
-    for (const record of this.core.leases.heldBy(workerId)) if (record.crawl.id === crawlId) n++;
-    return n;
+    return this.core.leasesByCrawl(workerId)[crawlId] ?? 0;
   }
 
   /** Pushes what changed since the last tick to the listeners. */
-  tick(): void {
+  async tick(): Promise<void> {
     if (this.listeners.size === 0) return;
     const update = this.update();
     const json = JSON.stringify({ ...update, at: 0 });
@@ -299,7 +293,7 @@ export class AdminLive {
       for (const listener of this.listeners) listener.update(update);
     }
     for (const crawlId of this.watched.keys()) {
-      const detail = this.detail(crawlId);
+      const detail = await this.detail(crawlId);
       if (!detail) continue;
       const detailJson = JSON.stringify({ ...detail, at: 0 });
       if (detailJson === this.lastDetailJson.get(crawlId)) continue;

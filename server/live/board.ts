@@ -26,8 +26,8 @@ import {
   type BoardTotals,
 } from '../../shared/board-protocol.ts';
 import type { ContributorRow, ContributorStore } from '../storage/contributors.ts';
-import type { HubCore } from '../engine/engine.ts';
-import type { Crawl } from '../crawl/crawls.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { Crawl } from '../crawl/crawl.ts';
 import type { WorkerSession } from '../lease/workers.ts';
 import { RateWindow } from './rate-window.ts';
 
@@ -83,7 +83,7 @@ function sameTotals(a: BoardTotals | undefined, b: BoardTotals): boolean {
 
 export class Board {
   readonly maxRows: number;
-  private readonly core: HubCore;
+  private readonly core: Engine;
   private readonly store: ContributorStore;
   private readonly now: () => number;
   private readonly endedCrawlMs: number;
@@ -107,7 +107,7 @@ export class Board {
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly detach: () => void;
 
-  constructor(core: HubCore, store: ContributorStore, options: BoardOptions = {}) {
+  constructor(core: Engine, store: ContributorStore, options: BoardOptions = {}) {
     this.core = core;
     this.store = store;
     this.now = options.now ?? Date.now;

@@ -10,11 +10,9 @@
 // for); and Scrapy never backs off on errors, which is the one signal a site
 // sends on purpose.
 
-export interface ThrottleSettings {
-  enabled: boolean;
-  targetConcurrency: number;
-  maxDelayMs: number;
-}
+import type { ThrottleSettings } from '../crawl/crawl.ts';
+
+export type { ThrottleSettings };
 
 /** The first backoff from a delay near 0: a site that says "slow down" gets at least this much. */
 export const BACKOFF_START_MS = 1000;

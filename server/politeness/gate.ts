@@ -10,8 +10,8 @@
 import type { FrontierEntry, FrontierGate, GateVerdict, HostQueue } from '../frontier/frontier.ts';
 import { delayAfterBackoff, delayAfterResponse, isBackoffSignal, smoothLatency } from './auto-throttle.ts';
 import { originOf, robotsToken, type RobotsCache, type RobotsRules } from './robots.ts';
-import type { Crawl } from '../crawl/crawls.ts';
-import type { LeaseRecord } from '../lease/leases.ts';
+import type { Crawl } from '../crawl/crawl.ts';
+import type { Clock } from '../clock.ts';
 import { SkipCode } from '../../shared/errors.ts';
 
 /** A Retry-After longer than this pauses the host only this long (the page's own retry waits its own way). */
@@ -23,8 +23,9 @@ export { SkipCode } from '../../shared/errors.ts';
 export interface HubPolitenessOptions {
   robots: RobotsCache;
   maxCrawlDelayMs: number;
-  /** Records a URL the gate dropped (Outcomes.skipQueued). */
-  skip: (crawl: Crawl, entry: FrontierEntry, code: string, message: string) => void;
+  clock: Clock;
+  /** Records a URL the gate dropped (the results step records it as skipped). */
+  skip: (crawl: Crawl, entry: FrontierEntry, code: SkipCode, message: string) => void;
   /** Held hosts were released: leases may be granted. */
   onReleased: () => void;
 }
@@ -97,10 +98,9 @@ export class HubPoliteness {
     this.o.onReleased();
   }
 
-  /** The relay fetched a lease's page in `latencyMs`: AutoThrottle moves the host's delay. */
-  fetched(record: LeaseRecord, status: number, latencyMs: number): void {
-    const crawl = record.crawl;
-    const host = crawl.frontier.getHost(record.entry.host);
+  /** The relay fetched a page of `hostName` in `latencyMs`: AutoThrottle moves the host's delay. */
+  fetched(crawl: Crawl, hostName: string, status: number, latencyMs: number): void {
+    const host = crawl.frontier.getHost(hostName);
     if (!host) return;
     host.latencyMs = smoothLatency(host.latencyMs, latencyMs);
     host.lastStatus = status;
@@ -108,15 +108,14 @@ export class HubPoliteness {
   }
 
   /** The relay's fetch failed: a 429, a 503 or a timeout makes the host back off; a Retry-After pauses it. */
-  failed(record: LeaseRecord, code: string, status: number | undefined, retryAfterMs: number | undefined): void {
-    const crawl = record.crawl;
-    const host = crawl.frontier.getHost(record.entry.host);
+  failed(crawl: Crawl, hostName: string, code: string, status: number | undefined, retryAfterMs: number | undefined): void {
+    const host = crawl.frontier.getHost(hostName);
     if (!host) return;
     if (status !== undefined) host.lastStatus = status;
     if (!isBackoffSignal(status, code)) return;
     host.backoffs++;
     host.delayMs = delayAfterBackoff(host.delayMs, host.minDelayMs, crawl.throttle);
     const pauseMs = Math.max(host.delayMs, Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_PAUSE_MS));
-    if (pauseMs > 0) crawl.frontier.pause(host.host, Date.now() + pauseMs);
+    if (pauseMs > 0) crawl.frontier.pause(host.host, this.o.clock.now() + pauseMs);
   }
 }

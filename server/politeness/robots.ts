@@ -34,6 +34,7 @@ function asRelayFailure(error: unknown): { code: RelayErrorCode; message: string
   if (typeof e !== 'object' || e === null || typeof e.retryable !== 'boolean' || typeof e.message !== 'string') return undefined;
   return (RELAY_ERROR_CODES as readonly unknown[]).includes(e.code) ? (e as { code: RelayErrorCode; message: string; retryable: boolean }) : undefined;
 }
+import { systemClock, type Clock } from '../clock.ts';
 
 /** Google reads the first 500 KiB; a longer robots.txt is treated as unavailable. */
 export const ROBOTS_MAX_BYTES = 512 * 1024;
@@ -135,12 +136,14 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   private readonly fetcher: RobotsFetcher | undefined;
   private readonly options: RobotsOptions;
   private readonly log: (line: string) => void;
+  private readonly clock: Clock;
   /** In least-recently-used order (a Map keeps insertion order; a hit moves the entry to the end). */
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
-  constructor(fetcher: RobotsFetcher | undefined, options: RobotsOptions, log: (line: string) => void = () => {}) {
+  constructor(fetcher: RobotsFetcher | undefined, options: RobotsOptions, log: (line: string) => void = () => {}, clock: Clock = systemClock) {
     super();
+    this.clock = clock;
     this.fetcher = fetcher;
     this.options = options;
     this.log = log;
@@ -151,7 +154,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   }
 
   /** What is known of an origin's robots.txt now; starts a fetch when nothing (or something stale) is known. */
-  peek(origin: string, userAgent: string, now = Date.now()): RobotsVerdict {
+  peek(origin: string, userAgent: string, now = this.clock.now()): RobotsVerdict {
     let entry = this.entries.get(origin);
     if (entry) {
       this.entries.delete(origin);
@@ -223,7 +226,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
       entry.failures++;
       const backoff = Math.min(this.options.errorRetryMaxMs, this.options.errorRetryMs * 2 ** (entry.failures - 1));
       const gaveUp = entry.failures >= this.options.maxAttempts;
-      entry.retryAt = Date.now() + (gaveUp ? this.options.errorRetryMaxMs : backoff);
+      entry.retryAt = this.clock.now() + (gaveUp ? this.options.errorRetryMaxMs : backoff);
       entry.reason = reason;
       this.log(`robots.txt of ${entry.origin} unreachable (${entry.failures}×): ${reason}${gaveUp ? '; its URLs are skipped for now' : ''}`);
     }
@@ -231,7 +234,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
 
   private succeed(entry: Entry, text: string | undefined): void {
     entry.rules = new RobotsRules(entry.origin, text);
-    entry.expiresAt = Date.now() + this.options.cacheTtlMs;
+    entry.expiresAt = this.clock.now() + this.options.cacheTtlMs;
     entry.failures = 0;
     entry.retryAt = 0;
     entry.reason = '';

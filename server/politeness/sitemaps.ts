@@ -15,16 +15,21 @@ import type { SitemapsSpec } from '../../shared/spec/schema.ts';
 import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
 import type { RobotsCache } from './robots.ts';
 import { SitemapError, parseSitemap, sitemapBytes } from './sitemap-parse.ts';
-import { SourceState, type SourceRow, type Store } from '../storage/store.ts';
-import type { Crawl, CrawlRegistry } from '../crawl/crawls.ts';
-import { retryDelayMs, retryPolicyFor, type RetryPolicy } from '../results/outcomes.ts';
+import type { NewRequest, NewSource, SourceRow, Storage } from '../storage/storage.ts';
+import type { Spec } from '../../shared/spec/schema.ts';
+import type { Crawl } from '../crawl/crawl.ts';
+import type { CrawlRegistry } from '../crawl/registry.ts';
+import { retryDelayMs, retryPolicyFor, type RetryPolicy } from '../crawl/retry.ts';
+import type { Clock, ClockTimer } from '../clock.ts';
+import { ErrorCode, SkipCode } from '../../shared/errors.ts';
 
 /** Sitemap indexes may not nest (sitemaps.org); a few levels are tolerated, no more. */
 export const MAX_SITEMAP_NESTING = 4;
 
 export interface SitemapLoaderOptions {
-  store: Store;
+  storage: Storage;
   crawls: CrawlRegistry;
+  clock: Clock;
   robots: RobotsCache;
   fetcher: PageFetcher | undefined;
   retry: RetryPolicy;
@@ -43,7 +48,7 @@ export function sitemapAllows(rules: SitemapsSpec, scopeBase: string, url: strin
 export class SitemapLoader {
   private readonly o: SitemapLoaderOptions;
   private readonly running = new Set<string>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, ClockTimer>();
   private readonly abort = new AbortController();
   private closed = false;
 
@@ -54,34 +59,34 @@ export class SitemapLoader {
   close(): void {
     this.closed = true;
     this.abort.abort();
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const timer of this.timers.values()) this.o.clock.clearTimeout(timer);
     this.timers.clear();
   }
 
-  /** Records a new crawl's sources; call inside the transaction that creates it. Returns how many. */
-  register(crawl: Crawl): number {
-    const rules = crawl.spec.sitemaps;
-    if (!rules) return 0;
-    let count = 0;
+  /** A new crawl's sources: each sitemap of its spec, and with fromRobotsTxt the robots.txt of each start URL's origin. */
+  static sourcesFor(spec: Spec): NewSource[] {
+    const rules = spec.sitemaps;
+    if (!rules) return [];
+    const out: NewSource[] = [];
     for (const url of rules.urls) {
       const normalized = normalizeUrl(url);
-      if (normalized && this.o.store.insertSource(crawl.id, normalized, 'sitemap', normalized, 0)) count++;
+      if (normalized) out.push({ url: normalized, kind: 'sitemap', scopeBase: normalized, nesting: 0 });
     }
     if (rules.fromRobotsTxt) {
-      for (const start of crawl.spec.startUrls) {
+      for (const start of spec.startUrls) {
         const normalized = normalizeUrl(start);
         if (!normalized) continue;
         const robotsUrl = `${new URL(normalized).origin}/robots.txt`;
-        if (this.o.store.insertSource(crawl.id, robotsUrl, 'robots', robotsUrl, 0)) count++;
+        out.push({ url: robotsUrl, kind: 'robots', scopeBase: robotsUrl, nesting: 0 });
       }
     }
-    return count;
+    return out;
   }
 
   /** Reads the crawl's pending sources, unless that is already under way. */
   kick(crawl: Crawl): void {
     if (this.closed || crawl.pendingSources === 0 || crawl.status !== 'running' || this.running.has(crawl.id)) return;
-    clearTimeout(this.timers.get(crawl.id));
+    this.o.clock.clearTimeout(this.timers.get(crawl.id));
     this.timers.delete(crawl.id);
     this.running.add(crawl.id);
     void this.drain(crawl)
@@ -91,24 +96,23 @@ export class SitemapLoader {
 
   private async drain(crawl: Crawl): Promise<void> {
     // URLs the crawl's sitemaps have queued so far, against sitemaps.maxUrls (summed once, then counted).
-    const queued = { count: this.o.store.sumSourceUrls(crawl.id) };
+    const queued = { count: await this.o.storage.sumSourceUrls(crawl.id) };
     while (!this.closed && crawl.status === 'running') {
-      const row = this.o.store.nextPendingSource(crawl.id);
+      const row = await this.o.storage.nextPendingSource(crawl.id);
       if (!row) break;
-      const now = Date.now();
-      if (row.not_before > now) {
-        const timer = setTimeout(() => {
+      const now = this.o.clock.now();
+      if (row.notBefore > now) {
+        const timer = this.o.clock.setTimeout(() => {
           this.timers.delete(crawl.id);
           this.kick(crawl);
-        }, row.not_before - now);
-        timer.unref();
+        }, row.notBefore - now);
         this.timers.set(crawl.id, timer);
         return;
       }
       if (row.kind === 'robots') await this.readRobots(crawl, row);
       else await this.readSitemap(crawl, row, queued);
       if (this.closed) return;
-      crawl.pendingSources = this.o.store.countPendingSources(crawl.id);
+      crawl.pendingSources = await this.o.storage.countPendingSources(crawl.id);
       this.o.crawls.checkFinished(crawl);
       this.o.onQueued();
     }
@@ -118,24 +122,24 @@ export class SitemapLoader {
     const origin = new URL(row.url).origin;
     const verdict = await this.o.robots.load(origin, crawl.spec.politeness.userAgent);
     if (!crawl.isActive) return;
-    const now = Date.now();
+    const now = this.o.clock.now();
+    const attempts = row.attempts + 1;
     if (verdict.state === 'unreachable') {
-      this.o.store.retrySource(crawl.id, row.url, row.attempts + 1, verdict.retryAt, 'ROBOTS_UNREACHABLE', verdict.reason);
+      await this.o.storage.retrySource(crawl.id, row.url, { attempts, notBefore: verdict.retryAt, code: SkipCode.ROBOTS_UNREACHABLE, message: verdict.reason });
       return;
     }
     if (verdict.state !== 'ready') {
       const message = verdict.state === 'gaveUp' ? verdict.reason : 'robots.txt could not be read';
-      this.o.store.endSource(crawl.id, row.url, SourceState.FAILED, { attempts: row.attempts + 1, urlsQueued: 0, code: 'ROBOTS_UNREACHABLE', message, at: now });
+      await this.o.storage.failSource(crawl.id, row.url, { attempts, code: SkipCode.ROBOTS_UNREACHABLE, message, at: now });
       return;
     }
-    this.o.store.transaction(() => {
-      for (const sitemap of verdict.rules.sitemaps()) {
-        const url = normalizeUrl(sitemap);
-        // A robots.txt may name sitemaps anywhere (cross-submission); their pages are still scoped to this origin.
-        if (url) this.o.store.insertSource(crawl.id, url, 'sitemap', row.url, 0);
-      }
-      this.o.store.endSource(crawl.id, row.url, SourceState.DONE, { attempts: row.attempts + 1, urlsQueued: 0, at: now });
-    });
+    const sources: NewSource[] = [];
+    for (const sitemap of verdict.rules.sitemaps()) {
+      const url = normalizeUrl(sitemap);
+      // A robots.txt may name sitemaps anywhere (cross-submission); their pages are still scoped to this origin.
+      if (url) sources.push({ url, kind: 'sitemap', scopeBase: row.url, nesting: 0 });
+    }
+    await this.o.storage.completeSource(crawl.id, row.url, { attempts, at: now, sources, urls: [], budget: 0 });
   }
 
   private async readSitemap(crawl: Crawl, row: SourceRow, queuedSoFar: { count: number }): Promise<void> {
@@ -157,57 +161,63 @@ export class SitemapLoader {
       kind = parsed.kind;
     } catch (error) {
       if (this.closed || !crawl.isActive) return;
-      this.failed(crawl, row, attempts, error);
+      await this.failed(crawl, row, attempts, error);
       return;
     }
     if (!crawl.isActive) return;
+    const { sources, urls: requests } = this.plan(crawl, row, kind, urls);
     let queued: number;
     try {
-      queued = this.o.store.transaction(() => this.record(crawl, row, kind, urls, attempts, rules.maxUrls - queuedSoFar.count));
+      const done = await this.o.storage.completeSource(crawl.id, row.url, {
+        attempts,
+        at: this.o.clock.now(),
+        sources,
+        urls: requests,
+        budget: rules.maxUrls - queuedSoFar.count,
+      });
+      queued = done.queued.length;
+      if (crawl.isActive) crawl.frontier.added(done.queued);
     } catch (error) {
-      // Nothing was stored: the frontier's memory is rebuilt, and the source stays pending for the next round.
-      crawl.frontier.resync();
+      // Nothing was stored: the source stays pending for the next round.
+      if (crawl.isActive) await crawl.frontier.resync();
       throw error;
     }
     queuedSoFar.count += queued;
     this.o.log(`sitemap ${row.url}: ${kind === 'index' ? `${urls.length} sitemap(s)` : `${queued} new URL(s) of ${urls.length}`}`);
   }
 
-  /** Inside the transaction: an index's sitemaps become sources, a sitemap's pages are queued; the source is marked read. */
-  private record(crawl: Crawl, row: SourceRow, kind: 'urlset' | 'index' | 'text', urls: string[], attempts: number, budget: number): number {
+  /** An index's sitemaps become sources; a sitemap's pages in scope are queued at depth 0. */
+  private plan(crawl: Crawl, row: SourceRow, kind: 'urlset' | 'index' | 'text', urls: string[]): { sources: NewSource[]; urls: NewRequest[] } {
     const rules = crawl.spec.sitemaps!;
-    let queued = 0;
+    const sources: NewSource[] = [];
+    const requests: NewRequest[] = [];
     if (kind === 'index') {
       for (const child of urls) {
         const url = normalizeUrl(child);
-        if (url && row.nesting < MAX_SITEMAP_NESTING && isInScope(rules.scope, row.scope_base, url)) {
-          this.o.store.insertSource(crawl.id, url, 'sitemap', row.scope_base, row.nesting + 1);
+        if (url && row.nesting < MAX_SITEMAP_NESTING && isInScope(rules.scope, row.scopeBase, url)) {
+          sources.push({ url, kind: 'sitemap', scopeBase: row.scopeBase, nesting: row.nesting + 1 });
         }
       }
     } else {
       for (const listed of urls) {
-        if (queued >= budget) break;
         const url = normalizeUrl(listed);
-        if (!url || !sitemapAllows(rules, row.scope_base, url)) continue;
-        if (crawl.frontier.add(url, urlKey(url), new URL(url).host, 0)) queued++;
+        if (url && sitemapAllows(rules, row.scopeBase, url)) requests.push({ url, key: urlKey(url), host: new URL(url).host, depth: 0 });
       }
-      this.o.store.bumpCounters(crawl.id, { nextSeq: crawl.frontier.nextSeq });
     }
-    this.o.store.endSource(crawl.id, row.url, SourceState.DONE, { attempts, urlsQueued: queued, at: Date.now() });
-    return queued;
+    return { sources, urls: requests };
   }
 
-  private failed(crawl: Crawl, row: SourceRow, attempts: number, error: unknown): void {
-    const code = error instanceof RelayError || error instanceof SitemapError ? error.code : 'SITEMAP_FAILED';
+  private async failed(crawl: Crawl, row: SourceRow, attempts: number, error: unknown): Promise<void> {
+    const code: ErrorCode = error instanceof RelayError || error instanceof SitemapError ? error.code : ErrorCode.SITEMAP_FAILED;
     const message = (error as Error)?.message ?? String(error);
     const retryable = error instanceof RelayError && error.retryable;
-    const policy = retryPolicyFor(crawl, this.o.retry);
+    const policy = retryPolicyFor(crawl.spec, this.o.retry);
     if (retryable && attempts < policy.maxAttempts) {
       const delay = retryDelayMs(policy, attempts, error.retryAfterMs);
-      this.o.store.retrySource(crawl.id, row.url, attempts, Date.now() + delay, code, message);
+      await this.o.storage.retrySource(crawl.id, row.url, { attempts, notBefore: this.o.clock.now() + delay, code, message });
       return;
     }
-    this.o.store.endSource(crawl.id, row.url, SourceState.FAILED, { attempts, urlsQueued: 0, code, message, at: Date.now() });
+    await this.o.storage.failSource(crawl.id, row.url, { attempts, code, message, at: this.o.clock.now() });
     this.o.log(`sitemap ${row.url} failed (${code}): ${message}`);
   }
 }

@@ -3,7 +3,7 @@
 // is the only reader and writer.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { WorkerKind } from '../../shared/protocol.ts';
-import { transaction } from './db.ts';
+import { transaction } from './sqlite/group-commit.ts';
 
 export interface ContributorRow {
   id: string;

@@ -11,7 +11,7 @@ import {
   type AdminClientToServerEvents,
   type AdminServerToClientEvents,
 } from '../../shared/admin-protocol.ts';
-import type { HubCore } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
 import { AdminLive, type AdminLiveOptions } from '../live/admin-feed.ts';
 import { originMatchesHost, type AdminSession, type AdminSessions } from './admin/session.ts';
@@ -36,7 +36,7 @@ export interface AttachAdminLiveOptions extends AdminLiveOptions {
   sessions: AdminSessions;
 }
 
-export function attachAdminLive(io: Server, core: HubCore, options: AttachAdminLiveOptions): AdminLiveHandle {
+export function attachAdminLive(io: Server, core: Engine, options: AttachAdminLiveOptions): AdminLiveHandle {
   const live = new AdminLive(core, options);
   const nsp = io.of(ADMIN_NAMESPACE) as unknown as AdminNamespace;
 
@@ -81,7 +81,7 @@ export function attachAdminLive(io: Server, core: HubCore, options: AttachAdminL
     let unwatch: (() => void) | undefined;
     let room: string | undefined;
 
-    (socket as unknown as Socket).on('admin:watch', (payload: unknown, ack: unknown) => {
+    (socket as unknown as Socket).on('admin:watch', async (payload: unknown, ack: unknown) => {
       if (!hasAck(socket as unknown as Socket, 'admin:watch', ack)) return;
       const parsed = adminWatchSchema.safeParse(payload);
       if (!parsed.success) {
@@ -97,7 +97,7 @@ export function attachAdminLive(io: Server, core: HubCore, options: AttachAdminL
         ack({ ok: true });
         return;
       }
-      const detail = live.detail(crawlId);
+      const detail = await live.detail(crawlId);
       if (!detail) {
         ack(fail(ErrorCode.CRAWL_UNKNOWN, `no crawl with id "${crawlId}"`));
         return;

@@ -20,7 +20,7 @@ import {
 } from '../../shared/board-protocol.ts';
 import { ContributorStore } from '../storage/contributors.ts';
 import { Board, type BoardOptions } from '../live/board.ts';
-import type { HubCore } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
 
 type BoardNamespace = Namespace<BoardClientToServerEvents, BoardServerToClientEvents>;
@@ -31,7 +31,7 @@ const KNOWN_EVENTS = new Set(['board:identify', 'board:resync']);
 const roomOf = (id: string) => `self:${id}`;
 
 /** Starts the board and serves it on the /board namespace of `io`. */
-export function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvents>, core: HubCore, db: DatabaseSync, options: BoardOptions = {}): Board {
+export function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvents>, core: Engine, db: DatabaseSync, options: BoardOptions = {}): Board {
   const board = new Board(core, new ContributorStore(db), options);
   const nsp = io.of(BOARD_NAMESPACE) as unknown as BoardNamespace;
 

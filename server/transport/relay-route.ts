@@ -8,7 +8,7 @@ import { RELAY_PATH, WORKER_SECRET_HEADER } from '../../shared/protocol.ts';
 import { ErrorCode, httpStatusOf, type HttpErrorCode } from '../../shared/errors.ts';
 import { decodeHtml, sniffHtmlCharset } from '../relay/charset.ts';
 import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
-import type { HubCore } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 
 export const RELAY_HEADERS = {
   finalUrl: 'x-crowdcrawl-final-url',
@@ -39,17 +39,17 @@ export function relayLeaseId(req: IncomingMessage): string | undefined {
   }
 }
 
-export function relayHandler(core: HubCore, fetcher: PageFetcher) {
+export function relayHandler(engine: Engine, fetcher: PageFetcher) {
   return async (req: IncomingMessage, res: ServerResponse, leaseId: string): Promise<void> => {
     const header = req.headers[WORKER_SECRET_HEADER];
     const secret = Array.isArray(header) ? header[0] : header;
-    const worker = secret ? core.workers.bySecretToken(secret) : undefined;
+    const worker = secret ? engine.workers.bySecretToken(secret) : undefined;
     if (!worker) {
       // 401, not the code's 403: the worker did not say who it is at all.
       refuse(res, ErrorCode.LEASE_NOT_YOURS, `send the worker secret from the welcome event in the ${WORKER_SECRET_HEADER} header`, false, 401);
       return;
     }
-    const record = core.leaseFor(worker, leaseId);
+    const record = engine.leaseFor(worker, leaseId);
     if (!('entry' in record)) {
       refuse(res, record.code === ErrorCode.LEASE_NOT_YOURS || record.code === ErrorCode.LEASE_EXPIRED ? record.code : ErrorCode.LEASE_UNKNOWN, record.message);
       return;
@@ -67,8 +67,12 @@ export function relayHandler(core: HubCore, fetcher: PageFetcher) {
         userAgent: record.crawl.spec.politeness.userAgent,
         signal: abort.signal,
       });
-      core.politeness.fetched(record, page.status, page.elapsedMs);
-      if (!core.leases.get(record.id)) {
+      engine.relayFetched(
+        record,
+        { finalUrl: page.finalUrl, status: page.status, contentHash: page.contentHash, contentType: page.contentType, fetchedAt: engine.clock.now() },
+        page.elapsedMs,
+      );
+      if (!engine.isLive(record)) {
         refuse(res, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
         return;
       }
@@ -76,13 +80,6 @@ export function relayHandler(core: HubCore, fetcher: PageFetcher) {
       // the worker decodes them as UTF-8 exactly as the hub would.
       const charset = sniffHtmlCharset(page.body, page.contentType);
       const payload = charset === 'utf-8' ? page.body : Buffer.from(decodeHtml(page.body, page.contentType).text, 'utf8');
-      record.fetched = {
-        finalUrl: page.finalUrl,
-        status: page.status,
-        contentHash: page.contentHash,
-        contentType: page.contentType,
-        fetchedAt: Date.now(),
-      };
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': payload.length,
@@ -100,9 +97,7 @@ export function relayHandler(core: HubCore, fetcher: PageFetcher) {
       }
       const relayError =
         error instanceof RelayError ? error : new RelayError('RELAY_INTERNAL', (error as Error).message ?? String(error), { retryable: true });
-      // Before the lease ends: a 429, 503 or timeout slows the whole host down (AutoThrottle, Retry-After).
-      core.politeness.failed(record, relayError.code, relayError.status, relayError.retryAfterMs);
-      core.outcomes.fail(record, {
+      engine.relayFailed(record, {
         code: relayError.code,
         message: relayError.message,
         retryable: relayError.retryable,

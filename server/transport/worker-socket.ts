@@ -14,17 +14,18 @@ import {
   resultSchema,
   specRequestSchema,
   type ClientToServerEvents,
+  type Lease,
   type Reply,
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
-import type { HubCore } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
 
 type WorkerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { workerId: string }>;
 
 const KNOWN_EVENTS = new Set(['capacity', 'spec:get', 'result', 'failure', 'release']);
 
-export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, core: HubCore): void {
+export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, engine: Engine): void {
   io.use((socket, next) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     const version = auth?.protocolVersion;
@@ -37,7 +38,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       next(connectError(ErrorCode.BAD_REQUEST, `bad handshake: ${describeIssues(hello.error)}`));
       return;
     }
-    if (core.isBanned(hello.data.clientId)) {
+    if (engine.isBanned(hello.data.clientId)) {
       next(connectError(ErrorCode.BANNED, 'this browser has been banned from this hub by its operator'));
       return;
     }
@@ -48,14 +49,14 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
   io.on('connection', (raw) => {
     const socket = raw as unknown as WorkerSocket;
     const hello = (socket.data as unknown as { hello: z.output<typeof helloSchema> }).hello;
-    const session = core.workers.add({
+    const session = engine.joinWorker({
       name: hello.name,
       kind: hello.kind,
       clientId: hello.clientId,
       capacity: hello.capacity,
       address: socket.handshake.address,
-      send: (leases) => socket.emit('leases', leases),
-      revoke: (ids) => socket.emit('leases:revoked', ids),
+      send: (leases: Lease[]) => socket.emit('leases', leases),
+      revoke: (ids: string[]) => socket.emit('leases:revoked', ids),
       disconnect: () => socket.disconnect(true),
     });
     socket.data.workerId = session.id;
@@ -63,10 +64,9 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       workerId: session.id,
       workerSecret: session.secret,
       protocolVersion: PROTOCOL_VERSION,
-      leaseTtlMs: core.leases.ttlMs,
+      leaseTtlMs: engine.leaseTtlMs,
       name: session.name,
     });
-    core.workerJoined(session);
 
     /** Wraps a handler: checks the ack and the payload, turns exceptions into error replies. */
     const on = <S extends z.ZodType, R extends object>(
@@ -84,31 +84,29 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
         try {
           ack(await handler(parsed.data));
         } catch (error) {
-          core.log(`error handling ${event} from ${session.name}: ${(error as Error).stack ?? String(error)}`);
+          engine.log(`error handling ${event} from ${session.name}: ${(error as Error).stack ?? String(error)}`);
           ack(fail(ErrorCode.INTERNAL, 'the hub failed to handle this event'));
         }
       });
     };
 
     on('capacity', capacitySchema, ({ capacity }) => {
-      session.capacity = capacity;
-      core.workers.markHungry(session);
-      core.dispatcher.kick();
+      engine.setCapacity(session, capacity);
       return { ok: true };
     });
 
     on('spec:get', specRequestSchema, ({ crawlId }) => {
-      const crawl = core.crawls.get(crawlId);
+      const crawl = engine.crawls.get(crawlId);
       if (!crawl) return fail(ErrorCode.CRAWL_UNKNOWN, `no crawl with id "${crawlId}"`);
       return { ok: true, crawlId: crawl.id, specVersion: crawl.specVersion, spec: crawl.spec };
     });
 
-    on('result', resultSchema, (payload) => core.submitResult(session, payload));
-    on('failure', failureSchema, (payload) => core.workerFailure(session, payload));
-    on('release', releaseSchema, ({ leaseIds }) => core.release(session, leaseIds));
+    on('result', resultSchema, (payload) => engine.submitResult(session, payload));
+    on('failure', failureSchema, (payload) => engine.workerFailure(session, payload));
+    on('release', releaseSchema, ({ leaseIds }) => engine.release(session, leaseIds));
 
     refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
 
-    socket.on('disconnect', () => core.workerLeft(session));
+    socket.on('disconnect', () => engine.workerLeft(session));
   });
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startHub, type Hub } from '../../server/app.ts';
 import type { HubOptions } from '../../server/options.ts';
 import { startNodeWorker, type NodeWorker, type NodeWorkerOptions } from '../../server/worker/node-worker.ts';
-import type { CrawlSummary } from '../../server/crawl/crawls.ts';
+import type { CrawlSummary } from '../../shared/admin-api.ts';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -44,17 +44,18 @@ export async function startWorkers(hubUrl: string, count: number, options: Parti
 export function waitForCrawlEnd(hub: Hub, crawlId: string, timeoutMs = 60_000): Promise<CrawlSummary> {
   return new Promise((resolve, reject) => {
     const check = () => {
-      const crawl = hub.core.crawls.get(crawlId);
+      const crawl = hub.engine.crawls.get(crawlId);
       if (crawl && (crawl.status === 'finished' || crawl.status === 'cancelled' || crawl.status === 'failed')) {
         clearInterval(timer);
         clearTimeout(deadline);
-        resolve(crawl.summary());
+        // Its status is in storage too before the test looks there.
+        void hub.engine.crawls.settled(crawl).then(() => resolve(crawl.summary()));
       }
     };
     const timer = setInterval(check, 20);
     const deadline = setTimeout(() => {
       clearInterval(timer);
-      const crawl = hub.core.crawls.get(crawlId);
+      const crawl = hub.engine.crawls.get(crawlId);
       reject(new Error(`crawl ${crawlId} did not end within ${timeoutMs} ms: ${JSON.stringify(crawl?.summary())}`));
     }, timeoutMs);
     check();

@@ -8,14 +8,14 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { SpecError } from '../../../shared/spec/schema.ts';
 import { HubError } from '../../../shared/errors.ts';
 import { sendError } from './send-error.ts';
-import type { HubCore } from '../../engine/engine.ts';
+import type { Engine } from '../../engine/engine.ts';
 import { crawlDetail, hubStats, itemView, pageView, PAGE_STATES, workerViews, type PageStateName } from './views.ts';
 import { EXPORT_FORMATS, isExportFormat, sendExport } from '../../export/export.ts';
 import { AdminSessions, sessionRoutes } from './session.ts';
 import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
-import { AdminQueries } from '../../storage/queries.ts';
 import { SpecLibrary } from '../../storage/specs.ts';
+import type { DatabaseSync } from 'node:sqlite';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
 import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
 
@@ -25,6 +25,8 @@ export interface AdminRouterOptions {
   sessions?: AdminSessions;
   /** The hub's page fetcher, for POST /preview (which answers 501 without one). */
   fetcher?: PageFetcher;
+  /** The database that keeps the console's library of specs. */
+  db: DatabaseSync;
 }
 
 /** Large enough for a spec with 10,000 start URLs. */
@@ -111,9 +113,8 @@ function crawlRequest(body: unknown): Required<CreateCrawlRequest> {
   return { spec: body.spec, start: body.start ?? true };
 }
 
-export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Router {
+export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Router {
   const options: AdminRouterOptions = { ...input, sessions: input.sessions ?? new AdminSessions() };
-  const queries = new AdminQueries(core.store.db);
   const router = express.Router();
   router.use((_req, res, next) => {
     res.setHeader('cache-control', 'no-store');
@@ -126,79 +127,73 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
   router.use(express.json({ limit: ADMIN_JSON_LIMIT_BYTES }));
 
   router.post('/preview', previewHandler(options.fetcher, sendError));
-  router.use(specsRouter(new SpecLibrary(core.store.db)));
+  router.use(specsRouter(new SpecLibrary(options.db)));
 
   router.post('/workers/:id/disconnect', (req, res) => {
-    const worker = core.workers.get(req.params.id!);
+    const worker = engine.workers.get(req.params.id!);
     if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`);
     worker.disconnect('disconnected by the operator');
     res.json({ disconnected: worker.id, name: worker.name });
   });
 
-  router.post('/workers/:id/ban', (req, res) => {
-    const worker = core.workers.get(req.params.id!);
+  router.post('/workers/:id/ban', async (req, res) => {
+    const worker = engine.workers.get(req.params.id!);
     if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`);
-    const sessionsClosed = core.ban(worker.clientId);
+    const sessionsClosed = await engine.ban(worker.clientId);
     res.json({ banned: worker.clientId, name: worker.name, sessionsClosed });
   });
 
   router.get('/stats', (_req, res) => {
-    res.json(hubStats(core));
+    res.json(hubStats(engine));
   });
 
   router.get('/workers', (_req, res) => {
-    const list: WorkerList = { workers: workerViews(core) };
+    const list: WorkerList = { workers: workerViews(engine) };
     res.json(list);
   });
 
-  router.post('/crawls', (req, res) => {
+  router.post('/crawls', async (req, res) => {
     if (req.body === undefined) {
       sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'send the spec as JSON with "Content-Type: application/json"');
       return;
     }
     const { spec, start } = crawlRequest(req.body);
-    const crawl = core.crawls.create(spec, { start });
+    const crawl = await engine.createCrawl(spec, { start });
     res.status(201).location(`${req.baseUrl}/crawls/${encodeURIComponent(crawl.id)}`).json(crawl.summary());
   });
 
   router.get('/crawls', (_req, res) => {
-    const list: CrawlList = { crawls: core.crawls.list().map((crawl) => crawl.summary()) };
+    const list: CrawlList = { crawls: engine.crawls.list().map((crawl) => crawl.summary()) };
     res.json(list);
   });
 
-  router.get('/crawls/:id', (req, res) => {
-    res.json(crawlDetail(core, core.crawls.require(req.params.id)));
+  router.get('/crawls/:id', async (req, res) => {
+    res.json(await crawlDetail(engine, engine.crawls.require(req.params.id)));
   });
 
   // Politeness per host: AutoThrottle's current delay, Crawl-delay, backoffs (server/hub/politeness.ts).
   router.get('/crawls/:id/hosts', (req, res) => {
-    const crawl = core.crawls.require(req.params.id);
-    res.json({ hosts: crawl.hostStats(intParam(req, 'limit', 100, 1, 1000)) });
+    const crawl = engine.crawls.require(req.params.id);
+    res.json({ hosts: engine.hostStats(crawl, intParam(req, 'limit', 100, 1, 1000)) });
   });
 
-  const actions = {
-    start: (id: string) => core.crawls.start(id),
-    pause: (id: string) => core.crawls.pause(id),
-    resume: (id: string) => core.crawls.resume(id),
-    cancel: (id: string) => core.crawls.cancel(id),
-  };
-  for (const [action, run] of Object.entries(actions)) {
-    router.post(`/crawls/:id/${action}`, (req, res) => {
-      res.json(run(req.params.id!).summary());
+  for (const action of ['start', 'pause', 'resume', 'cancel'] as const) {
+    router.post(`/crawls/:id/${action}`, async (req, res) => {
+      res.json((await engine.control(req.params.id!, action)).summary());
     });
   }
 
-  router.get('/crawls/:id/items', (req, res) => {
-    const crawl = core.crawls.require(req.params.id);
+  router.get('/crawls/:id/items', async (req, res) => {
+    const crawl = engine.crawls.require(req.params.id);
     const limit = intParam(req, 'limit', 100, 1, MAX_PAGE_LIMIT);
     const after = intParam(req, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
     const q = stringParam(req, 'q') ?? '';
     if (q.length > 200) throw new HubError('BAD_REQUEST', '"q" is at most 200 characters');
     // One row more than asked for tells whether there is a next page.
     const rows = [];
-    if (q !== '') rows.push(...queries.searchItems(crawl.id, q, after, limit + 1));
+    if (q !== '') rows.push(...(await engine.storage.searchItems(crawl.id, q, after, limit + 1)));
     else {
-      for (const item of core.store.iterateItems(crawl.id, limit + 1, after)) {
+      for await (const item of engine.storage.iterateItems(crawl.id, limit + 1, after)) {
         rows.push(item);
         if (rows.length > limit) break;
       }
@@ -209,8 +204,8 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
     res.json(page);
   });
 
-  router.get('/crawls/:id/pages', (req, res) => {
-    const crawl = core.crawls.require(req.params.id);
+  router.get('/crawls/:id/pages', async (req, res) => {
+    const crawl = engine.crawls.require(req.params.id);
     const stateName = stringParam(req, 'state') ?? 'done';
     if (!Object.hasOwn(PAGE_STATES, stateName)) {
       throw new HubError('BAD_REQUEST', `"state" must be one of ${Object.keys(PAGE_STATES).join(', ')}`);
@@ -218,16 +213,16 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
     const state = PAGE_STATES[stateName as PageStateName];
     const limit = intParam(req, 'limit', 100, 1, MAX_PAGE_LIMIT);
     const offset = intParam(req, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const pages = core.store.requestsByState(crawl.id, state, limit, offset).map(pageView);
-    const list: PageList = { pages, state: stateName, total: core.store.countByState(crawl.id)[state] ?? 0, limit, offset };
+    const pages = (await engine.storage.requestsByState(crawl.id, state, limit, offset)).map(pageView);
+    const list: PageList = { pages, state: stateName, total: (await engine.storage.countByState(crawl.id))[state], limit, offset };
     res.json(list);
   });
 
   router.get('/crawls/:id/export', async (req, res) => {
-    const crawl = core.crawls.require(req.params.id);
+    const crawl = engine.crawls.require(req.params.id);
     const format = stringParam(req, 'format') ?? 'jsonl';
     if (!isExportFormat(format)) throw new HubError('BAD_REQUEST', `"format" must be one of ${EXPORT_FORMATS.join(', ')}`);
-    await sendExport(res, core.store, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas') });
+    await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas') });
   });
 
   router.use((req, res) => {
@@ -237,7 +232,7 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
       // Mid-download: all that is left is to cut the connection so the client sees the body is incomplete.
-      core.log(`admin API: ${req.method} ${req.originalUrl} failed while sending: ${(error as Error).message}`);
+      engine.log(`admin API: ${req.method} ${req.originalUrl} failed while sending: ${(error as Error).message}`);
       res.destroy();
       return;
     }
@@ -250,7 +245,7 @@ export function createAdminRouter(core: HubCore, input: AdminRouterOptions): Rou
       else if (error.type === 'entity.parse.failed') sendError(res, 'BAD_JSON', `the body is not valid JSON: ${error.message}`);
       else sendError(res, 'BAD_REQUEST', error.message, undefined, error.status);
     } else {
-      core.log(`admin API: ${req.method} ${req.originalUrl} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      engine.log(`admin API: ${req.method} ${req.originalUrl} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       sendError(res, 'INTERNAL', 'the hub failed to answer; see its log');
     }
   });

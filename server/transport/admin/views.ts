@@ -1,29 +1,22 @@
 // What the admin API answers with: plain JSON views of crawls, pages, items,
-// workers and hub totals, built from the core's state and the store. Their
+// workers and hub totals, built from the engine's state and storage. Their
 // types are in shared/admin-api.ts, which the console and the CLI read too.
-import { RequestState } from '../../storage/db.ts';
-import type { RequestRow, StoredItem, CrawlStatus } from '../../storage/store.ts';
+import type { RequestRow, StoredItem, CrawlStatus } from '../../storage/storage.ts';
 import { WORKER_KINDS, type WorkerKind } from '../../../shared/protocol.ts';
 import type { CrawlDetail, HubStats, ItemView, PageView, WorkerView } from '../../../shared/admin-api.ts';
-import type { Crawl } from '../../crawl/crawls.ts';
-import type { HubCore } from '../../engine/engine.ts';
+import type { Crawl } from '../../crawl/crawl.ts';
+import type { Engine } from '../../engine/engine.ts';
 import type { WorkerSession } from '../../lease/workers.ts';
 
-export const PAGE_STATES = { done: RequestState.DONE, failed: RequestState.FAILED, skipped: RequestState.SKIPPED } as const;
+export const PAGE_STATES = { done: 'done', failed: 'failed', skipped: 'skipped' } as const;
 export type PageStateName = keyof typeof PAGE_STATES;
 
-export function crawlDetail(core: HubCore, crawl: Crawl): CrawlDetail {
-  const byState = core.store.countByState(crawl.id);
+export async function crawlDetail(engine: Engine, crawl: Crawl): Promise<CrawlDetail> {
   return {
     ...crawl.summary(),
     spec: crawl.spec,
-    counts: {
-      queued: byState[RequestState.QUEUED] ?? 0,
-      done: byState[RequestState.DONE] ?? 0,
-      failed: byState[RequestState.FAILED] ?? 0,
-      skipped: byState[RequestState.SKIPPED] ?? 0,
-    },
-    errors: core.store.errorSummary(crawl.id).map((e) => ({ code: e.code, host: e.host, count: e.n, exampleUrl: e.example })),
+    counts: await engine.storage.countByState(crawl.id),
+    errors: await engine.storage.errorSummary(crawl.id),
   };
 }
 
@@ -33,15 +26,15 @@ export function pageView(row: RequestRow): PageView {
     host: row.host,
     depth: row.depth,
     attempts: row.attempts,
-    finalUrl: row.final_url,
-    httpStatus: row.http_status,
+    finalUrl: row.finalUrl,
+    httpStatus: row.httpStatus,
     items: row.items,
     links: row.links,
     worker: row.worker,
-    specVersion: row.spec_version,
-    errorCode: row.error_code,
-    errorMessage: row.error_message,
-    doneAt: row.done_at,
+    specVersion: row.specVersion,
+    errorCode: row.errorCode,
+    errorMessage: row.errorMessage,
+    doneAt: row.doneAt,
   };
 }
 
@@ -51,13 +44,13 @@ export function itemView(item: StoredItem): ItemView {
     url: item.url,
     type: item.type,
     data: JSON.parse(item.data) as ItemView['data'],
-    specVersion: item.spec_version,
-    extractedAt: item.created_at,
+    specVersion: item.specVersion,
+    extractedAt: item.createdAt,
   };
 }
 
 /** A connected worker as the operator sees it: what GET /workers and the /admin feed both show. */
-export function workerBasics(core: HubCore, w: WorkerSession): Omit<WorkerView, 'pagesLastMinute'> {
+export function workerBasics(engine: Engine, w: WorkerSession): Omit<WorkerView, 'pagesLastMinute'> {
   return {
     id: w.id,
     name: w.name,
@@ -66,7 +59,7 @@ export function workerBasics(core: HubCore, w: WorkerSession): Omit<WorkerView, 
     address: w.address,
     connectedAt: w.connectedAt,
     capacity: w.capacity,
-    leasesHeld: core.leases.countHeldBy(w.id),
+    leasesHeld: engine.leasesHeldBy(w.id),
     pagesDone: w.pagesDone,
     items: w.items,
     failures: w.failures,
@@ -78,19 +71,19 @@ export function pagesInLastMinute(w: WorkerSession, now: number): number {
   return w.recent.filter((t) => now - t < 60_000).length;
 }
 
-export function workerViews(core: HubCore, now = Date.now()): WorkerView[] {
+export function workerViews(engine: Engine, now = engine.clock.now()): WorkerView[] {
   const out: WorkerView[] = [];
-  for (const w of core.workers.all()) out.push({ ...workerBasics(core, w), pagesLastMinute: pagesInLastMinute(w, now) });
+  for (const w of engine.workers.all()) out.push({ ...workerBasics(engine, w), pagesLastMinute: pagesInLastMinute(w, now) });
   return out.sort((a, b) => a.connectedAt - b.connectedAt);
 }
 
-export function hubStats(core: HubCore): HubStats {
+export function hubStats(engine: Engine): HubStats {
   const byStatus: Record<CrawlStatus, number> = { created: 0, running: 0, paused: 0, finished: 0, cancelled: 0, failed: 0 };
   let pagesDone = 0;
   let pagesFailed = 0;
   let pagesSkipped = 0;
   let items = 0;
-  const crawls = core.crawls.list();
+  const crawls = engine.crawls.list();
   for (const crawl of crawls) {
     byStatus[crawl.status]++;
     pagesDone += crawl.pagesDone;
@@ -99,11 +92,11 @@ export function hubStats(core: HubCore): HubStats {
     items += crawl.items;
   }
   const byKind = Object.fromEntries(WORKER_KINDS.map((kind) => [kind, 0])) as Record<WorkerKind, number>;
-  for (const worker of core.workers.all()) byKind[worker.kind]++;
+  for (const worker of engine.workers.all()) byKind[worker.kind]++;
   return {
     crawls: { total: crawls.length, byStatus },
-    workers: { connected: core.workers.size, byKind },
-    leasesInFlight: core.leases.size,
+    workers: { connected: engine.workers.size, byKind },
+    leasesInFlight: engine.leasesInFlight,
     pagesDone,
     pagesFailed,
     pagesSkipped,

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../../helpers/hub.ts';
-import { RequestState } from '../../../server/storage/db.ts';
 
 let site: FixtureServer;
 before(async () => {
@@ -25,7 +24,7 @@ test('a crawl whose last URL waits for a retry keeps running, then ends right af
   const hub = await startTestHub({ retry: { maxAttempts: 3, baseDelayMs: 600, maxDelayMs: 600 } });
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(site.origin, { startUrls: pageUrls(1, 2), follow: [] }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { startUrls: pageUrls(1, 2), follow: [] }));
     while (crawl.pagesDone < 1 || crawl.frontier.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     assert.equal(crawl.status, 'running', 'a retry is pending: not finished');
     assert.deepEqual([crawl.frontier.queued, crawl.frontier.inFlight], [1, 0]);
@@ -43,12 +42,12 @@ test('a crawl whose every URL robots.txt disallows ends at once as completed, ev
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(
+    const crawl = await hub.engine.createCrawl(
       quotesSpec(site.origin, { startUrls: pageUrls(1, 30), follow: [], politeness: { obeyRobotsTxt: true, perHostDelayMs: 1000 } }),
     );
     const summary = await waitForCrawlEnd(hub, crawl.id, 10_000);
     assert.deepEqual([summary.finishReason, summary.pagesDone, summary.pagesSkipped], ['completed', 0, 30]);
-    assert.deepEqual(hub.core.store.countByState(crawl.id), { [RequestState.SKIPPED]: 30 });
+    assert.deepEqual((await hub.storage.countByState(crawl.id)), { queued: 0, done: 0, failed: 0, skipped: 30 });
     assert.equal(workers[0]!.loop.stats.pages, 0, 'no worker ever got a lease');
   } finally {
     site.setPage('/robots.txt', null);
@@ -68,7 +67,7 @@ test('maxPages with many workers, failures and skips on the way: exactly that ma
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 6, { concurrency: 8 });
   try {
-    const crawl = hub.core.crawls.create(
+    const crawl = await hub.engine.createCrawl(
       quotesSpec(site.origin, {
         startUrls: pageUrls(1, 60),
         follow: [],
@@ -79,9 +78,9 @@ test('maxPages with many workers, failures and skips on the way: exactly that ma
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.finishReason, 'maxPages');
     assert.equal(summary.pagesDone, 17);
-    assert.equal(hub.core.store.countByState(crawl.id)[RequestState.DONE], 17);
-    assert.equal(hub.core.store.countItems(crawl.id), 170);
-    assert.equal(hub.core.leases.size, 0, 'every lease taken back');
+    assert.equal((await hub.storage.countByState(crawl.id)).done, 17);
+    assert.equal((await hub.storage.countItems(crawl.id)), 170);
+    assert.equal(hub.engine.leasesInFlight, 0, 'every lease taken back');
   } finally {
     site.setPage('/robots.txt', null);
     site.setHandler(null);
@@ -94,7 +93,7 @@ test('maxDuration ends a crawl whose only URL waits for a robots.txt that does n
   site.setHandler((req) => req.url === '/robots.txt'); // never answers
   const hub = await startTestHub({ relay: { timeoutMs: 60_000, maxBodyBytes: 1 << 20, maxRedirects: 5 } });
   try {
-    const crawl = hub.core.crawls.create(
+    const crawl = await hub.engine.createCrawl(
       quotesSpec(site.origin, { startUrls: pageUrls(1, 1), follow: [], limits: { maxDurationMs: 1000 }, politeness: { obeyRobotsTxt: true } }),
     );
     const summary = await waitForCrawlEnd(hub, crawl.id, 5000);

@@ -4,7 +4,7 @@ import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd, TEST_ADMIN_TOKEN } from '../../helpers/hub.ts';
 import { connectRawWorker } from '../../helpers/raw-worker.ts';
-import { RequestState } from '../../../server/storage/db.ts';
+import { STATE_CODES } from '../../../server/storage/sqlite/statements.ts';
 
 let a: FixtureServer;
 let b: FixtureServer;
@@ -26,7 +26,7 @@ const politeSpec = (origin: string, startUrls: string[], politeness: Record<stri
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;
 
 function requestRows(hub: TestHub, crawlId: string) {
-  return hub.core.store.db
+  return hub.storage.db
     .prepare('SELECT url, state, error_code, error_message, attempts FROM requests WHERE crawl_id = ? ORDER BY url')
     .all(crawlId) as { url: string; state: number; error_code: string | null; error_message: string | null; attempts: number }[];
 }
@@ -37,17 +37,17 @@ test('URLs robots.txt disallows are skipped as ROBOTS_DISALLOWED before any work
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 2);
   try {
-    const crawl = hub.core.crawls.create(politeSpec(a.origin, pages(a, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])));
+    const crawl = await hub.engine.createCrawl(politeSpec(a.origin, pages(a, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.finishReason, 'completed');
     assert.equal(summary.pagesDone, 8, 'our group replaces the * group: /page/3/ is allowed for crowdcrawl');
     assert.equal(summary.pagesSkipped, 2);
-    const skipped = requestRows(hub, crawl.id).filter((r) => r.state === RequestState.SKIPPED);
+    const skipped = requestRows(hub, crawl.id).filter((r) => r.state === STATE_CODES.skipped);
     assert.deepEqual(skipped.map((r) => [new URL(r.url).pathname, r.error_code]), [['/page/7/', 'ROBOTS_DISALLOWED'], ['/page/8/', 'ROBOTS_DISALLOWED']]);
     assert.match(skipped[0]!.error_message!, /robots\.txt disallows it for "crowdcrawl" \(line 5\)/);
     assert.equal(a.requestsFor('/page/7/') + a.requestsFor('/page/8/'), 0, 'the site never saw the disallowed pages');
     assert.equal(a.requestsFor('/robots.txt'), 1, 'robots.txt fetched once for the whole crawl');
-    assert.equal(hub.core.store.countItems(crawl.id), 80);
+    assert.equal((await hub.storage.countItems(crawl.id)), 80);
   } finally {
     a.setPage('/robots.txt', null);
     await Promise.all(workers.map((w) => w.stop()));
@@ -68,13 +68,13 @@ test('a host whose robots.txt is still being fetched is held while other hosts a
   const hub = await startTestHub();
   const w = await connectRawWorker(hub.url, { capacity: 4 });
   try {
-    hub.core.crawls.create(politeSpec(a.origin, [...pages(a, [1, 2, 3]), ...pages(b, [1, 2, 3])]));
+    await hub.engine.createCrawl(politeSpec(a.origin, [...pages(a, [1, 2, 3]), ...pages(b, [1, 2, 3])]));
     const early = await w.waitForLeases(3);
     assert.deepEqual(new Set(early.map((l) => new URL(l.url).origin)), new Set([b.origin]), 'only the other host is leased');
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(w.leases.length, 3, 'nothing of the held host, though the worker has room');
-    const crawl = hub.core.crawls.list()[0]!;
-    assert.equal(crawl.hostStats().find((h) => h.host === new URL(a.origin).host)?.held, true);
+    const crawl = hub.engine.crawls.list()[0]!;
+    assert.equal(hub.engine.hostStats(crawl).find((h) => h.host === new URL(a.origin).host)?.held, true);
     answerRobots!();
     const [, , , fourth] = await w.waitForLeases(4);
     assert.equal(new URL(fourth!.url).origin, a.origin, 'released once robots.txt is known');
@@ -90,11 +90,11 @@ test('Crawl-delay becomes the floor of the host\'s delay and spaces its leases',
   const hub = await startTestHub();
   const w = await connectRawWorker(hub.url, { capacity: 3 });
   try {
-    const crawl = hub.core.crawls.create(politeSpec(a.origin, pages(a, [1, 2, 3])));
+    const crawl = await hub.engine.createCrawl(politeSpec(a.origin, pages(a, [1, 2, 3])));
     await w.waitForLeases(3, 5000);
     const gaps = w.arrivals.slice(1).map((t, i) => t - w.arrivals[i]!);
     for (const gap of gaps) assert.ok(gap >= 350, `leases ${gap} ms apart`);
-    const host = crawl.hostStats()[0]!;
+    const host = hub.engine.hostStats(crawl)[0]!;
     assert.equal(host.crawlDelayMs, 400);
     assert.equal(host.minDelayMs, 400);
     assert.equal(host.delayMs, 400);
@@ -122,7 +122,7 @@ test('a robots.txt answering 503 holds its host until it answers; the crawl then
   const hub = await startTestHub({ robots: { errorRetryMs: 100, errorRetryMaxMs: 200, maxAttempts: 5 } });
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(politeSpec(a.origin, pages(a, [1, 2, 3])));
+    const crawl = await hub.engine.createCrawl(politeSpec(a.origin, pages(a, [1, 2, 3])));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 3);
     assert.equal(a.requestsFor('/robots.txt'), 3, 'two 503s, then the file');
@@ -146,7 +146,7 @@ test('a robots.txt that stays unreachable: the origin\'s URLs are skipped as ROB
   const hub = await startTestHub({ robots: { errorRetryMs: 50, errorRetryMaxMs: 100, maxAttempts: 3 } });
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(politeSpec(a.origin, [...pages(a, [1, 2]), ...pages(b, [1])]));
+    const crawl = await hub.engine.createCrawl(politeSpec(a.origin, [...pages(a, [1, 2]), ...pages(b, [1])]));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.finishReason, 'completed');
     assert.equal(summary.pagesDone, 1, 'the other origin is crawled');
@@ -167,7 +167,7 @@ test('a crawl that does not obey robots.txt never asks for it', async () => {
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(quotesSpec(a.origin, { startUrls: pages(a, [1, 2]), follow: [] }));
+    const crawl = await hub.engine.createCrawl(quotesSpec(a.origin, { startUrls: pages(a, [1, 2]), follow: [] }));
     assert.equal((await waitForCrawlEnd(hub, crawl.id)).pagesDone, 2);
     assert.equal(a.requestsFor('/robots.txt'), 0);
   } finally {
@@ -193,7 +193,7 @@ test('a 429 with Retry-After pauses the whole host and raises its delay; the pag
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 1, { concurrency: 1 });
   try {
-    const crawl = hub.core.crawls.create(
+    const crawl = await hub.engine.createCrawl(
       politeSpec(a.origin, pages(a, [1, 2, 3, 4]), { obeyRobotsTxt: false, perHostConcurrency: 1, autoThrottle: { maxDelayMs: 5000 } }),
     );
     const summary = await waitForCrawlEnd(hub, crawl.id);
@@ -201,7 +201,7 @@ test('a 429 with Retry-After pauses the whole host and raises its delay; the pag
     const at429 = times[1]!;
     const next = times[2]!;
     assert.ok(next - at429 >= 950, `the host was left alone for ${next - at429} ms after the 429`);
-    const host = hub.core.crawls.get(crawl.id)!;
+    const host = hub.engine.crawls.get(crawl.id)!;
     assert.equal(host.status, 'finished');
     const row = requestRows(hub, crawl.id).find((r) => r.url.endsWith('/page/2/'))!;
     assert.equal(row.attempts, 2, 'one 429, then done');
@@ -226,12 +226,12 @@ test('AutoThrottle: a 503 raises the host\'s delay (visible in its stats) and fa
   const hub = await startTestHub({ retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } });
   const w = await connectRawWorker(hub.url, { capacity: 1 });
   try {
-    const crawl = hub.core.crawls.create(
+    const crawl = await hub.engine.createCrawl(
       politeSpec(a.origin, pages(a, [1, 2, 3, 4, 5, 6]), { obeyRobotsTxt: false, perHostConcurrency: 1, autoThrottle: { maxDelayMs: 4000 } }),
     );
     const [first] = await w.waitForLeases(1);
     assert.equal((await w.relay(first!.id)).status, 502);
-    const afterBackoff = crawl.hostStats()[0]!;
+    const afterBackoff = hub.engine.hostStats(crawl)[0]!;
     assert.equal(afterBackoff.delayMs, 1000, 'a 503 raises the delay to at least a second');
     assert.equal(afterBackoff.backoffs, 1);
     assert.equal(afterBackoff.lastStatus, 503);
@@ -239,7 +239,7 @@ test('AutoThrottle: a 503 raises the host\'s delay (visible in its stats) and fa
     for (let n = 2; n <= 6; n++) {
       const lease = (await w.waitForLeases(n, 10_000))[n - 1]!;
       await (await w.relay(lease.id)).text();
-      delays.push(crawl.hostStats()[0]!.delayMs);
+      delays.push(hub.engine.hostStats(crawl)[0]!.delayMs);
       await w.socket.emitWithAck('result', { leaseId: lease.id, items: [], links: [] });
     }
     for (let i = 1; i < delays.length; i++) assert.ok(delays[i]! < delays[i - 1]!, `the delay comes down: ${delays.join(', ')}`);

@@ -4,7 +4,6 @@ import { gzipSync } from 'node:zlib';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, tempDir, waitForCrawlEnd } from '../../helpers/hub.ts';
-import { RequestState } from '../../../server/storage/db.ts';
 
 let site: FixtureServer;
 before(async () => {
@@ -25,7 +24,7 @@ const sitemapSpec = (sitemaps: Record<string, unknown>, extra: Record<string, un
   quotesSpec(site.origin, { startUrls: [`${site.origin}/page/1/`], follow: [], sitemaps, ...extra });
 
 function doneUrls(hub: Awaited<ReturnType<typeof startTestHub>>, crawlId: string): string[] {
-  return (hub.core.store.db.prepare('SELECT url FROM requests WHERE crawl_id = ? AND state = 2 ORDER BY url').all(crawlId) as { url: string }[]).map((r) => r.url);
+  return (hub.storage.db.prepare('SELECT url FROM requests WHERE crawl_id = ? AND state = 2 ORDER BY url').all(crawlId) as { url: string }[]).map((r) => r.url);
 }
 
 test('a sitemap index of a gzipped and a plain sitemap: every page they list in scope is crawled once, at depth 0', async () => {
@@ -39,20 +38,20 @@ test('a sitemap index of a gzipped and a plain sitemap: every page they list in 
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 2);
   try {
-    const crawl = hub.core.crawls.create(sitemapSpec({ urls: [`${site.origin}/sitemap_index.xml`] }));
+    const crawl = await hub.engine.createCrawl(sitemapSpec({ urls: [`${site.origin}/sitemap_index.xml`] }));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.finishReason, 'completed');
     const expected = [...pageUrls(site, 1, 15), `${site.origin}/page/3/?utm=x`].sort();
     assert.deepEqual(doneUrls(hub, crawl.id), expected, 'pages of another host are out of the sameHost scope');
     assert.equal(summary.pagesDone, 16);
-    const depths = hub.core.store.db.prepare('SELECT DISTINCT depth FROM requests WHERE crawl_id = ?').all(crawl.id) as { depth: number }[];
+    const depths = hub.storage.db.prepare('SELECT DISTINCT depth FROM requests WHERE crawl_id = ?').all(crawl.id) as { depth: number }[];
     assert.deepEqual(depths.map((d) => d.depth), [0]);
     for (const page of pageUrls(site, 1, 15)) assert.equal(site.requestsFor(new URL(page).pathname), 1, page);
-    const sources = hub.core.store.listSources(crawl.id).map((s) => [s.url.replace(site.origin, ''), s.state, s.urls_queued]);
+    const sources = (await hub.storage.listSources(crawl.id)).map((s) => [s.url.replace(site.origin, ''), s.state, s.urlsQueued]);
     assert.deepEqual(sources, [
-      ['/sitemap_index.xml', 1, 0],
-      ['/sitemaps/a.xml.gz', 1, 9],
-      ['/sitemaps/b.xml', 1, 6],
+      ['/sitemap_index.xml', 'done', 0],
+      ['/sitemaps/a.xml.gz', 'done', 9],
+      ['/sitemaps/b.xml', 'done', 6],
     ].sort(), 'the sitemap on another host was not even recorded');
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
@@ -66,7 +65,7 @@ test('the Sitemap: lines of robots.txt are read when fromRobotsTxt is set, with 
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(
+    const crawl = await hub.engine.createCrawl(
       sitemapSpec({ fromRobotsTxt: true, deny: ['**/page/17/'] }, { politeness: { obeyRobotsTxt: true } }),
     );
     const summary = await waitForCrawlEnd(hub, crawl.id);
@@ -91,14 +90,14 @@ test('a sitemap that cannot be read is recorded as failed, and the crawl still e
   const workers = await startWorkers(hub.url, 1);
   try {
     site.setPage('/not-a-sitemap.xml', { body: '<html><body>hello</body></html>' });
-    const crawl = hub.core.crawls.create(sitemapSpec({ urls: [`${site.origin}/broken.xml`, `${site.origin}/not-a-sitemap.xml`] }));
+    const crawl = await hub.engine.createCrawl(sitemapSpec({ urls: [`${site.origin}/broken.xml`, `${site.origin}/not-a-sitemap.xml`] }));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1);
     assert.equal(summary.sourcesPending, 0);
-    const sources = hub.core.store.listSources(crawl.id).map((s) => [s.url.replace(site.origin, ''), s.state, s.error_code, s.attempts]);
+    const sources = (await hub.storage.listSources(crawl.id)).map((s) => [s.url.replace(site.origin, ''), s.state, s.errorCode, s.attempts]);
     assert.deepEqual(sources, [
-      ['/broken.xml', 2, 'RELAY_HTTP_STATUS', 2],
-      ['/not-a-sitemap.xml', 2, 'SITEMAP_INVALID', 1],
+      ['/broken.xml', 'failed', 'RELAY_HTTP_STATUS', 2],
+      ['/not-a-sitemap.xml', 'failed', 'SITEMAP_INVALID', 1],
     ]);
   } finally {
     site.setHandler(null);
@@ -120,7 +119,7 @@ test('the crawl does not end while a sitemap is still being read, even with noth
   const hub = await startTestHub();
   const workers = await startWorkers(hub.url, 1);
   try {
-    const crawl = hub.core.crawls.create(sitemapSpec({ urls: [`${site.origin}/slow.xml`] }));
+    const crawl = await hub.engine.createCrawl(sitemapSpec({ urls: [`${site.origin}/slow.xml`] }));
     while (crawl.pagesDone < 1 || answer === undefined) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(crawl.status, 'running', 'page 1 is done, the sitemap is not');
@@ -140,15 +139,15 @@ test('a hub restarted before a sitemap was read reads it after the restart, and 
   const dir = tempDir();
   try {
     const first = await startTestHub({ dataDir: dir.path });
-    const created = first.core.crawls.create(sitemapSpec({ urls: [`${site.origin}/many.xml`], maxUrls: 5 }), { start: false });
+    const created = await first.engine.createCrawl(sitemapSpec({ urls: [`${site.origin}/many.xml`], maxUrls: 5 }), { start: false });
     await first.close();
     const hub = await startTestHub({ dataDir: dir.path });
     const workers = await startWorkers(hub.url, 1);
     try {
-      hub.core.crawls.start(created.id);
+      hub.engine.crawls.start(created.id);
       const summary = await waitForCrawlEnd(hub, created.id);
       assert.equal(summary.pagesDone, 6, 'the start URL and the first 5 listed');
-      assert.deepEqual(hub.core.store.countByState(created.id), { [RequestState.DONE]: 6 });
+      assert.deepEqual((await hub.storage.countByState(created.id)), { queued: 0, done: 6, failed: 0, skipped: 0 });
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
       await hub.close();

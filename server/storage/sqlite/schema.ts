@@ -9,15 +9,6 @@ import { join } from 'node:path';
 
 export const DB_FILE = 'crowdcrawl.db';
 
-/** Request states as stored. Leased requests stay QUEUED on disk: a lease lives in memory only. */
-export const RequestState = {
-  QUEUED: 0,
-  DONE: 2,
-  FAILED: 3,
-  SKIPPED: 4,
-} as const;
-export type RequestState = (typeof RequestState)[keyof typeof RequestState];
-
 const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -150,18 +141,5 @@ function migrate(db: DatabaseSync): void {
       db.exec('ROLLBACK');
       throw error;
     }
-  }
-}
-
-/** Runs fn in one transaction; rolls back and rethrows on error. */
-export function transaction<T>(db: DatabaseSync, fn: () => T): T {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const result = fn();
-    db.exec('COMMIT');
-    return result;
-  } catch (error) {
-    if (db.isTransaction) db.exec('ROLLBACK');
-    throw error;
   }
 }

@@ -1,0 +1,159 @@
+// One crawl as the hub holds it in memory: its spec, its life-cycle state and
+// counters (as storage last committed them), and its frontier.
+import type { Spec } from '../../shared/spec/schema.ts';
+import type { CrawlSummary, CrawlStatus } from '../../shared/admin-api.ts';
+import type { CrawlRow } from '../storage/storage.ts';
+import type { CrawlFrontier, HostQueue } from '../frontier/frontier.ts';
+
+export type FinishReason = 'completed' | 'maxPages' | 'maxDuration' | 'cancelled';
+
+/** AutoThrottle's settings for a crawl's hosts. */
+export interface ThrottleSettings {
+  enabled: boolean;
+  targetConcurrency: number;
+  maxDelayMs: number;
+}
+
+/** One host of a crawl as politeness sees it (GET /api/crawls/:id/hosts). */
+export interface HostStats {
+  host: string;
+  /** The delay now in force between two fetches. */
+  delayMs: number;
+  /** Its floor: perHostDelayMs, or robots.txt's Crawl-delay when larger. */
+  minDelayMs: number;
+  crawlDelayMs: number | null;
+  /** Moving average of fetch latency. */
+  latencyMs: number | null;
+  inFlight: number;
+  concurrency: number;
+  /** 429/503 answers and timeouts that made it back off. */
+  backoffs: number;
+  lastStatus: number | null;
+  /** Waiting for its robots.txt. */
+  held: boolean;
+  /** Epoch ms it is paused until (Retry-After, unreachable robots.txt), or null. */
+  pausedUntil: number | null;
+}
+
+function hostStats(host: HostQueue, now: number): HostStats {
+  return {
+    host: host.host,
+    delayMs: host.delayMs,
+    minDelayMs: host.minDelayMs,
+    crawlDelayMs: host.crawlDelayMs ?? null,
+    latencyMs: host.latencyMs ?? null,
+    inFlight: host.inFlight,
+    concurrency: host.concurrency,
+    backoffs: host.backoffs,
+    lastStatus: host.lastStatus ?? null,
+    held: host.held,
+    pausedUntil: host.pausedUntil > now ? host.pausedUntil : null,
+  };
+}
+
+/** What a crawl keeps of its summary; the rest (queue figures) comes from its frontier. */
+type CrawlState = Pick<
+  CrawlSummary,
+  'id' | 'name' | 'status' | 'finishReason' | 'specVersion' | 'createdAt' | 'startedAt' | 'finishedAt' | 'pagesDone' | 'pagesFailed' | 'pagesSkipped' | 'items'
+>;
+
+/** Counter changes storage has committed. */
+export interface CountDelta {
+  done?: number;
+  failed?: number;
+  skipped?: number;
+  items?: number;
+}
+
+// The summary's fields are declared once, in shared/admin-api.ts; the class gets them by declaration merging.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Crawl extends CrawlState {}
+
+export class Crawl {
+  readonly spec: Spec;
+  readonly frontier: CrawlFrontier;
+  readonly throttle: ThrottleSettings;
+  /** Sources (sitemaps) not yet read: the crawl cannot end before they are. */
+  pendingSources = 0;
+  /** Field names per item type, to check what a worker sends back. */
+  readonly itemFields: Map<string, Set<string>>;
+  /** Status writes, in order. */
+  statusWrites: Promise<void> = Promise.resolve();
+
+  constructor(row: CrawlRow, spec: Spec, frontier: CrawlFrontier) {
+    const { spec: _json, ...state } = row;
+    Object.assign(this, state satisfies CrawlState);
+    this.spec = spec;
+    this.frontier = frontier;
+    const auto = spec.politeness.autoThrottle;
+    this.throttle = {
+      enabled: auto.enabled,
+      targetConcurrency: auto.targetConcurrency ?? spec.politeness.perHostConcurrency,
+      maxDelayMs: auto.maxDelayMs,
+    };
+    this.itemFields = new Map();
+    for (const rule of spec.items) {
+      const fields = this.itemFields.get(rule.type) ?? new Set<string>();
+      for (const name of Object.keys(rule.fields)) fields.add(name);
+      this.itemFields.set(rule.type, fields);
+    }
+  }
+
+  get isActive(): boolean {
+    return this.status === 'running' || this.status === 'paused';
+  }
+
+  /** The one place the counters change: after storage committed the change. */
+  count(delta: CountDelta): void {
+    this.pagesDone += delta.done ?? 0;
+    this.pagesFailed += delta.failed ?? 0;
+    this.pagesSkipped += delta.skipped ?? 0;
+    this.items += delta.items ?? 0;
+  }
+
+  setStatus(status: CrawlStatus, reason: string | null, now: number): void {
+    if (status === 'running' && this.startedAt === null) this.startedAt = now;
+    if (status === 'finished' || status === 'cancelled' || status === 'failed') this.finishedAt = now;
+    this.status = status;
+    this.finishReason = reason;
+  }
+
+  /** How many more leases this crawl may grant without going over maxPages. */
+  leaseBudget(): number {
+    const max = this.spec.limits.maxPages;
+    if (max === undefined) return Number.POSITIVE_INFINITY;
+    return Math.max(0, max - this.pagesDone - this.frontier.inFlight);
+  }
+
+  /** The hosts in memory, those that wait longest first. */
+  hostStats(now: number, limit = 100): HostStats[] {
+    return [...this.frontier.hosts.values()]
+      .sort((a, b) => b.delayMs - a.delayMs || b.inFlight - a.inFlight || (a.host < b.host ? -1 : 1))
+      .slice(0, limit)
+      .map((host) => hostStats(host, now));
+  }
+
+  summary(): CrawlSummary {
+    let maxHostDelayMs = 0;
+    for (const host of this.frontier.hosts.values()) if (host.delayMs > maxHostDelayMs) maxHostDelayMs = host.delayMs;
+    return {
+      id: this.id,
+      name: this.name,
+      status: this.status,
+      finishReason: this.finishReason,
+      specVersion: this.specVersion,
+      createdAt: this.createdAt,
+      startedAt: this.startedAt,
+      finishedAt: this.finishedAt,
+      pagesDone: this.pagesDone,
+      pagesFailed: this.pagesFailed,
+      pagesSkipped: this.pagesSkipped,
+      items: this.items,
+      queued: this.frontier.queued,
+      inFlight: this.frontier.inFlight,
+      sourcesPending: this.pendingSources,
+      hostsActive: this.frontier.hosts.size,
+      maxHostDelayMs,
+    };
+  }
+}

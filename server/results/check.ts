@@ -1,0 +1,42 @@
+// What a worker sends back is checked against the crawl's spec before anything
+// is stored: item types and fields the spec defines; links that are http(s),
+// canonical, deduplicated and allowed by its follow rules and depth limit.
+import { RESULT_LIMITS } from '../../shared/protocol.ts';
+import { normalizeUrl, urlKey } from '../../shared/url/canonical.ts';
+import { isLinkFollowable } from '../../shared/extract/links.ts';
+import type { ItemData, NewRequest } from '../storage/storage.ts';
+import type { LeaseRecord } from '../lease/leases.ts';
+
+export interface ValidResult {
+  items: ItemData[];
+  /** Links to queue, checked and canonical, with the dedup key, host and depth worked out once. */
+  links: NewRequest[];
+}
+
+/** Returns an error message, or the result with disallowed links dropped. */
+export function checkResult(record: LeaseRecord, items: ItemData[], links: readonly string[]): ValidResult | string {
+  const crawl = record.crawl;
+  for (const [i, item] of items.entries()) {
+    const fields = crawl.itemFields.get(item.type);
+    if (!fields) return `items[${i}].type: the spec has no item type "${item.type}"`;
+    for (const name of Object.keys(item.data)) {
+      if (!fields.has(name)) return `items[${i}].data.${name}: not a field of item type "${item.type}"`;
+    }
+  }
+  const pageUrl = record.fetched?.finalUrl ?? record.entry.url;
+  const maxDepth = crawl.spec.limits.maxDepth;
+  const depth = record.entry.depth + 1;
+  const kept: NewRequest[] = [];
+  const seen = new Set<string>();
+  if (maxDepth === undefined || depth <= maxDepth) {
+    for (const link of links) {
+      const url = normalizeUrl(link);
+      if (!url || url.length > RESULT_LIMITS.maxUrlLength) continue;
+      const key = urlKey(url);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (isLinkFollowable(crawl.spec, pageUrl, url, record.entry.depth)) kept.push({ url, key, host: new URL(url).host, depth });
+    }
+  }
+  return { items, links: kept };
+}

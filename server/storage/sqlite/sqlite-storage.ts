@@ -1,0 +1,254 @@
+// The embedded backend: node:sqlite (no native addon), one file in the data
+// dir, WAL. Reads answer at once; writes join this turn's group commit. Queue
+// positions (seq) are given here, from a per-crawl counter kept in memory: this
+// process is the database's only writer, and after a failed batch the counters
+// are read again from the table.
+import type { DatabaseSync } from 'node:sqlite';
+import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
+import type {
+  CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource, PageRecord, QueuedEntry, RequestRow,
+  RequestState, SourceRow, Storage, StoredItem,
+} from '../storage.ts';
+import { GroupCommit } from './group-commit.ts';
+import { openDatabase } from './schema.ts';
+import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
+import { crawlRow, queuedEntry, requestRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
+
+const BANS_KEY = 'banned';
+
+export class SqliteStorage implements Storage {
+  /** For tests and tools that check the file itself (integrity, hashes). */
+  readonly db: DatabaseSync;
+  private readonly s: Statements;
+  private readonly commits: GroupCommit;
+  private readonly nextSeq = new Map<string, number>();
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+    this.s = prepareStatements(db);
+    this.commits = new GroupCommit(db, () => this.nextSeq.clear());
+  }
+
+  static open(dataDir: string): SqliteStorage {
+    return new SqliteStorage(openDatabase(dataDir));
+  }
+
+  async close(): Promise<void> {
+    this.commits.flush();
+    this.db.close();
+  }
+
+  // Inside a transaction: queue positions and inserts.
+
+  private takeSeq(crawlId: string): number {
+    let next = this.nextSeq.get(crawlId);
+    if (next === undefined) next = Number((this.s.maxSeq.get(crawlId) as { m: number | null }).m ?? 0) + 1;
+    this.nextSeq.set(crawlId, next + 1);
+    return next;
+  }
+
+  private insertRequests(crawlId: string, requests: readonly NewRequest[], budget = Number.POSITIVE_INFINITY): QueuedEntry[] {
+    const queued: QueuedEntry[] = [];
+    for (const r of requests) {
+      if (queued.length >= budget) break;
+      const seq = this.takeSeq(crawlId);
+      if (Number(this.s.insertRequest.run(crawlId, r.key, r.url, r.host, r.depth, seq).changes) === 1) {
+        queued.push({ key: r.key, url: r.url, host: r.host, depth: r.depth, seq, attempts: 0, notBefore: 0 });
+      } else {
+        // Seen before: its seq is given back, so positions stay dense.
+        this.nextSeq.set(crawlId, seq);
+      }
+    }
+    return queued;
+  }
+
+  private insertSources(crawlId: string, sources: readonly NewSource[]): number {
+    let added = 0;
+    for (const src of sources) added += Number(this.s.insertSource.run(crawlId, src.url, src.kind, src.scopeBase, src.nesting).changes);
+    return added;
+  }
+
+  private bump(crawlId: string, c: { done?: number; failed?: number; skipped?: number; items?: number }): void {
+    this.s.bump.run(c.done ?? 0, c.failed ?? 0, c.skipped ?? 0, c.items ?? 0, crawlId);
+  }
+
+  // Crawls
+
+  createCrawl(c: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }> {
+    return this.commits.run(() => {
+      this.s.insertCrawl.run(c.id, c.name, c.spec, c.specVersion, 'created', c.createdAt);
+      const queued = this.insertRequests(c.id, c.startUrls);
+      const sources = this.insertSources(c.id, c.sources);
+      return { row: crawlRow(this.s.getCrawl.get(c.id)), queued, sources };
+    });
+  }
+
+  async listCrawls(): Promise<CrawlRow[]> {
+    return this.s.listCrawls.all().map(crawlRow);
+  }
+
+  setCrawlStatus(id: string, s: { status: CrawlRow['status']; finishReason: string | null; startedAt: number | null; finishedAt: number | null }): Promise<void> {
+    return this.commits.run(() => {
+      this.s.setStatus.run(s.status, s.finishReason, s.startedAt, s.finishedAt, id);
+    });
+  }
+
+  // The frontier's queue
+
+  async countQueued(crawlId: string): Promise<number> {
+    return Number((this.s.countQueued.get(crawlId) as { n: number }).n);
+  }
+
+  async loadQueued(crawlId: string, host: string, afterSeq: number, limit: number): Promise<QueuedEntry[]> {
+    const rows = this.s.loadQueued.all(crawlId, host, afterSeq, limit) as unknown as QueuedArray[];
+    const out: QueuedEntry[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = queuedEntry(rows[i]!);
+    return out;
+  }
+
+  async nextQueuedHost(crawlId: string, afterHost: string): Promise<string | undefined> {
+    return (this.s.nextQueuedHost.get(crawlId, afterHost) as [string] | undefined)?.[0];
+  }
+
+  // Outcomes
+
+  recordPage(r: PageRecord): Promise<{ recorded: boolean; queued: QueuedEntry[] }> {
+    return this.commits.run(() => {
+      const changes = this.s.markDone.run(
+        r.finalUrl, r.httpStatus, r.contentHash, r.items.length, r.links.length, r.worker, r.leaseId, r.specVersion, r.doneAt, r.crawlId, r.key,
+      ).changes;
+      if (Number(changes) !== 1) return { recorded: false, queued: [] };
+      for (const item of r.items) {
+        this.s.insertItem.run(r.crawlId, r.key, r.finalUrl, item.type, JSON.stringify(item.data), r.specVersion, r.worker, r.doneAt);
+      }
+      const queued = this.insertRequests(r.crawlId, r.links);
+      this.bump(r.crawlId, { done: 1, items: r.items.length });
+      return { recorded: true, queued };
+    });
+  }
+
+  endRequest(crawlId: string, key: string, state: 'failed' | 'skipped', e: EndedRequest): Promise<boolean> {
+    return this.commits.run(() => {
+      const changes = this.s.markEnded.run(
+        STATE_CODES[state], e.attempts, e.code, e.message.slice(0, 1000), e.httpStatus ?? null, e.finalUrl ?? null, e.at, crawlId, key,
+      ).changes;
+      if (Number(changes) !== 1) return false;
+      this.bump(crawlId, state === 'failed' ? { failed: 1 } : { skipped: 1 });
+      return true;
+    });
+  }
+
+  requeue(crawlId: string, key: string, r: { attempts: number; notBefore: number; code: string; message: string }): Promise<QueuedEntry | undefined> {
+    return this.commits.run(() => {
+      const seq = this.takeSeq(crawlId);
+      const row = this.s.requeue.get(r.attempts, r.notBefore, seq, r.code, r.message.slice(0, 1000), crawlId, key) as QueuedArray | undefined;
+      return row ? queuedEntry(row) : undefined;
+    });
+  }
+
+  // Start sources
+
+  async countPendingSources(crawlId: string): Promise<number> {
+    return Number((this.s.countPendingSources.get(crawlId) as { n: number }).n);
+  }
+
+  async nextPendingSource(crawlId: string): Promise<SourceRow | undefined> {
+    const row = this.s.nextPendingSource.get(crawlId);
+    return row ? sourceRow(row) : undefined;
+  }
+
+  async listSources(crawlId: string): Promise<SourceRow[]> {
+    return this.s.listSources.all(crawlId).map(sourceRow);
+  }
+
+  async sumSourceUrls(crawlId: string): Promise<number> {
+    return Number((this.s.sumSourceUrls.get(crawlId) as { n: number }).n);
+  }
+
+  retrySource(crawlId: string, url: string, r: { attempts: number; notBefore: number; code: string; message: string }): Promise<void> {
+    return this.commits.run(() => {
+      this.s.retrySource.run(r.attempts, r.notBefore, r.code, r.message.slice(0, 1000), crawlId, url);
+    });
+  }
+
+  failSource(crawlId: string, url: string, e: { attempts: number; code: string; message: string; at: number }): Promise<void> {
+    return this.commits.run(() => {
+      this.s.endSource.run(SOURCE_STATE_CODES.failed, e.attempts, 0, e.code, e.message.slice(0, 1000), e.at, crawlId, url);
+    });
+  }
+
+  completeSource(
+    crawlId: string,
+    url: string,
+    c: { attempts: number; at: number; sources: readonly NewSource[]; urls: readonly NewRequest[]; budget: number },
+  ): Promise<{ queued: QueuedEntry[] }> {
+    return this.commits.run(() => {
+      this.insertSources(crawlId, c.sources);
+      const queued = this.insertRequests(crawlId, c.urls, Math.max(0, c.budget));
+      this.s.endSource.run(SOURCE_STATE_CODES.done, c.attempts, queued.length, null, null, c.at, crawlId, url);
+      return { queued };
+    });
+  }
+
+  // Reads
+
+  async getRequest(crawlId: string, key: string): Promise<RequestRow | undefined> {
+    const row = this.s.getRequest.get(crawlId, key);
+    return row ? requestRow(row) : undefined;
+  }
+
+  async countByState(crawlId: string): Promise<Record<RequestState, number>> {
+    const out: Record<RequestState, number> = { queued: 0, done: 0, failed: 0, skipped: 0 };
+    for (const row of this.s.countByState.all(crawlId) as { state: number; n: number }[]) {
+      for (const name of Object.keys(STATE_CODES) as RequestState[]) if (STATE_CODES[name] === row.state) out[name] = Number(row.n);
+    }
+    return out;
+  }
+
+  async requestsByState(crawlId: string, state: RequestState, limit: number, offset: number): Promise<RequestRow[]> {
+    return this.s.requestsByState.all(crawlId, STATE_CODES[state], limit, offset).map(requestRow);
+  }
+
+  async errorSummary(crawlId: string): Promise<ErrorSummaryRow[]> {
+    const rows = this.s.errorSummary.all(crawlId) as { code: string | null; host: string; n: number; example: string }[];
+    return rows.map((r) => ({ code: r.code, host: r.host, count: Number(r.n), exampleUrl: r.example }));
+  }
+
+  async errorGroups(crawlId: string, limit = 200): Promise<AdminErrorGroup[]> {
+    const rows = this.s.errorGroups.all(crawlId, limit) as { code: string; host: string; n: number; url: string; message: string | null }[];
+    return rows.map((r) => ({ code: r.code, host: r.host, count: Number(r.n), exampleUrl: r.url, exampleMessage: r.message }));
+  }
+
+  async countItems(crawlId: string): Promise<number> {
+    return Number((this.s.countItems.get(crawlId) as { n: number }).n);
+  }
+
+  async *iterateItems(crawlId: string, batch = 1000, after = 0): AsyncGenerator<StoredItem> {
+    for (;;) {
+      const rows = this.s.iterateItems.all(crawlId, after, batch);
+      if (rows.length === 0) return;
+      for (const row of rows) yield storedItem(row);
+      after = Number((rows[rows.length - 1] as { id: number }).id);
+    }
+  }
+
+  async searchItems(crawlId: string, text: string, after: number, limit: number): Promise<StoredItem[]> {
+    return this.s.searchItems.all(crawlId, after, text, text, limit).map(storedItem);
+  }
+
+  // Bans
+
+  async listBans(): Promise<string[]> {
+    const raw = (this.s.getMeta.get(BANS_KEY) as { value: string } | undefined)?.value;
+    return raw ? (JSON.parse(raw) as string[]) : [];
+  }
+
+  addBan(clientId: string): Promise<void> {
+    return this.commits.run(() => {
+      const raw = (this.s.getMeta.get(BANS_KEY) as { value: string } | undefined)?.value;
+      const bans = new Set(raw ? (JSON.parse(raw) as string[]) : []);
+      bans.add(clientId);
+      this.s.setMeta.run(BANS_KEY, JSON.stringify([...bans]));
+    });
+  }
+}

@@ -1,0 +1,208 @@
+// The one interface through which the hub reads and writes what it keeps.
+// Storage is the only writer: the steps (crawl, frontier, politeness, results)
+// say what happened, storage records it in one transaction and answers with
+// what changed (which links were new, with the queue position it gave them),
+// and only then do the steps update their memory. Every method returns a
+// promise, so a backend over the network (PostgreSQL) fits the same steps; the
+// embedded SQLite backend (sqlite/) answers at once and commits the writes of
+// one turn of the event loop together.
+import type { AdminErrorGroup } from '../../shared/admin-protocol.ts';
+import type { CrawlErrorGroup, CrawlStatus } from '../../shared/admin-api.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { ExtractedItem } from '../../shared/extract/engine.ts';
+
+export type { CrawlStatus };
+
+/** A request's state, by name. Leased requests stay `queued`: a lease lives in memory only. */
+export type RequestState = 'queued' | 'done' | 'failed' | 'skipped';
+export const REQUEST_STATES: readonly RequestState[] = ['queued', 'done', 'failed', 'skipped'];
+
+export interface CrawlRow {
+  id: string;
+  name: string;
+  /** The spec as JSON, defaults filled in. */
+  spec: string;
+  specVersion: number;
+  status: CrawlStatus;
+  finishReason: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  pagesDone: number;
+  pagesFailed: number;
+  pagesSkipped: number;
+  items: number;
+}
+
+/** A queued URL, as storage keeps it and the frontier holds it. */
+export interface QueuedEntry {
+  readonly key: string;
+  readonly url: string;
+  readonly host: string;
+  readonly depth: number;
+  /** Its place in the crawl's queue: storage gives it, in the order URLs were queued. */
+  readonly seq: number;
+  attempts: number;
+  notBefore: number;
+}
+
+/** A URL to queue unless the crawl has seen its key. */
+export interface NewRequest {
+  url: string;
+  key: string;
+  host: string;
+  depth: number;
+}
+
+export type SourceKind = 'sitemap' | 'robots';
+export type SourceState = 'pending' | 'done' | 'failed';
+
+/** A crawl's start source besides its start URLs: a sitemap, or a robots.txt read for its Sitemap: lines. */
+export interface NewSource {
+  url: string;
+  kind: SourceKind;
+  /** Where the sitemap was named: its pages' scope is relative to this. */
+  scopeBase: string;
+  nesting: number;
+}
+
+export interface SourceRow extends NewSource {
+  state: SourceState;
+  attempts: number;
+  notBefore: number;
+  urlsQueued: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+  doneAt: number | null;
+}
+
+export interface RequestRow {
+  key: string;
+  url: string;
+  host: string;
+  depth: number;
+  seq: number;
+  state: RequestState;
+  attempts: number;
+  notBefore: number;
+  finalUrl: string | null;
+  httpStatus: number | null;
+  contentHash: string | null;
+  items: number | null;
+  links: number | null;
+  worker: string | null;
+  leaseId: string | null;
+  specVersion: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  doneAt: number | null;
+}
+
+/** One extracted item, as a worker sent it and the results step checked it. */
+export type ItemData = ExtractedItem;
+
+export interface StoredItem {
+  id: number;
+  url: string;
+  type: string;
+  /** The item's fields as JSON. */
+  data: string;
+  specVersion: number;
+  worker: string | null;
+  createdAt: number;
+}
+
+/** A page's result, to record with its items and the links it queues, in one transaction. */
+export interface PageRecord {
+  crawlId: string;
+  key: string;
+  finalUrl: string;
+  httpStatus: number;
+  contentHash: string;
+  items: readonly ItemData[];
+  /** Links to queue at `linkDepth` (already checked against the spec); none once the crawl has ended. */
+  links: readonly NewRequest[];
+  worker: string;
+  leaseId: string;
+  specVersion: number;
+  doneAt: number;
+}
+
+export interface EndedRequest {
+  attempts: number;
+  code: ErrorCode;
+  message: string;
+  httpStatus?: number | null;
+  finalUrl?: string | null;
+  at: number;
+}
+
+export interface NewCrawl {
+  id: string;
+  name: string;
+  spec: string;
+  specVersion: number;
+  createdAt: number;
+  startUrls: readonly NewRequest[];
+  sources: readonly NewSource[];
+}
+
+/** Failed and skipped pages by error code and host (the API's view of it). */
+export type ErrorSummaryRow = CrawlErrorGroup;
+
+export interface Storage {
+  // Crawls
+  /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
+  createCrawl(crawl: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }>;
+  listCrawls(): Promise<CrawlRow[]>;
+  setCrawlStatus(id: string, s: { status: CrawlStatus; finishReason: string | null; startedAt: number | null; finishedAt: number | null }): Promise<void>;
+
+  // The frontier's queue
+  countQueued(crawlId: string): Promise<number>;
+  /** A host's queued URLs after `afterSeq`, in queue order. */
+  loadQueued(crawlId: string, host: string, afterSeq: number, limit: number): Promise<QueuedEntry[]>;
+  /** The first host after `afterHost` (in byte order) with a queued URL. */
+  nextQueuedHost(crawlId: string, afterHost: string): Promise<string | undefined>;
+
+  // Outcomes: each bumps the crawl's counters in the same transaction
+  /** Records a page's result, its items and new links; `recorded` is false when the page already had one (nothing changed). */
+  recordPage(page: PageRecord): Promise<{ recorded: boolean; queued: QueuedEntry[] }>;
+  /** Ends a queued request as failed or skipped; false when it had already ended. */
+  endRequest(crawlId: string, key: string, state: 'failed' | 'skipped', e: EndedRequest): Promise<boolean>;
+  /** Puts a failed request back at the end of its host's queue, not before `notBefore`; answers with its new place. */
+  requeue(crawlId: string, key: string, r: { attempts: number; notBefore: number; code: string; message: string }): Promise<QueuedEntry | undefined>;
+
+  // Start sources (sitemaps, robots.txt)
+  countPendingSources(crawlId: string): Promise<number>;
+  nextPendingSource(crawlId: string): Promise<SourceRow | undefined>;
+  listSources(crawlId: string): Promise<SourceRow[]>;
+  /** URLs queued from the crawl's sources so far. */
+  sumSourceUrls(crawlId: string): Promise<number>;
+  retrySource(crawlId: string, url: string, r: { attempts: number; notBefore: number; code: string; message: string }): Promise<void>;
+  failSource(crawlId: string, url: string, e: { attempts: number; code: string; message: string; at: number }): Promise<void>;
+  /** Marks a source read: adds the sources it names and queues up to `budget` new URLs from it, in one transaction. */
+  completeSource(
+    crawlId: string,
+    url: string,
+    c: { attempts: number; at: number; sources: readonly NewSource[]; urls: readonly NewRequest[]; budget: number },
+  ): Promise<{ queued: QueuedEntry[] }>;
+
+  // Reads for the console, the API and exports
+  getRequest(crawlId: string, key: string): Promise<RequestRow | undefined>;
+  countByState(crawlId: string): Promise<Record<RequestState, number>>;
+  requestsByState(crawlId: string, state: RequestState, limit: number, offset: number): Promise<RequestRow[]>;
+  errorSummary(crawlId: string): Promise<ErrorSummaryRow[]>;
+  /** Failed and skipped pages by error code and host, largest group first, each with its latest example. */
+  errorGroups(crawlId: string, limit?: number): Promise<AdminErrorGroup[]>;
+  countItems(crawlId: string): Promise<number>;
+  /** A crawl's items after id `after`, in pages of `batch` rows, so a million items never sit in memory at once. */
+  iterateItems(crawlId: string, batch?: number, after?: number): AsyncGenerator<StoredItem>;
+  /** Items whose data or URL contains `text`, after id `after`, at most `limit`. */
+  searchItems(crawlId: string, text: string, after: number, limit: number): Promise<StoredItem[]>;
+
+  // Bans (client ids)
+  listBans(): Promise<string[]>;
+  addBan(clientId: string): Promise<void>;
+
+  close(): Promise<void>;
+}
