@@ -4,16 +4,17 @@
 // import them from here so a change to one answer is seen by every reader.
 // Request bodies are still checked by the hub at run time (zod or by hand): a
 // type here says what a well-behaved client sends, not what the hub trusts.
-import type { ExtractedItem } from './extract/engine.ts';
+import type { ExtractedItem, FieldValue } from './extract/engine.ts';
+import type { ErrorCode } from './errors.ts';
 import type { Spec } from './spec/schema.ts';
 import type { WorkerKind } from './protocol.ts';
 
 // ---------------------------------------------------------------------------
 // Errors
 
-/** Every error answer: `{ error: { code, message, details? } }` with a fitting HTTP status. */
+/** Every error answer: `{ error: { code, message, details? } }` with the code's HTTP status (shared/errors.ts). */
 export interface ApiErrorBody {
-  error: { code: string; message: string; details?: unknown };
+  error: { code: ErrorCode; message: string; details?: unknown };
 }
 
 /** One problem of a SPEC_INVALID answer (its `details` is a list of these). */
@@ -109,7 +110,7 @@ export interface ItemView {
   id: number;
   url: string;
   type: string;
-  data: Record<string, string | string[] | null>;
+  data: Record<string, FieldValue>;
   specVersion: number;
   extractedAt: number;
 }

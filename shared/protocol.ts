@@ -7,6 +7,7 @@
 // console's feed (admin-protocol.ts).
 import { z } from 'zod';
 import type { Spec } from './spec/schema.ts';
+import { WORKER_FAILURE_CODES, type ErrorCode } from './errors.ts';
 
 /** Bumped on every incompatible change; checked at connect. */
 export const PROTOCOL_VERSION = 1;
@@ -36,26 +37,11 @@ export const RESULT_LIMITS = {
 export const WORKER_KINDS = ['tab', 'headless', 'node'] as const;
 export type WorkerKind = (typeof WORKER_KINDS)[number];
 
-/** Error codes that come back in `{ ok: false, error }` replies and `hub:error` events. */
-export const ErrorCode = {
-  BAD_REQUEST: 'BAD_REQUEST',
-  PROTOCOL_MISMATCH: 'PROTOCOL_MISMATCH',
-  BANNED: 'BANNED',
-  LEASE_UNKNOWN: 'LEASE_UNKNOWN',
-  LEASE_NOT_YOURS: 'LEASE_NOT_YOURS',
-  LEASE_EXPIRED: 'LEASE_EXPIRED',
-  LEASE_NOT_FETCHED: 'LEASE_NOT_FETCHED',
-  CRAWL_UNKNOWN: 'CRAWL_UNKNOWN',
-  CRAWL_NOT_RUNNING: 'CRAWL_NOT_RUNNING',
-  RESULT_INVALID: 'RESULT_INVALID',
-  STORAGE_FAILED: 'STORAGE_FAILED',
-  UNKNOWN_EVENT: 'UNKNOWN_EVENT',
-  INTERNAL: 'INTERNAL',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+/** Error codes of `{ ok: false, error }` replies and `hub:error` events: the catalogue's (shared/errors.ts). */
+export { ErrorCode } from './errors.ts';
 
 export interface ProtocolError {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
 }
 
@@ -110,7 +96,8 @@ export type ResultPayload = z.output<typeof resultSchema>;
 
 export const failureSchema = z.strictObject({
   leaseId: z.string().min(1).max(64),
-  code: z.string().min(1).max(64),
+  /** Only the catalogue's worker failure codes: the hub records each as WORKER_<code>. */
+  code: z.enum(WORKER_FAILURE_CODES),
   message: z.string().max(1000),
 });
 export type FailurePayload = z.input<typeof failureSchema>;
@@ -174,7 +161,3 @@ export function describeIssues(error: z.ZodError): string {
     .map((i) => `${i.path.length ? i.path.join('.') : 'payload'}: ${i.message}`)
     .join('; ');
 }
-
-// Transitional: test/server/hub/board.test.ts still imports the board's types
-// from here. Once it imports them from board-protocol.ts, delete this line.
-export type { BoardClientToServerEvents, BoardContributor, BoardDelta, BoardServerToClientEvents, BoardSnapshot } from './board-protocol.ts';

@@ -1,6 +1,7 @@
 // Finds a Chromium the way a user expects: CROWDCRAWL_CHROMIUM first, then the
 // browser Playwright installed, then the system's. Everything that launches a
 // browser (preview --browser, edge workers, tests, benchmarks) goes through here.
+import { ErrorCode } from '../../shared/errors.ts';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
 
@@ -27,7 +28,7 @@ export const CHROMIUM_ARGS = [
 
 export class BrowserNotFoundError extends Error {
   override readonly name = 'BrowserNotFoundError';
-  readonly code = 'BROWSER_NOT_FOUND';
+  readonly code = ErrorCode.BROWSER_NOT_FOUND;
 }
 
 export interface FoundBrowser {

@@ -9,20 +9,26 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { hubOptionsSchema } from '../options.ts';
 import type { CrawlDetail, CrawlList, CrawlSummary, CreateCrawlRequest, HubStats, WorkerList, WorkerView } from '../../shared/admin-api.ts';
 import type { ExportFormat } from '../export/export.ts';
+import { ErrorCode, whatToDo } from '../../shared/errors.ts';
 
 export const DEFAULT_HUB_URL = 'http://127.0.0.1:8470';
 /** The file in a hub's data dir that holds its admin token (ADMIN_TOKEN_FILE in server/hub/hub.ts). */
 const ADMIN_TOKEN_FILE = 'admin-token';
 
-/** A problem with the hub's answer or with reaching it; `code` is the hub's error code or one of the client's own. */
+/**
+ * A problem with the hub's answer or with reaching it; `code` is the hub's
+ * error code or one of the client's own (HUB_UNREACHABLE, BAD_RESPONSE), all
+ * in the catalogue. A newer hub may send a code this build does not know: it
+ * is kept as sent.
+ */
 export class AdminClientError extends Error {
   override readonly name = 'AdminClientError';
-  readonly code: string;
+  readonly code: ErrorCode | (string & {});
   /** The HTTP status, when the hub answered. */
   readonly status: number | undefined;
   readonly details: unknown;
 
-  constructor(code: string, message: string, status?: number, details?: unknown) {
+  constructor(code: ErrorCode | (string & {}), message: string, status?: number, details?: unknown) {
     super(message);
     this.code = code;
     this.status = status;
@@ -122,7 +128,7 @@ export class AdminClient {
       });
     } catch (error) {
       const code = (error as { code?: string }).code ?? (error as Error).name;
-      throw new AdminClientError('HUB_UNREACHABLE', `cannot reach the hub at ${this.hubUrl} (${code}): is it running? Set the address with --hub or CROWDCRAWL_HUB.`);
+      throw new AdminClientError(ErrorCode.HUB_UNREACHABLE, `cannot reach the hub at ${this.hubUrl} (${code}): is it running? Set the address with --hub or CROWDCRAWL_HUB.`);
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
     throw await this.errorFrom(response);
@@ -138,12 +144,12 @@ export class AdminClient {
     }
     const error = parsed?.error;
     if (status === 401) {
-      return new AdminClientError('UNAUTHORIZED', `the hub at ${this.hubUrl} refused the admin token from ${this.token.source}`, status);
+      return new AdminClientError(ErrorCode.UNAUTHORIZED, `the hub at ${this.hubUrl} refused the admin token from ${this.token.source}`, status);
     }
     if (error && typeof error.code === 'string' && typeof error.message === 'string') {
       return new AdminClientError(error.code, error.message, status, error.details);
     }
-    return new AdminClientError('BAD_RESPONSE', `the hub at ${this.hubUrl} answered HTTP ${status}: is this a crowdcrawl hub?`, status);
+    return new AdminClientError(ErrorCode.BAD_RESPONSE, `the hub at ${this.hubUrl} answered HTTP ${status}: is this a crowdcrawl hub?`, status);
   }
 
   private async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
@@ -188,13 +194,16 @@ export function reportFailure(command: string, error: unknown): number {
     return 2;
   }
   if (error instanceof AdminClientError) {
-    if (error.code === 'SPEC_INVALID' && Array.isArray(error.details)) {
+    if (error.code === ErrorCode.SPEC_INVALID && Array.isArray(error.details)) {
       console.error(`crowdcrawl ${command}: the spec is invalid:`);
       for (const issue of error.details as { path?: unknown; message?: unknown }[]) console.error(`  ${String(issue.path)}: ${String(issue.message)}`);
       return 2;
     }
-    console.error(`crowdcrawl ${command}: ${error.message}${error.code === 'HUB_UNREACHABLE' || error.code === 'UNAUTHORIZED' ? '' : ` (${error.code})`}`);
-    return error.code === 'CRAWL_UNKNOWN' || error.code === 'BAD_REQUEST' ? 2 : 1;
+    console.error(`crowdcrawl ${command}: ${error.message} (${error.code})`);
+    const todo = whatToDo(error.code);
+    if (todo !== undefined) console.error(`  what to do: ${todo}`);
+    // A crawl id or argument the hub did not take is a bad command line (exit code 2).
+    return error.code === ErrorCode.CRAWL_UNKNOWN || error.code === ErrorCode.BAD_REQUEST ? 2 : 1;
   }
   console.error(`crowdcrawl ${command}: ${error instanceof Error ? error.message : String(error)}`);
   return 1;

@@ -2,7 +2,7 @@
 // prints its id, and with --wait follows it until it ends.
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { parseSpec } from '../../shared/spec/schema.ts';
 import type { CrawlDetail } from '../../shared/admin-api.ts';
 import { AdminClient, AdminClientError, resolveHubUrl, runAdminCommand, UsageError } from './admin-client.ts';

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { startHub, type Hub } from '../app.ts';
 import { exportStreams } from '../export/export.ts';
 import { startNodeWorker, type NodeWorker } from '../worker/node-worker.ts';

@@ -4,7 +4,7 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { EXPORT_FORMATS, isExportFormat, type ExportFormat } from '../export/export.ts';
 import { runAdminCommand, UsageError } from './admin-client.ts';
 

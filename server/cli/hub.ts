@@ -2,7 +2,7 @@
 // cleanly: workers are disconnected and the database is closed.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { hubOptionsSchema, type HubOptions } from '../options.ts';
 import { UsageError } from './admin-client.ts';
 

@@ -1,6 +1,7 @@
 // The `crowdcrawl` command line: each sub-command lives in its own module and is
 // loaded only when used, so `crowdcrawl preview` does not start a hub's worth of code.
 import { pathToFileURL } from 'node:url';
+import type { Command } from './command.ts';
 
 // node:sqlite prints an ExperimentalWarning on Node 24: noise for users, so that
 // one warning is dropped; every other warning is printed as usual.
@@ -11,11 +12,8 @@ process.on('warning', (warning) => {
   for (const listener of printWarning) listener(warning);
 });
 
-export interface Command {
-  readonly summary: string;
-  /** Runs the command; resolves to the process exit code. */
-  run(argv: string[]): Promise<number>;
-}
+// The type's old home: sub-commands import it from command.ts now.
+export type { Command } from './command.ts';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   hub: () => import('./hub.ts'),

@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fetch } from 'undici';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
+import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
 import { parseSpec, type Spec } from '../../shared/spec/schema.ts';
 import { normalizeUrl } from '../../shared/url/canonical.ts';
 import type { ExtractResult } from '../../shared/extract/engine.ts';
@@ -32,11 +33,14 @@ exit codes: 0 ok, 1 page or file unreadable (or no browser), 2 bad command line 
 export const FETCH_TIMEOUT_MS = 20_000;
 export const MAX_PAGE_BYTES = 10 * 1024 * 1024;
 
+/** The catalogue's codes (shared/errors.ts) for a page preview could not get. */
+type PreviewErrorCode = Extract<ErrorCode, 'PAGE_UNREACHABLE' | 'HTTP_STATUS' | 'PAGE_TOO_LARGE' | 'FILE_UNREADABLE' | 'BROWSER_FAILED'>;
+
 /** A failure to get the page; exit code 1. */
 export class PreviewError extends Error {
   override readonly name = 'PreviewError';
-  readonly code: 'PAGE_UNREACHABLE' | 'HTTP_STATUS' | 'PAGE_TOO_LARGE' | 'FILE_UNREADABLE' | 'BROWSER_FAILED';
-  constructor(code: PreviewError['code'], message: string) {
+  readonly code: PreviewErrorCode;
+  constructor(code: PreviewErrorCode, message: string) {
     super(message);
     this.code = code;
   }
@@ -200,7 +204,7 @@ export const command: Command = {
       return 0;
     } catch (error) {
       if (error instanceof PreviewError) {
-        console.error(`crowdcrawl preview: ${error.message} (${error.code})`);
+        console.error(`crowdcrawl preview: ${error.message} (${error.code})\n  what to do: ${ERRORS[error.code].todo}`);
         return 1;
       }
       throw error;

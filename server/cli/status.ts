@@ -1,6 +1,6 @@
 // `crowdcrawl status [ID]`: a table of a hub's crawls, or one crawl's details
 // (counts, limits, and its errors grouped by code and host).
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import type { CrawlDetail, CrawlSummary, HubStats } from '../../shared/admin-api.ts';
 import { runAdminCommand } from './admin-client.ts';
 

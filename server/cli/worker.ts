@@ -1,6 +1,6 @@
 // `crowdcrawl worker`: a Node worker that crawls for a hub until Ctrl-C.
 import { parseArgs } from 'node:util';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { startNodeWorker } from '../worker/node-worker.ts';
 import { ProgressLine } from './progress.ts';
 

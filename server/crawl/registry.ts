@@ -11,7 +11,7 @@ import type { CrawlRow, CrawlStatus, NewRequest, NewSource, Storage } from '../s
 import { CrawlFrontier, type FrontierGate } from '../frontier/frontier.ts';
 import type { Clock } from '../clock.ts';
 import { Crawl, type FinishReason } from './crawl.ts';
-import { HubError } from './errors.ts';
+import { HubError } from '../../shared/errors.ts';
 
 export interface CrawlEvents {
   /** Status changed (started, paused, resumed, finished, cancelled). */
@@ -112,7 +112,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
 
   require(id: string): Crawl {
     const crawl = this.crawls.get(id);
-    if (!crawl) throw new HubError('CRAWL_UNKNOWN', `no crawl with id "${id}"`, 404);
+    if (!crawl) throw new HubError('CRAWL_UNKNOWN', `no crawl with id "${id}"`);
     return crawl;
   }
 
@@ -129,7 +129,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
 
   start(id: string): Crawl {
     const crawl = this.require(id);
-    if (crawl.status !== 'created') throw new HubError('CRAWL_STATE', `crawl ${id} is ${crawl.status}; only a created crawl can be started`, 409);
+    if (crawl.status !== 'created') throw new HubError('CRAWL_STATE', `crawl ${id} is ${crawl.status}; only a created crawl can be started`);
     this.setStatus(crawl, 'running', null);
     this.emit('work', crawl);
     this.checkFinished(crawl);
@@ -138,7 +138,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
 
   pause(id: string): Crawl {
     const crawl = this.require(id);
-    if (crawl.status !== 'running') throw new HubError('CRAWL_STATE', `crawl ${id} is ${crawl.status}; only a running crawl can be paused`, 409);
+    if (crawl.status !== 'running') throw new HubError('CRAWL_STATE', `crawl ${id} is ${crawl.status}; only a running crawl can be paused`);
     this.setStatus(crawl, 'paused', null);
     this.emit('revoke', crawl);
     return crawl;
@@ -146,7 +146,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
 
   resume(id: string): Crawl {
     const crawl = this.require(id);
-    if (crawl.status !== 'paused') throw new HubError('CRAWL_STATE', `crawl ${id} is ${crawl.status}; only a paused crawl can be resumed`, 409);
+    if (crawl.status !== 'paused') throw new HubError('CRAWL_STATE', `crawl ${id} is ${crawl.status}; only a paused crawl can be resumed`);
     this.setStatus(crawl, 'running', null);
     this.emit('work', crawl);
     this.checkFinished(crawl);
@@ -156,7 +156,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
   cancel(id: string): Crawl {
     const crawl = this.require(id);
     if (!crawl.isActive && crawl.status !== 'created') {
-      throw new HubError('CRAWL_STATE', `crawl ${id} has already ended (${crawl.status})`, 409);
+      throw new HubError('CRAWL_STATE', `crawl ${id} has already ended (${crawl.status})`);
     }
     this.end(crawl, 'cancelled', 'cancelled');
     return crawl;

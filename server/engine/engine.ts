@@ -8,7 +8,8 @@
 // steps never call each other in circles: each gets what it needs from here.
 // Transport (sockets, HTTP) and live views call the engine, never the steps.
 import { EventEmitter } from 'node:events';
-import { ErrorCode, type FailurePayload, type ProtocolError, type Reply, type ResultPayload } from '../../shared/protocol.ts';
+import type { FailurePayload, ProtocolError, Reply, ResultPayload } from '../../shared/protocol.ts';
+import { ErrorCode, recordedWorkerFailure } from '../../shared/errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
 import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
@@ -41,13 +42,13 @@ export interface EngineEvents {
   /** A page's result was recorded. */
   page: [worker: WorkerSession | undefined, crawl: Crawl, items: number];
   /** A page failed (final) or will be retried. */
-  pageFailed: [crawl: Crawl, code: string, final: boolean];
+  pageFailed: [crawl: Crawl, code: ErrorCode, final: boolean];
   crawlStatus: [crawl: Crawl];
   workerJoined: [worker: WorkerSession];
   workerLeft: [worker: WorkerSession];
 }
 
-function fail(code: string, message: string): { ok: false; error: ProtocolError } {
+function fail(code: ErrorCode, message: string): { ok: false; error: ProtocolError } {
   return { ok: false, error: { code, message } };
 }
 
@@ -284,7 +285,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   workerFailure(worker: WorkerSession, payload: FailurePayload): Reply {
     const found = this.leaseFor(worker, payload.leaseId);
     if (!('entry' in found)) return { ok: false, error: found };
-    this.results.fail(found, { code: `WORKER_${payload.code}`.slice(0, 64), message: payload.message, retryable: true });
+    this.results.fail(found, { code: recordedWorkerFailure(payload.code), message: payload.message, retryable: true });
     return { ok: true };
   }
 
@@ -338,7 +339,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       const ids = byWorker.get(record.workerId) ?? [];
       ids.push(record.id);
       byWorker.set(record.workerId, ids);
-      this.results.fail(record, { code: 'LEASE_EXPIRED', message: `no result within ${this.leases.ttlMs} ms`, retryable: true }, 'expired');
+      this.results.fail(record, { code: ErrorCode.LEASE_EXPIRED, message: `no result within ${this.leases.ttlMs} ms`, retryable: true }, 'expired');
     }
     this.notifyRevoked(byWorker);
   }

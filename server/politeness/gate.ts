@@ -12,21 +12,20 @@ import { delayAfterBackoff, delayAfterResponse, isBackoffSignal, smoothLatency }
 import { originOf, robotsToken, type RobotsCache, type RobotsRules } from './robots.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { Clock } from '../clock.ts';
+import { SkipCode } from '../../shared/errors.ts';
 
 /** A Retry-After longer than this pauses the host only this long (the page's own retry waits its own way). */
 export const MAX_RETRY_AFTER_PAUSE_MS = 10 * 60_000;
 
-export const SkipCode = {
-  ROBOTS_DISALLOWED: 'ROBOTS_DISALLOWED',
-  ROBOTS_UNREACHABLE: 'ROBOTS_UNREACHABLE',
-} as const;
+// The skip codes are the error catalogue's (shared/errors.ts).
+export { SkipCode } from '../../shared/errors.ts';
 
 export interface HubPolitenessOptions {
   robots: RobotsCache;
   maxCrawlDelayMs: number;
   clock: Clock;
   /** Records a URL the gate dropped (the results step records it as skipped). */
-  skip: (crawl: Crawl, entry: FrontierEntry, code: string, message: string) => void;
+  skip: (crawl: Crawl, entry: FrontierEntry, code: SkipCode, message: string) => void;
   /** Held hosts were released: leases may be granted. */
   onReleased: () => void;
 }

@@ -17,7 +17,23 @@
 // pauses every 24 hours. Fetches run in the background; `peek` never waits.
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
+import { RELAY_ERROR_CODES, type RelayErrorCode } from '../../shared/errors.ts';
+
+/**
+ * What robots.txt is fetched with: the relay's page fetcher, handed in by the
+ * engine. Declared here, by what this file uses, because politeness comes
+ * before the relay in the data flow and does not import it.
+ */
+export interface RobotsFetcher {
+  fetchPage(url: string, opts: { userAgent: string; allowedContentTypes: readonly string[]; accept: string; maxBodyBytes: number }): Promise<{ body: Buffer }>;
+}
+
+/** A relay failure (server/relay/errors.ts RelayError), known by its catalogue code. */
+function asRelayFailure(error: unknown): { code: RelayErrorCode; message: string; retryable: boolean } | undefined {
+  const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
+  if (typeof e !== 'object' || e === null || typeof e.retryable !== 'boolean' || typeof e.message !== 'string') return undefined;
+  return (RELAY_ERROR_CODES as readonly unknown[]).includes(e.code) ? (e as { code: RelayErrorCode; message: string; retryable: boolean }) : undefined;
+}
 import { systemClock, type Clock } from '../clock.ts';
 
 /** Google reads the first 500 KiB; a longer robots.txt is treated as unavailable. */
@@ -117,7 +133,7 @@ export function originOf(url: string, host: string): string {
 }
 
 export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
-  private readonly fetcher: PageFetcher | undefined;
+  private readonly fetcher: RobotsFetcher | undefined;
   private readonly options: RobotsOptions;
   private readonly log: (line: string) => void;
   private readonly clock: Clock;
@@ -125,7 +141,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
-  constructor(fetcher: PageFetcher | undefined, options: RobotsOptions, log: (line: string) => void = () => {}, clock: Clock = systemClock) {
+  constructor(fetcher: RobotsFetcher | undefined, options: RobotsOptions, log: (line: string) => void = () => {}, clock: Clock = systemClock) {
     super();
     this.clock = clock;
     this.fetcher = fetcher;
@@ -199,7 +215,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
       this.succeed(entry, page.body.toString('utf8').replace(/^\uFEFF/, ''));
     } catch (error) {
       if (this.closed) return;
-      const relayError = error instanceof RelayError ? error : undefined;
+      const relayError = asRelayFailure(error);
       const reason = relayError ? `${relayError.code}: ${relayError.message}` : String((error as Error)?.message ?? error);
       if (relayError?.code === 'RELAY_ABORTED') return;
       if (relayError && !relayError.retryable) {

@@ -11,6 +11,7 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { Parser } from 'htmlparser2';
+import type { SitemapErrorCode } from '../../shared/errors.ts';
 
 /** sitemaps.org: a sitemap holds at most 50,000 URLs and 50 MB uncompressed. */
 export const SITEMAP_MAX_URLS = 50_000;
@@ -21,8 +22,8 @@ const gunzipAsync = promisify(gunzip);
 
 export class SitemapError extends Error {
   override readonly name = 'SitemapError';
-  readonly code: 'SITEMAP_INVALID' | 'SITEMAP_TOO_LARGE' | 'SITEMAP_BAD_GZIP';
-  constructor(code: SitemapError['code'], message: string) {
+  readonly code: SitemapErrorCode;
+  constructor(code: SitemapErrorCode, message: string) {
     super(message);
     this.code = code;
   }

@@ -21,6 +21,7 @@ import type { Crawl } from '../crawl/crawl.ts';
 import type { CrawlRegistry } from '../crawl/registry.ts';
 import { retryDelayMs, retryPolicyFor, type RetryPolicy } from '../crawl/retry.ts';
 import type { Clock, ClockTimer } from '../clock.ts';
+import { ErrorCode, SkipCode } from '../../shared/errors.ts';
 
 /** Sitemap indexes may not nest (sitemaps.org); a few levels are tolerated, no more. */
 export const MAX_SITEMAP_NESTING = 4;
@@ -124,12 +125,12 @@ export class SitemapLoader {
     const now = this.o.clock.now();
     const attempts = row.attempts + 1;
     if (verdict.state === 'unreachable') {
-      await this.o.storage.retrySource(crawl.id, row.url, { attempts, notBefore: verdict.retryAt, code: 'ROBOTS_UNREACHABLE', message: verdict.reason });
+      await this.o.storage.retrySource(crawl.id, row.url, { attempts, notBefore: verdict.retryAt, code: SkipCode.ROBOTS_UNREACHABLE, message: verdict.reason });
       return;
     }
     if (verdict.state !== 'ready') {
       const message = verdict.state === 'gaveUp' ? verdict.reason : 'robots.txt could not be read';
-      await this.o.storage.failSource(crawl.id, row.url, { attempts, code: 'ROBOTS_UNREACHABLE', message, at: now });
+      await this.o.storage.failSource(crawl.id, row.url, { attempts, code: SkipCode.ROBOTS_UNREACHABLE, message, at: now });
       return;
     }
     const sources: NewSource[] = [];
@@ -207,7 +208,7 @@ export class SitemapLoader {
   }
 
   private async failed(crawl: Crawl, row: SourceRow, attempts: number, error: unknown): Promise<void> {
-    const code = error instanceof RelayError || error instanceof SitemapError ? error.code : 'SITEMAP_FAILED';
+    const code: ErrorCode = error instanceof RelayError || error instanceof SitemapError ? error.code : ErrorCode.SITEMAP_FAILED;
     const message = (error as Error)?.message ?? String(error);
     const retryable = error instanceof RelayError && error.retryable;
     const policy = retryPolicyFor(crawl.spec, this.o.retry);

@@ -2,52 +2,22 @@
 // records and workers see), whether trying again later could succeed, and for
 // HTTP answers the status and the server's Retry-After.
 
-export const RelayErrorCode = {
-  /** The URL does not parse, or has no host. */
-  RELAY_BAD_URL: 'RELAY_BAD_URL',
-  /** Not http: or https:. */
-  RELAY_BAD_SCHEME: 'RELAY_BAD_SCHEME',
-  /** The host is, or resolves to, an address that is not public unicast (loopback, private, link-local…). */
-  RELAY_BLOCKED_ADDRESS: 'RELAY_BLOCKED_ADDRESS',
-  RELAY_DNS_FAILED: 'RELAY_DNS_FAILED',
-  RELAY_CONNECT_FAILED: 'RELAY_CONNECT_FAILED',
-  /** The whole fetch (connect, redirects, headers and body) took longer than timeoutMs. */
-  RELAY_TIMEOUT: 'RELAY_TIMEOUT',
-  RELAY_TOO_MANY_REDIRECTS: 'RELAY_TOO_MANY_REDIRECTS',
-  RELAY_REDIRECT_LOOP: 'RELAY_REDIRECT_LOOP',
-  /** The body (decoded, or as sent) is larger than maxBodyBytes. */
-  RELAY_BODY_TOO_LARGE: 'RELAY_BODY_TOO_LARGE',
-  /** The final answer is not one of the allowed media types (HTML by default). */
-  RELAY_CONTENT_TYPE: 'RELAY_CONTENT_TYPE',
-  /** The final answer is not 2xx. */
-  RELAY_HTTP_STATUS: 'RELAY_HTTP_STATUS',
-  /** The Content-Encoding is unknown or the compressed body does not decode. */
-  RELAY_BAD_ENCODING: 'RELAY_BAD_ENCODING',
-  /** The caller's signal aborted the fetch. */
-  RELAY_ABORTED: 'RELAY_ABORTED',
-  /** A bug or an unexpected failure (not raised by the fetcher itself; the hub uses it for anything else). */
-  RELAY_INTERNAL: 'RELAY_INTERNAL',
-} as const;
+// The codes, with what each means and what to do, are in the catalogue
+// (shared/errors.ts); they are re-exported here for the relay's callers.
+import { isRetryLater, RelayErrorCode } from '../../shared/errors.ts';
 
-export type RelayErrorCode = (typeof RelayErrorCode)[keyof typeof RelayErrorCode];
+export { RelayErrorCode };
 
 /** HTTP statuses that say "not now" rather than "never". */
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504]);
-
-const RETRYABLE_CODES: ReadonlySet<string> = new Set<RelayErrorCode>([
-  RelayErrorCode.RELAY_DNS_FAILED,
-  RelayErrorCode.RELAY_CONNECT_FAILED,
-  RelayErrorCode.RELAY_TIMEOUT,
-  RelayErrorCode.RELAY_INTERNAL,
-]);
 
 /**
  * Whether a failure with this code may succeed later. For RELAY_HTTP_STATUS it
  * depends on the status: pass it.
  */
-export function isRetryable(code: string, httpStatus?: number): boolean {
+export function isRetryable(code: RelayErrorCode, httpStatus?: number): boolean {
   if (code === RelayErrorCode.RELAY_HTTP_STATUS) return httpStatus !== undefined && RETRYABLE_STATUSES.has(httpStatus);
-  return RETRYABLE_CODES.has(code);
+  return isRetryLater(code);
 }
 
 export interface RelayErrorOptions {

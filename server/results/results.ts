@@ -4,6 +4,7 @@
 // this step decides what to write and, once it is committed, moves the
 // frontier and the crawl's counters.
 import type { ProtocolError } from '../../shared/protocol.ts';
+import { ErrorCode, type SkipCode } from '../../shared/errors.ts';
 import type { EndedRequest, Storage } from '../storage/storage.ts';
 import type { FrontierEntry } from '../frontier/frontier.ts';
 import type { Crawl } from '../crawl/crawl.ts';
@@ -16,7 +17,7 @@ import type { ValidResult } from './check.ts';
 export interface ResultEvents {
   /** A page was recorded (for live stats). */
   onPageDone?(record: LeaseRecord, items: number, links: number): void;
-  onPageFailed?(record: LeaseRecord, code: string, final: boolean): void;
+  onPageFailed?(record: LeaseRecord, code: ErrorCode, final: boolean): void;
   /** The frontier changed: new work may be leasable. */
   onWork?(): void;
   /** A write failed; what was written is unchanged and the page comes back. */
@@ -24,7 +25,7 @@ export interface ResultEvents {
 }
 
 export interface Failure {
-  code: string;
+  code: ErrorCode;
   message: string;
   retryable: boolean;
   retryAfterMs?: number;
@@ -76,7 +77,7 @@ export class Results {
       // Nothing was stored. The lease stays with its worker, who may send the result again.
       record.committing = false;
       this.events.onError?.(error, `recording a page of crawl ${crawl.id}`);
-      return { ok: false, error: { code: 'STORAGE_FAILED', message: `the hub could not store the result: ${(error as Error).message}` } };
+      return { ok: false, error: { code: ErrorCode.STORAGE_FAILED, message: `the hub could not store the result: ${(error as Error).message}` } };
     }
     this.leases.end(record, 'done');
     if (crawl.isActive) {
@@ -114,7 +115,7 @@ export class Results {
   }
 
   /** A lease's URL is not to be fetched at all (e.g. robots.txt disallows it). */
-  skip(record: LeaseRecord, code: string, message: string): void {
+  skip(record: LeaseRecord, code: SkipCode, message: string): void {
     if (record.committing || !this.leases.get(record.id)) return;
     this.leases.end(record, 'failed');
     if (!record.crawl.isActive) return;
@@ -122,7 +123,7 @@ export class Results {
   }
 
   /** A queued URL the frontier's gate dropped before any lease (robots.txt disallows it): recorded as skipped. */
-  skipQueued(crawl: Crawl, entry: FrontierEntry, code: string, message: string): void {
+  skipQueued(crawl: Crawl, entry: FrontierEntry, code: SkipCode, message: string): void {
     void this.end(crawl, entry, 'skipped', { code, message, attempts: entry.attempts, at: this.clock.now() }, undefined, true);
   }
 

@@ -8,6 +8,8 @@
 // one turn of the event loop together.
 import type { AdminErrorGroup } from '../../shared/admin-protocol.ts';
 import type { CrawlErrorGroup, CrawlStatus } from '../../shared/admin-api.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { ExtractedItem } from '../../shared/extract/engine.ts';
 
 export type { CrawlStatus };
 
@@ -97,10 +99,7 @@ export interface RequestRow {
 }
 
 /** One extracted item, as a worker sent it and the results step checked it. */
-export interface ItemData {
-  type: string;
-  data: Record<string, string | string[] | null>;
-}
+export type ItemData = ExtractedItem;
 
 export interface StoredItem {
   id: number;
@@ -131,7 +130,7 @@ export interface PageRecord {
 
 export interface EndedRequest {
   attempts: number;
-  code: string;
+  code: ErrorCode;
   message: string;
   httpStatus?: number | null;
   finalUrl?: string | null;

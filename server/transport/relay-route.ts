@@ -4,7 +4,8 @@
 // comes back decoded to UTF-8, with its final URL, status and content hash in
 // headers. A failed fetch ends the lease here: the hub records or retries it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, RELAY_PATH, WORKER_SECRET_HEADER } from '../../shared/protocol.ts';
+import { RELAY_PATH, WORKER_SECRET_HEADER } from '../../shared/protocol.ts';
+import { ErrorCode, httpStatusOf, type HttpErrorCode } from '../../shared/errors.ts';
 import { decodeHtml, sniffHtmlCharset } from '../relay/charset.ts';
 import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -16,7 +17,8 @@ export const RELAY_HEADERS = {
   charset: 'x-crowdcrawl-charset',
 } as const;
 
-function refuse(res: ServerResponse, status: number, code: string, message: string, retryable = false): void {
+/** Answers with the code's catalogue status unless `status` says otherwise. */
+function refuse(res: ServerResponse, code: HttpErrorCode, message: string, retryable = false, status: number = httpStatusOf(code)): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify({ error: { code, message, retryable } }));
 }
@@ -43,17 +45,17 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher) {
     const secret = Array.isArray(header) ? header[0] : header;
     const worker = secret ? engine.workers.bySecretToken(secret) : undefined;
     if (!worker) {
-      refuse(res, 401, ErrorCode.LEASE_NOT_YOURS, `send the worker secret from the welcome event in the ${WORKER_SECRET_HEADER} header`);
+      // 401, not the code's 403: the worker did not say who it is at all.
+      refuse(res, ErrorCode.LEASE_NOT_YOURS, `send the worker secret from the welcome event in the ${WORKER_SECRET_HEADER} header`, false, 401);
       return;
     }
     const record = engine.leaseFor(worker, leaseId);
     if (!('entry' in record)) {
-      const status = record.code === ErrorCode.LEASE_NOT_YOURS ? 403 : record.code === ErrorCode.LEASE_EXPIRED ? 410 : 404;
-      refuse(res, status, record.code, record.message);
+      refuse(res, record.code === ErrorCode.LEASE_NOT_YOURS || record.code === ErrorCode.LEASE_EXPIRED ? record.code : ErrorCode.LEASE_UNKNOWN, record.message);
       return;
     }
     if (record.crawl.status !== 'running') {
-      refuse(res, 409, ErrorCode.CRAWL_NOT_RUNNING, `the crawl is ${record.crawl.status}`);
+      refuse(res, ErrorCode.CRAWL_NOT_RUNNING, `the crawl is ${record.crawl.status}`);
       return;
     }
     const abort = new AbortController();
@@ -71,7 +73,7 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher) {
         page.elapsedMs,
       );
       if (!engine.isLive(record)) {
-        refuse(res, 410, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
+        refuse(res, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
         return;
       }
       // UTF-8 pages (most of the web) go out as they came, with no decode and re-encode;
@@ -102,7 +104,7 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher) {
         ...(relayError.retryAfterMs !== undefined ? { retryAfterMs: relayError.retryAfterMs } : {}),
         ...(relayError.status !== undefined ? { httpStatus: relayError.status } : {}),
       });
-      refuse(res, 502, relayError.code, relayError.message, relayError.retryable);
+      refuse(res, relayError.code, relayError.message, relayError.retryable);
     }
   };
 }

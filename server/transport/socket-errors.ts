@@ -3,15 +3,16 @@
 // reply, a handshake refusal whose `data` carries the code, and a `hub:error`
 // event when there is no ack to answer with.
 import type { Socket } from 'socket.io';
-import { ErrorCode, type ProtocolError } from '../../shared/protocol.ts';
+import { ErrorCode } from '../../shared/errors.ts';
+import type { ProtocolError } from '../../shared/protocol.ts';
 
 /** The `{ ok: false, error }` reply of a refused event. */
-export function fail(code: string, message: string): { ok: false; error: ProtocolError } {
+export function fail(code: ErrorCode, message: string): { ok: false; error: ProtocolError } {
   return { ok: false, error: { code, message } };
 }
 
 /** Refuses a handshake: socket.io hands `data` to the client's connect_error listener. */
-export function connectError(code: string, message: string): Error {
+export function connectError(code: ErrorCode, message: string): Error {
   const error = new Error(message) as Error & { data: ProtocolError };
   error.data = { code, message };
   return error;
@@ -31,7 +32,7 @@ export function hasAck(socket: Socket, event: string, ack: unknown): ack is (rep
 export function refuseUnknownEvents(socket: Socket, known: ReadonlySet<string>): void {
   socket.onAny((event: string, ...args: unknown[]) => {
     if (known.has(event)) return;
-    const error = { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${String(event).slice(0, 64)}"` };
+    const error: ProtocolError = { code: ErrorCode.UNKNOWN_EVENT, message: `unknown event "${String(event).slice(0, 64)}"` };
     const ack = args.at(-1);
     if (typeof ack === 'function') ack(fail(error.code, error.message));
     else socket.emit('hub:error', error);

@@ -11,6 +11,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../browser/chromium.ts';
 import type { CrowdcrawlPageApi, VolunteerStatus } from '../../shared/page-api.ts';
+import { ErrorCode } from '../../shared/errors.ts';
 
 export interface EdgeTabsOptions {
   hubUrl: string;
@@ -156,7 +157,7 @@ export class EdgeTabs {
           tab.last = status;
           open++;
           if (status.state === 'outdated') this.reloadOutdated(tab);
-          if (status.state === 'banned') fatal = status.lastError ?? { code: 'BANNED', message: 'banned by the hub' };
+          if (status.state === 'banned') fatal = status.lastError ?? { code: ErrorCode.BANNED, message: 'banned by the hub' };
           if (status.lastError) lastError = status.lastError;
         }
         const state = status?.state ?? (tab.opening ? 'opening' : 'unresponsive');

@@ -16,12 +16,14 @@ import {
   type Welcome,
 } from '../protocol.ts';
 import type { Spec } from '../spec/schema.ts';
+import type { ExtractedItem } from '../extract/engine.ts';
+import { ErrorCode } from '../errors.ts';
 import { clearTimer, newAbortController, platformFetch, setTimer, type AbortControllerLike, type FetchLike, type TimerHandle } from '../platform.ts';
 
 export type WorkerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface ExtractOutput {
-  items: { type: string; data: Record<string, string | string[] | null> }[];
+  items: ExtractedItem[];
   links: string[];
 }
 
@@ -110,10 +112,11 @@ export class WorkerLoop {
     });
     this.socket.on('connect_error', (error: Error & { data?: ProtocolError }) => {
       const code = error.data?.code;
-      if (code === 'PROTOCOL_MISMATCH') this.setState('outdated');
-      else if (code === 'BANNED') this.setState('banned');
-      this.lastError = error.data ?? { code: 'CONNECT_FAILED', message: error.message };
-      if (code === 'PROTOCOL_MISMATCH' || code === 'BANNED' || code === 'BAD_REQUEST') this.socket.disconnect();
+      if (code === ErrorCode.PROTOCOL_MISMATCH) this.setState('outdated');
+      else if (code === ErrorCode.BANNED) this.setState('banned');
+      this.lastError = error.data ?? { code: ErrorCode.CONNECT_FAILED, message: error.message };
+      // Reconnecting cannot change these answers: stop trying.
+      if (code === ErrorCode.PROTOCOL_MISMATCH || code === ErrorCode.BANNED || code === ErrorCode.BAD_REQUEST) this.socket.disconnect();
       this.changed();
     });
   }
@@ -297,7 +300,7 @@ export class WorkerLoop {
         this.stats.failures++;
         await this.socket
           .timeout(ACK_TIMEOUT_MS)
-          .emitWithAck('failure', { leaseId: lease.id, code: 'EXTRACT_FAILED', message: String((error as Error)?.message ?? error).slice(0, 1000) })
+          .emitWithAck('failure', { leaseId: lease.id, code: ErrorCode.EXTRACT_FAILED, message: String((error as Error)?.message ?? error).slice(0, 1000) })
           .catch(() => undefined);
         return;
       }
@@ -320,7 +323,7 @@ export class WorkerLoop {
       // A fetch that failed on our side, or an ack that timed out: the lease expires or
       // goes back when we disconnect, so nothing is lost.
       this.stats.failures++;
-      this.lastError = { code: 'WORKER_ERROR', message: String((error as Error)?.message ?? error) };
+      this.lastError = { code: ErrorCode.WORKER_ERROR, message: String((error as Error)?.message ?? error) };
     }
   }
 

@@ -3,18 +3,25 @@
 // token. Errors come back as ApiError with the API's code, message and details.
 // What each route answers with is typed in shared/admin-api.ts (the hub's own).
 import type { ApiIssue } from '../../../shared/admin-api.ts';
+import { ErrorCode, whatToDo } from '../../../shared/errors.ts';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: number;
-  readonly code: string;
+  /** A catalogue code (shared/errors.ts); a newer hub's unknown code is kept as sent. */
+  readonly code: ErrorCode | (string & {});
   readonly details: unknown;
 
-  constructor(status: number, code: string, message: string, details?: unknown) {
+  constructor(status: number, code: ErrorCode | (string & {}), message: string, details?: unknown) {
     super(message);
     this.status = status;
     this.code = code;
     this.details = details;
+  }
+
+  /** What to do about it, from the catalogue (undefined for a code it does not have). */
+  get todo(): string | undefined {
+    return whatToDo(this.code);
   }
 
   /** The spec problems of a SPEC_INVALID answer. */
@@ -46,7 +53,7 @@ export class ApiClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      throw new ApiError(0, 'HUB_UNREACHABLE', `the hub did not answer: ${(error as Error).message}`);
+      throw new ApiError(0, ErrorCode.HUB_UNREACHABLE, `the hub did not answer: ${(error as Error).message}`);
     }
     if (response.status === 204) return undefined as T;
     const text = await response.text();
@@ -58,7 +65,7 @@ export class ApiClient {
     }
     if (!response.ok) {
       const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-      const apiError = new ApiError(response.status, error?.code ?? `HTTP_${response.status}`, error?.message ?? (text.slice(0, 200) || response.statusText), error?.details);
+      const apiError = new ApiError(response.status, error?.code ?? ErrorCode.BAD_RESPONSE, error?.message ?? (text.slice(0, 200) || response.statusText), error?.details);
       if (response.status === 401 && !path.startsWith('/session')) this.onSignedOut();
       throw apiError;
     }

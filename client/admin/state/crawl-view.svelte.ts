@@ -5,6 +5,7 @@ import type { AdminCrawlDetail, AdminCrawlProgress } from '../../../shared/admin
 import { ApiError } from '../lib/api.ts';
 import type { CrawlDetail, CrawlSummary, ItemsPage, ItemView } from '../../../shared/admin-api.ts';
 import type { AdminApp } from './app.svelte.ts';
+import { ErrorCode } from '../../../shared/errors.ts';
 
 export const RESULTS_PAGE_SIZE = 25;
 
@@ -85,7 +86,7 @@ export class CrawlView {
       this.detail = await this.app.api.get<CrawlDetail>(`/crawls/${encodeURIComponent(this.id)}`);
       this.loadError = null;
     } catch (error) {
-      this.loadError = error instanceof ApiError && error.code === 'CRAWL_UNKNOWN' ? 'There is no such crawl on this hub.' : (error as Error).message;
+      this.loadError = error instanceof ApiError && error.code === ErrorCode.CRAWL_UNKNOWN ? 'There is no such crawl on this hub.' : (error as Error).message;
     }
   }
 

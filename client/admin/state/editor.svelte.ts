@@ -10,6 +10,7 @@ import { ApiError, type ApiClient } from '../lib/api.ts';
 import type { CreateCrawlRequest, CrawlSummary, PreviewRequest, PreviewResult, SaveSpecRequest, SavedSpec, UpdateSpecRequest } from '../../../shared/admin-api.ts';
 import { lineAt, locateJsonPath, parseJsonPath, syntaxErrorLine } from '../lib/json-path.ts';
 import { emptyForm, fieldRow, formFromSpec, hiddenSettings, issuesForForm, specFromForm, type FormIssues, type SpecForm } from '../lib/spec-form.ts';
+import { ErrorCode } from '../../../shared/errors.ts';
 
 export type EditorMode = 'form' | 'json';
 
@@ -161,7 +162,7 @@ export class CrawlEditor {
       this.preview = await this.api.post<PreviewResult>('/preview', { spec: this.draft, url: this.effectivePreviewUrl } satisfies PreviewRequest);
     } catch (error) {
       this.preview = null;
-      this.previewError = error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', String(error));
+      this.previewError = error instanceof ApiError ? error : new ApiError(0, ErrorCode.INTERNAL, String(error));
     } finally {
       this.previewing = false;
     }
@@ -177,7 +178,7 @@ export class CrawlEditor {
       sessionStorage.removeItem(DRAFT_KEY);
       return crawl;
     } catch (error) {
-      this.startError = error instanceof ApiError ? error : new ApiError(0, 'INTERNAL', String(error));
+      this.startError = error instanceof ApiError ? error : new ApiError(0, ErrorCode.INTERNAL, String(error));
       return null;
     } finally {
       this.starting = false;

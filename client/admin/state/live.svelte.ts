@@ -12,6 +12,7 @@ import type {
   AdminWorker,
 } from '../../../shared/admin-protocol.ts';
 import { connectToHub, type HubConnectError } from '../../shared/hub-socket.ts';
+import { ErrorCode } from '../../../shared/errors.ts';
 
 type AdminSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;
 
@@ -52,7 +53,7 @@ export class LiveState {
       this.connection = 'reconnecting';
     });
     socket.on('connect_error', (error: HubConnectError) => {
-      if (error.data?.code === 'UNAUTHORIZED') {
+      if (error.data?.code === ErrorCode.UNAUTHORIZED) {
         this.disconnect();
         this.onUnauthorized();
         return;

@@ -17,6 +17,7 @@ import {
 } from '../../../shared/board-protocol.ts';
 import { closeWhenOffline } from '../lib/offline.ts';
 import { connectToHub, type HubConnectError } from '../../shared/hub-socket.ts';
+import { ErrorCode } from '../../../shared/errors.ts';
 
 type BoardSocket = Socket<BoardServerToClientEvents, BoardClientToServerEvents>;
 
@@ -52,7 +53,7 @@ export class BoardState {
       if (this.connection !== 'outdated') this.connection = 'reconnecting';
     });
     this.socket.on('connect_error', (error: HubConnectError) => {
-      if (error.data?.code === 'PROTOCOL_MISMATCH') {
+      if (error.data?.code === ErrorCode.PROTOCOL_MISMATCH) {
         this.connection = 'outdated';
         this.error = error.data;
         this.socket.disconnect();

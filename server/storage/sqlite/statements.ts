@@ -57,7 +57,7 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     // SQLite fills the bare columns (url, error_message) from the row that has MAX(done_at): the latest example.
     errorGroups: p(
-      `SELECT COALESCE(error_code, 'UNKNOWN') AS code, host, COUNT(*) AS n, url, error_message AS message, MAX(done_at) AS last_at
+      `SELECT error_code AS code, host, COUNT(*) AS n, url, error_message AS message, MAX(done_at) AS last_at
        FROM requests WHERE crawl_id = ? AND state IN (3, 4)
        GROUP BY error_code, host ORDER BY n DESC, code, host LIMIT ?`,
     ),

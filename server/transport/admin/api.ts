@@ -6,7 +6,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { SpecError } from '../../../shared/spec/schema.ts';
-import { HubError } from '../../crawl/errors.ts';
+import { HubError } from '../../../shared/errors.ts';
+import { sendError } from './send-error.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { crawlDetail, hubStats, itemView, pageView, PAGE_STATES, workerViews, type PageStateName } from './views.ts';
 import { EXPORT_FORMATS, isExportFormat, sendExport } from '../../export/export.ts';
@@ -16,7 +17,7 @@ import { specsRouter } from './specs-routes.ts';
 import { SpecLibrary } from '../../storage/specs.ts';
 import type { DatabaseSync } from 'node:sqlite';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
-import type { ApiErrorBody, CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
+import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
 
 export interface AdminRouterOptions {
   adminToken: string;
@@ -31,11 +32,6 @@ export interface AdminRouterOptions {
 /** Large enough for a spec with 10,000 start URLs. */
 export const ADMIN_JSON_LIMIT_BYTES = 5 * 1024 * 1024;
 export const MAX_PAGE_LIMIT = 1000;
-
-export function sendError(res: Response, status: number, code: string, message: string, details?: unknown): void {
-  const body: ApiErrorBody = { error: details === undefined ? { code, message } : { code, message, details } };
-  res.status(status).json(body);
-}
 
 function tokenDigest(token: string): Buffer {
   // Comparing fixed-size digests keeps timingSafeEqual from leaking the token's length.
@@ -56,8 +52,8 @@ export function requireAdmin(options: AdminRouterOptions) {
     res.setHeader('www-authenticate', 'Bearer realm="crowdcrawl admin"');
     if (header === undefined && options.sessions && req.get('cookie') !== undefined) {
       const checked = options.sessions.check(req);
-      if ('status' in checked) {
-        sendError(res, checked.status, checked.code, checked.message);
+      if ('refused' in checked) {
+        sendError(res, checked.code, checked.message);
         return;
       }
       res.removeHeader('www-authenticate');
@@ -65,11 +61,11 @@ export function requireAdmin(options: AdminRouterOptions) {
       return;
     }
     if (!match) {
-      sendError(res, 401, 'UNAUTHORIZED', 'send the admin token in an "Authorization: Bearer <token>" header');
+      sendError(res, 'UNAUTHORIZED', 'send the admin token in an "Authorization: Bearer <token>" header');
       return;
     }
     if (!timingSafeEqual(tokenDigest(match[1]!), expected)) {
-      sendError(res, 401, 'UNAUTHORIZED', 'the admin token is wrong');
+      sendError(res, 'UNAUTHORIZED', 'the admin token is wrong');
       return;
     }
     res.removeHeader('www-authenticate');
@@ -135,14 +131,14 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
 
   router.post('/workers/:id/disconnect', (req, res) => {
     const worker = engine.workers.get(req.params.id!);
-    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`, 404);
+    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`);
     worker.disconnect('disconnected by the operator');
     res.json({ disconnected: worker.id, name: worker.name });
   });
 
   router.post('/workers/:id/ban', async (req, res) => {
     const worker = engine.workers.get(req.params.id!);
-    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`, 404);
+    if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`);
     const sessionsClosed = await engine.ban(worker.clientId);
     res.json({ banned: worker.clientId, name: worker.name, sessionsClosed });
   });
@@ -158,7 +154,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
 
   router.post('/crawls', async (req, res) => {
     if (req.body === undefined) {
-      sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send the spec as JSON with "Content-Type: application/json"');
+      sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'send the spec as JSON with "Content-Type: application/json"');
       return;
     }
     const { spec, start } = crawlRequest(req.body);
@@ -230,7 +226,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   });
 
   router.use((req, res) => {
-    sendError(res, 404, 'NOT_FOUND', `no admin API route ${req.method} ${req.baseUrl}${req.path}`);
+    sendError(res, 'NOT_FOUND', `no admin API route ${req.method} ${req.baseUrl}${req.path}`);
   });
 
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -241,16 +237,16 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
       return;
     }
     if (error instanceof SpecError) {
-      sendError(res, 400, error.code, 'the spec is invalid', error.issues.map((i) => ({ path: i.path, message: i.message })));
+      sendError(res, error.code, 'the spec is invalid', error.issues.map((i) => ({ path: i.path, message: i.message })));
     } else if (error instanceof HubError) {
-      sendError(res, error.status, error.code, error.message, error.details);
+      sendError(res, error.code, error.message);
     } else if (isBodyParserError(error)) {
-      if (error.type === 'entity.too.large') sendError(res, 413, 'BODY_TOO_LARGE', `the request body is larger than ${ADMIN_JSON_LIMIT_BYTES} bytes`);
-      else if (error.type === 'entity.parse.failed') sendError(res, 400, 'BAD_JSON', `the body is not valid JSON: ${error.message}`);
-      else sendError(res, error.status, 'BAD_REQUEST', error.message);
+      if (error.type === 'entity.too.large') sendError(res, 'BODY_TOO_LARGE', `the request body is larger than ${ADMIN_JSON_LIMIT_BYTES} bytes`);
+      else if (error.type === 'entity.parse.failed') sendError(res, 'BAD_JSON', `the body is not valid JSON: ${error.message}`);
+      else sendError(res, 'BAD_REQUEST', error.message, undefined, error.status);
     } else {
       engine.log(`admin API: ${req.method} ${req.originalUrl} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      sendError(res, 500, 'INTERNAL', 'the hub failed to answer; see its log');
+      sendError(res, 'INTERNAL', 'the hub failed to answer; see its log');
     }
   });
   return router;

@@ -9,13 +9,13 @@ import { extractHtml } from '../../extract/cheerio.ts';
 import type { PreviewResult } from '../../../shared/admin-api.ts';
 import { decodeHtml } from '../../relay/charset.ts';
 import { RelayError, type PageFetcher } from '../../relay/fetch-page.ts';
-import { HubError } from '../../crawl/errors.ts';
+import { HubError } from '../../../shared/errors.ts';
+import type { ErrorSender } from './send-error.ts';
 
 /** What the console shows at most; the counts say how many there were. */
 export const PREVIEW_MAX_ITEMS = 500;
 export const PREVIEW_MAX_LINKS = 1000;
 
-type ErrorSender = (res: Response, status: number, code: string, message: string, details?: unknown) => void;
 
 function previewRequest(body: unknown): { spec: unknown; url: string | undefined } {
   if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'spec')) {
@@ -29,7 +29,7 @@ function previewRequest(body: unknown): { spec: unknown; url: string | undefined
 export function previewHandler(fetcher: PageFetcher | undefined, sendError: ErrorSender) {
   return async (req: Request, res: Response): Promise<void> => {
     if (!fetcher) {
-      sendError(res, 501, 'PREVIEW_UNAVAILABLE', 'this hub was started without a page fetcher, so it cannot preview');
+      sendError(res, 'PREVIEW_UNAVAILABLE', 'this hub was started without a page fetcher, so it cannot preview');
       return;
     }
     const { spec: specInput, url: requested } = previewRequest(req.body);
@@ -60,7 +60,7 @@ export function previewHandler(fetcher: PageFetcher | undefined, sendError: Erro
       if (abort.signal.aborted) return;
       if (error instanceof RelayError) {
         // The page could not be had: say why, as a crawl would record it.
-        sendError(res, 502, error.code, error.message, { url, ...(error.status !== undefined ? { httpStatus: error.status } : {}) });
+        sendError(res, error.code, error.message, { url, ...(error.status !== undefined ? { httpStatus: error.status } : {}) });
         return;
       }
       throw error;

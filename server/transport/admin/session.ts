@@ -19,6 +19,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { FailureLimiter } from './rate-limit.ts';
 import type { SessionReply } from '../../../shared/admin-api.ts';
+import type { ErrorSender } from './send-error.ts';
 
 export const SESSION_COOKIE = 'crowdcrawl_admin';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -47,8 +48,8 @@ export interface AdminSession {
 
 /** Why a request made with a session cookie was refused. */
 export interface SessionRefusal {
-  status: number;
-  code: string;
+  refused: true;
+  code: 'UNAUTHORIZED' | 'CSRF_FAILED';
   message: string;
 }
 
@@ -192,15 +193,15 @@ export class AdminSessions {
   check(req: Request): AdminSession | SessionRefusal {
     const session = this.fromCookieHeader(req.get('cookie'));
     if (!session) {
-      return { status: 401, code: 'UNAUTHORIZED', message: 'sign in to the admin console (the session ended or was never started)' };
+      return { refused: true, code: 'UNAUTHORIZED', message: 'sign in to the admin console (the session ended or was never started)' };
     }
     if (SAFE_METHODS.has(req.method)) return session;
     if (!originMatchesHost(req.get('origin'), req.get('host'))) {
-      return { status: 403, code: 'CSRF_FAILED', message: 'this request comes from another site' };
+      return { refused: true, code: 'CSRF_FAILED', message: 'this request comes from another site' };
     }
     const sent = req.get(CSRF_HEADER);
     if (sent === undefined || !sameText(sent, session.csrfToken)) {
-      return { status: 403, code: 'CSRF_FAILED', message: `send the session's CSRF token in the ${CSRF_HEADER} header` };
+      return { refused: true, code: 'CSRF_FAILED', message: `send the session's CSRF token in the ${CSRF_HEADER} header` };
     }
     return session;
   }
@@ -230,7 +231,6 @@ function sessionReply(sessions: AdminSessions, session: AdminSession): SessionRe
   return { csrfToken: session.csrfToken, expiresAt: session.expiresAt, idleMs: sessions.idleMs };
 }
 
-type ErrorSender = (res: Response, status: number, code: string, message: string, details?: unknown) => void;
 
 /**
  * POST /session { token } signs in; GET /session says whether the cookie's
@@ -244,26 +244,26 @@ export function sessionRoutes(sessions: AdminSessions, adminToken: string, sendE
   router.post('/session', json, (req, res) => {
     const ip = req.socket.remoteAddress ?? 'unknown';
     if (!originMatchesHost(req.get('origin'), req.get('host'))) {
-      sendError(res, 403, 'CSRF_FAILED', 'sign in from the hub\'s own admin page');
+      sendError(res, 'CSRF_FAILED', 'sign in from the hub\'s own admin page');
       return;
     }
     const waitMs = sessions.limiter.blockedForMs(ip);
     if (waitMs > 0) {
       const seconds = Math.ceil(waitMs / 1000);
       res.setHeader('retry-after', String(seconds));
-      sendError(res, 429, 'SIGN_IN_RATE_LIMITED', `too many wrong tokens from this address: try again in ${Math.ceil(seconds / 60)} minute(s)`);
+      sendError(res, 'SIGN_IN_RATE_LIMITED', `too many wrong tokens from this address: try again in ${Math.ceil(seconds / 60)} minute(s)`);
       return;
     }
     const token = (req.body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || token === '') {
-      sendError(res, 400, 'BAD_REQUEST', 'send { "token": "<admin token>" } as JSON');
+      sendError(res, 'BAD_REQUEST', 'send { "token": "<admin token>" } as JSON');
       return;
     }
     if (!sameText(token, adminToken)) {
       const left = sessions.limiter.fail(ip);
       const minutes = Math.round(sessions.limiter.windowMs / 60_000);
       const more = left > 0 ? `${left} more attempt(s) before sign-in is paused for ${minutes} minute(s)` : `sign-in is paused for ${minutes} minute(s)`;
-      sendError(res, 401, 'WRONG_TOKEN', `that is not this hub's admin token (${more}); the hub printed it when it first started and keeps it in its data dir's admin-token file`);
+      sendError(res, 'WRONG_TOKEN', `that is not this hub's admin token (${more}); the hub printed it when it first started and keeps it in its data dir's admin-token file`);
       return;
     }
     sessions.limiter.reset(ip);
@@ -278,7 +278,7 @@ export function sessionRoutes(sessions: AdminSessions, adminToken: string, sendE
   router.get('/session', (req, res) => {
     const session = sessions.fromCookieHeader(req.get('cookie'));
     if (!session) {
-      sendError(res, 401, 'UNAUTHORIZED', 'not signed in');
+      sendError(res, 'UNAUTHORIZED', 'not signed in');
       return;
     }
     res.json(sessionReply(sessions, session));
@@ -286,14 +286,14 @@ export function sessionRoutes(sessions: AdminSessions, adminToken: string, sendE
 
   router.delete('/session', (req, res) => {
     const result = sessions.check(req);
-    if ('status' in result) {
-      if (result.status === 401) {
+    if ('refused' in result) {
+      if (result.code === 'UNAUTHORIZED') {
         // Nothing to end; make sure the browser forgets its cookie anyway.
         clearSessionCookie(req, res);
         res.status(204).end();
         return;
       }
-      sendError(res, result.status, result.code, result.message);
+      sendError(res, result.code, result.message);
       return;
     }
     sessions.end(result);

@@ -5,7 +5,7 @@ import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import { assertSpec, type Spec } from '../../../shared/spec/schema.ts';
 import { SpecLibrary, SpecNameTakenError, type SavedSpecRow } from '../../storage/specs.ts';
-import { HubError } from '../../crawl/errors.ts';
+import { HubError } from '../../../shared/errors.ts';
 import type { SavedSpec, SavedSpecList, SavedSpecSummary } from '../../../shared/admin-api.ts';
 
 const libraryName = z
@@ -49,7 +49,7 @@ function validSpecJson(spec: unknown): { json: string; parsed: Spec } {
 
 function requireRow(library: SpecLibrary, req: Request): SavedSpecRow {
   const row = library.get(String(req.params.id));
-  if (!row) throw new HubError('SPEC_UNKNOWN', `no saved spec with id "${String(req.params.id)}"`, 404);
+  if (!row) throw new HubError('SPEC_UNKNOWN', `no saved spec with id "${String(req.params.id)}"`);
   return row;
 }
 
@@ -57,7 +57,7 @@ function named<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof SpecNameTakenError) throw new HubError(error.code, `${error.message}: choose another name`, 409);
+    if (error instanceof SpecNameTakenError) throw new HubError(error.code, `${error.message}: choose another name`);
     throw error;
   }
 }

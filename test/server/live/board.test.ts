@@ -1,20 +1,19 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { io, type Socket } from 'socket.io-client';
-import {
-  BOARD_NAMESPACE,
-  PROTOCOL_VERSION,
-  type BoardClientToServerEvents,
-  type BoardContributor,
-  type BoardDelta,
-  type BoardServerToClientEvents,
-  type BoardSnapshot,
-  type ProtocolError,
-} from '../../../shared/protocol.ts';
+import { BOARD_NAMESPACE, PROTOCOL_VERSION, type ProtocolError } from '../../../shared/protocol.ts';
+import type {
+  BoardClientToServerEvents,
+  BoardContributor,
+  BoardDelta,
+  BoardServerToClientEvents,
+  BoardSnapshot,
+} from '../../../shared/board-protocol.ts';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, tempDir, waitForCrawlEnd } from '../../helpers/hub.ts';
-import { RateWindow, contributorId } from '../../../server/live/board.ts';
+import { contributorId } from '../../../server/live/board.ts';
+import { RateWindow } from '../../../server/live/rate-window.ts';
 
 type BoardSocket = Socket<BoardServerToClientEvents, BoardClientToServerEvents>;
 type Server = Awaited<ReturnType<typeof startFixtureServer>>;

@@ -85,7 +85,9 @@ test('malformed and hostile events each get an error, change no stored data, and
       ['capacity', { capacity: -1 }, 'BAD_REQUEST'],
       ['capacity', { capacity: '4' }, 'BAD_REQUEST'],
       ['spec:get', { crawlId: 'missing' }, 'CRAWL_UNKNOWN'],
-      ['failure', { leaseId: 'nope', code: 'X', message: 'y' }, 'LEASE_UNKNOWN'],
+      ['failure', { leaseId: 'nope', code: 'EXTRACT_FAILED', message: 'y' }, 'LEASE_UNKNOWN'],
+      // Only the catalogue's worker failure codes (shared/errors.ts) are taken.
+      ['failure', { leaseId: lease!.id, code: 'X', message: 'y' }, 'BAD_REQUEST'],
       ['release', { leaseIds: 'all' }, 'BAD_REQUEST'],
       ['no-such-event', { a: 1 }, 'UNKNOWN_EVENT'],
       ['constructor', {}, 'UNKNOWN_EVENT'],
