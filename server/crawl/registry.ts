@@ -53,6 +53,8 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
       if (crawl.isActive || crawl.status === 'created') {
         crawl.frontier.load(await this.storage.countQueued(crawl.id));
         crawl.pendingSources = await this.storage.countPendingSources(crawl.id);
+        // A hub killed between a crawl's last result and storing its end finds it over now.
+        this.checkFinished(crawl);
       }
     }
     this.durationTimer = this.clock.setInterval(() => this.checkDurations(this.clock.now()), 1000);

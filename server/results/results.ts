@@ -90,6 +90,8 @@ export class Results {
     }
     this.crawls.checkFinished(crawl);
     this.events.onWork?.();
+    // The last page of a crawl is acknowledged only once the crawl's end is stored too.
+    await this.crawls.settled(crawl);
     return { ok: true, duplicate: !stored.recorded };
   }
 

@@ -118,7 +118,7 @@ test('GET /api/crawls lists every crawl newest first; GET /api/crawls/:id adds t
   assert.deepEqual(list.body.crawls.find((c: { id: string }) => c.id === a.id), a.summary());
 
   // Two pages end badly, as the hub records failures.
-  for (const [path, code] of [['/a', 'HTTP_404'], ['/b', 'HTTP_404']] as const) {
+  for (const [path, code] of [['/a', 'RELAY_HTTP_STATUS'], ['/b', 'RELAY_HTTP_STATUS']] as const) {
     const url = normalizeUrl(`http://127.0.0.1:9${path}`)!;
     assert.equal(await hub.storage.endRequest(a.id, urlKey(url), 'failed', { attempts: 1, code, message: 'not found', httpStatus: 404, at: Date.now() }), true);
   }
@@ -129,13 +129,13 @@ test('GET /api/crawls lists every crawl newest first; GET /api/crawls/:id adds t
   assert.equal(detail.body.spec.name, 'list-a');
   assert.equal(detail.body.spec.politeness.perHostConcurrency, 8, 'the spec comes back with its defaults filled in');
   assert.deepEqual(detail.body.counts, { queued: 1, done: 0, failed: 2, skipped: 0 });
-  assert.deepEqual(detail.body.errors, [{ code: 'HTTP_404', host: '127.0.0.1:9', count: 2, exampleUrl: normalizeUrl('http://127.0.0.1:9/a') }]);
+  assert.deepEqual(detail.body.errors, [{ code: 'RELAY_HTTP_STATUS', host: '127.0.0.1:9', count: 2, exampleUrl: normalizeUrl('http://127.0.0.1:9/a') }]);
 
   const failed = await api(hub, 'GET', `/crawls/${a.id}/pages?state=failed&limit=1`);
   assert.equal(failed.status, 200);
   assert.equal(failed.body.total, 2);
   assert.equal(failed.body.pages.length, 1);
-  assert.equal(failed.body.pages[0].errorCode, 'HTTP_404');
+  assert.equal(failed.body.pages[0].errorCode, 'RELAY_HTTP_STATUS');
   assert.equal(failed.body.pages[0].httpStatus, 404);
   const second = await api(hub, 'GET', `/crawls/${a.id}/pages?state=failed&limit=1&offset=1`);
   assert.notEqual(second.body.pages[0].url, failed.body.pages[0].url);
