@@ -11,15 +11,19 @@ import { readSourceFiles, type SourceFile } from './helpers/source-files.ts';
 const MAX_LINES = 400;
 
 /**
- * server/'s folders in the order of the data flow: a folder may import from
- * the folders before it, never after. `app.ts` and `cli/` come last.
+ * server/'s folders in the order of the data flow (docs/architecture.md): a
+ * folder may import from the folders before it, never after. The frontier
+ * comes before the crawl that owns it; the engine, which wires the steps,
+ * after them; the live views and transport, which call the engine, after it;
+ * `app.ts` and `cli/` last.
  */
-const SERVER_ORDER = ['storage', 'crawl', 'frontier', 'politeness', 'lease', 'relay', 'results', 'export', 'live', 'transport', 'engine', 'app'] as const;
+const SERVER_ORDER = ['storage', 'frontier', 'crawl', 'politeness', 'lease', 'results', 'export', 'engine', 'live', 'transport', 'app'] as const;
 /**
- * Leaves: any step may use them; they import only shared/ and each other.
- * server/options.ts (the hub's option schema, zod only) is one too.
+ * Leaves: any step may use them; they import only shared/ and each other. The
+ * relay's fetcher is one (robots.txt and sitemaps are fetched with it too), and
+ * so are server/options.ts (the hub's option schema) and server/clock.ts.
  */
-const SERVER_LEAVES = new Set(['extract', 'browser', 'worker', 'options.ts']);
+const SERVER_LEAVES = new Set(['relay', 'extract', 'browser', 'worker', 'options.ts', 'clock.ts']);
 
 const IMPORT_PATTERNS = [
   /^\s*(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]/gm,
@@ -49,7 +53,7 @@ const graph = new Map(files.map((f) => [f.path, importsOf(f)]));
 function serverUnit(path: string): string | undefined {
   if (!path.startsWith('server/')) return undefined;
   const rest = path.slice('server/'.length);
-  if (rest === 'options.ts') return rest;
+  if (rest === 'options.ts' || rest === 'clock.ts') return rest;
   if (!rest.includes('/') || rest.startsWith('cli/')) return 'app';
   return rest.slice(0, rest.indexOf('/'));
 }

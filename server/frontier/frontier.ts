@@ -191,8 +191,7 @@ export class CrawlFrontier {
       this.inFlight++;
       this.leasedKeys.add(entry.key);
     } else {
-      if (host.head > 0) host.buffer[--host.head] = entry;
-      else host.buffer.unshift(entry);
+      host.unshift(entry);
       if (verdict === 'hold') host.held = true;
       else host.pausedUntil = Math.max(host.pausedUntil, verdict);
     }
@@ -227,23 +226,25 @@ export class CrawlFrontier {
     if (host) host.pausedUntil = Math.max(host.pausedUntil, until);
   }
 
-  private untake(entry: FrontierEntry): HostQueue {
+  /** A taken entry is back from its lease (whatever the outcome): it no longer counts in flight. */
+  private landed(entry: FrontierEntry): HostQueue {
     this.leasedKeys.delete(entry.key);
     const host = this.hostQueue(entry.host);
     host.inFlight = Math.max(0, host.inFlight - 1);
     this.inFlight = Math.max(0, this.inFlight - 1);
+    return host;
+  }
+
+  private untake(entry: FrontierEntry): HostQueue {
+    const host = this.landed(entry);
     this.queued++;
-    if (host.head > 0) host.buffer[--host.head] = entry;
-    else host.buffer.unshift(entry);
+    host.unshift(entry);
     return host;
   }
 
   /** A lease ended with the page recorded as done, failed or skipped. */
   finish(entry: FrontierEntry): void {
-    this.leasedKeys.delete(entry.key);
-    const host = this.hostQueue(entry.host);
-    host.inFlight = Math.max(0, host.inFlight - 1);
-    this.inFlight = Math.max(0, this.inFlight - 1);
+    const host = this.landed(entry);
     const now = this.clock.now();
     this.schedule(host, now);
     this.maybeEvict(host, now);
@@ -254,10 +255,7 @@ export class CrawlFrontier {
    * not before its retry time): it is read from there again in its turn.
    */
   requeued(entry: FrontierEntry): void {
-    this.leasedKeys.delete(entry.key);
-    const host = this.hostQueue(entry.host);
-    host.inFlight = Math.max(0, host.inFlight - 1);
-    this.inFlight = Math.max(0, this.inFlight - 1);
+    const host = this.landed(entry);
     this.queued++;
     host.exhausted = false;
     this.schedule(host, this.clock.now());
@@ -339,8 +337,7 @@ export class CrawlFrontier {
       this.delayed.pop();
       const host = this.hostQueue(entry.host);
       host.delayedCount = Math.max(0, host.delayedCount - 1);
-      if (host.head > 0) host.buffer[--host.head] = entry;
-      else host.buffer.unshift(entry);
+      host.unshift(entry);
       this.schedule(host, now);
     }
   }
@@ -376,24 +373,9 @@ export class CrawlFrontier {
   }
 
   private next(host: HostQueue, now: number): FrontierEntry | undefined {
-    for (;;) {
-      if (host.buffered === 0) {
-        if (!host.exhausted) this.refill(host);
-        return undefined;
-      }
-      const entry = host.buffer[host.head]!;
-      host.buffer[host.head++] = undefined as unknown as FrontierEntry;
-      if (host.head === host.buffer.length) {
-        host.buffer = [];
-        host.head = 0;
-      }
-      if (entry.notBefore > now) {
-        this.delayed.push(entry);
-        host.delayedCount++;
-        continue;
-      }
-      return entry;
-    }
+    const entry = host.next(now, this.delayed);
+    if (!entry && host.buffered === 0 && !host.exhausted) this.refill(host);
+    return entry;
   }
 
   /** Reads the host's next rows from storage in the background; the host is scheduled again when they arrive. */
@@ -407,17 +389,7 @@ export class CrawlFrontier {
         host.loading = false;
         if (this.closed || generation !== this.generation || this.hosts.get(host.host) !== host) return;
         const now = this.clock.now();
-        for (const entry of rows) {
-          // Rows that reached memory meanwhile (added() after this read began) are skipped.
-          if (entry.seq <= host.loadedSeq) continue;
-          host.loadedSeq = entry.seq;
-          if (this.leasedKeys.has(entry.key)) continue;
-          if (entry.notBefore > now) {
-            this.delayed.push(entry);
-            host.delayedCount++;
-          } else host.buffer.push(entry);
-        }
-        if (rows.length < size) host.exhausted = true;
+        host.fill(rows, size, now, this.leasedKeys, this.delayed);
         this.schedule(host, now);
         if (host.buffered > 0 || host.delayedCount > 0) this.onWork();
         else this.maybeEvict(host, now);

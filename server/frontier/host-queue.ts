@@ -2,6 +2,7 @@
 // the hub's politeness layer: the window of queued entries loaded from storage,
 // and the politeness state of the host (its delay, pauses, whether it is held).
 import type { QueuedEntry } from '../storage/storage.ts';
+import type { MinHeap } from './min-heap.ts';
 
 /** A queued URL as the frontier holds it: storage's row. */
 export type FrontierEntry = QueuedEntry;
@@ -65,6 +66,49 @@ export class HostQueue {
     this.concurrency = policy.concurrency;
     this.minDelayMs = policy.delayMs;
     this.delayMs = policy.delayMs;
+  }
+
+  /** Puts an entry back at the front of the window. */
+  unshift(entry: FrontierEntry): void {
+    if (this.head > 0) this.buffer[--this.head] = entry;
+    else this.buffer.unshift(entry);
+  }
+
+  /** The next entry of the window (the caller checks `buffered` first). */
+  shift(): FrontierEntry {
+    const entry = this.buffer[this.head]!;
+    this.buffer[this.head++] = undefined as unknown as FrontierEntry;
+    if (this.head === this.buffer.length) {
+      this.buffer = [];
+      this.head = 0;
+    }
+    return entry;
+  }
+
+  /** The next entry due now; entries due later go to the retry heap on the way. */
+  next(now: number, delayed: MinHeap<FrontierEntry>): FrontierEntry | undefined {
+    while (this.buffered > 0) {
+      const entry = this.shift();
+      if (entry.notBefore <= now) return entry;
+      delayed.push(entry);
+      this.delayedCount++;
+    }
+    return undefined;
+  }
+
+  /** Rows read from storage (up to `size` asked for) join the window, except those already loaded or leased. */
+  fill(rows: readonly FrontierEntry[], size: number, now: number, leased: ReadonlySet<string>, delayed: MinHeap<FrontierEntry>): void {
+    for (const entry of rows) {
+      // Rows that reached memory meanwhile (added() after this read began) are skipped.
+      if (entry.seq <= this.loadedSeq) continue;
+      this.loadedSeq = entry.seq;
+      if (leased.has(entry.key)) continue;
+      if (entry.notBefore > now) {
+        delayed.push(entry);
+        this.delayedCount++;
+      } else this.buffer.push(entry);
+    }
+    if (rows.length < size) this.exhausted = true;
   }
 
   get buffered(): number {
