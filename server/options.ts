@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { hubLogger, isLogger, type LineLog, type Logger } from './log.ts';
 
 export const hubOptionsSchema = z.strictObject({
   /** 0 picks a free port (tests). */
@@ -64,8 +65,15 @@ export const hubOptionsSchema = z.strictObject({
       maxRows: z.number().int().min(1).max(10_000).default(100),
     })
     .default({ intervalMs: 1000, maxRows: 100 }),
-  /** Log lines go here; tests pass a no-op. */
-  log: z.custom<(line: string) => void>((v) => typeof v === 'function').optional(),
+  /**
+   * Where the hub logs (server/log.ts): a Logger such as createLogger()'s, or
+   * silentLogger in tests. A `(line) => void` function is still accepted for
+   * one release and wrapped; either way the hub gets a HubLogger.
+   */
+  log: z
+    .custom<Logger | LineLog>((v) => typeof v === 'function' || isLogger(v), 'a Logger or a (line) => void function')
+    .transform(hubLogger)
+    .optional(),
 });
 
 export type HubOptions = z.input<typeof hubOptionsSchema>;

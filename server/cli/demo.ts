@@ -19,6 +19,7 @@ import { clientBuildIsStale, ensureClientBuilt } from './client-build.ts';
 import { ProgressLine } from './progress.ts';
 import { quotesSite } from '../../test/fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../test/fixtures/site/server.ts';
+import { lineLogger } from '../log.ts';
 
 const HELP = `usage: crowdcrawl demo [--pages N] [--tabs N] [--port N] [--data-dir DIR] [--out FILE] [--pace-ms MS] [--keep-open]
 
@@ -211,7 +212,7 @@ export const command: Command = {
           name: 'demo-tabs',
           clientId: randomBytes(16).toString('base64url'),
           concurrency: 4,
-          log: (line) => console.error(`crowdcrawl demo: ${line}`),
+          log: lineLogger((line) => console.error(`crowdcrawl demo: ${line}`)),
         });
         workerNames.unshift(`${tabs} headless Chromium tab${tabs > 1 ? 's' : ''} ("demo-tabs")`);
       }

@@ -5,8 +5,9 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.ts';
 import { hubOptionsSchema, type HubOptions } from '../options.ts';
 import { UsageError } from './admin-client.ts';
+import { createLogger, logLevelFrom, type LogLevel } from '../log.ts';
 
-const HELP = `usage: crowdcrawl hub [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--allow-host HOST]... [--lease-ttl-ms MS]
+const HELP = `usage: crowdcrawl hub [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--allow-host HOST]... [--lease-ttl-ms MS] [--log-level LEVEL]
 
 Runs a hub: the contributor page at /, the admin console at /admin and the
 admin API at /api, all on one port.
@@ -20,6 +21,9 @@ admin API at /api, all on one port.
                     loopback (a site on your own network); may be repeated
   --lease-ttl-ms MS how long a worker has for one page before it goes to
                     another (default 60000)
+  --log-level LEVEL trace, debug, info, warn, error or silent (default:
+                    $CROWDCRAWL_LOG_LEVEL or info). The log goes to stderr:
+                    readable lines on a terminal, JSON lines otherwise
 
 The admin token is read from $CROWDCRAWL_ADMIN_TOKEN, else from DIR/admin-token;
 on the first start it is generated there and printed once.
@@ -32,8 +36,13 @@ function parseInteger(name: string, raw: string | undefined): number | undefined
   return Number(raw);
 }
 
+export interface HubCommandOptions {
+  hub: HubOptions;
+  logLevel: LogLevel;
+}
+
 /** The hub's options from the command line, checked by the hub's own schema. */
-export function hubOptionsFromArgs(argv: string[]): HubOptions | 'help' {
+export function hubOptionsFromArgs(argv: string[]): HubCommandOptions | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -44,6 +53,7 @@ export function hubOptionsFromArgs(argv: string[]): HubOptions | 'help' {
         'data-dir': { type: 'string' },
         'allow-host': { type: 'string', multiple: true },
         'lease-ttl-ms': { type: 'string' },
+        'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -51,6 +61,12 @@ export function hubOptionsFromArgs(argv: string[]): HubOptions | 'help' {
     throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
   }
   if (values.help) return 'help';
+  let logLevel: LogLevel;
+  try {
+    logLevel = logLevelFrom(values['log-level']);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const options: HubOptions = {};
   const port = parseInteger('port', values.port);
   if (port !== undefined) options.port = port;
@@ -66,7 +82,7 @@ export function hubOptionsFromArgs(argv: string[]): HubOptions | 'help' {
     const flag = { port: 'port', host: 'host', dataDir: 'data-dir', allowHosts: 'allow-host', leaseTtlMs: 'lease-ttl-ms' }[String(issue.path[0])];
     throw new UsageError(`${flag ? `--${flag}: ` : ''}${issue.message}`);
   }
-  return options;
+  return { hub: options, logLevel };
 }
 
 function isLoopbackHost(host: string): boolean {
@@ -76,17 +92,19 @@ function isLoopbackHost(host: string): boolean {
 export const command: Command = {
   summary: 'run a hub (contributor page, admin console and API on one port)',
   async run(argv) {
-    let options: HubOptions | 'help';
+    let parsed: HubCommandOptions | 'help';
     try {
-      options = hubOptionsFromArgs(argv);
+      parsed = hubOptionsFromArgs(argv);
     } catch (error) {
       console.error(`crowdcrawl hub: ${(error as Error).message}`);
       return 2;
     }
-    if (options === 'help') {
+    if (parsed === 'help') {
       console.log(HELP);
       return 0;
     }
+    const log = createLogger({ level: parsed.logLevel, name: 'hub' });
+    const options: HubOptions = { ...parsed.hub, log };
     // Loaded here, not at the top: `crowdcrawl hub --help` should not have to load the whole hub.
     const { startHub, ADMIN_TOKEN_FILE } = await import('../app.ts');
     let hub: Awaited<ReturnType<typeof startHub>>;
@@ -104,15 +122,18 @@ export const command: Command = {
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) {
-          console.error(`crowdcrawl hub: ${signal} again; exiting without a clean shutdown`);
+          log.warn(`${signal} again: exiting without a clean shutdown`);
           process.exit(1);
         }
         stopping = true;
-        console.log(`crowdcrawl hub: ${signal}, shutting down`);
+        log.info(`${signal}: shutting down`);
         hub.close().then(
-          () => resolve(0),
+          () => {
+            log.info('stopped');
+            resolve(0);
+          },
           (error: unknown) => {
-            console.error(`crowdcrawl hub: shutdown failed: ${(error as Error).message}`);
+            log.error({ err: error }, 'shutdown failed');
             resolve(1);
           },
         );

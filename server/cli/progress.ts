@@ -1,6 +1,6 @@
 // One status line, redrawn in place on a terminal; on a pipe or a file, a line
 // at most every few seconds so logs stay readable.
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 
 export class ProgressLine {
   private readonly out: Writable & { isTTY?: boolean; columns?: number };
@@ -29,4 +29,21 @@ export class ProgressLine {
     if (this.out.isTTY) this.out.write('\n');
     else if (this.lastText) this.out.write(`${this.lastText}\n`);
   }
+}
+
+/**
+ * A stream for log lines written to `out` while a ProgressLine is shown there:
+ * on a terminal each write first clears the status line, which the next
+ * update draws again below the log line. Says whether `out` is a terminal, so
+ * a logger on it still picks its readable format.
+ */
+export function aboveProgressLine(out: Writable & { isTTY?: boolean }): Writable & { isTTY: boolean } {
+  const isTTY = out.isTTY === true;
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      if (isTTY) out.write('\r\x1b[2K');
+      out.write(chunk, done);
+    },
+  });
+  return Object.assign(stream, { isTTY });
 }

@@ -2,9 +2,11 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.ts';
 import { startNodeWorker } from '../worker/node-worker.ts';
-import { ProgressLine } from './progress.ts';
+import { aboveProgressLine, ProgressLine } from './progress.ts';
+import { createLogger, logLevelFrom, type LogLevel, type Logger } from '../log.ts';
+import type { WorkerLoop } from '../../shared/worker/loop.ts';
 
-const HELP = `usage: crowdcrawl worker [--hub URL] [--concurrency N] [--name NAME] [--min-delay-ms MS]
+const HELP = `usage: crowdcrawl worker [--hub URL] [--concurrency N] [--name NAME] [--min-delay-ms MS] [--log-level LEVEL]
 
 Connects to a hub and crawls: takes leases, fetches each page through the hub's
 relay, extracts with cheerio and sends the results back. Ctrl-C hands every
@@ -13,7 +15,28 @@ lease back and exits.
   --hub URL          the hub (default: $CROWDCRAWL_HUB or http://127.0.0.1:8470)
   --concurrency N    pages in flight at once (default 4)
   --name NAME        the name shown on the contributor page (default: node-<random>)
-  --min-delay-ms MS  least time between two page starts (default 0)`;
+  --min-delay-ms MS  least time between two page starts (default 0)
+  --log-level LEVEL  trace, debug, info, warn, error or silent (default:
+                     $CROWDCRAWL_LOG_LEVEL or info); connections to the hub
+                     are logged on stderr, as JSON lines when it is not a
+                     terminal`;
+
+/** Logs the loop's connection to the hub: made, lost (with why), and at debug every change of state. */
+function logStates(loop: WorkerLoop, hubUrl: string, log: Logger): void {
+  let previous = loop.state;
+  loop.onChange(() => {
+    if (loop.state === previous) return;
+    const from = previous;
+    previous = loop.state;
+    if (loop.state === 'connecting') {
+      log.warn({ code: loop.lastError?.code }, `lost the hub (${loop.lastError?.message ?? 'disconnected'}); reconnecting`);
+    } else if (from === 'connecting' && (loop.state === 'working' || loop.state === 'idle' || loop.state === 'paused')) {
+      log.info(`connected to ${hubUrl}`);
+    } else {
+      log.debug(`${from} → ${loop.state}`);
+    }
+  });
+}
 
 export const command: Command = {
   summary: 'run a Node worker (cheerio) for a hub',
@@ -27,6 +50,7 @@ export const command: Command = {
           concurrency: { type: 'string' },
           name: { type: 'string' },
           'min-delay-ms': { type: 'string' },
+          'log-level': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       }));
@@ -49,8 +73,16 @@ export const command: Command = {
       console.error('crowdcrawl worker: --min-delay-ms must be 0 or more');
       return 2;
     }
+    let logLevel: LogLevel;
+    try {
+      logLevel = logLevelFrom(values['log-level']);
+    } catch (error) {
+      console.error(`crowdcrawl worker: ${(error as Error).message}`);
+      return 2;
+    }
     const worker = startNodeWorker({ hubUrl, concurrency, minDelayMs, ...(values.name ? { name: values.name } : {}) });
     const progress = new ProgressLine(process.stderr);
+    logStates(worker.loop, hubUrl, createLogger({ level: logLevel, name: 'worker', destination: aboveProgressLine(process.stderr) }));
     const started = Date.now();
     const render = () => {
       const { pages, items, failures } = worker.loop.stats;

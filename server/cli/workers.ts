@@ -10,9 +10,10 @@ import type { Command } from './command.ts';
 import { helloSchema } from '../../shared/protocol.ts';
 import { BrowserNotFoundError, findChromium, HOW_TO_INSTALL_CHROMIUM } from '../browser/chromium.ts';
 import { EdgeTabs, checkHub, type EdgeTabsStatus } from '../worker/edge-tabs.ts';
-import { ProgressLine } from './progress.ts';
+import { aboveProgressLine, ProgressLine } from './progress.ts';
+import { createLogger, logLevelFrom } from '../log.ts';
 
-const HELP = `usage: crowdcrawl workers [--hub URL] [--tabs N] [--name NAME] [--concurrency N] [--min-delay-ms MS]
+const HELP = `usage: crowdcrawl workers [--hub URL] [--tabs N] [--name NAME] [--concurrency N] [--min-delay-ms MS] [--log-level LEVEL]
 
 Runs headless edge workers: Chromium tabs of the hub's contributor page, each a
 full browser worker (the relay, DOMParser, the shared extraction engine). A tab
@@ -26,6 +27,10 @@ that crashes is reopened. Ctrl-C hands every lease back and exits.
   --min-delay-ms MS  least time between two page starts in a tab (default 0)
   --client-id ID     the id all-time totals are kept under (default: one kept
                      in $CROWDCRAWL_DATA_DIR or ~/.crowdcrawl/edge-client-id)
+  --log-level LEVEL  trace, debug, info, warn, error or silent (default:
+                     $CROWDCRAWL_LOG_LEVEL or info); tab crashes and browser
+                     relaunches are logged on stderr, as JSON lines when it
+                     is not a terminal
 
 Chromium is found through $CROWDCRAWL_CHROMIUM, then Playwright's browsers,
 then the system's (chromium, chrome).
@@ -106,6 +111,7 @@ export const command: Command = {
           concurrency: { type: 'string' },
           'min-delay-ms': { type: 'string' },
           'client-id': { type: 'string' },
+          'log-level': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -124,6 +130,7 @@ export const command: Command = {
         clientId,
         concurrency: wholeNumber(values.concurrency, 4, 1, 16, 'concurrency'),
         minDelayMs: wholeNumber(values['min-delay-ms'], 0, 0, 3_600_000, 'min-delay-ms'),
+        logLevel: logLevelFrom(values['log-level']),
       };
       new URL(options.hubUrl);
     } catch (error) {
@@ -151,10 +158,7 @@ export const command: Command = {
     }
 
     const progress = new ProgressLine(process.stderr);
-    const log = (line: string) => {
-      if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
-      console.error(`crowdcrawl workers: ${line}`);
-    };
+    const log = createLogger({ level: options.logLevel, name: 'workers', destination: aboveProgressLine(process.stderr) });
     console.error(`crowdcrawl workers: ${options.tabs} tab(s) as "${options.name}" for ${options.hubUrl}; Ctrl-C to stop`);
 
     let stopRequested: (() => void) | undefined;
@@ -162,7 +166,7 @@ export const command: Command = {
     const onSignal = () => {
       signals++;
       if (signals > 1) {
-        log('stopping at once; leases still held go back when their time is up');
+        log.warn('stopping at once; leases still held go back when their time is up');
         process.exit(130);
       }
       stopRequested?.();
@@ -175,7 +179,8 @@ export const command: Command = {
 
     let edge: EdgeTabs;
     try {
-      edge = await Promise.race([EdgeTabs.start({ ...options, log }), stopped.then(() => null)]).then((e) => {
+      const { logLevel: _, ...tabOptions } = options;
+      edge = await Promise.race([EdgeTabs.start({ ...tabOptions, log }), stopped.then(() => null)]).then((e) => {
         if (!e) throw new Error('stopped before the tabs started');
         return e;
       });
@@ -201,7 +206,7 @@ export const command: Command = {
         if (status.fatal) {
           exitCode = 1;
           progress.done();
-          log(`the hub turned these workers away: ${status.fatal.message}`);
+          console.error(`crowdcrawl workers: the hub turned these workers away: ${status.fatal.message}`);
           stopRequested?.();
         }
       } finally {
@@ -212,7 +217,7 @@ export const command: Command = {
     await poll();
     await stopped;
     clearInterval(timer);
-    if (exitCode === 0) log('stopping: the tabs hand their leases back');
+    if (exitCode === 0) log.info('stopping: the tabs hand their leases back');
     await poll().catch(() => undefined);
     await edge.stop();
     if (exitCode === 0) {

@@ -20,6 +20,7 @@ import type {
 import type { Engine } from '../engine/engine.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { WorkerSession } from '../lease/workers.ts';
+import { Ticker } from './ticker.ts';
 import { pagesInLastMinute, workerBasics } from '../transport/admin/views.ts';
 
 /** A series keeps at most this many buckets; past it, neighbours merge and buckets double in width. */
@@ -91,12 +92,9 @@ export class AdminLive {
   private readonly bornAt: number;
   private readonly crawls = new Map<string, CrawlLive>();
   private readonly hubRecent: number[] = [];
-  private readonly listeners = new Set<AdminLiveListener>();
-  /** Crawls someone is watching, with how many watchers. */
-  private readonly watched = new Map<string, number>();
   private lastUpdateJson = '';
   private readonly lastDetailJson = new Map<string, string>();
-  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly ticker: Ticker<AdminLiveListener>;
   private readonly unsubscribe: () => void;
 
   constructor(core: Engine, options: AdminLiveOptions = {}) {
@@ -111,37 +109,24 @@ export class AdminLive {
       core.off('page', onPage);
       core.off('pageFailed', onFailed);
     };
-    const intervalMs = options.intervalMs ?? 1000;
-    if (intervalMs > 0) {
-      this.timer = setInterval(() => void this.tick(), intervalMs);
-      this.timer.unref();
-    }
+    this.ticker = new Ticker(() => void this.tick().catch((error: unknown) => core.log(`admin feed: ${(error as Error)?.stack ?? String(error)}`)), {
+      intervalMs: options.intervalMs,
+      onUnwatched: (crawlId) => this.lastDetailJson.delete(crawlId),
+    });
   }
 
   subscribe(listener: AdminLiveListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.ticker.subscribe(listener);
   }
 
   /** Counts a watcher of a crawl; returns the function that stops watching. */
   watch(crawlId: string): () => void {
-    this.watched.set(crawlId, (this.watched.get(crawlId) ?? 0) + 1);
-    let stopped = false;
-    return () => {
-      if (stopped) return;
-      stopped = true;
-      const n = (this.watched.get(crawlId) ?? 1) - 1;
-      if (n <= 0) {
-        this.watched.delete(crawlId);
-        this.lastDetailJson.delete(crawlId);
-      } else this.watched.set(crawlId, n);
-    };
+    return this.ticker.watch(crawlId);
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.ticker.close();
     this.unsubscribe();
-    this.listeners.clear();
   }
 
   private live(crawl: Crawl): CrawlLive {
@@ -285,20 +270,20 @@ export class AdminLive {
 
   /** Pushes what changed since the last tick to the listeners. */
   async tick(): Promise<void> {
-    if (this.listeners.size === 0) return;
+    if (!this.ticker.hasListeners) return;
     const update = this.update();
     const json = JSON.stringify({ ...update, at: 0 });
     if (json !== this.lastUpdateJson) {
       this.lastUpdateJson = json;
-      for (const listener of this.listeners) listener.update(update);
+      this.ticker.broadcast((listener) => listener.update(update));
     }
-    for (const crawlId of this.watched.keys()) {
+    for (const crawlId of this.ticker.watched()) {
       const detail = await this.detail(crawlId);
       if (!detail) continue;
       const detailJson = JSON.stringify({ ...detail, at: 0 });
       if (detailJson === this.lastDetailJson.get(crawlId)) continue;
       this.lastDetailJson.set(crawlId, detailJson);
-      for (const listener of this.listeners) listener.crawl(detail);
+      this.ticker.broadcast((listener) => listener.crawl(detail));
     }
   }
 }

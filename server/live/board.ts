@@ -29,6 +29,7 @@ import type { ContributorRow, ContributorStore } from '../storage/contributors.t
 import type { Engine } from '../engine/engine.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { WorkerSession } from '../lease/workers.ts';
+import { Ticker } from './ticker.ts';
 import { RateWindow } from './rate-window.ts';
 
 export interface BoardOptions {
@@ -46,6 +47,7 @@ export interface BoardListener {
   /** A contributor's own row changed; sent to the pages that identified as it. */
   self(row: BoardContributor): void;
 }
+
 
 interface Contributor {
   row: ContributorRow;
@@ -87,13 +89,10 @@ export class Board {
   private readonly store: ContributorStore;
   private readonly now: () => number;
   private readonly endedCrawlMs: number;
-  private readonly listeners = new Set<BoardListener>();
   /** Online contributors, the ones on the board, and the ones with unsaved totals; the rest live in SQLite only. */
   private readonly contributors = new Map<string, Contributor>();
   private readonly bySession = new Map<string, Contributor>();
   private readonly unsaved = new Set<Contributor>();
-  /** Contributor id -> how many pages want its own row. */
-  private readonly watched = new Map<string, number>();
   private readonly hubRate = new RateWindow(60);
   private readonly allTime: { pages: number; items: number; known: number };
   /** What was last broadcast: a new subscriber's snapshot, and what the next delta is diffed against. */
@@ -104,7 +103,7 @@ export class Board {
   private seq = 0;
   private reloadTop = false;
   private lastTickAt = 0;
-  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly ticker: Ticker<BoardListener>;
   private readonly detach: () => void;
 
   constructor(core: Engine, store: ContributorStore, options: BoardOptions = {}) {
@@ -130,17 +129,15 @@ export class Board {
       core.off('workerLeft', onLeft);
       core.off('page', onPage);
     };
+    this.ticker = new Ticker(() => this.tick(), {
+      intervalMs: options.intervalMs,
+      onUnwatched: (id) => this.sentSelf.delete(id),
+    });
     this.tick();
-    const intervalMs = options.intervalMs ?? 1000;
-    if (intervalMs > 0) {
-      this.timer = setInterval(() => this.tick(), intervalMs);
-      this.timer.unref();
-    }
   }
 
   subscribe(listener: BoardListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.ticker.subscribe(listener);
   }
 
   /** The state as of the last broadcast; deltas with seq + 1 onwards follow it. */
@@ -165,18 +162,7 @@ export class Board {
   }
 
   watch(id: string): () => void {
-    this.watched.set(id, (this.watched.get(id) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      const n = (this.watched.get(id) ?? 1) - 1;
-      if (n > 0) this.watched.set(id, n);
-      else {
-        this.watched.delete(id);
-        this.sentSelf.delete(id);
-      }
-    };
+    return this.ticker.watch(id);
   }
 
   /** One round: persist changed totals, broadcast what changed since the last round. */
@@ -232,24 +218,23 @@ export class Board {
         ...(crawlsRemoved.length > 0 ? { crawlsRemoved } : {}),
         ...(totalsChanged ? { totals } : {}),
       };
-      for (const listener of this.listeners) listener.delta(delta);
+      this.ticker.broadcast((listener) => listener.delta(delta));
     }
 
-    for (const id of this.watched.keys()) {
+    for (const id of this.ticker.watched()) {
       const row = views.get(id);
       if (!row || sameRow(this.sentSelf.get(id), row)) continue;
       this.sentSelf.set(id, row);
-      for (const listener of this.listeners) listener.self(row);
+      this.ticker.broadcast((listener) => listener.self(row));
     }
     this.evict();
   }
 
   /** Stops the timer and writes the last totals. */
   close(): void {
-    clearInterval(this.timer);
+    this.ticker.close();
     this.detach();
     this.save();
-    this.listeners.clear();
   }
 
   private joined(worker: WorkerSession): void {
@@ -319,7 +304,7 @@ export class Board {
   private evict(): void {
     if (this.contributors.size <= this.maxRows) return;
     for (const [id, c] of this.contributors) {
-      if (c.sessions.size === 0 && !this.sentRows.has(id) && !this.unsaved.has(c) && !this.watched.has(id)) this.contributors.delete(id);
+      if (c.sessions.size === 0 && !this.sentRows.has(id) && !this.unsaved.has(c) && !this.ticker.isWatched(id)) this.contributors.delete(id);
     }
   }
 

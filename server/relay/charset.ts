@@ -1,21 +1,28 @@
 // Turns a fetched HTML body into text, choosing its character encoding the way
-// the HTML spec's "encoding sniffing algorithm" does, simplified:
+// the HTML spec's "encoding sniffing algorithm" does. encoding-sniffer does the
+// spec's part: a byte order mark wins, then the transport layer's label (the
+// Content-Type charset), then the <meta> prescan of the first 1024 bytes (with
+// its tokenizer: comments, quoting, http-equiv pragmas, UTF-16 read as UTF-8).
+// What this file adds is what the library lacks:
 //
-//   1. a byte order mark (UTF-8, UTF-16LE, UTF-16BE) wins;
-//   2. else the Content-Type header's charset= parameter;
-//   3. else a <meta charset> or <meta http-equiv="Content-Type" content="…charset=…">
-//      found in the first 1024 bytes (the spec's prescan, without its full
-//      tokenizer: comments are skipped, attributes read with one pattern);
-//   4. else UTF-8 when the bytes are valid UTF-8, and windows-1252 otherwise.
+//   - reading the charset parameter out of a Content-Type value;
+//   - only labels TextDecoder can decode count (x-user-defined and "replacement"
+//     are skipped, so the next step is tried);
+//   - when nothing is declared, UTF-8 if the bytes are valid UTF-8 and
+//     windows-1252 otherwise. The spec falls back to a locale-dependent default
+//     (windows-1252 for most of the web); most undeclared pages today are UTF-8,
+//     and valid UTF-8 that is really windows-1252 text is rare (it needs byte
+//     pairs like "Ã©"), so the check picks the right one far more often;
+//   - a cheap hot path: with a usable header label only a BOM can override it,
+//     so the sniffer reads three bytes instead of 1024, and the prescan stops
+//     at the first <meta> that decides (see prescan below).
 //
-// Step 4 departs from the spec, which falls back to a locale-dependent default
-// (windows-1252 for most of the web) and may guess from frequency analysis.
-// Most pages without a declared charset today are UTF-8, and valid UTF-8 that
-// is really windows-1252 text is rare (it needs byte pairs like "Ã©"), so the
-// check picks the right one far more often than either fixed default.
-//
-// A label the WHATWG Encoding Standard does not know, or one TextDecoder cannot
-// decode (x-user-defined, "replacement"), is ignored and the next step is tried.
+// Decoding uses TextDecoder (native, the WHATWG decoders), not the library's
+// iconv-lite, whose windows-1252 turns the five bytes the Encoding Standard
+// maps to C1 controls into U+FFFD.
+
+import { isUtf8 } from 'node:buffer';
+import { ResultType, Sniffer } from 'encoding-sniffer/sniffer';
 
 export interface DecodedHtml {
   text: string;
@@ -23,22 +30,26 @@ export interface DecodedHtml {
   charset: string;
 }
 
-const PRESCAN_BYTES = 1024;
+// A label or encoding name → its WHATWG name, or null when TextDecoder can't
+// decode it. Pages repeat a few dozen labels, and building a TextDecoder per
+// page to ask would cost more than the rest of the sniffing.
+const normalized = new Map<string, string | null>();
+const MAX_REMEMBERED_LABELS = 256;
 
 /** The WHATWG name for a label, or undefined when TextDecoder cannot decode it. */
 export function normalizeCharsetLabel(label: string): string | undefined {
-  try {
-    return new TextDecoder(label.trim()).encoding;
-  } catch {
-    return undefined;
+  const key = label.trim().toLowerCase();
+  let name = normalized.get(key);
+  if (name === undefined) {
+    try {
+      name = new TextDecoder(key).encoding;
+    } catch {
+      name = null;
+    }
+    // Labels come from fetched pages, so the memo is bounded against junk.
+    if (normalized.size < MAX_REMEMBERED_LABELS) normalized.set(key, name);
   }
-}
-
-function charsetFromBom(body: Uint8Array): string | undefined {
-  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) return 'utf-8';
-  if (body[0] === 0xfe && body[1] === 0xff) return 'utf-16be';
-  if (body[0] === 0xff && body[1] === 0xfe) return 'utf-16le';
-  return undefined;
+  return name ?? undefined;
 }
 
 /** The charset parameter of a Content-Type value, quoted or not. */
@@ -48,68 +59,40 @@ export function charsetFromContentType(contentType: string | undefined): string 
   return match ? (match[1] ?? match[2]) : undefined;
 }
 
-/** The HTML spec's "extracting a character encoding from a meta element", on a content attribute. */
-function charsetFromMetaContent(content: string): string | undefined {
-  const match = /charset\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s;"']+))/i.exec(content);
-  return match ? (match[1] ?? match[2] ?? match[3]) : undefined;
-}
+const PRESCAN_BYTES = 1024;
+const PRESCAN_STEP = 128;
 
-const ATTRIBUTE = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g;
-
-function readAttributes(tagBody: string): Map<string, string> {
-  const attributes = new Map<string, string>();
-  for (const match of tagBody.matchAll(ATTRIBUTE)) {
-    const name = match[1]!.toLowerCase();
-    // The first occurrence of an attribute wins, as in the tokenizer.
-    if (!attributes.has(name)) attributes.set(name, match[2] ?? match[3] ?? match[4] ?? '');
+// The spec's prescan stops at the first <meta> that names a usable charset; the
+// library's reads all 1024 bytes whatever it found. Feeding it in steps and
+// stopping once a <meta> has decided keeps the common page (<meta charset>
+// first in <head>) to a hundred-odd bytes. Nothing read later can override a
+// <meta> result: a BOM or XML prefix only counts at the very start.
+function prescan(sniffer: Sniffer, body: Uint8Array): void {
+  const end = Math.min(body.length, PRESCAN_BYTES);
+  for (let at = 0; at < end && sniffer.resultType !== ResultType.META_TAG; at += PRESCAN_STEP) {
+    sniffer.write(body.subarray(at, Math.min(at + PRESCAN_STEP, end)));
   }
-  return attributes;
 }
 
-/** The label a <meta> in the first 1024 bytes declares, if any. */
+/** The encoding a <meta> in the first 1024 bytes declares, if any (a WHATWG name). */
 export function charsetFromMetaPrescan(body: Uint8Array): string | undefined {
-  // latin1 maps each byte to one char, so ASCII markup reads the same in any ASCII-compatible encoding.
-  const head = Buffer.from(body.buffer, body.byteOffset, Math.min(body.length, PRESCAN_BYTES))
-    .toString('latin1')
-    .replace(/<!--[\s\S]*?(?:-->|$)/g, '');
-  for (const tag of head.matchAll(/<meta[\s/]([^>]*)>?/gi)) {
-    const attributes = readAttributes(tag[1]!);
-    const charset = attributes.get('charset');
-    if (charset !== undefined && charset.trim() !== '') return charset;
-    const content = attributes.get('content');
-    if (attributes.get('http-equiv')?.trim().toLowerCase() === 'content-type' && content !== undefined) {
-      const fromContent = charsetFromMetaContent(content);
-      if (fromContent !== undefined) return fromContent;
-    }
-  }
-  return undefined;
-}
-
-/** A meta declaration can't be UTF-16 (the meta was read as ASCII), per the spec. */
-function adjustMetaCharset(charset: string): string {
-  return charset === 'utf-16le' || charset === 'utf-16be' ? 'utf-8' : charset;
-}
-
-function isValidUtf8(body: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(body);
-    return true;
-  } catch {
-    return false;
-  }
+  const sniffer = new Sniffer();
+  prescan(sniffer, body);
+  return sniffer.resultType === ResultType.META_TAG ? normalizeCharsetLabel(sniffer.encoding) : undefined;
 }
 
 /** Chooses the encoding of an HTML body (see the top of this file for the order). */
 export function sniffHtmlCharset(body: Uint8Array, contentType: string | undefined): string {
-  const fromBom = charsetFromBom(body);
-  if (fromBom !== undefined) return fromBom;
-  const fromHeaderLabel = charsetFromContentType(contentType);
-  const fromHeader = fromHeaderLabel === undefined ? undefined : normalizeCharsetLabel(fromHeaderLabel);
-  if (fromHeader !== undefined) return fromHeader;
-  const fromMetaLabel = charsetFromMetaPrescan(body);
-  const fromMeta = fromMetaLabel === undefined ? undefined : normalizeCharsetLabel(fromMetaLabel);
-  if (fromMeta !== undefined) return adjustMetaCharset(fromMeta);
-  return isValidUtf8(body) ? 'utf-8' : 'windows-1252';
+  const headerLabel = charsetFromContentType(contentType);
+  const fromHeader = headerLabel === undefined ? undefined : normalizeCharsetLabel(headerLabel);
+  const sniffer = new Sniffer({ transportLayerEncodingLabel: fromHeader });
+  if (sniffer.resultType === ResultType.PASSED) sniffer.write(body.subarray(0, 3));
+  else prescan(sniffer, body);
+  if (sniffer.resultType !== ResultType.DEFAULT) {
+    const sniffed = normalizeCharsetLabel(sniffer.encoding);
+    if (sniffed !== undefined) return sniffed;
+  }
+  return isUtf8(body) ? 'utf-8' : 'windows-1252';
 }
 
 // windows-1252 at 0x80–0x9F, where it differs from ISO-8859-1 (the five unassigned bytes stay C1 controls).

@@ -12,14 +12,14 @@ import {
   type AdminServerToClientEvents,
 } from '../../shared/admin-protocol.ts';
 import type { Engine } from '../engine/engine.ts';
-import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
+import { connectError, fail } from './socket-errors.ts';
+import { FollowedRoom, serveNamespace } from './namespace.ts';
 import { AdminLive, type AdminLiveOptions } from '../live/admin-feed.ts';
 import { originMatchesHost, type AdminSession, type AdminSessions } from './admin/session.ts';
 
 type AdminNamespace = Namespace<AdminClientToServerEvents, AdminServerToClientEvents>;
 type AdminSocket = Socket<AdminClientToServerEvents, AdminServerToClientEvents, Record<string, never>, { sessionKey?: string }>;
 
-const KNOWN_EVENTS = new Set(['admin:watch']);
 const roomOf = (crawlId: string) => `crawl:${crawlId}`;
 
 function sameToken(a: string, b: string): boolean {
@@ -45,20 +45,51 @@ export function attachAdminLive(io: Server, core: Engine, options: AttachAdminLi
     crawl: (detail) => nsp.to(roomOf(detail.crawlId)).emit('admin:crawl', detail),
   });
 
-  nsp.use((socket, next) => {
-    const hello = adminHelloSchema.safeParse(socket.handshake.auth ?? {});
-    const token = hello.success ? hello.data.token : undefined;
-    if (token !== undefined) {
-      if (sameToken(token, options.adminToken)) return next();
-      return next(connectError('UNAUTHORIZED', 'the admin token is wrong'));
-    }
-    const headers = socket.handshake.headers;
-    const session: AdminSession | undefined = options.sessions.fromCookieHeader(headers.cookie);
-    if (!session) return next(connectError('UNAUTHORIZED', 'sign in to the admin console first'));
-    // A page of another origin on the same site would still send the cookie: refuse it.
-    if (!originMatchesHost(headers.origin, headers.host)) return next(connectError('UNAUTHORIZED', 'this connection comes from another site'));
-    (socket.data as { sessionKey?: string }).sessionKey = session.key;
-    next();
+  serveNamespace<AdminSocket>(nsp as unknown as Namespace, {
+    name: 'admin',
+    log: (line) => core.log(line),
+    auth(socket) {
+      const hello = adminHelloSchema.safeParse(socket.handshake.auth ?? {});
+      const token = hello.success ? hello.data.token : undefined;
+      if (token !== undefined) return sameToken(token, options.adminToken) ? undefined : connectError('UNAUTHORIZED', 'the admin token is wrong');
+      const headers = socket.handshake.headers;
+      const session: AdminSession | undefined = options.sessions.fromCookieHeader(headers.cookie);
+      if (!session) return connectError('UNAUTHORIZED', 'sign in to the admin console first');
+      // A page of another origin on the same site would still send the cookie: refuse it.
+      if (!originMatchesHost(headers.origin, headers.host)) return connectError('UNAUTHORIZED', 'this connection comes from another site');
+      socket.data.sessionKey = session.key;
+      return undefined;
+    },
+    connect(socket) {
+      socket.emit('admin:update', live.update());
+      const followed = new FollowedRoom(socket);
+      return {
+        events: {
+          'admin:watch': async (payload, ack) => {
+            const parsed = adminWatchSchema.safeParse(payload);
+            if (!parsed.success) {
+              ack(fail(ErrorCode.BAD_REQUEST, `admin:watch: ${describeIssues(parsed.error)}`));
+              return;
+            }
+            followed.stop();
+            const crawlId = parsed.data.crawlId;
+            if (crawlId === null) {
+              ack({ ok: true });
+              return;
+            }
+            const detail = await live.detail(crawlId);
+            if (!detail) {
+              ack(fail(ErrorCode.CRAWL_UNKNOWN, `no crawl with id "${crawlId}"`));
+              return;
+            }
+            followed.follow(roomOf(crawlId), () => live.watch(crawlId));
+            ack({ ok: true });
+            socket.emit('admin:crawl', detail);
+          },
+        },
+        disconnect: () => followed.stop(),
+      };
+    },
   });
 
   const stopListening = options.sessions.onEnd((session) => {
@@ -75,44 +106,6 @@ export function attachAdminLive(io: Server, core: Engine, options: AttachAdminLi
     }
   }, 60_000);
   keepAlive.unref();
-
-  nsp.on('connection', (socket: AdminSocket) => {
-    socket.emit('admin:update', live.update());
-    let unwatch: (() => void) | undefined;
-    let room: string | undefined;
-
-    (socket as unknown as Socket).on('admin:watch', async (payload: unknown, ack: unknown) => {
-      if (!hasAck(socket as unknown as Socket, 'admin:watch', ack)) return;
-      const parsed = adminWatchSchema.safeParse(payload);
-      if (!parsed.success) {
-        ack(fail(ErrorCode.BAD_REQUEST, `admin:watch: ${describeIssues(parsed.error)}`));
-        return;
-      }
-      unwatch?.();
-      unwatch = undefined;
-      if (room) void socket.leave(room);
-      room = undefined;
-      const crawlId = parsed.data.crawlId;
-      if (crawlId === null) {
-        ack({ ok: true });
-        return;
-      }
-      const detail = await live.detail(crawlId);
-      if (!detail) {
-        ack(fail(ErrorCode.CRAWL_UNKNOWN, `no crawl with id "${crawlId}"`));
-        return;
-      }
-      room = roomOf(crawlId);
-      void socket.join(room);
-      unwatch = live.watch(crawlId);
-      ack({ ok: true });
-      socket.emit('admin:crawl', detail);
-    });
-
-    refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
-
-    socket.on('disconnect', () => unwatch?.());
-  });
 
   return {
     live,

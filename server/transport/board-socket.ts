@@ -1,7 +1,7 @@
 // The board's Socket.IO namespace (/board): anyone may subscribe without being a
 // worker. A subscriber gets one snapshot at connect, then every delta the board
 // broadcasts. Inbound events are few and checked like the worker side's: a known
-// event, an ack function, a payload the schema accepts.
+// event, an ack function (server/transport/namespace.ts), a payload the schema accepts.
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { DatabaseSync } from 'node:sqlite';
 import {
@@ -21,12 +21,12 @@ import {
 import { ContributorStore } from '../storage/contributors.ts';
 import { Board, type BoardOptions } from '../live/board.ts';
 import type { Engine } from '../engine/engine.ts';
-import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
+import { connectError, fail } from './socket-errors.ts';
+import { FollowedRoom, serveNamespace } from './namespace.ts';
 
 type BoardNamespace = Namespace<BoardClientToServerEvents, BoardServerToClientEvents>;
 type BoardSocket = Socket<BoardClientToServerEvents, BoardServerToClientEvents>;
 
-const KNOWN_EVENTS = new Set(['board:identify', 'board:resync']);
 /** Sockets watching one contributor's row, by contributor id (for `board:self`). */
 const roomOf = (id: string) => `self:${id}`;
 
@@ -41,58 +41,38 @@ export function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvent
     self: (row) => nsp.to(roomOf(row.id)).emit('board:self', row),
   });
 
-  nsp.use((socket, next) => {
-    const hello = boardHelloSchema.safeParse(socket.handshake.auth ?? {});
-    const version = hello.success ? hello.data.protocolVersion : undefined;
-    if (version !== PROTOCOL_VERSION) {
-      next(connectError(ErrorCode.PROTOCOL_MISMATCH, `this hub speaks protocol ${PROTOCOL_VERSION}, the page ${String(version)}: reload the page`));
-      return;
-    }
-    next();
-  });
-
-  nsp.on('connection', (socket: BoardSocket) => {
-    socket.emit('board:snapshot', board.snapshot());
-    let unwatch: (() => void) | undefined;
-    let watchedRoom: string | undefined;
-
-    const withAck = (event: string, handler: (payload: unknown, ack: (reply: unknown) => void) => void) => {
-      (socket as unknown as Socket).on(event, (payload: unknown, ack: unknown) => {
-        if (!hasAck(socket as unknown as Socket, event, ack)) return;
-        try {
-          handler(payload, ack);
-        } catch (error) {
-          core.log(`board: error handling ${event}: ${(error as Error).stack ?? String(error)}`);
-          ack(fail(ErrorCode.INTERNAL, 'the hub failed to handle this event'));
-        }
-      });
-    };
-
-    withAck('board:identify', (payload, ack) => {
-      const parsed = boardIdentifySchema.safeParse(payload);
-      if (!parsed.success) {
-        ack(fail(ErrorCode.BAD_REQUEST, `board:identify: ${describeIssues(parsed.error)}`));
-        return;
-      }
-      const { id, self } = board.identify(parsed.data.clientId, parsed.data.name);
-      if (watchedRoom !== roomOf(id)) {
-        unwatch?.();
-        if (watchedRoom) void socket.leave(watchedRoom);
-        watchedRoom = roomOf(id);
-        void socket.join(watchedRoom);
-        unwatch = board.watch(id);
-      }
-      ack({ ok: true, id, self });
-    });
-
-    withAck('board:resync', (_payload, ack) => {
+  serveNamespace<BoardSocket>(nsp as unknown as Namespace, {
+    name: 'board',
+    log: (line) => core.log(line),
+    auth(socket) {
+      const hello = boardHelloSchema.safeParse(socket.handshake.auth ?? {});
+      const version = hello.success ? hello.data.protocolVersion : undefined;
+      if (version === PROTOCOL_VERSION) return undefined;
+      return connectError(ErrorCode.PROTOCOL_MISMATCH, `this hub speaks protocol ${PROTOCOL_VERSION}, the page ${String(version)}: reload the page`);
+    },
+    connect(socket) {
       socket.emit('board:snapshot', board.snapshot());
-      ack({ ok: true });
-    });
-
-    refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
-
-    socket.on('disconnect', () => unwatch?.());
+      const followed = new FollowedRoom(socket);
+      return {
+        events: {
+          'board:identify': (payload, ack) => {
+            const parsed = boardIdentifySchema.safeParse(payload);
+            if (!parsed.success) {
+              ack(fail(ErrorCode.BAD_REQUEST, `board:identify: ${describeIssues(parsed.error)}`));
+              return;
+            }
+            const { id, self } = board.identify(parsed.data.clientId, parsed.data.name);
+            if (followed.room !== roomOf(id)) followed.follow(roomOf(id), () => board.watch(id));
+            ack({ ok: true, id, self });
+          },
+          'board:resync': (_payload, ack) => {
+            socket.emit('board:snapshot', board.snapshot());
+            ack({ ok: true });
+          },
+        },
+        disconnect: () => followed.stop(),
+      };
+    },
   });
 
   return board;

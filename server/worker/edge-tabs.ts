@@ -10,6 +10,7 @@
 // leases back before the browser closes.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../browser/chromium.ts';
+import { silentLogger, type Logger } from '../log.ts';
 import type { CrowdcrawlPageApi, VolunteerStatus } from '../../shared/page-api.ts';
 import { ErrorCode } from '../../shared/errors.ts';
 
@@ -25,7 +26,8 @@ export interface EdgeTabsOptions {
   minDelayMs?: number;
   /** Use this browser instead of launching one (it is left open by stop()). */
   browser?: Browser;
-  log?: (line: string) => void;
+  /** Where tab crashes, reloads and relaunches are reported (default: nowhere). */
+  log?: Logger;
 }
 
 export interface EdgeTabsStatus {
@@ -104,7 +106,7 @@ export async function checkHub(hubUrl: string): Promise<void> {
 export class EdgeTabs {
   private readonly options: EdgeTabsOptions;
   private readonly url: string;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private readonly ownsBrowser: boolean;
   private browser: Browser | undefined;
   private readonly tabs: Tab[];
@@ -115,7 +117,7 @@ export class EdgeTabs {
   private constructor(options: EdgeTabsOptions) {
     this.options = options;
     this.url = edgeTabUrl(options);
-    this.log = options.log ?? (() => {});
+    this.log = options.log ?? silentLogger;
     this.ownsBrowser = options.browser === undefined;
     this.browser = options.browser;
     this.tabs = Array.from({ length: options.tabs }, (_, index) => ({
@@ -222,7 +224,7 @@ export class EdgeTabs {
   private async replace(tab: Tab, page: Page, why: string): Promise<void> {
     if (this.stopping || tab.page !== page) return;
     this.restarts++;
-    this.log(`tab ${tab.index + 1} ${why}; reopening it`);
+    this.log.warn({ tab: tab.index + 1 }, `tab ${tab.index + 1} ${why}; reopening it`);
     this.carry(tab);
     const context = tab.context;
     tab.page = undefined;
@@ -237,7 +239,7 @@ export class EdgeTabs {
         await this.open(tab);
         return;
       } catch (error) {
-        this.log(`tab ${tab.index + 1} could not be reopened: ${(error as Error).message.split('\n')[0]}`);
+        this.log.error({ tab: tab.index + 1 }, `tab ${tab.index + 1} could not be reopened: ${(error as Error).message.split('\n')[0]}`);
         await tab.context?.close().catch(() => undefined);
         tab.context = undefined;
         tab.page = undefined;
@@ -261,16 +263,16 @@ export class EdgeTabs {
     if (!page || Date.now() - tab.reloadedAt < RELOAD_EVERY_MS) return;
     tab.reloadedAt = Date.now();
     this.restarts++;
-    this.log(`tab ${tab.index + 1}: the hub speaks a newer protocol; reloading its page`);
+    this.log.info({ tab: tab.index + 1 }, `tab ${tab.index + 1}: the hub speaks a newer protocol; reloading its page`);
     this.carry(tab);
     void page
       .goto(this.url, { waitUntil: 'load', timeout: PAGE_READY_TIMEOUT_MS })
-      .catch((error: Error) => this.log(`tab ${tab.index + 1} reload failed: ${error.message.split('\n')[0]}`));
+      .catch((error: Error) => this.log.error({ tab: tab.index + 1 }, `tab ${tab.index + 1} reload failed: ${error.message.split('\n')[0]}`));
   }
 
   private relaunch(): Promise<void> {
     this.relaunching ??= (async () => {
-      this.log('the browser went away; launching it again');
+      this.log.warn('the browser went away; launching it again');
       for (const tab of this.tabs) {
         this.carry(tab);
         tab.page = undefined;
@@ -282,7 +284,7 @@ export class EdgeTabs {
           this.browser = await this.launch();
           break;
         } catch (error) {
-          this.log(`could not launch the browser: ${(error as Error).message.split('\n')[0]}`);
+          this.log.error(`could not launch the browser: ${(error as Error).message.split('\n')[0]}`);
           await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * 2 ** attempt)));
         }
       }

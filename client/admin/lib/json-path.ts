@@ -1,6 +1,9 @@
 // JSON paths as parseSpec writes them ($.items[0].fields["bad name"]) turned
 // back into keys, and found in the JSON text the operator typed, so the JSON
-// editor can point at the line of the value at fault.
+// editor can point at the line of the value at fault. jsonc-parser (the parser
+// of VS Code's JSON editor) reads the JSON text, with the offset of every value.
+
+import { findNodeAtLocation, parse, parseTree, type ParseError } from 'jsonc-parser';
 
 export type PathSegment = string | number;
 
@@ -34,99 +37,19 @@ export function parseJsonPath(path: string): PathSegment[] | null {
 
 /**
  * Where the value at `path` starts in a JSON text (an offset), or where the
- * deepest part of the path that exists starts. The text must be valid JSON.
+ * deepest part of the path that exists starts; 0 when the text has no value.
  */
 export function locateJsonPath(text: string, path: readonly PathSegment[]): number {
-  let pos = 0;
-  const skipSpace = () => {
-    while (pos < text.length && /\s/.test(text[pos]!)) pos++;
-  };
-  const skipString = () => {
-    pos++; // opening quote
-    while (pos < text.length && text[pos] !== '"') pos += text[pos] === '\\' ? 2 : 1;
-    pos++;
-  };
-  const readString = (): string => {
-    const start = pos;
-    skipString();
-    return JSON.parse(text.slice(start, pos)) as string;
-  };
-  const skipValue = (): void => {
-    skipSpace();
-    const c = text[pos];
-    if (c === '"') return skipString();
-    if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']';
-      pos++;
-      skipSpace();
-      if (text[pos] === close) {
-        pos++;
-        return;
-      }
-      for (;;) {
-        skipSpace();
-        if (c === '{') {
-          skipString();
-          skipSpace();
-          pos++; // colon
-        }
-        skipValue();
-        skipSpace();
-        if (text[pos] === ',') pos++;
-        else {
-          pos++; // the closing bracket
-          return;
-        }
-      }
-    }
-    while (pos < text.length && !/[\s,\]}]/.test(text[pos]!)) pos++;
-  };
-
-  skipSpace();
-  let found = pos;
+  let node = parseTree(text);
+  if (!node) return 0;
   for (const segment of path) {
-    const c = text[pos];
-    if (c === '{' && typeof segment === 'string') {
-      pos++;
-      let hit = false;
-      for (;;) {
-        skipSpace();
-        if (text[pos] !== '"') break;
-        const key = readString();
-        skipSpace();
-        pos++; // colon
-        skipSpace();
-        if (key === segment) {
-          hit = true;
-          break;
-        }
-        skipValue();
-        skipSpace();
-        if (text[pos] === ',') pos++;
-        else break;
-      }
-      if (!hit) return found;
-    } else if (c === '[' && typeof segment === 'number') {
-      pos++;
-      skipSpace();
-      if (text[pos] === ']') return found;
-      let hit = false;
-      for (let i = 0; ; i++) {
-        skipSpace();
-        if (i === segment) {
-          hit = true;
-          break;
-        }
-        skipValue();
-        skipSpace();
-        if (text[pos] === ',') pos++;
-        else break;
-      }
-      if (!hit) return found;
-    } else return found;
-    found = pos;
+    // One step at a time, since findNodeAtLocation gives nothing for a path
+    // that is only partly there and the editor wants its deepest existing part.
+    const next = findNodeAtLocation(node, [segment]);
+    if (!next) break;
+    node = next;
   }
-  return found;
+  return node.offset;
 }
 
 /** 1-based line of an offset. */
@@ -136,8 +59,15 @@ export function lineAt(text: string, offset: number): number {
   return line;
 }
 
-/** The 1-based line of a JSON syntax error, from the engine's message ("... at position 42" or "(line 3 column 5)"). */
+/**
+ * The 1-based line of a JSON syntax error: where jsonc-parser, told to be as
+ * strict as JSON.parse, first stumbles; else from the engine's message
+ * ("... at position 42" or "(line 3 column 5)").
+ */
 export function syntaxErrorLine(text: string, message: string): number | null {
+  const errors: ParseError[] = [];
+  parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (errors[0]) return lineAt(text, errors[0].offset);
   const lineCol = /line (\d+) column \d+/.exec(message);
   if (lineCol) return Number(lineCol[1]);
   const position = /position (\d+)/.exec(message);
