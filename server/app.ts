@@ -13,6 +13,7 @@ import { Server } from 'socket.io';
 import { RESULT_LIMITS, type ClientToServerEvents, type ServerToClientEvents } from '../shared/protocol.ts';
 import { SqliteStorage } from './storage/sqlite/sqlite-storage.ts';
 import type { Clock } from './clock.ts';
+import { createLogger, hubLogger } from './log.ts';
 import { createPageFetcher } from './relay/fetch-page.ts';
 import { createAdminRouter } from './transport/admin/api.ts';
 import { AdminSessions } from './transport/admin/session.ts';
@@ -63,7 +64,7 @@ export function defaultStaticDir(): string {
 
 export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock } = {}): Promise<Hub> {
   const options = hubOptionsSchema.parse(input);
-  const log = options.log ?? ((line: string) => console.log(`[hub] ${line}`));
+  const log = options.log ?? hubLogger(createLogger({ name: 'hub' }));
   const storage = SqliteStorage.open(options.dataDir);
   const { token: adminToken, generated } = loadAdminToken(options);
   const fetcher = createPageFetcher({

@@ -21,9 +21,10 @@ const SERVER_ORDER = ['storage', 'frontier', 'crawl', 'politeness', 'lease', 're
 /**
  * Leaves: any step may use them; they import only shared/ and each other. The
  * relay's fetcher is one (robots.txt and sitemaps are fetched with it too), and
- * so are server/options.ts (the hub's option schema) and server/clock.ts.
+ * so are server/options.ts (the hub's option schema), server/clock.ts and
+ * server/log.ts.
  */
-const SERVER_LEAVES = new Set(['relay', 'extract', 'browser', 'worker', 'options.ts', 'clock.ts']);
+const SERVER_LEAVES = new Set(['relay', 'extract', 'browser', 'worker', 'options.ts', 'clock.ts', 'log.ts']);
 
 const IMPORT_PATTERNS = [
   /^\s*(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]/gm,
@@ -53,7 +54,7 @@ const graph = new Map(files.map((f) => [f.path, importsOf(f)]));
 function serverUnit(path: string): string | undefined {
   if (!path.startsWith('server/')) return undefined;
   const rest = path.slice('server/'.length);
-  if (rest === 'options.ts' || rest === 'clock.ts') return rest;
+  if (rest === 'options.ts' || rest === 'clock.ts' || rest === 'log.ts') return rest;
   if (!rest.includes('/') || rest.startsWith('cli/')) return 'app';
   return rest.slice(0, rest.indexOf('/'));
 }

@@ -26,12 +26,13 @@ import { checkResult } from '../results/check.ts';
 import { systemClock, type Clock, type ClockTimer } from '../clock.ts';
 import { WorkerStats } from './worker-stats.ts';
 import { Bans } from './bans.ts';
+import type { Logger } from '../log.ts';
 
 export interface EngineOptions {
   leaseTtlMs: number;
   leaseSweepMs: number;
   retry: RetryPolicy;
-  log: (line: string) => void;
+  log: Logger;
   /** The relay's fetcher, for robots.txt and sitemaps; without one every robots.txt counts as absent. */
   fetcher?: PageFetcher;
   robots: RobotsOptions & { maxCrawlDelayMs: number };
@@ -55,7 +56,7 @@ function fail(code: ErrorCode, message: string): { ok: false; error: ProtocolErr
 export class Engine extends EventEmitter<EngineEvents> {
   readonly storage: Storage;
   readonly clock: Clock;
-  readonly log: (line: string) => void;
+  readonly log: Logger;
   readonly crawls: CrawlRegistry;
   readonly workers = new WorkerRegistry();
   private readonly leases: LeaseManager;
@@ -73,8 +74,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.storage = storage;
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
-    const onError = (error: unknown, what: string) => this.log(`${what} failed: ${(error as Error)?.stack ?? String(error)}`);
-    this.robots = new RobotsCache(options.fetcher, options.robots, options.log, this.clock);
+    const onError = (error: unknown, what: string) => this.log.error({ err: error }, `${what} failed`);
+    this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock);
     this.crawls = new CrawlRegistry(storage, this.clock, {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
@@ -107,7 +108,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       robots: this.robots,
       fetcher: options.fetcher,
       retry: options.retry,
-      log: options.log,
+      log: options.log.child({ component: 'sitemaps' }),
       onQueued: () => this.dispatcher.kick(),
     });
     this.crawls.on('work', (crawl) => {
@@ -192,7 +193,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.workers.remove(worker.id);
     let released = 0;
     for (const record of [...this.leases.heldBy(worker.id)]) released += this.giveBack(record) ? 1 : 0;
-    if (released > 0) this.log(`worker ${worker.name} left; ${released} lease(s) back to the frontier`);
+    if (released > 0) this.log.info({ worker: worker.name, released }, 'a worker left; its leases went back to the frontier');
     this.emit('workerLeft', worker);
     this.dispatcher.kick();
   }

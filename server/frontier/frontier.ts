@@ -97,7 +97,7 @@ export class CrawlFrontier {
   }
 
   /** The active host, made active if need be (the caller has work for it). */
-  hostQueue(host: string): HostQueue {
+  private hostQueue(host: string): HostQueue {
     return this.hosts.get(host) ?? this.activate(host);
   }
 
@@ -305,13 +305,6 @@ export class CrawlFrontier {
     const entry = this.delayed.peek();
     const times = [host?.nextAt, entry?.notBefore].filter((t): t is number => t !== undefined);
     return times.length ? Math.min(...times) : null;
-  }
-
-  /** Whether a lease could be taken right now (cheap; used to pick crawls fairly). */
-  hasReadyWork(now: number): boolean {
-    if (this.queued === 0) return false;
-    this.promote(now);
-    return this.readyHead < this.ready.length || (this.dormant.pending && this.hosts.size < this.maxActiveHosts);
   }
 
   /** How many hosts are in memory, and whether more wait in storage (for stats and tests). */

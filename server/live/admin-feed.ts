@@ -21,7 +21,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { WorkerSession } from '../lease/workers.ts';
 import { Ticker } from './ticker.ts';
-import { pagesInLastMinute, workerBasics } from '../transport/admin/views.ts';
+import { pagesInLastMinute, workerBasics } from '../engine/worker-view.ts';
 
 /** A series keeps at most this many buckets; past it, neighbours merge and buckets double in width. */
 export const MAX_RATE_BUCKETS = 600;
@@ -109,7 +109,7 @@ export class AdminLive {
       core.off('page', onPage);
       core.off('pageFailed', onFailed);
     };
-    this.ticker = new Ticker(() => void this.tick().catch((error: unknown) => core.log(`admin feed: ${(error as Error)?.stack ?? String(error)}`)), {
+    this.ticker = new Ticker(() => void this.tick().catch((error: unknown) => core.log.error({ err: error }, 'admin feed: a tick failed')), {
       intervalMs: options.intervalMs,
       onUnwatched: (crawlId) => this.lastDetailJson.delete(crawlId),
     });

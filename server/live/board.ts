@@ -296,7 +296,7 @@ export class Board {
         const c = this.contributors.get(row.id);
         if (c) this.unsaved.add(c);
       }
-      this.core.log(`board: could not save contributor totals: ${(error as Error).message}`);
+      this.core.log.error({ err: error }, 'board: could not save contributor totals');
     }
   }
 

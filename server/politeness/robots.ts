@@ -35,6 +35,7 @@ function asRelayFailure(error: unknown): { code: RelayErrorCode; message: string
   return (RELAY_ERROR_CODES as readonly unknown[]).includes(e.code) ? (e as { code: RelayErrorCode; message: string; retryable: boolean }) : undefined;
 }
 import { systemClock, type Clock } from '../clock.ts';
+import { silentLogger, type Logger } from '../log.ts';
 
 /** Google reads the first 500 KiB; a longer robots.txt is treated as unavailable. */
 export const ROBOTS_MAX_BYTES = 512 * 1024;
@@ -135,13 +136,13 @@ export function originOf(url: string, host: string): string {
 export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   private readonly fetcher: RobotsFetcher | undefined;
   private readonly options: RobotsOptions;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private readonly clock: Clock;
   /** In least-recently-used order (a Map keeps insertion order; a hit moves the entry to the end). */
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
-  constructor(fetcher: RobotsFetcher | undefined, options: RobotsOptions, log: (line: string) => void = () => {}, clock: Clock = systemClock) {
+  constructor(fetcher: RobotsFetcher | undefined, options: RobotsOptions, log: Logger = silentLogger, clock: Clock = systemClock) {
     super();
     this.clock = clock;
     this.fetcher = fetcher;
@@ -228,7 +229,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
       const gaveUp = entry.failures >= this.options.maxAttempts;
       entry.retryAt = this.clock.now() + (gaveUp ? this.options.errorRetryMaxMs : backoff);
       entry.reason = reason;
-      this.log(`robots.txt of ${entry.origin} unreachable (${entry.failures}×): ${reason}${gaveUp ? '; its URLs are skipped for now' : ''}`);
+      this.log.warn(`robots.txt of ${entry.origin} unreachable (${entry.failures}×): ${reason}${gaveUp ? '; its URLs are skipped for now' : ''}`);
     }
   }
 

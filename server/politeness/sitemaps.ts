@@ -22,6 +22,7 @@ import type { CrawlRegistry } from '../crawl/registry.ts';
 import { retryDelayMs, retryPolicyFor, type RetryPolicy } from '../crawl/retry.ts';
 import type { Clock, ClockTimer } from '../clock.ts';
 import { ErrorCode, SkipCode } from '../../shared/errors.ts';
+import type { Logger } from '../log.ts';
 
 /** Sitemap indexes may not nest (sitemaps.org); a few levels are tolerated, no more. */
 export const MAX_SITEMAP_NESTING = 4;
@@ -33,7 +34,7 @@ export interface SitemapLoaderOptions {
   robots: RobotsCache;
   fetcher: PageFetcher | undefined;
   retry: RetryPolicy;
-  log: (line: string) => void;
+  log: Logger;
   /** New URLs were queued. */
   onQueued: () => void;
 }
@@ -90,7 +91,7 @@ export class SitemapLoader {
     this.timers.delete(crawl.id);
     this.running.add(crawl.id);
     void this.drain(crawl)
-      .catch((error: unknown) => this.o.log(`sitemaps of crawl ${crawl.id}: ${(error as Error).stack ?? String(error)}`))
+      .catch((error: unknown) => this.o.log.error({ err: error, crawl: crawl.id }, 'reading the crawl\'s sitemaps failed'))
       .finally(() => this.running.delete(crawl.id));
   }
 
@@ -156,7 +157,7 @@ export class SitemapLoader {
         signal: this.abort.signal,
       });
       const parsed = await parseSitemap(await sitemapBytes(page.body));
-      if (parsed.truncated) this.o.log(`sitemap ${row.url} lists more than ${parsed.urls.length} URLs; the rest are ignored`);
+      if (parsed.truncated) this.o.log.warn(`sitemap ${row.url} lists more than ${parsed.urls.length} URLs; the rest are ignored`);
       urls = parsed.urls;
       kind = parsed.kind;
     } catch (error) {
@@ -183,7 +184,7 @@ export class SitemapLoader {
       throw error;
     }
     queuedSoFar.count += queued;
-    this.o.log(`sitemap ${row.url}: ${kind === 'index' ? `${urls.length} sitemap(s)` : `${queued} new URL(s) of ${urls.length}`}`);
+    this.o.log.info(`sitemap ${row.url}: ${kind === 'index' ? `${urls.length} sitemap(s)` : `${queued} new URL(s) of ${urls.length}`}`);
   }
 
   /** An index's sitemaps become sources; a sitemap's pages in scope are queued at depth 0. */
@@ -218,6 +219,6 @@ export class SitemapLoader {
       return;
     }
     await this.o.storage.failSource(crawl.id, row.url, { attempts, code, message, at: this.o.clock.now() });
-    this.o.log(`sitemap ${row.url} failed (${code}): ${message}`);
+    this.o.log.warn(`sitemap ${row.url} failed (${code}): ${message}`);
   }
 }

@@ -47,7 +47,7 @@ export function attachAdminLive(io: Server, core: Engine, options: AttachAdminLi
 
   serveNamespace<AdminSocket>(nsp as unknown as Namespace, {
     name: 'admin',
-    log: (line) => core.log(line),
+    log: (line) => core.log.error(line),
     auth(socket) {
       const hello = adminHelloSchema.safeParse(socket.handshake.auth ?? {});
       const token = hello.success ? hello.data.token : undefined;

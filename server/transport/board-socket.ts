@@ -43,7 +43,7 @@ export function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvent
 
   serveNamespace<BoardSocket>(nsp as unknown as Namespace, {
     name: 'board',
-    log: (line) => core.log(line),
+    log: (line) => core.log.error(line),
     auth(socket) {
       const hello = boardHelloSchema.safeParse(socket.handshake.auth ?? {});
       const version = hello.success ? hello.data.protocolVersion : undefined;

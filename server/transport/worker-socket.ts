@@ -84,7 +84,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
         try {
           ack(await handler(parsed.data));
         } catch (error) {
-          engine.log(`error handling ${event} from ${session.name}: ${(error as Error).stack ?? String(error)}`);
+          engine.log.error({ err: error, worker: session.name }, `error handling ${event}`);
           ack(fail(ErrorCode.INTERNAL, 'the hub failed to handle this event'));
         }
       });

@@ -232,7 +232,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
       // Mid-download: all that is left is to cut the connection so the client sees the body is incomplete.
-      engine.log(`admin API: ${req.method} ${req.originalUrl} failed while sending: ${(error as Error).message}`);
+      engine.log.warn(`admin API: ${req.method} ${req.originalUrl} failed while sending: ${(error as Error).message}`);
       res.destroy();
       return;
     }
@@ -245,7 +245,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
       else if (error.type === 'entity.parse.failed') sendError(res, 'BAD_JSON', `the body is not valid JSON: ${error.message}`);
       else sendError(res, 'BAD_REQUEST', error.message, undefined, error.status);
     } else {
-      engine.log(`admin API: ${req.method} ${req.originalUrl} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      engine.log.error({ err: error }, `admin API: ${req.method} ${req.originalUrl} failed`);
       sendError(res, 'INTERNAL', 'the hub failed to answer; see its log');
     }
   });

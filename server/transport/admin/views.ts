@@ -6,7 +6,7 @@ import { WORKER_KINDS, type WorkerKind } from '../../../shared/protocol.ts';
 import type { CrawlDetail, HubStats, ItemView, PageView, WorkerView } from '../../../shared/admin-api.ts';
 import type { Crawl } from '../../crawl/crawl.ts';
 import type { Engine } from '../../engine/engine.ts';
-import type { WorkerSession } from '../../lease/workers.ts';
+import { pagesInLastMinute, workerBasics } from '../../engine/worker-view.ts';
 
 export const PAGE_STATES = { done: 'done', failed: 'failed', skipped: 'skipped' } as const;
 export type PageStateName = keyof typeof PAGE_STATES;
@@ -47,28 +47,6 @@ export function itemView(item: StoredItem): ItemView {
     specVersion: item.specVersion,
     extractedAt: item.createdAt,
   };
-}
-
-/** A connected worker as the operator sees it: what GET /workers and the /admin feed both show. */
-export function workerBasics(engine: Engine, w: WorkerSession): Omit<WorkerView, 'pagesLastMinute'> {
-  return {
-    id: w.id,
-    name: w.name,
-    kind: w.kind,
-    clientId: w.clientId,
-    address: w.address,
-    connectedAt: w.connectedAt,
-    capacity: w.capacity,
-    leasesHeld: engine.leasesHeldBy(w.id),
-    pagesDone: w.pagesDone,
-    items: w.items,
-    failures: w.failures,
-  };
-}
-
-/** Pages the worker completed in the 60 seconds before `now`. */
-export function pagesInLastMinute(w: WorkerSession, now: number): number {
-  return w.recent.filter((t) => now - t < 60_000).length;
 }
 
 export function workerViews(engine: Engine, now = engine.clock.now()): WorkerView[] {
