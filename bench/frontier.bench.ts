@@ -21,6 +21,7 @@ import { SqliteStorage } from '../server/storage/sqlite/sqlite-storage.ts';
 import { transaction } from '../server/storage/sqlite/group-commit.ts';
 import { Engine } from '../server/engine/engine.ts';
 import { hubOptionsSchema } from '../server/options.ts';
+import { silentLogger } from '../server/log.ts';
 import type { LeaseRecord } from '../server/lease/leases.ts';
 import type { Lease } from '../shared/protocol.ts';
 import { median, printTable, root, spawnUntil, stop } from './lib.ts';
@@ -79,7 +80,7 @@ async function leaseChild(dir: string, crawlId: string): Promise<void> {
     leaseSweepMs: 60_000,
     retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 },
     robots: hubOptionsSchema.shape.robots.parse(undefined),
-    log: () => {},
+    log: silentLogger,
   });
   const crawl = core.crawls.require(crawlId);
   const inbox: Lease[] = [];

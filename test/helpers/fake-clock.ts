@@ -5,22 +5,13 @@
 // the process (sockets, the test runner, the fixture sites) keeps real time.
 //
 //   const clock = createFakeClock();
-//   const hub = await startTestHub({ clock });   // once the core takes one
+//   const hub = await startTestHub({}, { clock });
 //   ...
 //   await clock.tickAsync(60_000);               // a minute passes, timers fire in order
 import { createClock, type Clock as SinonClock, type TimerId } from '@sinonjs/fake-timers';
 
-// The core's clock (the same shape as server/engine/clock.ts will export; import it from there once it does).
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): ClockTimer;
-  clearTimeout(timer: ClockTimer | undefined): void;
-  setInterval(fn: () => void, ms: number): ClockTimer;
-  clearInterval(timer: ClockTimer | undefined): void;
-}
-export interface ClockTimer {
-  unref?(): unknown;
-}
+export type { Clock, ClockTimer } from '../../server/clock.ts';
+import type { Clock, ClockTimer } from '../../server/clock.ts';
 
 export interface FakeClock extends Clock {
   /** Moves time on by `ms`, firing due timers synchronously (promise callbacks they start run only afterwards). */
@@ -65,4 +56,18 @@ export function createFakeClock(startMs: number = FAKE_CLOCK_START_MS): FakeCloc
       return sinon.countTimers();
     },
   };
+}
+
+/**
+ * Moves fake time on in steps of `stepMs` until `done()` holds, letting real
+ * I/O (sockets, the fixture site) run between steps; rejects after `maxMs` of
+ * fake time. For a hub whose work waits on both its clock and the network.
+ */
+export async function advanceUntil(clock: FakeClock, done: () => boolean, { stepMs = 50, maxMs = 120_000 } = {}): Promise<void> {
+  const until = clock.now() + maxMs;
+  while (!done()) {
+    if (clock.now() >= until) throw new Error(`advanceUntil: not done after ${maxMs} ms of fake time`);
+    clock.tick(stepMs);
+    await new Promise<void>((resolve) => setTimeout(resolve, 1));
+  }
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, type Hub } from '../../server/app.ts';
+import type { Clock } from '../../server/clock.ts';
 import type { HubOptions } from '../../server/options.ts';
 import { startNodeWorker, type NodeWorker, type NodeWorkerOptions } from '../../server/worker/node-worker.ts';
 import type { CrawlSummary } from '../../shared/admin-api.ts';
@@ -15,7 +16,8 @@ export function tempDir(prefix = 'crowdcrawl-test-'): { path: string; remove(): 
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export async function startTestHub(options: HubOptions = {}): Promise<Hub & { dataDir: string; cleanup(): Promise<void> }> {
+/** A hub on port 0 with its own data dir; `clock` puts its core on fake time (test/helpers/fake-clock.ts). */
+export async function startTestHub(options: HubOptions = {}, wiring: { clock?: Clock } = {}): Promise<Hub & { dataDir: string; cleanup(): Promise<void> }> {
   const dir = options.dataDir ? undefined : tempDir();
   const hub = await startHub({
     port: 0,
@@ -24,7 +26,7 @@ export async function startTestHub(options: HubOptions = {}): Promise<Hub & { da
     log: () => {},
     ...options,
     dataDir: options.dataDir ?? dir!.path,
-  });
+  }, wiring);
   return Object.assign(hub, {
     dataDir: options.dataDir ?? dir!.path,
     async cleanup() {

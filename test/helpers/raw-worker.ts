@@ -15,6 +15,13 @@ export interface RawWorker {
   /** Waits until at least n leases have arrived in total. */
   waitForLeases(n: number, timeoutMs?: number): Promise<Lease[]>;
   relay(leaseId: string, secret?: string): Promise<Response>;
+  /**
+   * Resolves once the hub has answered two events sent now: by then every
+   * dispatch round the hub had pending has run and what it sent has arrived
+   * (one connection keeps order). With the hub on a fake clock, "no more
+   * leases came" then means none will come until the clock moves.
+   */
+  quiet(): Promise<void>;
   close(): void;
 }
 
@@ -65,6 +72,9 @@ export async function connectRawWorker(hubUrl: string, auth: Record<string, unkn
     },
     relay(leaseId, secret = welcome.workerSecret) {
       return fetch(`${hubUrl}/relay/${encodeURIComponent(leaseId)}`, { headers: { [WORKER_SECRET_HEADER]: secret } });
+    },
+    async quiet() {
+      for (let i = 0; i < 2; i++) await socket.emitWithAck('spec:get', { crawlId: 'quiet' });
     },
     close() {
       socket.disconnect();

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../../helpers/hub.ts';
+import { createFakeClock } from '../../helpers/fake-clock.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 let site: FixtureServer;
 before(async () => {
@@ -21,13 +23,16 @@ test('a crawl whose last URL waits for a retry keeps running, then ends right af
     res.end();
     return true;
   });
-  const hub = await startTestHub({ retry: { maxAttempts: 3, baseDelayMs: 600, maxDelayMs: 600 } });
+  const clock = createFakeClock();
+  const hub = await startTestHub({ retry: { maxAttempts: 3, baseDelayMs: 600, maxDelayMs: 600 } }, { clock });
   const workers = await startWorkers(hub.url, 1);
   try {
     const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { startUrls: pageUrls(1, 2), follow: [] }));
-    while (crawl.pagesDone < 1 || crawl.frontier.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => crawl.pagesDone >= 1 && crawl.frontier.inFlight === 0 && crawl.frontier.queued === 1);
     assert.equal(crawl.status, 'running', 'a retry is pending: not finished');
     assert.deepEqual([crawl.frontier.queued, crawl.frontier.inFlight], [1, 0]);
+    // The retry is due within the backoff (at most 600 ms of the hub's time).
+    clock.tick(600);
     const summary = await waitForCrawlEnd(hub, crawl.id, 10_000);
     assert.deepEqual([summary.finishReason, summary.pagesDone, summary.pagesFailed], ['completed', 2, 0]);
   } finally {
@@ -91,11 +96,15 @@ test('maxPages with many workers, failures and skips on the way: exactly that ma
 
 test('maxDuration ends a crawl whose only URL waits for a robots.txt that does not answer', async () => {
   site.setHandler((req) => req.url === '/robots.txt'); // never answers
-  const hub = await startTestHub({ relay: { timeoutMs: 60_000, maxBodyBytes: 1 << 20, maxRedirects: 5 } });
+  const clock = createFakeClock();
+  const hub = await startTestHub({ relay: { timeoutMs: 60_000, maxBodyBytes: 1 << 20, maxRedirects: 5 } }, { clock });
   try {
     const crawl = await hub.engine.createCrawl(
       quotesSpec(site.origin, { startUrls: pageUrls(1, 1), follow: [], limits: { maxDurationMs: 1000 }, politeness: { obeyRobotsTxt: true } }),
     );
+    clock.tick(999);
+    assert.equal(crawl.status, 'running', 'not before its time is up');
+    clock.tick(1);
     const summary = await waitForCrawlEnd(hub, crawl.id, 5000);
     assert.equal(summary.finishReason, 'maxDuration');
     assert.equal(summary.pagesDone, 0);

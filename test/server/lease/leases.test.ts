@@ -4,6 +4,8 @@ import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../../helpers/hub.ts';
 import { connectRawWorker } from '../../helpers/raw-worker.ts';
+import { createFakeClock } from '../../helpers/fake-clock.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 type Server = Awaited<ReturnType<typeof startFixtureServer>>;
 let site: Server;
@@ -15,12 +17,12 @@ after(() => site.close());
 const oneQuote = { type: 'item', data: { text: 'x', author: 'y' } };
 
 test('a worker gets leases up to the capacity it declares, and no more', async () => {
-  const hub = await startTestHub();
+  const hub = await startTestHub({}, { clock: createFakeClock() });
   try {
     const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { follow: [{}] }));
     const w = await connectRawWorker(hub.url, { capacity: 1 });
     await w.waitForLeases(1);
-    await new Promise((r) => setTimeout(r, 200));
+    await w.quiet();
     assert.equal(w.leases.length, 1);
     assert.equal(w.leases[0]!.crawlId, crawl.id);
     assert.equal(w.leases[0]!.url, `${site.origin}/page/1/`);
@@ -71,7 +73,8 @@ test('a repeated submission of the same result is acknowledged without a second 
 });
 
 test('an expired lease goes back to the frontier and its late result is refused', async () => {
-  const hub = await startTestHub({ leaseTtlMs: 1000, leaseSweepMs: 50 });
+  const clock = createFakeClock();
+  const hub = await startTestHub({ leaseTtlMs: 1000, leaseSweepMs: 50 }, { clock });
   try {
     const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { follow: [] }));
     const slow = await connectRawWorker(hub.url, { capacity: 1 });
@@ -79,12 +82,17 @@ test('an expired lease goes back to the frontier and its late result is refused'
     await (await slow.relay(lease!.id)).text();
     // Capacity 0 now, so the expired URL goes to the other worker.
     await slow.socket.emitWithAck('capacity', { capacity: 0 });
-    await new Promise((r) => setTimeout(r, 1300));
-    assert.ok(slow.revoked.includes(lease!.id), 'the worker is told its lease was taken back');
+    clock.tick(999);
+    await slow.quiet();
+    assert.deepEqual(slow.revoked, [], 'not before its time is up');
+    clock.tick(50);
+    await waitFor(() => slow.revoked.includes(lease!.id), { message: 'the worker is told its lease was taken back' });
     const late = await slow.socket.emitWithAck('result', { leaseId: lease!.id, items: [oneQuote], links: [] });
     assert.equal(late.ok ? null : late.error.code, 'LEASE_EXPIRED');
     const relayAgain = await slow.relay(lease!.id);
     assert.equal(relayAgain.status, 410);
+    // The page is retried after its backoff (at most the base delay, 1 s, on a first failure).
+    clock.tick(1000);
     const [worker] = await startWorkers(hub.url, 1);
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1);
@@ -97,7 +105,7 @@ test('an expired lease goes back to the frontier and its late result is refused'
 });
 
 test('per-host concurrency is enforced across all workers together', async () => {
-  const hub = await startTestHub();
+  const hub = await startTestHub({}, { clock: createFakeClock() });
   try {
     await hub.engine.createCrawl(
       quotesSpec(site.origin, {
@@ -107,7 +115,9 @@ test('per-host concurrency is enforced across all workers together', async () =>
     );
     const a = await connectRawWorker(hub.url, { capacity: 5 });
     const b = await connectRawWorker(hub.url, { capacity: 5 });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => a.leases.length + b.leases.length >= 2);
+    await a.quiet();
+    await b.quiet();
     assert.equal(a.leases.length + b.leases.length, 2);
     a.close();
     b.close();
@@ -117,7 +127,8 @@ test('per-host concurrency is enforced across all workers together', async () =>
 });
 
 test('per-host delay spaces leases of one host apart', async () => {
-  const hub = await startTestHub();
+  const clock = createFakeClock();
+  const hub = await startTestHub({}, { clock });
   try {
     await hub.engine.createCrawl(
       quotesSpec(site.origin, {
@@ -126,10 +137,14 @@ test('per-host delay spaces leases of one host apart', async () => {
       }),
     );
     const w = await connectRawWorker(hub.url, { capacity: 4 });
-    await w.waitForLeases(3, 5000);
-    const gaps = w.arrivals.slice(1, 3).map((t, i) => t - w.arrivals[i]!);
-    assert.equal(gaps.length, 2);
-    for (const gap of gaps) assert.ok(gap >= 250, `leases ${gap} ms apart`);
+    await w.waitForLeases(1);
+    for (const n of [2, 3]) {
+      clock.tick(299);
+      await w.quiet();
+      assert.equal(w.leases.length, n - 1, `lease ${n} waits for the delay`);
+      clock.tick(1);
+      await w.waitForLeases(n);
+    }
     w.close();
   } finally {
     await hub.cleanup();

@@ -5,6 +5,8 @@ import { startFixtureServer, type FixtureServer } from '../../fixtures/site/serv
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd, TEST_ADMIN_TOKEN } from '../../helpers/hub.ts';
 import { connectRawWorker } from '../../helpers/raw-worker.ts';
 import { STATE_CODES } from '../../../server/storage/sqlite/statements.ts';
+import { advanceUntil, createFakeClock } from '../../helpers/fake-clock.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 let a: FixtureServer;
 let b: FixtureServer;
@@ -71,7 +73,8 @@ test('a host whose robots.txt is still being fetched is held while other hosts a
     await hub.engine.createCrawl(politeSpec(a.origin, [...pages(a, [1, 2, 3]), ...pages(b, [1, 2, 3])]));
     const early = await w.waitForLeases(3);
     assert.deepEqual(new Set(early.map((l) => new URL(l.url).origin)), new Set([b.origin]), 'only the other host is leased');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => answerRobots, { message: 'the robots.txt request' });
+    await w.quiet();
     assert.equal(w.leases.length, 3, 'nothing of the held host, though the worker has room');
     const crawl = hub.engine.crawls.list()[0]!;
     assert.equal(hub.engine.hostStats(crawl).find((h) => h.host === new URL(a.origin).host)?.held, true);
@@ -87,13 +90,19 @@ test('a host whose robots.txt is still being fetched is held while other hosts a
 
 test('Crawl-delay becomes the floor of the host\'s delay and spaces its leases', async () => {
   a.setPage('/robots.txt', { body: 'User-agent: *\nCrawl-delay: 0.4\n' });
-  const hub = await startTestHub();
+  const clock = createFakeClock();
+  const hub = await startTestHub({}, { clock });
   const w = await connectRawWorker(hub.url, { capacity: 3 });
   try {
     const crawl = await hub.engine.createCrawl(politeSpec(a.origin, pages(a, [1, 2, 3])));
-    await w.waitForLeases(3, 5000);
-    const gaps = w.arrivals.slice(1).map((t, i) => t - w.arrivals[i]!);
-    for (const gap of gaps) assert.ok(gap >= 350, `leases ${gap} ms apart`);
+    await w.waitForLeases(1);
+    for (const n of [2, 3]) {
+      clock.tick(399);
+      await w.quiet();
+      assert.equal(w.leases.length, n - 1, `lease ${n} waits for the Crawl-delay`);
+      clock.tick(1);
+      await w.waitForLeases(n);
+    }
     const host = hub.engine.hostStats(crawl)[0]!;
     assert.equal(host.crawlDelayMs, 400);
     assert.equal(host.minDelayMs, 400);
@@ -179,9 +188,10 @@ test('a crawl that does not obey robots.txt never asks for it', async () => {
 test('a 429 with Retry-After pauses the whole host and raises its delay; the page is retried and the crawl completes', async () => {
   const times: number[] = [];
   let refused = false;
+  const clock = createFakeClock();
   a.setHandler((req, res) => {
     if (!req.url?.startsWith('/page/')) return false;
-    times.push(Date.now());
+    times.push(clock.now());
     if (req.url === '/page/2/' && !refused) {
       refused = true;
       res.writeHead(429, { 'retry-after': '1', 'content-type': 'text/plain' });
@@ -190,17 +200,18 @@ test('a 429 with Retry-After pauses the whole host and raises its delay; the pag
     }
     return false;
   });
-  const hub = await startTestHub();
+  const hub = await startTestHub({}, { clock });
   const workers = await startWorkers(hub.url, 1, { concurrency: 1 });
   try {
     const crawl = await hub.engine.createCrawl(
       politeSpec(a.origin, pages(a, [1, 2, 3, 4]), { obeyRobotsTxt: false, perHostConcurrency: 1, autoThrottle: { maxDelayMs: 5000 } }),
     );
+    await advanceUntil(clock, () => crawl.status !== 'running');
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 4);
     const at429 = times[1]!;
     const next = times[2]!;
-    assert.ok(next - at429 >= 950, `the host was left alone for ${next - at429} ms after the 429`);
+    assert.ok(next - at429 >= 1000, `the host was left alone for ${next - at429} ms of the hub's time after the 429`);
     const host = hub.engine.crawls.get(crawl.id)!;
     assert.equal(host.status, 'finished');
     const row = requestRows(hub, crawl.id).find((r) => r.url.endsWith('/page/2/'))!;
@@ -223,7 +234,8 @@ test('AutoThrottle: a 503 raises the host\'s delay (visible in its stats) and fa
     }
     return false;
   });
-  const hub = await startTestHub({ retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } });
+  const clock = createFakeClock();
+  const hub = await startTestHub({ retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } }, { clock });
   const w = await connectRawWorker(hub.url, { capacity: 1 });
   try {
     const crawl = await hub.engine.createCrawl(
@@ -237,7 +249,8 @@ test('AutoThrottle: a 503 raises the host\'s delay (visible in its stats) and fa
     assert.equal(afterBackoff.lastStatus, 503);
     const delays: number[] = [];
     for (let n = 2; n <= 6; n++) {
-      const lease = (await w.waitForLeases(n, 10_000))[n - 1]!;
+      await advanceUntil(clock, () => w.leases.length >= n, { stepMs: 10 });
+      const lease = w.leases[n - 1]!;
       await (await w.relay(lease.id)).text();
       delays.push(hub.engine.hostStats(crawl)[0]!.delayMs);
       await w.socket.emitWithAck('result', { leaseId: lease.id, items: [], links: [] });

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, tempDir, waitForCrawlEnd } from '../../helpers/hub.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 let site: FixtureServer;
 before(async () => {
@@ -120,8 +121,8 @@ test('the crawl does not end while a sitemap is still being read, even with noth
   const workers = await startWorkers(hub.url, 1);
   try {
     const crawl = await hub.engine.createCrawl(sitemapSpec({ urls: [`${site.origin}/slow.xml`] }));
-    while (crawl.pagesDone < 1 || answer === undefined) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 200));
+    // The page is counted and the crawl's end decided in the same turn, after the commit: no wait beyond it is needed.
+    await waitFor(() => crawl.pagesDone >= 1 && answer !== undefined);
     assert.equal(crawl.status, 'running', 'page 1 is done, the sitemap is not');
     assert.equal(crawl.summary().sourcesPending, 1);
     answer();
