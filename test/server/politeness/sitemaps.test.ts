@@ -125,7 +125,7 @@ test('the crawl does not end while a sitemap is still being read, even with noth
     await waitFor(() => crawl.pagesDone >= 1 && answer !== undefined);
     assert.equal(crawl.status, 'running', 'page 1 is done, the sitemap is not');
     assert.equal(crawl.summary().sourcesPending, 1);
-    answer();
+    answer!();
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 3);
   } finally {
