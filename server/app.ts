@@ -87,7 +87,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock }
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   const adminSessions = new AdminSessions();
-  app.use('/api', createAdminRouter(engine, { adminToken, sessions: adminSessions, fetcher, db: storage.db }));
+  app.use('/api', createAdminRouter(engine, { adminToken, sessions: adminSessions, fetcher }));
   const staticDir = options.staticDir ?? defaultStaticDir();
   if (existsSync(staticDir)) {
     app.use(express.static(staticDir, { index: 'index.html', maxAge: '1h' }));
@@ -113,7 +113,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock }
     connectionStateRecovery: undefined,
   });
   attachWorkerSockets(io, engine);
-  const board = attachBoard(io, engine, storage.db, options.board);
+  const board = await attachBoard(io, engine, options.board);
   const adminLive = attachAdminLive(io as unknown as Server, engine, { adminToken, sessions: adminSessions });
 
   await new Promise<void>((resolve, reject) => {
@@ -142,7 +142,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock }
     async close() {
       if (closed) return;
       closed = true;
-      board.close();
+      await board.close();
       adminLive.close();
       adminSessions.close();
       engine.close();

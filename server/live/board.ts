@@ -12,9 +12,11 @@
 // broadcast and sends only the difference. Only the top `maxRows` rows are
 // broadcast (online first, then by all-time pages), and a subscriber's own row
 // goes to that subscriber alone, so a thousand contributors cost each page a
-// few kilobytes a second at most. All-time totals are written to SQLite every
-// tick (only the rows that changed), so they survive a restart; a killed hub
-// loses at most the last second of board counts (never crawl results).
+// few kilobytes a second at most. All-time totals are written to storage every
+// tick (only the rows that changed, one write at a time), so they survive a
+// restart; a killed hub loses at most the last second of board counts (never
+// crawl results). Storage answers asynchronously: a contributor who joins
+// counts at once from zero, and its stored totals are added once read.
 import { createHash } from 'node:crypto';
 import { WORKER_KINDS, type WorkerKind } from '../../shared/protocol.ts';
 import {
@@ -25,11 +27,12 @@ import {
   type BoardSnapshot,
   type BoardTotals,
 } from '../../shared/board-protocol.ts';
-import type { ContributorRow, ContributorStore } from '../storage/contributors.ts';
+import type { ContributorRow, ContributorTotals, Storage } from '../storage/storage.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { WorkerSession } from '../lease/workers.ts';
 import { Ticker } from './ticker.ts';
+import { crawlView, sameCrawl, sameRow, sameTotals } from './board-views.ts';
 import { RateWindow } from './rate-window.ts';
 
 export interface BoardOptions {
@@ -54,6 +57,14 @@ interface Contributor {
   /** Worker session ids connected now. */
   sessions: Set<string>;
   rate: RateWindow;
+  /**
+   * False until its stored totals are added to the row (a worker joined whose
+   * row was not in memory): until then the row counts this run's pages only,
+   * so it is not saved (that would overwrite the stored totals) nor evicted.
+   */
+  folded: boolean;
+  /** The read of its stored totals, while it runs. */
+  reading?: Promise<void>;
 }
 
 const ENDED_STATUSES = new Set(['finished', 'cancelled', 'failed']);
@@ -62,39 +73,20 @@ export function contributorId(clientId: string, name: string): string {
   return createHash('sha256').update(clientId).update('\0').update(name).digest('base64url').slice(0, 16);
 }
 
-function sameRow(a: BoardContributor | undefined, b: BoardContributor): boolean {
-  return (
-    a !== undefined &&
-    a.name === b.name &&
-    a.kind === b.kind &&
-    a.online === b.online &&
-    a.sessions === b.sessions &&
-    a.pages === b.pages &&
-    a.items === b.items &&
-    a.pagesPerMinute === b.pagesPerMinute
-  );
-}
-
-function sameCrawl(a: BoardCrawl | undefined, b: BoardCrawl): boolean {
-  return a !== undefined && (Object.keys(b) as (keyof BoardCrawl)[]).every((k) => a[k] === b[k]);
-}
-
-function sameTotals(a: BoardTotals | undefined, b: BoardTotals): boolean {
-  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
-}
-
 export class Board {
   readonly maxRows: number;
   private readonly core: Engine;
-  private readonly store: ContributorStore;
+  private readonly storage: Storage;
   private readonly now: () => number;
   private readonly endedCrawlMs: number;
-  /** Online contributors, the ones on the board, and the ones with unsaved totals; the rest live in SQLite only. */
+  /** Online contributors, the ones on the board, and the ones with unsaved totals; the rest live in storage only. */
   private readonly contributors = new Map<string, Contributor>();
   private readonly bySession = new Map<string, Contributor>();
   private readonly unsaved = new Set<Contributor>();
+  /** Contributors whose stored totals could not be read: read again next round. */
+  private readonly unread = new Set<Contributor>();
   private readonly hubRate = new RateWindow(60);
-  private readonly allTime: { pages: number; items: number; known: number };
+  private readonly allTime: ContributorTotals;
   /** What was last broadcast: a new subscriber's snapshot, and what the next delta is diffed against. */
   private sentRows = new Map<string, BoardContributor>();
   private sentCrawls = new Map<string, BoardCrawl>();
@@ -102,20 +94,27 @@ export class Board {
   private readonly sentSelf = new Map<string, BoardContributor>();
   private seq = 0;
   private reloadTop = false;
+  /** The round's writes and reads (save, evict, reload the top rows), while they run: never two at once. */
+  private persisting: Promise<void> | undefined;
   private lastTickAt = 0;
   private readonly ticker: Ticker<BoardListener>;
   private readonly detach: () => void;
 
-  constructor(core: Engine, store: ContributorStore, options: BoardOptions = {}) {
+  /** Reads the all-time totals and the top rows, then starts the board (and its timer). */
+  static async create(core: Engine, options: BoardOptions = {}): Promise<Board> {
+    const maxRows = options.maxRows ?? 100;
+    const [totals, top] = await Promise.all([core.storage.contributorTotals(), core.storage.topContributors(maxRows)]);
+    return new Board(core, { ...options, maxRows }, totals, top);
+  }
+
+  private constructor(core: Engine, options: BoardOptions, totals: ContributorTotals, top: readonly ContributorRow[]) {
     this.core = core;
-    this.store = store;
+    this.storage = core.storage;
     this.now = options.now ?? Date.now;
     this.maxRows = options.maxRows ?? 100;
     this.endedCrawlMs = options.endedCrawlMs ?? 10 * 60_000;
-    this.allTime = { ...store.totals(), known: store.count() };
-    for (const row of store.top(this.maxRows)) {
-      this.contributors.set(row.id, { row, sessions: new Set(), rate: new RateWindow(60) });
-    }
+    this.allTime = { ...totals };
+    for (const row of top) this.contributors.set(row.id, { row, sessions: new Set(), rate: new RateWindow(60), folded: true });
     for (const worker of core.workers.all()) this.joined(worker);
 
     const onJoined = (worker: WorkerSession) => this.joined(worker);
@@ -153,29 +152,29 @@ export class Board {
   }
 
   /** A page says which contributor it is; its own row then comes with `self` events. Returns the row's id and current state. */
-  identify(clientId: string, name: string): { id: string; self: BoardContributor | null } {
+  async identify(clientId: string, name: string): Promise<{ id: string; self: BoardContributor | null }> {
     const id = contributorId(clientId, name);
     const known = this.contributors.get(id);
-    if (known) return { id, self: this.view(known, this.now()) };
-    const row = this.store.get(id);
-    return { id, self: row ? this.view({ row, sessions: new Set(), rate: new RateWindow(1) }, this.now()) : null };
+    if (known) {
+      await known.reading;
+      return { id, self: this.view(known, this.now()) };
+    }
+    const row = await this.storage.contributor(id);
+    // It may have joined while storage answered: memory is then the newer.
+    const joined = this.contributors.get(id);
+    if (joined) return { id, self: this.view(joined, this.now()) };
+    return { id, self: row ? this.view({ row, sessions: new Set(), rate: new RateWindow(1), folded: true }, this.now()) : null };
   }
 
   watch(id: string): () => void {
     return this.ticker.watch(id);
   }
 
-  /** One round: persist changed totals, broadcast what changed since the last round. */
+  /** One round: broadcast what changed since the last round, then persist changed totals (in the background). */
   tick(): void {
     const now = this.now();
     this.lastTickAt = now;
-    this.save();
-    if (this.reloadTop) {
-      this.reloadTop = false;
-      for (const row of this.store.top(this.maxRows)) {
-        if (!this.contributors.has(row.id)) this.contributors.set(row.id, { row, sessions: new Set(), rate: new RateWindow(60) });
-      }
-    }
+    for (const c of this.unread) this.fold(c);
 
     const views = new Map<string, BoardContributor>();
     for (const c of this.contributors.values()) views.set(c.row.id, this.view(c, now));
@@ -227,23 +226,63 @@ export class Board {
       this.sentSelf.set(id, row);
       this.ticker.broadcast((listener) => listener.self(row));
     }
-    this.evict();
+    if (!this.persisting) {
+      this.persisting = this.persist()
+        .catch((error: unknown) => this.core.log.error({ err: error }, 'board: a round\'s storage work failed'))
+        .finally(() => (this.persisting = undefined));
+    }
   }
 
   /** Stops the timer and writes the last totals. */
-  close(): void {
+  async close(): Promise<void> {
     this.ticker.close();
     this.detach();
-    this.save();
+    await this.persisting;
+    for (const c of this.unread) this.fold(c);
+    await Promise.all([...this.contributors.values()].map((c) => c.reading));
+    await this.save();
   }
 
   private joined(worker: WorkerSession): void {
     const now = this.now();
-    const c = this.load(worker.clientId, worker.name, worker.kind, now);
+    const id = contributorId(worker.clientId, worker.name);
+    let c = this.contributors.get(id);
+    if (!c) {
+      const row = { id, clientId: worker.clientId, name: worker.name, kind: worker.kind, pages: 0, items: 0, firstSeenAt: now, lastSeenAt: now };
+      c = { row, sessions: new Set(), rate: new RateWindow(60), folded: false };
+      this.contributors.set(id, c);
+      this.fold(c);
+    }
     c.sessions.add(worker.id);
     c.row.kind = worker.kind;
-    c.row.last_seen_at = now;
+    c.row.lastSeenAt = now;
     this.bySession.set(worker.id, c);
+  }
+
+  /**
+   * Reads a contributor's stored totals and adds them to what its row counted
+   * since it joined; a contributor storage does not know becomes known with its
+   * first page. Pages that come meanwhile are counted once, in the row.
+   */
+  private fold(c: Contributor): void {
+    this.unread.delete(c);
+    c.reading = this.storage.contributor(c.row.id).then(
+      (stored) => {
+        c.reading = undefined;
+        c.folded = true;
+        if (stored) {
+          c.row.pages += stored.pages;
+          c.row.items += stored.items;
+          c.row.firstSeenAt = Math.min(c.row.firstSeenAt, stored.firstSeenAt);
+          c.row.lastSeenAt = Math.max(c.row.lastSeenAt, stored.lastSeenAt);
+        } else if (c.row.pages > 0) this.allTime.known++;
+      },
+      (error: unknown) => {
+        c.reading = undefined;
+        this.unread.add(c);
+        this.core.log.error({ err: error }, 'board: could not read a contributor\'s totals; trying again next round');
+      },
+    );
   }
 
   private left(worker: WorkerSession): void {
@@ -251,8 +290,8 @@ export class Board {
     if (!c) return;
     this.bySession.delete(worker.id);
     c.sessions.delete(worker.id);
-    c.row.last_seen_at = this.now();
-    if (c.row.pages > 0) this.unsaved.add(c);
+    c.row.lastSeenAt = this.now();
+    if (c.row.pages > 0 || !c.folded) this.unsaved.add(c);
     // With fewer online, offline contributors that were evicted may belong on the board again.
     this.reloadTop = true;
   }
@@ -263,48 +302,58 @@ export class Board {
     // A worker gone before its result was committed has no session any more: the page counts in the hub's rate only.
     const c = worker ? this.bySession.get(worker.id) : undefined;
     if (!c) return;
-    if (c.row.pages === 0) this.allTime.known++;
+    if (c.folded && c.row.pages === 0) this.allTime.known++;
     this.allTime.pages++;
     this.allTime.items += items;
     c.row.pages++;
     c.row.items += items;
-    c.row.last_seen_at = now;
+    c.row.lastSeenAt = now;
     c.rate.add(now);
     this.unsaved.add(c);
   }
 
-  private load(clientId: string, name: string, kind: WorkerKind, now: number): Contributor {
-    const id = contributorId(clientId, name);
-    let c = this.contributors.get(id);
-    if (!c) {
-      const row = this.store.get(id) ?? { id, client_id: clientId, name, kind, pages: 0, items: 0, first_seen_at: now, last_seen_at: now };
-      c = { row, sessions: new Set(), rate: new RateWindow(60) };
-      this.contributors.set(id, c);
+  /** A round's storage work, in order: save, forget what is saved, read the top rows again if someone left. */
+  private async persist(): Promise<void> {
+    await this.save();
+    this.evict();
+    if (!this.reloadTop) return;
+    this.reloadTop = false;
+    try {
+      for (const row of await this.storage.topContributors(this.maxRows)) {
+        if (!this.contributors.has(row.id)) this.contributors.set(row.id, { row, sessions: new Set(), rate: new RateWindow(60), folded: true });
+      }
+    } catch (error) {
+      this.reloadTop = true;
+      this.core.log.error({ err: error }, 'board: could not read the top contributors');
     }
-    return c;
   }
 
-  private save(): void {
-    if (this.unsaved.size === 0) return;
-    const rows = [...this.unsaved].map((c) => c.row);
-    this.unsaved.clear();
+  /** Writes the totals of the rows that changed; never rejects (on failure they are kept for the next round). */
+  private async save(): Promise<void> {
+    const saving: Contributor[] = [];
+    for (const c of this.unsaved) {
+      if (!c.folded) continue;
+      this.unsaved.delete(c);
+      // A contributor who came and went without a page is not kept.
+      if (c.row.pages > 0) saving.push(c);
+    }
+    if (saving.length === 0) return;
     try {
-      this.store.save(rows);
+      await this.storage.saveContributors(saving.map((c) => ({ ...c.row })));
     } catch (error) {
       // Board totals are statistics: keep them in memory and try again next round.
-      for (const row of rows) {
-        const c = this.contributors.get(row.id);
-        if (c) this.unsaved.add(c);
-      }
+      for (const c of saving) this.unsaved.add(c);
       this.core.log.error({ err: error }, 'board: could not save contributor totals');
     }
   }
 
-  /** Forgets offline contributors that are saved, off the board and watched by no one (SQLite has them). */
+  /** Forgets offline contributors that are saved, off the board and watched by no one (storage has them). */
   private evict(): void {
     if (this.contributors.size <= this.maxRows) return;
     for (const [id, c] of this.contributors) {
-      if (c.sessions.size === 0 && !this.sentRows.has(id) && !this.unsaved.has(c) && !this.ticker.isWatched(id)) this.contributors.delete(id);
+      if (c.sessions.size === 0 && c.folded && !this.sentRows.has(id) && !this.unsaved.has(c) && !this.ticker.isWatched(id)) {
+        this.contributors.delete(id);
+      }
     }
   }
 
@@ -318,7 +367,7 @@ export class Board {
       pages: c.row.pages,
       items: c.row.items,
       pagesPerMinute: c.rate.sum(now, 60),
-      lastSeenAt: c.row.last_seen_at,
+      lastSeenAt: c.row.lastSeenAt,
     };
   }
 
@@ -342,20 +391,4 @@ export class Board {
       items: this.allTime.items,
     };
   }
-}
-
-function crawlView(crawl: Crawl): BoardCrawl {
-  return {
-    id: crawl.id,
-    name: crawl.name,
-    status: crawl.status,
-    pagesDone: crawl.pagesDone,
-    pagesFailed: crawl.pagesFailed,
-    queued: crawl.frontier.queued,
-    inFlight: crawl.frontier.inFlight,
-    items: crawl.items,
-    maxPages: crawl.spec.limits.maxPages ?? null,
-    createdAt: crawl.createdAt,
-    finishedAt: crawl.finishedAt,
-  };
 }

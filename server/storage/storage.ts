@@ -8,8 +8,9 @@
 // one turn of the event loop together.
 import type { AdminErrorGroup } from '../../shared/admin-protocol.ts';
 import type { CrawlErrorGroup, CrawlStatus } from '../../shared/admin-api.ts';
-import type { ErrorCode } from '../../shared/errors.ts';
+import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
+import type { WorkerKind } from '../../shared/protocol.ts';
 
 export type { CrawlStatus };
 
@@ -150,6 +151,44 @@ export interface NewCrawl {
 /** Failed and skipped pages by error code and host (the API's view of it). */
 export type ErrorSummaryRow = CrawlErrorGroup;
 
+/**
+ * A contributor's all-time totals on the live board: one row per clientId and
+ * nickname (`id` is the board's public hash of both).
+ */
+export interface ContributorRow {
+  id: string;
+  clientId: string;
+  name: string;
+  kind: WorkerKind;
+  pages: number;
+  items: number;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+/** All contributors together: how many are known, their pages and items. */
+export interface ContributorTotals {
+  known: number;
+  pages: number;
+  items: number;
+}
+
+/** A spec in the admin console's library. Names are unique regardless of case. */
+export interface SavedSpecRow {
+  id: string;
+  name: string;
+  /** JSON text of the spec as written (defaults not filled in). */
+  spec: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Thrown by insertSpec and updateSpec when another saved spec has the name (case aside). */
+export class SpecNameTakenError extends Error {
+  override readonly name = 'SpecNameTakenError';
+  readonly code = ErrorCode.SPEC_NAME_TAKEN;
+}
+
 export interface Storage {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
@@ -203,6 +242,31 @@ export interface Storage {
   // Bans (client ids)
   listBans(): Promise<string[]>;
   addBan(clientId: string): Promise<void>;
+
+  // The live board's contributors (all-time totals, so the board survives a restart)
+  contributor(id: string): Promise<ContributorRow | undefined>;
+  /** The contributors with the most pages (the latest seen first among equals), at most `limit`. */
+  topContributors(limit: number): Promise<ContributorRow[]>;
+  contributorTotals(): Promise<ContributorTotals>;
+  /**
+   * Writes the rows as they are, in one transaction: absolute totals, not
+   * increments (the board keeps the running totals). An existing row keeps its
+   * clientId, name and firstSeenAt.
+   */
+  saveContributors(rows: readonly ContributorRow[]): Promise<void>;
+
+  // The admin console's library of saved specs
+  /** Every saved spec, the latest updated first. */
+  listSpecs(): Promise<SavedSpecRow[]>;
+  getSpec(id: string): Promise<SavedSpecRow | undefined>;
+  /** Whether a saved spec has this name, case aside. */
+  specNameTaken(name: string): Promise<boolean>;
+  /** Saves a new spec; throws SpecNameTakenError when its name is taken. */
+  insertSpec(row: SavedSpecRow): Promise<SavedSpecRow>;
+  /** Renames and/or replaces a saved spec; undefined when there is none with that id; throws SpecNameTakenError when the name is taken. */
+  updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined>;
+  /** False when there was no such spec. */
+  deleteSpec(id: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

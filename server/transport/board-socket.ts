@@ -3,7 +3,6 @@
 // broadcasts. Inbound events are few and checked like the worker side's: a known
 // event, an ack function (server/transport/namespace.ts), a payload the schema accepts.
 import type { Namespace, Server, Socket } from 'socket.io';
-import type { DatabaseSync } from 'node:sqlite';
 import {
   BOARD_NAMESPACE,
   ErrorCode,
@@ -18,7 +17,6 @@ import {
   type BoardClientToServerEvents,
   type BoardServerToClientEvents,
 } from '../../shared/board-protocol.ts';
-import { ContributorStore } from '../storage/contributors.ts';
 import { Board, type BoardOptions } from '../live/board.ts';
 import type { Engine } from '../engine/engine.ts';
 import { connectError, fail } from './socket-errors.ts';
@@ -30,9 +28,9 @@ type BoardSocket = Socket<BoardClientToServerEvents, BoardServerToClientEvents>;
 /** Sockets watching one contributor's row, by contributor id (for `board:self`). */
 const roomOf = (id: string) => `self:${id}`;
 
-/** Starts the board and serves it on the /board namespace of `io`. */
-export function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvents>, core: Engine, db: DatabaseSync, options: BoardOptions = {}): Board {
-  const board = new Board(core, new ContributorStore(db), options);
+/** Starts the board (its totals read from the engine's storage) and serves it on the /board namespace of `io`. */
+export async function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvents>, core: Engine, options: BoardOptions = {}): Promise<Board> {
+  const board = await Board.create(core, options);
   const nsp = io.of(BOARD_NAMESPACE) as unknown as BoardNamespace;
 
   // One encoded packet per broadcast, whatever the number of subscribers.
@@ -55,13 +53,15 @@ export function attachBoard(io: Server<ClientToServerEvents, ServerToClientEvent
       const followed = new FollowedRoom(socket);
       return {
         events: {
-          'board:identify': (payload, ack) => {
+          'board:identify': async (payload, ack) => {
             const parsed = boardIdentifySchema.safeParse(payload);
             if (!parsed.success) {
               ack(fail(ErrorCode.BAD_REQUEST, `board:identify: ${describeIssues(parsed.error)}`));
               return;
             }
-            const { id, self } = board.identify(parsed.data.clientId, parsed.data.name);
+            const { id, self } = await board.identify(parsed.data.clientId, parsed.data.name);
+            // Gone while storage answered: nothing to follow (its disconnect has run).
+            if (socket.disconnected) return;
             if (followed.room !== roomOf(id)) followed.follow(roomOf(id), () => board.watch(id));
             ack({ ok: true, id, self });
           },

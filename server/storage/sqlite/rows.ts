@@ -1,6 +1,6 @@
 // SQLite rows (snake_case columns, integer states) to the storage interface's
 // rows (camelCase, states by name).
-import type { CrawlRow, QueuedEntry, RequestRow, SourceRow, StoredItem } from '../storage.ts';
+import type { ContributorRow, CrawlRow, QueuedEntry, RequestRow, SavedSpecRow, SourceRow, StoredItem } from '../storage.ts';
 import { SOURCE_STATE_NAMES, STATE_NAMES } from './statements.ts';
 
 type Row = Record<string, unknown>;
@@ -87,5 +87,30 @@ export function storedItem(value: unknown): StoredItem {
     specVersion: num(r.spec_version),
     worker: strOrNull(r.worker),
     createdAt: num(r.created_at),
+  };
+}
+
+export function contributorRow(value: unknown): ContributorRow {
+  const r = value as Row;
+  return {
+    id: String(r.id),
+    clientId: String(r.client_id),
+    name: String(r.name),
+    kind: r.kind as ContributorRow['kind'],
+    pages: num(r.pages),
+    items: num(r.items),
+    firstSeenAt: num(r.first_seen_at),
+    lastSeenAt: num(r.last_seen_at),
+  };
+}
+
+export function savedSpecRow(value: unknown): SavedSpecRow {
+  const r = value as Row;
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    spec: String(r.spec),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
   };
 }

@@ -66,7 +66,7 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX items_crawl ON items (crawl_id, id);
   `,
-  // 2: all-time totals of the board's contributors (server/storage/contributors.ts).
+  // 2: all-time totals of the board's contributors (server/live/board.ts, through Storage).
   `
   CREATE TABLE contributors (
     id TEXT PRIMARY KEY,
@@ -80,7 +80,7 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX contributors_pages ON contributors (pages DESC);
   `,
-  // 3: the admin console's library of named specs (server/storage/specs.ts).
+  // 3: the admin console's library of named specs (server/transport/admin/specs-routes.ts, through Storage).
   `
   CREATE TABLE specs (
     id TEXT PRIMARY KEY,

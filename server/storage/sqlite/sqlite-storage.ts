@@ -5,16 +5,25 @@
 // are read again from the table.
 import type { DatabaseSync } from 'node:sqlite';
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
-import type {
-  CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource, PageRecord, QueuedEntry, RequestRow,
-  RequestState, SourceRow, Storage, StoredItem,
+import {
+  SpecNameTakenError,
+  type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
+  type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
+  type SourceRow, type Storage, type StoredItem,
 } from '../storage.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
-import { crawlRow, queuedEntry, requestRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
+import { contributorRow, crawlRow, queuedEntry, requestRow, savedSpecRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
 
 const BANS_KEY = 'banned';
+
+/** A statement refused by a UNIQUE index: only that statement is undone, the transaction (and its batch) goes on. */
+function isUniqueViolation(error: unknown): boolean {
+  return /UNIQUE constraint failed/i.test((error as Error)?.message ?? '');
+}
+
+const nameTaken = (name: string) => new SpecNameTakenError(`a saved spec is already named "${name}"`);
 
 export class SqliteStorage implements Storage {
   /** For tests and tools that check the file itself (integrity, hashes). */
@@ -250,5 +259,75 @@ export class SqliteStorage implements Storage {
       bans.add(clientId);
       this.s.setMeta.run(BANS_KEY, JSON.stringify([...bans]));
     });
+  }
+
+  // The board's contributors
+
+  async contributor(id: string): Promise<ContributorRow | undefined> {
+    const row = this.s.getContributor.get(id);
+    return row ? contributorRow(row) : undefined;
+  }
+
+  async topContributors(limit: number): Promise<ContributorRow[]> {
+    return this.s.topContributors.all(limit).map(contributorRow);
+  }
+
+  async contributorTotals(): Promise<ContributorTotals> {
+    const r = this.s.contributorTotals.get() as { known: number; pages: number; items: number };
+    return { known: Number(r.known), pages: Number(r.pages), items: Number(r.items) };
+  }
+
+  saveContributors(rows: readonly ContributorRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.commits.run(() => {
+      for (const r of rows) this.s.saveContributor.run(r.id, r.clientId, r.name, r.kind, r.pages, r.items, r.firstSeenAt, r.lastSeenAt);
+    });
+  }
+
+  // The console's library of specs
+
+  async listSpecs(): Promise<SavedSpecRow[]> {
+    return this.s.listSpecs.all().map(savedSpecRow);
+  }
+
+  async getSpec(id: string): Promise<SavedSpecRow | undefined> {
+    const row = this.s.getSpec.get(id);
+    return row ? savedSpecRow(row) : undefined;
+  }
+
+  async specNameTaken(name: string): Promise<boolean> {
+    return this.s.specByName.get(name) !== undefined;
+  }
+
+  async insertSpec(row: SavedSpecRow): Promise<SavedSpecRow> {
+    const saved = await this.commits.run(() => {
+      try {
+        this.s.insertSpec.run(row.id, row.name, row.spec, row.createdAt, row.updatedAt);
+      } catch (error) {
+        if (isUniqueViolation(error)) return undefined;
+        throw error;
+      }
+      return savedSpecRow(this.s.getSpec.get(row.id));
+    });
+    if (!saved) throw nameTaken(row.name);
+    return saved;
+  }
+
+  async updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined> {
+    const outcome = await this.commits.run((): SavedSpecRow | 'missing' | 'taken' => {
+      try {
+        if (Number(this.s.updateSpec.run(change.name, change.spec, change.updatedAt, id).changes) !== 1) return 'missing';
+      } catch (error) {
+        if (isUniqueViolation(error)) return 'taken';
+        throw error;
+      }
+      return savedSpecRow(this.s.getSpec.get(id));
+    });
+    if (outcome === 'taken') throw nameTaken(change.name);
+    return outcome === 'missing' ? undefined : outcome;
+  }
+
+  deleteSpec(id: string): Promise<boolean> {
+    return this.commits.run(() => Number(this.s.deleteSpec.run(id).changes) === 1);
   }
 }

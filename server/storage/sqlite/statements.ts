@@ -83,6 +83,22 @@ export function prepareStatements(db: DatabaseSync) {
     retrySource: p(
       'UPDATE crawl_sources SET attempts = ?, not_before = ?, error_code = ?, error_message = ? WHERE crawl_id = ? AND url = ? AND state = 0',
     ),
+    // The board's contributors.
+    getContributor: p('SELECT * FROM contributors WHERE id = ?'),
+    topContributors: p('SELECT * FROM contributors ORDER BY pages DESC, last_seen_at DESC LIMIT ?'),
+    contributorTotals: p('SELECT COUNT(*) AS known, COALESCE(SUM(pages), 0) AS pages, COALESCE(SUM(items), 0) AS items FROM contributors'),
+    // Absolute values, not increments: the board holds the running totals in memory and writes them out.
+    saveContributor: p(
+      `INSERT INTO contributors (id, client_id, name, kind, pages, items, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, pages = excluded.pages, items = excluded.items, last_seen_at = excluded.last_seen_at`,
+    ),
+    // The console's library of specs (names unique case aside: the specs_name index).
+    listSpecs: p('SELECT * FROM specs ORDER BY updated_at DESC, name'),
+    getSpec: p('SELECT * FROM specs WHERE id = ?'),
+    specByName: p('SELECT id FROM specs WHERE name = ? COLLATE NOCASE'),
+    insertSpec: p('INSERT INTO specs (id, name, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
+    updateSpec: p('UPDATE specs SET name = ?, spec = ?, updated_at = ? WHERE id = ?'),
+    deleteSpec: p('DELETE FROM specs WHERE id = ?'),
   };
   for (const statement of [s.loadQueued, s.nextQueuedHost, s.requeue]) statement.setReturnArrays(true);
   return s;

@@ -14,8 +14,6 @@ import { EXPORT_FORMATS, isExportFormat, sendExport } from '../../export/export.
 import { AdminSessions, sessionRoutes } from './session.ts';
 import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
-import { SpecLibrary } from '../../storage/specs.ts';
-import type { DatabaseSync } from 'node:sqlite';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
 import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
 
@@ -25,8 +23,6 @@ export interface AdminRouterOptions {
   sessions?: AdminSessions;
   /** The hub's page fetcher, for POST /preview (which answers 501 without one). */
   fetcher?: PageFetcher;
-  /** The database that keeps the console's library of specs. */
-  db: DatabaseSync;
 }
 
 /** Large enough for a spec with 10,000 start URLs. */
@@ -127,7 +123,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   router.use(express.json({ limit: ADMIN_JSON_LIMIT_BYTES }));
 
   router.post('/preview', previewHandler(options.fetcher, sendError));
-  router.use(specsRouter(new SpecLibrary(options.db)));
+  router.use(specsRouter(engine.storage));
 
   router.post('/workers/:id/disconnect', (req, res) => {
     const worker = engine.workers.get(req.params.id!);

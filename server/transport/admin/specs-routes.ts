@@ -4,8 +4,9 @@
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import { assertSpec, type Spec } from '../../../shared/spec/schema.ts';
-import { SpecLibrary, SpecNameTakenError, type SavedSpecRow } from '../../storage/specs.ts';
+import { SpecNameTakenError, type SavedSpecRow, type Storage } from '../../storage/storage.ts';
 import { HubError } from '../../../shared/errors.ts';
+import { copyName, newSpecId } from './spec-names.ts';
 import type { SavedSpec, SavedSpecList, SavedSpecSummary } from '../../../shared/admin-api.ts';
 
 const libraryName = z
@@ -24,8 +25,8 @@ function summary(row: SavedSpecRow): SavedSpecSummary {
     name: row.name,
     specName: typeof spec.name === 'string' ? spec.name : '',
     startUrls: Array.isArray(spec.startUrls) ? spec.startUrls.length : 0,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
   };
 }
 
@@ -47,58 +48,64 @@ function validSpecJson(spec: unknown): { json: string; parsed: Spec } {
   return { json: JSON.stringify(spec), parsed };
 }
 
-function requireRow(library: SpecLibrary, req: Request): SavedSpecRow {
-  const row = library.get(String(req.params.id));
+async function requireRow(storage: Storage, req: Request): Promise<SavedSpecRow> {
+  const row = await storage.getSpec(String(req.params.id));
   if (!row) throw new HubError('SPEC_UNKNOWN', `no saved spec with id "${String(req.params.id)}"`);
   return row;
 }
 
-function named<T>(fn: () => T): T {
+async function named<T>(write: Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await write;
   } catch (error) {
     if (error instanceof SpecNameTakenError) throw new HubError(error.code, `${error.message}: choose another name`);
     throw error;
   }
 }
 
-export function specsRouter(library: SpecLibrary): Router {
+/** Saves a new spec under `name`, as written (`json`). */
+function insert(storage: Storage, name: string, json: string, now = Date.now()): Promise<SavedSpecRow> {
+  return named(storage.insertSpec({ id: newSpecId(), name, spec: json, createdAt: now, updatedAt: now }));
+}
+
+export function specsRouter(storage: Storage): Router {
   const router = express.Router();
 
-  router.get('/specs', (_req, res) => {
-    const list: SavedSpecList = { specs: library.list().map(summary) };
+  router.get('/specs', async (_req, res) => {
+    const list: SavedSpecList = { specs: (await storage.listSpecs()).map(summary) };
     res.json(list);
   });
 
-  router.post('/specs', (req, res) => {
+  router.post('/specs', async (req, res) => {
     const body = parseBody(createBody, req.body);
     const { json, parsed } = validSpecJson(body.spec);
-    const row = named(() => library.create(body.name ?? parsed.name, json));
+    const row = await insert(storage, body.name ?? parsed.name, json);
     res.status(201).location(`${req.baseUrl}/specs/${row.id}`).json(full(row));
   });
 
-  router.get('/specs/:id', (req, res) => {
-    res.json(full(requireRow(library, req)));
+  router.get('/specs/:id', async (req, res) => {
+    res.json(full(await requireRow(storage, req)));
   });
 
-  router.put('/specs/:id', (req, res) => {
-    const row = requireRow(library, req);
+  router.put('/specs/:id', async (req, res) => {
+    const row = await requireRow(storage, req);
     const body = parseBody(updateBody, req.body);
-    const spec = body.spec === undefined ? undefined : validSpecJson(body.spec).json;
-    const updated = named(() => library.update(row.id, { ...(body.name ? { name: body.name } : {}), ...(spec ? { spec } : {}) }));
-    res.json(full(updated!));
+    const spec = body.spec === undefined ? row.spec : validSpecJson(body.spec).json;
+    const updated = await named(storage.updateSpec(row.id, { name: body.name ?? row.name, spec, updatedAt: Date.now() }));
+    if (!updated) throw new HubError('SPEC_UNKNOWN', `no saved spec with id "${row.id}"`);
+    res.json(full(updated));
   });
 
-  router.post('/specs/:id/duplicate', (req, res) => {
-    const row = requireRow(library, req);
+  router.post('/specs/:id/duplicate', async (req, res) => {
+    const row = await requireRow(storage, req);
     const body = parseBody(duplicateBody, req.body);
-    const copy = named(() => library.create(body.name ?? library.copyName(row.name), row.spec));
+    const copy = await insert(storage, body.name ?? (await copyName(storage, row.name)), row.spec);
     res.status(201).location(`${req.baseUrl}/specs/${copy.id}`).json(full(copy));
   });
 
-  router.delete('/specs/:id', (req, res) => {
-    const row = requireRow(library, req);
-    library.remove(row.id);
+  router.delete('/specs/:id', async (req, res) => {
+    const row = await requireRow(storage, req);
+    await storage.deleteSpec(row.id);
     res.status(204).end();
   });
 

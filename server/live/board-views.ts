@@ -1,0 +1,41 @@
+// The board's rows as broadcast: a crawl's view, and whether a row, a crawl or
+// the totals changed since the last broadcast (server/live/board.ts sends only those).
+import type { BoardContributor, BoardCrawl, BoardTotals } from '../../shared/board-protocol.ts';
+import type { Crawl } from '../crawl/crawl.ts';
+
+export function sameRow(a: BoardContributor | undefined, b: BoardContributor): boolean {
+  return (
+    a !== undefined &&
+    a.name === b.name &&
+    a.kind === b.kind &&
+    a.online === b.online &&
+    a.sessions === b.sessions &&
+    a.pages === b.pages &&
+    a.items === b.items &&
+    a.pagesPerMinute === b.pagesPerMinute
+  );
+}
+
+export function sameCrawl(a: BoardCrawl | undefined, b: BoardCrawl): boolean {
+  return a !== undefined && (Object.keys(b) as (keyof BoardCrawl)[]).every((k) => a[k] === b[k]);
+}
+
+export function sameTotals(a: BoardTotals | undefined, b: BoardTotals): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function crawlView(crawl: Crawl): BoardCrawl {
+  return {
+    id: crawl.id,
+    name: crawl.name,
+    status: crawl.status,
+    pagesDone: crawl.pagesDone,
+    pagesFailed: crawl.pagesFailed,
+    queued: crawl.frontier.queued,
+    inFlight: crawl.frontier.inFlight,
+    items: crawl.items,
+    maxPages: crawl.spec.limits.maxPages ?? null,
+    createdAt: crawl.createdAt,
+    finishedAt: crawl.finishedAt,
+  };
+}
