@@ -52,10 +52,7 @@ function hostStats(host: HostQueue, now: number): HostStats {
 }
 
 /** What a crawl keeps of its summary; the rest (queue figures) comes from its frontier. */
-type CrawlState = Pick<
-  CrawlSummary,
-  'id' | 'name' | 'status' | 'finishReason' | 'specVersion' | 'createdAt' | 'startedAt' | 'finishedAt' | 'pagesDone' | 'pagesFailed' | 'pagesSkipped' | 'items'
->;
+type CrawlState = Omit<CrawlRow, 'spec'>;
 
 /** Counter changes storage has committed. */
 export interface CountDelta {

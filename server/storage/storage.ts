@@ -7,7 +7,7 @@
 // embedded SQLite backend (sqlite/) answers at once and commits the writes of
 // one turn of the event loop together.
 import type { AdminErrorGroup } from '../../shared/admin-protocol.ts';
-import type { CrawlErrorGroup, CrawlStatus } from '../../shared/admin-api.ts';
+import type { CrawlErrorGroup, CrawlStatus, CrawlSummary } from '../../shared/admin-api.ts';
 import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { WorkerKind } from '../../shared/protocol.ts';
@@ -18,22 +18,11 @@ export type { CrawlStatus };
 export type RequestState = 'queued' | 'done' | 'failed' | 'skipped';
 export const REQUEST_STATES: readonly RequestState[] = ['queued', 'done', 'failed', 'skipped'];
 
-export interface CrawlRow {
-  id: string;
-  name: string;
-  /** The spec as JSON, defaults filled in. */
-  spec: string;
-  specVersion: number;
-  status: CrawlStatus;
-  finishReason: string | null;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  pagesDone: number;
-  pagesFailed: number;
-  pagesSkipped: number;
-  items: number;
-}
+/** A crawl as stored: the summary's own fields (shared/admin-api.ts) and its spec as JSON, defaults filled in. */
+export type CrawlRow = Pick<
+  CrawlSummary,
+  'id' | 'name' | 'status' | 'finishReason' | 'specVersion' | 'createdAt' | 'startedAt' | 'finishedAt' | 'pagesDone' | 'pagesFailed' | 'pagesSkipped' | 'items'
+> & { spec: string };
 
 /** A queued URL, as storage keeps it and the frontier holds it. */
 export interface QueuedEntry {
