@@ -8,7 +8,7 @@
 //   const hub = await startTestHub({ clock });   // once the core takes one
 //   ...
 //   await clock.tickAsync(60_000);               // a minute passes, timers fire in order
-import FakeTimers, { type NodeClock } from '@sinonjs/fake-timers';
+import { createClock, type Clock as SinonClock, type TimerId } from '@sinonjs/fake-timers';
 
 // The core's clock (the same shape as server/engine/clock.ts will export; import it from there once it does).
 export interface Clock {
@@ -32,7 +32,7 @@ export interface FakeClock extends Clock {
   /** Timers scheduled and not yet fired or cleared. */
   readonly pendingTimers: number;
   /** The underlying @sinonjs/fake-timers clock, for anything else (next(), jump(), setSystemTime()). */
-  readonly sinon: NodeClock;
+  readonly sinon: SinonClock;
 }
 
 /** 2024-01-01T00:00:00Z: a fixed, realistic epoch, so timestamps in a failure are the same on every run. */
@@ -40,17 +40,17 @@ export const FAKE_CLOCK_START_MS = Date.UTC(2024, 0, 1);
 
 export function createFakeClock(startMs: number = FAKE_CLOCK_START_MS): FakeClock {
   // In Node, createClock's timers are objects with ref()/unref(), like Node's own.
-  const sinon = FakeTimers.createClock(startMs, 1000) as NodeClock;
+  const sinon = createClock(startMs, 1000);
   return {
     sinon,
     now: () => sinon.now,
-    setTimeout: (fn, ms) => sinon.setTimeout(fn, ms),
+    setTimeout: (fn, ms) => sinon.setTimeout(fn, ms) as ClockTimer,
     clearTimeout: (timer) => {
-      if (timer !== undefined) sinon.clearTimeout(timer as FakeTimers.NodeTimer);
+      if (timer !== undefined) sinon.clearTimeout(timer as TimerId);
     },
-    setInterval: (fn, ms) => sinon.setInterval(fn, ms),
+    setInterval: (fn, ms) => sinon.setInterval(fn, ms) as ClockTimer,
     clearInterval: (timer) => {
-      if (timer !== undefined) sinon.clearInterval(timer as FakeTimers.NodeTimer);
+      if (timer !== undefined) sinon.clearInterval(timer as TimerId);
     },
     tick(ms) {
       sinon.tick(ms);
