@@ -7,6 +7,7 @@ import { startFixtureServer } from '../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../helpers/hub.ts';
 import type { PageGlobals } from '../../server/worker/edge-tabs.ts';
 import type { VolunteerStatus } from '../../shared/page-api.ts';
+import { scaled } from '../helpers/wait.ts';
 
 type Site = Awaited<ReturnType<typeof startFixtureServer>>;
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;
@@ -177,7 +178,8 @@ test('a tab whose network drops for 5 s reconnects and finishes the crawl exactl
     await tab.page.waitForFunction(() => ((globalThis as unknown as PageGlobals).crowdcrawl?.status().pages ?? 0) >= 5, undefined, { timeout: 30_000 });
     await tab.context.setOffline(true);
     await waitForState(tab.page, ['connecting']);
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    // Offline for 5 s times the test time factor (CROWDCRAWL_TEST_TIME_FACTOR): long enough for reconnects to fail.
+    await new Promise((resolve) => setTimeout(resolve, scaled(5000, 1000)));
     assert.equal(crawl.status, 'running', 'no one else worked on the crawl meanwhile');
     await tab.context.setOffline(false);
     const summary = await waitForCrawlEnd(hub, crawl.id, 120_000);

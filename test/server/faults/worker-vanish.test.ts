@@ -1,7 +1,9 @@
 // Fault 3 (issue #6): a worker whose network is cut, not closed. Its TCP
 // connection stays open (no FIN, no RST): only the hub's heartbeat can tell.
 // Socket.IO pings every pingIntervalMs (5 s) and gives up after pingTimeoutMs
-// (10 s) without a pong, so its leases go to other workers within 20 s.
+// (10 s) without a pong, so its leases go to other workers within 20 s. The
+// test runs the heartbeat at the test time factor (CROWDCRAWL_TEST_TIME_FACTOR):
+// 1 s and 2 s by default.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -10,6 +12,13 @@ import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub } from '../../helpers/hub.ts';
 import { connectRawWorker } from '../../helpers/raw-worker.ts';
+import { scaled } from '../../helpers/wait.ts';
+import { hubOptionsSchema } from '../../../server/options.ts';
+
+const PING_INTERVAL_MS = scaled(5000, 100);
+const PING_TIMEOUT_MS = scaled(10_000, 100);
+// Leases are re-granted within the heartbeat plus this (5 s at full scale; never under 2 s, for a loaded machine).
+const REGRANT_WITHIN_MS = PING_INTERVAL_MS + PING_TIMEOUT_MS + Math.max(2000, scaled(5000));
 
 let site: FixtureServer;
 before(async () => {
@@ -58,13 +67,15 @@ async function startProxy(targetPort: number): Promise<CuttableProxy> {
 }
 
 test('fault 3: a worker whose network is cut without closing its connection: its leases go to another worker within 20 s', async () => {
-  // The hub's defaults: pingInterval 5 s, pingTimeout 10 s.
-  const hub = await startTestHub();
+  // The hub's defaults (pingInterval 5 s, pingTimeout 10 s) times the time factor.
+  const hub = await startTestHub({ pingIntervalMs: PING_INTERVAL_MS, pingTimeoutMs: PING_TIMEOUT_MS });
   const proxy = await startProxy(hub.port);
   const doomed = await connectRawWorker(proxy.url, { capacity: 3, name: 'cut-off' });
   const other = await connectRawWorker(hub.url, { capacity: 0, name: 'survivor' });
   try {
-    assert.equal(hub.options.pingIntervalMs + hub.options.pingTimeoutMs, 15_000);
+    const defaults = hubOptionsSchema.parse({});
+    assert.equal(defaults.pingIntervalMs + defaults.pingTimeoutMs, 15_000, 'by default the hub notices a silent worker within 15 s');
+    assert.equal(hub.options.pingIntervalMs + hub.options.pingTimeoutMs, PING_INTERVAL_MS + PING_TIMEOUT_MS);
     const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { startUrls: [1, 2, 3].map((n) => site.url(`/page/${n}/`)), follow: [] }));
     const held = await doomed.waitForLeases(3);
     let left = 0;
@@ -74,10 +85,10 @@ test('fault 3: a worker whose network is cut without closing its connection: its
     proxy.cut();
     const cutAt = Date.now();
     await other.socket.emitWithAck('capacity', { capacity: 3 });
-    const regranted = await other.waitForLeases(3, 20_000);
+    const regranted = await other.waitForLeases(3, REGRANT_WITHIN_MS);
     const elapsedMs = Date.now() - cutAt;
-    assert.ok(elapsedMs < 20_000, `leases re-granted ${elapsedMs} ms after the cut`);
-    assert.ok(left > 0 && left - cutAt >= 5000, 'the hub noticed through its heartbeat, not a closed socket');
+    assert.ok(elapsedMs < REGRANT_WITHIN_MS, `leases re-granted ${elapsedMs} ms after the cut`);
+    assert.ok(left > 0 && left - cutAt >= PING_INTERVAL_MS, 'the hub noticed through its heartbeat, not a closed socket');
     assert.deepEqual(regranted.map((l) => l.url).sort(), held.map((l) => l.url).sort(), 'the same URLs, now with the other worker');
     assert.equal(hub.engine.leasesInFlight, 3);
     for (const lease of regranted) {

@@ -193,9 +193,11 @@ test('a robots.txt that times out counts as unreachable', async () => {
 test('an expired entry is used while it is fetched again; a failure then keeps the last good copy', async () => {
   site.setPage('/robots.txt', { body: 'User-agent: *\nDisallow: /old\n' });
   site.resetRequests();
-  const cache = freshCache({ cacheTtlMs: 1000 });
+  const cache = freshCache({ cacheTtlMs: 200 });
   ready(await settledVerdict(cache, site.origin));
-  await new Promise((r) => setTimeout(r, 1050));
+  // Expired once 200 ms have passed since it was fetched (which was before now).
+  const expired = Date.now() + 200;
+  await new Promise((r) => setTimeout(r, expired - Date.now() + 5));
   site.setHandler((req, res) => {
     if (req.url !== '/robots.txt') return false;
     res.writeHead(500);
