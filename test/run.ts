@@ -10,6 +10,7 @@
 // real time scaled by CROWDCRAWL_TEST_TIME_FACTOR (default 0.2; 1 runs them at
 // full length), see test/helpers/wait.ts.
 import { spawnSync } from 'node:child_process';
+import { globSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureChromium } from './setup/ensure-chromium.ts';
@@ -28,10 +29,15 @@ if (!/^[1-9]\d*$/.test(concurrency)) {
 }
 
 const extra = process.argv.slice(2);
-const files = extra.some((a) => !a.startsWith('-')) ? [] : ['test/**/*.test.ts'];
+// The whole suite goes through run-files.ts, which starts the slowest files first;
+// a command line of our own (a file, --test-name-pattern) goes to `node --test` as it is.
+const args =
+  extra.length === 0
+    ? [`${root}test/run-files.ts`, concurrency, ...globSync('test/**/*.test.ts', { cwd: root })]
+    : ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=300000', ...extra];
 const result = spawnSync(
   process.execPath,
-  ['--disable-warning=ExperimentalWarning', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=300000', ...extra, ...files],
+  ['--disable-warning=ExperimentalWarning', ...args],
   {
     stdio: 'inherit',
     cwd: root,
