@@ -7,6 +7,7 @@ import { connectRawWorker } from '../../helpers/raw-worker.ts';
 import { closedPort } from '../relay/local-server.ts';
 import { retryDelayMs, retryPolicyFor } from '../../../server/crawl/retry.ts';
 import { assertSpec } from '../../../shared/spec/schema.ts';
+import { advanceUntil, createFakeClock } from '../../helpers/fake-clock.ts';
 
 let site: FixtureServer;
 before(async () => {
@@ -25,12 +26,12 @@ async function row(hub: TestHub, crawlId: string, url: string) {
 }
 
 /** Answers `status` to the first `times` requests for `path`, then lets the site answer. */
-function failFirst(path: string, times: number, status: number, headers: Record<string, string> = {}): { seen: number[] } {
+function failFirst(path: string, times: number, status: number, headers: Record<string, string> = {}, now: () => number = Date.now): { seen: number[] } {
   const seen: number[] = [];
   let left = times;
   site.setHandler((req, res) => {
     if (req.url !== path) return false;
-    seen.push(Date.now());
+    seen.push(now());
     if (left <= 0) return false;
     left--;
     res.writeHead(status, { 'content-type': 'text/plain', ...headers });
@@ -59,11 +60,13 @@ test('a crawl\'s retry settings override the hub\'s, key by key', () => {
 });
 
 test('a page that answers 500 twice and then 200 is retried with backoff and recorded once, with its attempts', async () => {
-  const { seen } = failFirst('/page/1/', 2, 500);
-  const hub = await startTestHub({ retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1000 } });
+  const clock = createFakeClock();
+  const { seen } = failFirst('/page/1/', 2, 500, {}, () => clock.now());
+  const hub = await startTestHub({ retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1000 } }, { clock });
   const workers = await startWorkers(hub.url, 1);
   try {
     const crawl = await hub.engine.createCrawl(spec([site.url('/page/1/')]));
+    await advanceUntil(clock, () => crawl.status !== 'running', { stepMs: 10 });
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1);
     assert.equal(summary.pagesFailed, 0);
@@ -134,14 +137,16 @@ test('connection failures and timeouts are retried; a 404 and a refusal by polic
 });
 
 test('a 503 with Retry-After is retried no sooner than the server asked', async () => {
-  const { seen } = failFirst('/page/4/', 1, 503, { 'retry-after': '2' });
-  const hub = await startTestHub({ retry: fastRetry });
+  const clock = createFakeClock();
+  const { seen } = failFirst('/page/4/', 1, 503, { 'retry-after': '2' }, () => clock.now());
+  const hub = await startTestHub({ retry: fastRetry }, { clock });
   const workers = await startWorkers(hub.url, 1);
   try {
     const crawl = await hub.engine.createCrawl(spec([site.url('/page/4/')], { politeness: { obeyRobotsTxt: false, autoThrottle: { enabled: false } } }));
+    await advanceUntil(clock, () => crawl.status !== 'running');
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.equal(summary.pagesDone, 1);
-    assert.ok(seen[1]! - seen[0]! >= 1900, `retried ${seen[1]! - seen[0]!} ms later`);
+    assert.ok(seen[1]! - seen[0]! >= 2000, `retried ${seen[1]! - seen[0]!} ms of the hub's time later`);
   } finally {
     site.setHandler(null);
     await Promise.all(workers.map((w) => w.stop()));
@@ -150,11 +155,15 @@ test('a 503 with Retry-After is retried no sooner than the server asked', async 
 });
 
 test('a lease that expires counts as an attempt; a page whose leases keep expiring is recorded as failed', async () => {
-  const hub = await startTestHub({ leaseTtlMs: 1000, leaseSweepMs: 50, retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 } });
+  const clock = createFakeClock();
+  const hub = await startTestHub({ leaseTtlMs: 1000, leaseSweepMs: 50, retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 } }, { clock });
   const w = await connectRawWorker(hub.url, { capacity: 1 });
   try {
     const crawl = await hub.engine.createCrawl(spec([site.url('/page/5/')]));
-    await w.waitForLeases(2, 10_000);
+    await w.waitForLeases(1);
+    clock.tick(1050);
+    await w.waitForLeases(2);
+    clock.tick(1050);
     const summary = await waitForCrawlEnd(hub, crawl.id, 10_000);
     assert.equal(summary.pagesFailed, 1);
     const failed = await row(hub, crawl.id, site.url('/page/5/'));
