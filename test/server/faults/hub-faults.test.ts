@@ -1,12 +1,11 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, tempDir, waitForCrawlEnd, TEST_ADMIN_TOKEN } from '../../helpers/hub.ts';
+import { helpers, killed, spawnUntil } from './lib.ts';
 
 type Server = Awaited<ReturnType<typeof startFixtureServer>>;
 let site: Server;
@@ -15,28 +14,6 @@ before(async () => {
 });
 after(() => site.close());
 
-const helpers = new URL('../../helpers/', import.meta.url).pathname;
-
-/** Starts a child process and resolves with it and the first line matching `pattern`. */
-function spawnUntil(args: string[], pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const match = line.match(pattern);
-      if (match) resolve({ child, match });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before printing ${pattern}`)));
-  });
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 test('a worker killed mid-lease: its URLs are crawled by another, nothing lost or doubled', async () => {
   const hub = await startTestHub();
