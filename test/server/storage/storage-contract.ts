@@ -1,0 +1,187 @@
+// What every storage backend must do, as tests: a backend's own test file
+// calls storageContract() with a way to open a fresh store (and reopen it).
+// Written against the Storage interface only, so another backend (PostgreSQL)
+// runs the same suite.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SpecNameTakenError, type NewRequest, type Storage } from '../../../server/storage/storage.ts';
+
+export interface StorageFactory {
+  /** A new, empty store, and a way to open the same data again after close(). */
+  open(): Promise<{ storage: Storage; reopen(): Promise<Storage> }>;
+}
+
+const req = (path: string, depth = 0, host = 'a.example'): NewRequest => {
+  const url = `http://${host}${path}`;
+  return { url, key: url, host, depth };
+};
+
+const newCrawl = (id: string, startUrls: NewRequest[], sources = 0) => ({
+  id,
+  name: id,
+  spec: '{"name":"x"}',
+  specVersion: 1,
+  createdAt: 1000,
+  startUrls,
+  sources: Array.from({ length: sources }, (_, i) => ({ url: `http://a.example/sitemap${i}.xml`, kind: 'sitemap' as const, scopeBase: 'http://a.example/', nesting: 0 })),
+});
+
+const page = (crawlId: string, key: string, links: NewRequest[] = [], items = 0) => ({
+  crawlId,
+  key,
+  finalUrl: key,
+  httpStatus: 200,
+  contentHash: 'h',
+  items: Array.from({ length: items }, (_, i) => ({ type: 'item', data: { n: String(i) } })),
+  links,
+  worker: 'w',
+  leaseId: 'l',
+  specVersion: 1,
+  doneAt: 2000,
+});
+
+export function storageContract(name: string, factory: StorageFactory): void {
+  test(`${name}: a crawl is created with its start URLs (each once, in order) and sources`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const { row, queued, sources } = await storage.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/1')], 2));
+      assert.deepEqual([row.id, row.status, row.pagesDone, row.items, row.specVersion], ['c', 'created', 0, 0, 1]);
+      assert.deepEqual(queued.map((q) => [q.url, q.seq]), [['http://a.example/1', 1], ['http://a.example/2', 2]], 'a repeated URL is queued once; places are dense');
+      assert.equal(sources, 2);
+      assert.equal(await storage.countQueued('c'), 2);
+      assert.deepEqual((await storage.listCrawls()).map((c) => c.id), ['c']);
+      await storage.setCrawlStatus('c', { status: 'running', finishReason: null, startedAt: 1500, finishedAt: null });
+      assert.deepEqual(((await storage.listCrawls())[0]!), { ...row, status: 'running', startedAt: 1500 });
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: a page is recorded once, with its items and the links it found that are new`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1'), req('/2')]));
+      const first = await storage.recordPage(page('c', 'http://a.example/1', [req('/2', 1), req('/3', 1), req('/4', 1, 'b.example')], 3));
+      assert.equal(first.recorded, true);
+      assert.deepEqual(first.queued.map((q) => [q.url, q.seq, q.depth]), [['http://a.example/3', 3, 1], ['http://b.example/4', 4, 1]], '/2 was already known');
+      const again = await storage.recordPage(page('c', 'http://a.example/1', [req('/5', 1)], 3));
+      assert.deepEqual(again, { recorded: false, queued: [] }, 'a second result for the page changes nothing');
+      const crawl = (await storage.listCrawls())[0]!;
+      assert.deepEqual([crawl.pagesDone, crawl.items], [1, 3]);
+      assert.equal(await storage.countItems('c'), 3);
+      assert.deepEqual(await storage.countByState('c'), { queued: 3, done: 1, failed: 0, skipped: 0 });
+      const items = await Array.fromAsync(storage.iterateItems('c', 2));
+      assert.deepEqual(items.map((i) => JSON.parse(i.data)), [{ n: '0' }, { n: '1' }, { n: '2' }], 'read in pages of 2, in order');
+      assert.deepEqual((await storage.searchItems('c', '"1"', 0, 10)).map((i) => i.id), [items[1]!.id]);
+      const done = await storage.getRequest('c', 'http://a.example/1');
+      assert.deepEqual([done?.state, done?.attempts, done?.httpStatus, done?.items, done?.links], ['done', 1, 200, 3, 3]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: a failed page goes to the end of its host's queue, or ends as failed or skipped, counted once`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3')]));
+      const moved = await storage.requeue('c', 'http://a.example/1', { attempts: 1, notBefore: 5000, code: 'RELAY_HTTP_STATUS', message: '503' });
+      assert.deepEqual([moved?.seq, moved?.attempts, moved?.notBefore], [4, 1, 5000]);
+      assert.deepEqual((await storage.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/2', 'http://a.example/3', 'http://a.example/1']);
+      assert.deepEqual((await storage.loadQueued('c', 'a.example', 2, 1)).map((q) => q.seq), [3], 'after a place, up to a limit');
+      assert.equal(await storage.endRequest('c', 'http://a.example/2', 'failed', { attempts: 3, code: 'RELAY_HTTP_STATUS', message: '500', httpStatus: 500, at: 3000 }), true);
+      assert.equal(await storage.endRequest('c', 'http://a.example/2', 'failed', { attempts: 3, code: 'RELAY_HTTP_STATUS', message: '500', at: 3000 }), false, 'ended once');
+      assert.equal(await storage.endRequest('c', 'http://a.example/3', 'skipped', { attempts: 0, code: 'ROBOTS_DISALLOWED', message: 'no', at: 3000 }), true);
+      assert.equal(await storage.requeue('c', 'http://a.example/2', { attempts: 4, notBefore: 0, code: 'RELAY_TIMEOUT', message: 'x' }), undefined, 'an ended page is not queued again');
+      const crawl = (await storage.listCrawls())[0]!;
+      assert.deepEqual([crawl.pagesFailed, crawl.pagesSkipped], [1, 1]);
+      assert.deepEqual(await storage.countByState('c'), { queued: 1, done: 0, failed: 1, skipped: 1 });
+      assert.deepEqual((await storage.requestsByState('c', 'failed', 10, 0)).map((r) => [r.url, r.errorCode, r.httpStatus]), [['http://a.example/2', 'RELAY_HTTP_STATUS', 500]]);
+      assert.deepEqual(await storage.errorSummary('c'), [
+        { code: 'RELAY_HTTP_STATUS', host: 'a.example', count: 1, exampleUrl: 'http://a.example/2' },
+        { code: 'ROBOTS_DISALLOWED', host: 'a.example', count: 1, exampleUrl: 'http://a.example/3' },
+      ].sort((a, b) => (a.code < b.code ? -1 : 1)));
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: the writes of one turn commit together, or not at all; what failed leaves nothing behind`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1')]));
+      // Asked for in the same turn: a good page and a crawl whose id is taken. The batch fails whole.
+      const results = await Promise.allSettled([
+        storage.recordPage(page('c', 'http://a.example/1', [req('/2', 1)], 1)),
+        storage.createCrawl(newCrawl('c', [req('/9')])),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+      assert.deepEqual(await storage.countByState('c'), { queued: 1, done: 0, failed: 0, skipped: 0 }, 'the page was not recorded');
+      assert.equal(await storage.countItems('c'), 0);
+      // The next write gives places as if the failed batch had never been.
+      const next = await storage.recordPage(page('c', 'http://a.example/1', [req('/2', 1)]));
+      assert.deepEqual(next.queued.map((q) => q.seq), [2]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: sources queue up to their budget and name further sources; hosts are found in order`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [], 2));
+      assert.equal(await storage.countPendingSources('c'), 2);
+      const first = await storage.nextPendingSource('c');
+      assert.deepEqual([first?.url, first?.state, first?.kind], ['http://a.example/sitemap0.xml', 'pending', 'sitemap']);
+      const { queued } = await storage.completeSource('c', first!.url, {
+        attempts: 1,
+        at: 10,
+        sources: [{ url: 'http://a.example/child.xml', kind: 'sitemap', scopeBase: 'http://a.example/', nesting: 1 }],
+        urls: [req('/x'), req('/y', 0, 'c.example'), req('/z', 0, 'b.example')],
+        budget: 2,
+      });
+      assert.deepEqual(queued.map((q) => q.url), ['http://a.example/x', 'http://c.example/y'], 'no more than the budget');
+      assert.equal(await storage.sumSourceUrls('c'), 2);
+      await storage.retrySource('c', 'http://a.example/sitemap1.xml', { attempts: 1, notBefore: 99, code: 'RELAY_TIMEOUT', message: 'slow' });
+      await storage.failSource('c', 'http://a.example/child.xml', { attempts: 1, code: 'SITEMAP_INVALID', message: 'not xml', at: 20 });
+      assert.deepEqual((await storage.listSources('c')).map((s) => [s.url.slice(17), s.state, s.urlsQueued, s.errorCode]), [
+        ['child.xml', 'failed', 0, 'SITEMAP_INVALID'],
+        ['sitemap0.xml', 'done', 2, null],
+        ['sitemap1.xml', 'pending', 0, 'RELAY_TIMEOUT'],
+      ]);
+      assert.equal(await storage.nextQueuedHost('c', ''), 'a.example');
+      assert.equal(await storage.nextQueuedHost('c', 'a.example'), 'c.example');
+      assert.equal(await storage.nextQueuedHost('c', 'c.example'), undefined);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: bans, contributors and saved specs are kept; spec names are unique regardless of case`, async () => {
+    const { storage, reopen } = await factory.open();
+    await storage.addBan('client-1');
+    await storage.saveContributors([
+      { id: 'a', clientId: 'c1', name: 'alice', kind: 'tab', pages: 5, items: 50, firstSeenAt: 1, lastSeenAt: 2 },
+      { id: 'b', clientId: 'c2', name: 'bob', kind: 'node', pages: 9, items: 90, firstSeenAt: 1, lastSeenAt: 3 },
+    ]);
+    const saved = await storage.insertSpec({ id: 's1', name: 'Quotes', spec: '{}', createdAt: 1, updatedAt: 1 });
+    assert.equal(saved.name, 'Quotes');
+    await assert.rejects(storage.insertSpec({ id: 's2', name: 'quotes', spec: '{}', createdAt: 2, updatedAt: 2 }), SpecNameTakenError);
+    assert.equal(await storage.specNameTaken('QUOTES'), true);
+    assert.equal((await storage.updateSpec('s1', { name: 'Books', spec: '{"a":1}', updatedAt: 5 }))?.spec, '{"a":1}');
+    assert.equal(await storage.updateSpec('nope', { name: 'x', spec: '{}', updatedAt: 5 }), undefined);
+    await storage.close();
+
+    const again = await reopen();
+    try {
+      assert.deepEqual(await again.listBans(), ['client-1']);
+      assert.deepEqual((await again.topContributors(1)).map((c) => c.name), ['bob']);
+      assert.deepEqual(await again.contributorTotals(), { known: 2, pages: 14, items: 140 });
+      assert.equal((await again.contributor('a'))?.items, 50);
+      assert.deepEqual((await again.listSpecs()).map((s) => s.name), ['Books']);
+      assert.equal(await again.deleteSpec('s1'), true);
+      assert.equal(await again.getSpec('s1'), undefined);
+    } finally {
+      await again.close();
+    }
+  });
+}
