@@ -3,9 +3,7 @@
 // holds only a small window of each host's queue, and only a bounded set of
 // hosts ("active" hosts): the others wait in storage (dormant-hosts.ts). So a
 // million queued URLs, even on a million hosts, cost disk, not RAM. Leased URLs
-// stay "queued" on disk: leases live in memory, and a restarted hub simply
-// finds them queued again.
-//
+// stay "queued" on disk: a restarted hub simply finds them queued again.
 // The frontier never writes: storage queues URLs (and gives each its place),
 // then the frontier is told what was queued (added()). Reads are asynchronous:
 // a host whose window is empty is refilled in the background and scheduled
@@ -101,7 +99,6 @@ export class CrawlFrontier {
     return this.hosts.get(host) ?? this.activate(host);
   }
 
-  /** The active host, if it is active. */
   getHost(host: string): HostQueue | undefined {
     return this.hosts.get(host);
   }
@@ -147,6 +144,8 @@ export class CrawlFrontier {
     this.promote(now);
     // Entries the gate drops are recorded in a batch after this turn, which asks for a new round: bounded here.
     let refused = 0;
+    // Hosts whose window is being read from storage: no more reads are started than entries are wanted.
+    let loading = 0;
     while (out.length < max && refused < MAX_REFUSED_PER_TAKE) {
       if (this.readyHead >= this.ready.length && !this.wakeDormant()) break;
       const host = this.ready[this.readyHead++]!;
@@ -160,6 +159,7 @@ export class CrawlFrontier {
       if (host.inFlight >= host.concurrency) continue;
       const entry = this.next(host, now);
       if (!entry) {
+        if (host.loading && out.length + ++loading >= max) break;
         this.maybeEvict(host, now);
         continue;
       }
@@ -312,13 +312,16 @@ export class CrawlFrontier {
     return { count: this.hosts.size, dormant: this.dormant.pending };
   }
 
-  private schedule(host: HostQueue, now: number): void {
+  /** Queues a host that may have work: ready now, or waiting for its time. `front`: it had its turn and gets it back. */
+  private schedule(host: HostQueue, now: number, front = false): void {
     if (host.scheduled || host.held || host.inFlight >= host.concurrency || !host.mayHaveWork()) return;
     host.scheduled = true;
     // Only a host outside the heaps may have its nextAt moved: here it is outside.
     if (host.pausedUntil > host.nextAt) host.nextAt = host.pausedUntil;
     if (host.nextAt > now) this.waiting.push(host);
-    else this.ready.push(host);
+    else if (!front) this.ready.push(host);
+    else if (this.readyHead > 0) this.ready[--this.readyHead] = host;
+    else this.ready.unshift(host);
   }
 
   private promote(now: number): void {
@@ -383,7 +386,8 @@ export class CrawlFrontier {
         if (this.closed || generation !== this.generation || this.hosts.get(host.host) !== host) return;
         const now = this.clock.now();
         host.fill(rows, size, now, this.leasedKeys, this.delayed);
-        this.schedule(host, now);
+        // Its turn came while its window was empty: it gets the turn back, ahead of hosts still unread.
+        this.schedule(host, now, true);
         if (host.buffered > 0 || host.delayedCount > 0) this.onWork();
         else this.maybeEvict(host, now);
       },
