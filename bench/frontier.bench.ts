@@ -80,6 +80,7 @@ async function leaseChild(dir: string, crawlId: string): Promise<void> {
     leaseSweepMs: 60_000,
     retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 },
     robots: hubOptionsSchema.shape.robots.parse(undefined),
+    validation: hubOptionsSchema.shape.validation.parse(undefined),
     log: silentLogger,
   });
   const crawl = core.crawls.require(crawlId);
@@ -91,6 +92,9 @@ async function leaseChild(dir: string, crawlId: string): Promise<void> {
     clientId: 'bench',
     address: '127.0.0.1',
     capacity: BATCH,
+    // The frontier is measured here, not validation: an operator's worker is believed.
+    operatorTrusted: true,
+    tokenId: null,
     send: (leases) => {
       inbox.push(...leases);
       wake?.();
@@ -117,7 +121,7 @@ async function leaseChild(dir: string, crawlId: string): Promise<void> {
     const commits: Promise<unknown>[] = [];
     for (const lease of leases) {
       const record = core.leaseFor(worker, lease.id) as LeaseRecord;
-      core.relayFetched(record, { finalUrl: lease.url, status: 200, contentHash: '0'.repeat(64), contentType: 'text/html', fetchedAt: Date.now() }, 0);
+      core.relayFetched(record, { fetched: { finalUrl: lease.url, status: 200, contentHash: '0'.repeat(64), contentType: 'text/html', fetchedAt: Date.now() }, payload: Buffer.alloc(0), charset: 'utf-8' }, 0);
       commits.push(core.submitResult(worker, { leaseId: lease.id, items: [], links: [] }));
     }
     await Promise.all(commits);

@@ -62,7 +62,7 @@ export function defaultStaticDir(): string {
   return new URL('../client/dist', import.meta.url).pathname;
 }
 
-export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock } = {}): Promise<Hub> {
+export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; random?: () => number } = {}): Promise<Hub> {
   const options = hubOptionsSchema.parse(input);
   const log = options.log ?? hubLogger(createLogger({ name: 'hub' }));
   const storage = SqliteStorage.open(options.dataDir);
@@ -80,7 +80,9 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock }
     log,
     fetcher,
     robots: options.robots,
+    validation: options.validation,
     ...(wiring.clock ? { clock: wiring.clock } : {}),
+    ...(wiring.random ? { random: wiring.random } : {}),
   });
 
   const app = express();
@@ -99,7 +101,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock }
     });
   }
 
-  const relay = relayHandler(engine, fetcher);
+  const relay = relayHandler(engine, fetcher, options.relay.maxConcurrentPerWorker);
   const httpServer = createServer((req, res) => {
     const leaseId = relayLeaseId(req);
     if (leaseId !== undefined) void relay(req, res, leaseId);

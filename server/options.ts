@@ -51,8 +51,40 @@ export const hubOptionsSchema = z.strictObject({
       maxBodyBytes: z.number().int().min(1024).max(1024 ** 3).default(10 * 1024 * 1024),
       timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
       maxRedirects: z.number().int().min(0).max(20).default(5),
+      /** Relay requests one worker may have open at once (each lease's page is fetched once, whatever it asks). */
+      maxConcurrentPerWorker: z.number().int().min(1).max(10_000).default(64),
     })
-    .default({ maxBodyBytes: 10 * 1024 * 1024, timeoutMs: 30_000, maxRedirects: 5 }),
+    .default({ maxBodyBytes: 10 * 1024 * 1024, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64 }),
+  /** Validation and trust: who is checked, how often, and what a cheater costs (docs/trust.md). */
+  validation: z
+    .strictObject({
+      /** Consecutive valid results a contributor needs before any of its results is trusted unchecked. */
+      probationResults: z.number().int().min(0).max(100_000).default(10),
+      /** Past probation a result is checked with probability max(minCheckRate, 1 / consecutive valid results). */
+      minCheckRate: z.number().min(0.0001).max(1).default(0.02),
+      /** Wrong results (on a browser or an address) that ban it. */
+      strikesToBan: z.number().int().min(1).max(1000).default(2),
+      /** How long a check waits for another contributor's opinion before the hub extracts the page itself. */
+      replicaWaitMs: z.number().int().min(0).max(600_000).default(5000),
+      /** A check still undecided after this gives its page back to the frontier (no strike). */
+      checkTimeoutMs: z.number().int().min(1000).max(24 * 3_600_000).default(10 * 60_000),
+      /** Bodies held for open checks; past this, new checks are decided by the hub at once. */
+      maxPendingBytes: z.number().int().min(0).max(64 * 1024 ** 3).default(256 * 1024 * 1024),
+      /** How long bodies of results accepted on trust are kept to re-check them if their contributor is caught. */
+      bodyRetentionMs: z.number().int().min(0).max(365 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
+      /** Leases all the workers of one address may hold at once. */
+      maxLeasesPerAddress: z.number().int().min(1).max(1_000_000).default(512),
+    })
+    .default({
+      probationResults: 10,
+      minCheckRate: 0.02,
+      strikesToBan: 2,
+      replicaWaitMs: 5000,
+      checkTimeoutMs: 10 * 60_000,
+      maxPendingBytes: 256 * 1024 * 1024,
+      bodyRetentionMs: 7 * 24 * 3_600_000,
+      maxLeasesPerAddress: 512,
+    }),
   /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
   pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),

@@ -41,6 +41,8 @@ export interface CrawlSummary {
   pagesFailed: number;
   pagesSkipped: number;
   items: number;
+  /** How the crawl's results were believed (docs/trust.md). */
+  validation: CrawlValidation;
   queued: number;
   inFlight: number;
   /** Sitemaps (and robots.txt files read for their Sitemap: lines) not yet read. */
@@ -49,6 +51,21 @@ export interface CrawlSummary {
   hostsActive: number;
   /** The largest delay between two fetches now in force on one host (AutoThrottle, Crawl-delay, perHostDelayMs). */
   maxHostDelayMs: number;
+}
+
+export interface CrawlValidation {
+  /** Pages whose result a second opinion confirmed (or the hub's own extraction decided). */
+  checked: number;
+  /** Pages accepted on trust: from a contributor past probation not drawn for a check, or an operator's worker. */
+  trusted: number;
+  /** Results refused (wrong on a check, links not in the page, not fitting the spec, or withdrawn later). */
+  rejected: number;
+  /** Pages in flight whose result waits for a second opinion. */
+  pending: number;
+  /** Extractions done only to check results: the cost of validation, beside pagesDone. */
+  extraExtractions: number;
+  /** Items removed after their contributor was caught cheating. */
+  itemsWithdrawn: number;
 }
 
 /** GET /crawls. */

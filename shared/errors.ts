@@ -32,7 +32,8 @@ export const ERRORS = {
   // The worker socket, the board and the admin feed (Socket.IO replies and refusals).
   BAD_REQUEST: { group: 'fix', area: 'socket', status: 400, meaning: 'A payload, handshake or parameter does not have the expected shape.', todo: 'Send what the message describes; the protocol is in shared/protocol.ts, the API in docs/admin.md.' },
   PROTOCOL_MISMATCH: { group: 'fix', area: 'socket', status: 400, meaning: 'The worker or page speaks another protocol version than the hub.', todo: 'Reload the page or update the worker to the hub\'s version.' },
-  BANNED: { group: 'operator', area: 'socket', status: 403, meaning: "The hub's operator banned this browser (by its client id).", todo: 'Stop connecting; only the operator can lift a ban.' },
+  BANNED: { group: 'operator', area: 'socket', status: 403, meaning: "This browser (its client id) or its address is banned: by the hub's operator, or after too many wrong results.", todo: 'Stop connecting; only the operator can lift a ban (console: Contributors).' },
+  WORKER_TOKEN_UNKNOWN: { group: 'fix', area: 'socket', status: 401, meaning: "The worker token in the handshake is not one this hub's operator issued (or it was revoked).", todo: 'Ask the operator for a token (console: Contributors), or connect without one as an ordinary contributor.' },
   LEASE_UNKNOWN: { group: 'give-up', area: 'socket', status: 404, meaning: 'No such lease, or it has ended (done, released or revoked).', todo: 'Drop the lease and take the next one.' },
   LEASE_NOT_YOURS: { group: 'give-up', area: 'socket', status: 403, meaning: 'The lease belongs to another worker, or the worker secret is missing or wrong.', todo: "Send the welcome event's worker secret; drop leases that are not yours." },
   LEASE_EXPIRED: { group: 'give-up', area: 'socket', status: 410, meaning: 'The lease ran out before its result came; its URL went back to the queue.', todo: 'Drop the lease; work faster or take fewer leases at once.' },
@@ -40,6 +41,7 @@ export const ERRORS = {
   CRAWL_UNKNOWN: { group: 'fix', area: 'socket', status: 404, meaning: 'No crawl with that id.', todo: "Check the crawl's id (crowdcrawl status lists them)." },
   CRAWL_NOT_RUNNING: { group: 'give-up', area: 'socket', status: 409, meaning: "The lease's crawl was paused, cancelled or has finished.", todo: 'Drop the lease; new leases come when a crawl runs.' },
   RESULT_INVALID: { group: 'fix', area: 'socket', status: 400, meaning: "A result does not fit the crawl's spec or the result limits; the page goes to another worker.", todo: "Extract with the crawl's current spec and stay within RESULT_LIMITS." },
+  RESULT_REFUSED: { group: 'fix', area: 'socket', status: 400, meaning: 'The result names links that do not occur in the page it was served; it counts as a wrong result (a strike).', todo: 'Send the links the extraction engine found in the served page, unchanged.' },
   STORAGE_FAILED: { group: 'retry', area: 'socket', status: 503, meaning: 'The hub could not write the result to its database.', todo: 'Send it again later; the operator should check the disk and the log.' },
   UNKNOWN_EVENT: { group: 'fix', area: 'socket', status: 400, meaning: 'The hub does not know this event.', todo: 'Send only the events of the protocol.' },
   INTERNAL: { group: 'operator', area: 'socket', status: 500, meaning: 'The hub failed to handle the request (a bug).', todo: 'Try again; if it keeps failing, report it with the hub\'s log.' },
@@ -58,6 +60,8 @@ export const ERRORS = {
   SPEC_NAME_TAKEN: { group: 'fix', area: 'http', status: 409, meaning: 'Another saved spec has that name.', todo: 'Choose another name.' },
   WORKER_UNKNOWN: { group: 'give-up', area: 'http', status: 404, meaning: 'No connected worker session with that id (it may have left).', todo: 'Reload the worker list.' },
   CRAWL_STATE: { group: 'fix', area: 'http', status: 409, meaning: "The crawl's status does not allow this (e.g. pausing a paused crawl).", todo: "Check the crawl's status first; an ended crawl cannot be restarted." },
+  BAN_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No ban of that kind and value.', todo: 'Reload the list of bans (GET /api/bans).' },
+  WORKER_TOKEN_NOT_FOUND: { group: 'fix', area: 'http', status: 404, meaning: 'No worker token with that id.', todo: 'Reload the list of worker tokens (GET /api/worker-tokens).' },
   PREVIEW_UNAVAILABLE: { group: 'operator', area: 'http', status: 501, meaning: 'The hub was started without a page fetcher, so it cannot preview.', todo: 'Start the hub normally (crowdcrawl hub) to preview.' },
 
   // The fetch relay: what a page's fetch failed with (relay answers are 502).
@@ -74,6 +78,7 @@ export const ERRORS = {
   RELAY_HTTP_STATUS: { group: 'give-up', area: 'relay', status: 502, meaning: 'The final answer is not 2xx; 408, 425, 429 and 5xx are retried (with Retry-After).', todo: 'Retried when the status says "not now"; else the page is failed.' },
   RELAY_BAD_ENCODING: { group: 'give-up', area: 'relay', status: 502, meaning: 'The Content-Encoding is unknown or the body does not decode.', todo: 'Nothing: the page is recorded as failed.' },
   RELAY_ABORTED: { group: 'give-up', area: 'relay', status: 502, meaning: 'The fetch was aborted (the worker left, or the fetcher closed).', todo: 'Nothing: the lease goes back when its worker leaves.' },
+  RELAY_BUSY: { group: 'retry', area: 'relay', status: 429, meaning: 'The worker has more relay requests open at once than the hub allows (relay.maxConcurrentPerWorker).', todo: 'Fetch fewer pages at once; try again when one finishes.' },
   RELAY_INTERNAL: { group: 'retry', area: 'relay', status: 502, meaning: 'An unexpected failure while fetching.', todo: "Retried; if it persists, report it with the hub's log." },
 
   // Politeness: pages skipped before a fetch, and sitemaps that could not be read.
@@ -82,6 +87,7 @@ export const ERRORS = {
   SITEMAP_INVALID: { group: 'give-up', area: 'page', meaning: 'A sitemap is not a sitemap (wrong root element or a bad text line).', todo: 'Nothing: the sitemap is skipped.' },
   SITEMAP_TOO_LARGE: { group: 'give-up', area: 'page', meaning: 'A sitemap is larger than the limit (compressed or not).', todo: 'Nothing: the sitemap is skipped.' },
   SITEMAP_BAD_GZIP: { group: 'give-up', area: 'page', meaning: 'A .gz sitemap is not valid gzip.', todo: 'Nothing: the sitemap is skipped.' },
+  RESULT_WITHDRAWN: { group: 'retry', area: 'page', meaning: "The page's result came from a contributor later caught cheating, and its body was no longer kept: its items were removed and it is crawled again.", todo: 'Nothing: the page is re-crawled while its crawl runs (see docs/trust.md).' },
   SITEMAP_FAILED: { group: 'give-up', area: 'page', meaning: 'A sitemap could not be read for another reason.', todo: "See the message on the crawl's sources." },
 
   // Workers: what a worker reports, and what the hub records for it.
@@ -135,6 +141,7 @@ function mirror<const C extends ErrorCode>(codes: readonly C[]): { readonly [K i
 export const SOCKET_ERROR_CODES = [
   'BAD_REQUEST', 'PROTOCOL_MISMATCH', 'BANNED', 'LEASE_UNKNOWN', 'LEASE_NOT_YOURS', 'LEASE_EXPIRED', 'LEASE_NOT_FETCHED',
   'CRAWL_UNKNOWN', 'CRAWL_NOT_RUNNING', 'RESULT_INVALID', 'STORAGE_FAILED', 'UNKNOWN_EVENT', 'INTERNAL', 'UNAUTHORIZED',
+  'RESULT_REFUSED', 'WORKER_TOKEN_UNKNOWN',
 ] as const satisfies readonly ErrorCode[];
 
 /** The fetch relay's failures (server/relay/errors.ts). */

@@ -60,6 +60,8 @@ export const helloSchema = z.strictObject({
   clientId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'clientId: 16 to 64 characters of [A-Za-z0-9_-]'),
   /** Leases the worker wants in flight at once. */
   capacity: z.number().int().min(0).max(256),
+  /** A worker token the hub's operator issued (edge workers): its results are trusted without checks. */
+  token: z.string().min(16).max(200).optional(),
 });
 export type Hello = z.input<typeof helloSchema>;
 
@@ -144,7 +146,8 @@ export interface ServerToClientEvents {
 export interface ClientToServerEvents {
   capacity: (payload: { capacity: number }, ack: (reply: Reply) => void) => void;
   'spec:get': (payload: { crawlId: string }, ack: (reply: Reply<CrawlSpecReply>) => void) => void;
-  result: (payload: ResultPayload, ack: (reply: Reply<{ duplicate: boolean }>) => void) => void;
+  /** `pending`: taken, and held back until a second opinion agrees (docs/trust.md). */
+  result: (payload: ResultPayload, ack: (reply: Reply<{ duplicate: boolean; pending?: boolean }>) => void) => void;
   /** The worker could not process a page it fetched (e.g. its parser crashed). */
   failure: (payload: FailurePayload, ack: (reply: Reply) => void) => void;
   /** Hand leases back unworked (a clean shutdown). */

@@ -60,6 +60,12 @@ export interface CountDelta {
   failed?: number;
   skipped?: number;
   items?: number;
+  /** Validation figures (ValidationCounts' fields). */
+  checked?: number;
+  trusted?: number;
+  rejected?: number;
+  extraExtractions?: number;
+  itemsWithdrawn?: number;
 }
 
 // The summary's fields are declared once, in shared/admin-api.ts; the class gets them by declaration merging.
@@ -72,8 +78,10 @@ export class Crawl {
   readonly throttle: ThrottleSettings;
   /** Sources (sitemaps) not yet read: the crawl cannot end before they are. */
   pendingSources = 0;
-  /** Field names per item type, to check what a worker sends back. */
-  readonly itemFields: Map<string, Set<string>>;
+  /** Field names per item type, each with whether it holds a list (`all`), to check what a worker sends back. */
+  readonly itemFields: Map<string, Map<string, boolean>>;
+  /** Pages whose result waits for a second opinion (server/validate/): in flight, not yet done. */
+  pendingChecks = 0;
   /** Status writes, in order. */
   statusWrites: Promise<void> = Promise.resolve();
 
@@ -90,8 +98,8 @@ export class Crawl {
     };
     this.itemFields = new Map();
     for (const rule of spec.items) {
-      const fields = this.itemFields.get(rule.type) ?? new Set<string>();
-      for (const name of Object.keys(rule.fields)) fields.add(name);
+      const fields = this.itemFields.get(rule.type) ?? new Map<string, boolean>();
+      for (const [name, field] of Object.entries(rule.fields)) fields.set(name, fields.get(name) === true || field.all === true);
       this.itemFields.set(rule.type, fields);
     }
   }
@@ -106,6 +114,12 @@ export class Crawl {
     this.pagesFailed += delta.failed ?? 0;
     this.pagesSkipped += delta.skipped ?? 0;
     this.items += delta.items ?? 0;
+    const v = this.validation;
+    v.checked += delta.checked ?? 0;
+    v.trusted += delta.trusted ?? 0;
+    v.rejected += delta.rejected ?? 0;
+    v.extraExtractions += delta.extraExtractions ?? 0;
+    v.itemsWithdrawn += delta.itemsWithdrawn ?? 0;
   }
 
   setStatus(status: CrawlStatus, reason: string | null, now: number): void {
@@ -146,6 +160,7 @@ export class Crawl {
       pagesFailed: this.pagesFailed,
       pagesSkipped: this.pagesSkipped,
       items: this.items,
+      validation: { ...this.validation, pending: this.pendingChecks },
       queued: this.frontier.queued,
       inFlight: this.frontier.inFlight,
       sourcesPending: this.pendingSources,

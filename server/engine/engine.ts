@@ -18,14 +18,14 @@ import { SitemapLoader } from '../politeness/sitemaps.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import { CrawlRegistry } from '../crawl/registry.ts';
 import type { RetryPolicy } from '../crawl/retry.ts';
-import { LeaseManager, type LeaseRecord } from '../lease/leases.ts';
+import { LeaseManager, type LeaseRecord, type ServedPage } from '../lease/leases.ts';
 import { WorkerRegistry, type WorkerSession } from '../lease/workers.ts';
 import { Dispatcher } from '../lease/dispatcher.ts';
 import { Results, type Failure } from '../results/results.ts';
-import { checkResult } from '../results/check.ts';
+import { parserOf, type Check } from '../validate/validator.ts';
 import { systemClock, type Clock, type ClockTimer } from '../clock.ts';
 import { WorkerStats } from './worker-stats.ts';
-import { Bans } from './bans.ts';
+import { TrustKeeper, contributorOf, type TrustKeeperOptions } from './trust-keeper.ts';
 import type { Logger } from '../log.ts';
 
 export interface EngineOptions {
@@ -36,7 +36,11 @@ export interface EngineOptions {
   /** The relay's fetcher, for robots.txt and sitemaps; without one every robots.txt counts as absent. */
   fetcher?: PageFetcher;
   robots: RobotsOptions & { maxCrawlDelayMs: number };
+  /** Validation and trust (docs/trust.md). */
+  validation: TrustKeeperOptions & { maxLeasesPerAddress: number };
   clock?: Clock;
+  /** Draws which results of trusted contributors are checked (tests make it predictable). */
+  random?: () => number;
 }
 
 export interface EngineEvents {
@@ -66,7 +70,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly politeness: HubPoliteness;
   private readonly sitemaps: SitemapLoader;
   private readonly stats: WorkerStats;
-  private readonly bans: Bans;
+  readonly trust: TrustKeeper;
   private sweepTimer: ClockTimer | undefined;
 
   private constructor(storage: Storage, options: EngineOptions) {
@@ -82,17 +86,39 @@ export class Engine extends EventEmitter<EngineEvents> {
       onError,
     });
     this.leases = new LeaseManager(options.leaseTtlMs);
-    this.dispatcher = new Dispatcher(this.workers, this.leases, this.crawls, this.clock);
     this.stats = new WorkerStats(this.workers, this.clock);
-    this.bans = new Bans(storage);
     this.results = new Results(storage, this.crawls, this.leases, options.retry, this.clock, {
-      onPageDone: (record, items) => this.emit('page', this.stats.pageDone(record.workerId, items), record.crawl, items),
+      onPageDone: (page, items) => this.emit('page', this.stats.pageDone(page.workerId, items), page.crawl, items),
       onPageFailed: (record, code, final) => {
         this.stats.pageFailed(record.workerId);
         this.emit('pageFailed', record.crawl, code, final);
       },
       onWork: () => this.dispatcher.runSoon(),
       onError,
+    });
+    this.trust = new TrustKeeper(options.validation, {
+      storage,
+      crawls: this.crawls,
+      workers: this.workers,
+      results: this.results,
+      clock: this.clock,
+      log: options.log.child({ component: 'trust' }),
+      ...(options.random ? { random: options.random } : {}),
+      kick: () => this.dispatcher.kick(),
+      revoke: (record) => {
+        if (this.giveBack(record)) this.notifyRevoked([record]);
+      },
+    });
+    const validator = this.trust.validator;
+    this.dispatcher = new Dispatcher(this.workers, this.leases, this.crawls, this.clock, {
+      maxLeasesPerAddress: options.validation.maxLeasesPerAddress,
+      opinions: {
+        get wanted() {
+          return validator.wanted;
+        },
+        opinionFor: (worker) => validator.replicaFor(contributorOf(worker), parserOf(worker.kind)),
+        leased: (check, record) => validator.leased(check as Check, record),
+      },
     });
     this.politeness = new HubPoliteness({
       robots: this.robots,
@@ -115,7 +141,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (crawl) this.sitemaps.kick(crawl);
       this.dispatcher.kick();
     });
-    this.crawls.on('status', (crawl) => this.emit('crawlStatus', crawl));
+    this.crawls.on('status', (crawl) => {
+      if (!crawl.isActive) this.trust.validator.endCrawl(crawl);
+      this.emit('crawlStatus', crawl);
+    });
     this.crawls.on('revoke', (crawl) => this.revokeCrawl(crawl));
     this.sweepTimer = this.clock.setInterval(() => this.sweep(), options.leaseSweepMs);
   }
@@ -124,7 +153,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   static async start(storage: Storage, options: EngineOptions): Promise<Engine> {
     const engine = new Engine(storage, options);
     try {
-      await engine.bans.load();
+      await engine.trust.load();
       await engine.crawls.loadAll();
     } catch (error) {
       engine.close();
@@ -140,6 +169,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.crawls.close();
     this.sitemaps.close();
     this.robots.close();
+    this.trust.close();
   }
 
   // Crawls (the admin API and CLI come here)
@@ -164,21 +194,16 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // Workers (the socket layer comes here)
 
-  isBanned(clientId: string): boolean {
-    return this.bans.has(clientId);
+  isBanned(clientId: string, address: string): boolean {
+    return this.trust.isBanned(clientId, address);
   }
 
-  /** Bans a browser (by its client id, so a new nickname does not help) and disconnects its sessions. */
-  async ban(clientId: string): Promise<number> {
-    await this.bans.add(clientId);
-    let n = 0;
-    for (const worker of [...this.workers.all()]) {
-      if (worker.clientId === clientId) {
-        worker.disconnect('banned');
-        n++;
-      }
-    }
-    return n;
+  /**
+   * Bans a browser (by its client id, so a new nickname does not help) and/or
+   * an address, disconnects their sessions and re-checks what they got in on trust.
+   */
+  ban(targets: { clientId?: string; address?: string }, reason = 'banned by the operator'): Promise<number> {
+    return this.trust.ban(targets, reason);
   }
 
   joinWorker(init: Parameters<WorkerRegistry['add']>[0]): WorkerSession {
@@ -245,9 +270,19 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // The relay (server/transport/relay-route.ts) reports its fetches here.
 
-  relayFetched(record: LeaseRecord, fetched: NonNullable<LeaseRecord['fetched']>, latencyMs: number): void {
-    this.politeness.fetched(record.crawl, record.entry.host, fetched.status, latencyMs);
-    if (this.isLive(record)) record.fetched = fetched;
+  relayFetched(record: LeaseRecord, served: ServedPage, latencyMs: number): void {
+    this.politeness.fetched(record.crawl, record.entry.host, served.fetched.status, latencyMs);
+    if (this.isLive(record)) {
+      record.fetched = served.fetched;
+      record.served = served;
+    }
+  }
+
+  /** A second-opinion lease's page: the body kept for its check (the site is not asked again). */
+  relayServedCheck(record: LeaseRecord): ServedPage {
+    const served = record.check!.served;
+    record.fetched = served.fetched;
+    return served;
   }
 
   relayFailed(record: LeaseRecord, failure: Failure): void {
@@ -258,11 +293,11 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // A worker's answers
 
-  async submitResult(worker: WorkerSession, payload: ResultPayload): Promise<Reply<{ duplicate: boolean }>> {
+  async submitResult(worker: WorkerSession, payload: ResultPayload): Promise<Reply<{ duplicate: boolean; pending?: boolean }>> {
     const record = this.leases.get(payload.leaseId);
     if (!record) {
       const ended = this.leases.endedLease(payload.leaseId);
-      // A repeated submission of a result already recorded: acknowledge it again, record nothing.
+      // A repeated submission of a result already taken: acknowledge it again, record nothing.
       if (ended?.how === 'done' && ended.workerId === worker.id) return { ok: true, duplicate: true };
     }
     const found = this.leaseFor(worker, payload.leaseId);
@@ -274,19 +309,27 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (found.committing) return { ok: true, duplicate: true };
     if (!found.fetched) return fail(ErrorCode.LEASE_NOT_FETCHED, 'fetch the page through the relay before sending its result');
     if (!found.crawl.isActive) return fail(ErrorCode.CRAWL_NOT_RUNNING, `the crawl is ${found.crawl.status}`);
-    const checked = checkResult(found, payload.items, payload.links);
-    if (typeof checked === 'string') {
-      // A worker whose extraction does not fit the spec: the page goes back for another worker.
-      this.results.fail(found, { code: ErrorCode.RESULT_INVALID, message: checked, retryable: true });
-      return fail(ErrorCode.RESULT_INVALID, checked);
-    }
-    return this.results.submit(found, checked);
+    const taken = await this.trust.take(found, worker, payload, (how) => this.endAnswered(found, worker, how));
+    if (!('record' in taken)) return taken;
+    return this.results.submit(found, taken.record.result, taken.record.believed);
   }
 
+  /**
+   * A worker says it could not process a page. A page fails only on the
+   * relay's own evidence: if it was fetched, the hub has the bytes and the page
+   * is decided by other opinions; if not, it simply goes back (no attempt used).
+   */
   workerFailure(worker: WorkerSession, payload: FailurePayload): Reply {
     const found = this.leaseFor(worker, payload.leaseId);
     if (!('entry' in found)) return { ok: false, error: found };
-    this.results.fail(found, { code: recordedWorkerFailure(payload.code), message: payload.message, retryable: true });
+    this.stats.pageFailed(worker.id);
+    if (found.check || !found.served) {
+      this.giveBack(found);
+    } else {
+      this.endAnswered(found, worker, 'failed');
+      this.trust.validator.open(found, contributorOf(worker), parserOf(worker.kind), undefined);
+    }
+    this.dispatcher.kick();
     return { ok: true };
   }
 
@@ -304,23 +347,27 @@ export class Engine extends EventEmitter<EngineEvents> {
   private giveBack(record: LeaseRecord, how: 'expired' | 'revoked' = 'revoked'): boolean {
     if (record.committing || !this.isLive(record)) return false;
     this.leases.end(record, how);
-    if (record.crawl.isActive) record.crawl.frontier.giveBack(record.entry);
+    // A second-opinion lease: its page stays with its check, which asks someone else.
+    if (record.check) this.trust.validator.dropped(record.check as Check, record);
+    else if (record.crawl.isActive) record.crawl.frontier.giveBack(record.entry);
     return true;
+  }
+
+  /** A lease answered with something other than a record now: it ends, and its worker may take more. */
+  private endAnswered(record: LeaseRecord, worker: WorkerSession, how: 'done' | 'failed'): void {
+    this.leases.end(record, how);
+    this.workers.markHungry(worker);
+    this.dispatcher.kick();
   }
 
   /** A crawl was paused or ended: its leases are taken back and their workers told. */
   private revokeCrawl(crawl: Crawl): void {
-    const byWorker = new Map<string, string[]>();
-    for (const record of this.leases.ofCrawl(crawl.id)) {
-      if (!this.giveBack(record)) continue;
-      const ids = byWorker.get(record.workerId) ?? [];
-      ids.push(record.id);
-      byWorker.set(record.workerId, ids);
-    }
-    this.notifyRevoked(byWorker);
+    this.notifyRevoked([...this.leases.ofCrawl(crawl.id)].filter((record) => this.giveBack(record)));
   }
 
-  private notifyRevoked(byWorker: Map<string, string[]>): void {
+  private notifyRevoked(records: Iterable<LeaseRecord>): void {
+    const byWorker = new Map<string, string[]>();
+    for (const record of records) byWorker.set(record.workerId, [...(byWorker.get(record.workerId) ?? []), record.id]);
     for (const [workerId, ids] of byWorker) {
       const worker = this.workers.get(workerId);
       if (worker) {
@@ -333,15 +380,13 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Expired leases go back to the frontier; a page whose leases keep expiring (it hangs or crashes workers) fails in the end. */
   private sweep(): void {
+    void this.trust.flush();
     const expired = this.leases.expired(this.clock.now());
     if (expired.length === 0) return;
-    const byWorker = new Map<string, string[]>();
     for (const record of expired) {
-      const ids = byWorker.get(record.workerId) ?? [];
-      ids.push(record.id);
-      byWorker.set(record.workerId, ids);
-      this.results.fail(record, { code: ErrorCode.LEASE_EXPIRED, message: `no result within ${this.leases.ttlMs} ms`, retryable: true }, 'expired');
+      if (record.check) this.giveBack(record, 'expired');
+      else this.results.fail(record, { code: ErrorCode.LEASE_EXPIRED, message: `no result within ${this.leases.ttlMs} ms`, retryable: true }, 'expired');
     }
-    this.notifyRevoked(byWorker);
+    this.notifyRevoked(expired);
   }
 }

@@ -6,8 +6,26 @@
 import type { Lease } from '../../shared/protocol.ts';
 import type { Clock, ClockTimer } from '../clock.ts';
 import type { CrawlRegistry } from '../crawl/registry.ts';
-import type { LeaseManager } from './leases.ts';
-import type { WorkerRegistry } from './workers.ts';
+import type { Crawl } from '../crawl/crawl.ts';
+import type { FrontierEntry } from '../frontier/frontier.ts';
+import type { CheckRef, LeaseManager, LeaseRecord } from './leases.ts';
+import type { WorkerRegistry, WorkerSession } from './workers.ts';
+
+/** A page waiting for a second opinion (server/validate/), as the dispatcher sees it. */
+export interface WantedOpinion extends CheckRef {
+  readonly crawl: Crawl;
+  readonly entry: FrontierEntry;
+}
+
+/** Where second opinions are wanted: served before new pages, to workers allowed to give them. */
+export interface OpinionSource {
+  /** Whether any check wants an opinion now. */
+  readonly wanted: number;
+  /** A check this worker may give its opinion on. */
+  opinionFor(worker: WorkerSession): WantedOpinion | undefined;
+  /** The lease that asks for it was granted. */
+  leased(check: WantedOpinion, record: LeaseRecord): void;
+}
 
 export class Dispatcher {
   private readonly workers: WorkerRegistry;
@@ -20,12 +38,22 @@ export class Dispatcher {
   private microScheduled = false;
   private wakeAt = Number.POSITIVE_INFINITY;
   private closed = false;
+  private readonly opinions: OpinionSource | undefined;
+  private readonly maxLeasesPerAddress: number;
 
-  constructor(workers: WorkerRegistry, leases: LeaseManager, crawls: CrawlRegistry, clock: Clock) {
+  constructor(
+    workers: WorkerRegistry,
+    leases: LeaseManager,
+    crawls: CrawlRegistry,
+    clock: Clock,
+    options: { opinions?: OpinionSource; maxLeasesPerAddress?: number } = {},
+  ) {
     this.clock = clock;
     this.workers = workers;
     this.leases = leases;
     this.crawls = crawls;
+    this.opinions = options.opinions;
+    this.maxLeasesPerAddress = options.maxLeasesPerAddress ?? Number.POSITIVE_INFINITY;
   }
 
   /** Asks for a dispatch round soon (coalesced: at most one per turn of the event loop). */
@@ -59,13 +87,22 @@ export class Dispatcher {
     if (this.closed) return;
     const now = this.clock.now();
     for (const worker of [...this.workers.hungryWorkers()]) {
-      const free = worker.capacity - this.leases.countHeldBy(worker.id);
+      // One address's workers together hold at most maxLeasesPerAddress: more sockets get no more work.
+      const free = Math.min(
+        worker.capacity - this.leases.countHeldBy(worker.id),
+        this.maxLeasesPerAddress - this.leases.countByAddress(worker.address),
+      );
       if (free <= 0) {
         this.workers.notHungry(worker);
         continue;
       }
-      const granted = this.grant(worker.id, free, now);
-      if (granted.length === 0) break; // nothing leasable now: the others would get nothing either
+      const granted = this.secondOpinions(worker, free, now);
+      if (granted.length < free) granted.push(...this.grant(worker, free - granted.length, now));
+      if (granted.length === 0) {
+        // Nothing leasable now: the others would get nothing either, unless a check may want them in particular.
+        if ((this.opinions?.wanted ?? 0) === 0) break;
+        continue;
+      }
       worker.send(granted);
       this.workers.served(worker, granted.length < free);
     }
@@ -88,8 +125,22 @@ export class Dispatcher {
     }, Math.max(1, next - now));
   }
 
+  /** Leases for second opinions this worker may give, up to `max`. */
+  private secondOpinions(worker: WorkerSession, max: number, now: number): Lease[] {
+    const out: Lease[] = [];
+    if (!this.opinions || this.opinions.wanted === 0) return out;
+    while (out.length < max) {
+      const check = this.opinions.opinionFor(worker);
+      if (!check) break;
+      const lease = this.leases.open(worker, check.crawl, check.entry, now, check);
+      this.opinions.leased(check, this.leases.get(lease.id)!);
+      out.push(lease);
+    }
+    return out;
+  }
+
   /** Up to `max` leases for a worker, one entry at a time from each running crawl in turn. */
-  private grant(workerId: string, max: number, now: number): Lease[] {
+  private grant(worker: WorkerSession, max: number, now: number): Lease[] {
     const out: Lease[] = [];
     const running = this.crawls.running();
     if (running.length === 0 || max <= 0) return out;
@@ -102,7 +153,7 @@ export class Dispatcher {
         continue;
       }
       idle = 0;
-      out.push(this.leases.open(workerId, crawl, entry, now));
+      out.push(this.leases.open(worker, crawl, entry, now));
     }
     return out;
   }

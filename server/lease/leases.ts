@@ -16,14 +16,36 @@ export interface FetchRecord {
   fetchedAt: number;
 }
 
+/** A page as the relay served it: what the worker parsed, byte for byte, kept for second opinions. */
+export interface ServedPage {
+  readonly fetched: FetchRecord;
+  /** The body as sent to the worker: UTF-8. */
+  readonly payload: Buffer;
+  /** The charset the page came in (sent in a header). */
+  readonly charset: string;
+}
+
+/** A lease for a second opinion on a page already fetched (server/validate/): the relay serves this body. */
+export interface CheckRef {
+  readonly served: ServedPage;
+}
+
 export interface LeaseRecord {
   readonly id: string;
   readonly crawl: Crawl;
   readonly entry: FrontierEntry;
   readonly workerId: string;
+  /** The worker's address: leases are capped per address. */
+  readonly address: string;
   expiresAt: number;
   /** Set by the relay once it has fetched the page for this lease. */
   fetched: FetchRecord | undefined;
+  /** The relay's one fetch of this lease's page: every request for the lease shares it. */
+  relay: Promise<ServedPage> | undefined;
+  /** The page as served, until the lease ends (what the result is checked against). */
+  served: ServedPage | undefined;
+  /** Set when the lease asks for a second opinion on a served page: no fetch, and its result is compared, not recorded. */
+  readonly check: CheckRef | undefined;
   /** Set while the lease's result is being committed: it can no longer expire or be revoked. */
   committing: boolean;
 }
@@ -92,6 +114,7 @@ export class LeaseManager {
   readonly ttlMs: number;
   private readonly leases = new Map<string, LeaseRecord>();
   private readonly byWorker = new Map<string, Set<LeaseRecord>>();
+  private readonly byAddress = new Map<string, number>();
   /** Recently ended leases, to tell a late or repeated result from an unknown one. */
   private readonly ended = new EndedRing(ENDED_MEMORY);
 
@@ -119,21 +142,32 @@ export class LeaseManager {
     return this.byWorker.get(workerId)?.size ?? 0;
   }
 
+  /** Leases held by all the workers of one address. */
+  countByAddress(address: string): number {
+    return this.byAddress.get(address) ?? 0;
+  }
+
   /** Leases a frontier entry of a crawl to a worker until now + ttlMs. */
-  open(workerId: string, crawl: Crawl, entry: FrontierEntry, now: number): Lease {
+  open(worker: { id: string; address: string }, crawl: Crawl, entry: FrontierEntry, now: number, check?: CheckRef): Lease {
+    const workerId = worker.id;
     const record: LeaseRecord = {
       id: newLeaseId(),
       crawl,
       entry,
       workerId,
+      address: worker.address,
       expiresAt: now + this.ttlMs,
       fetched: undefined,
+      relay: undefined,
+      served: check?.served,
+      check,
       committing: false,
     };
     this.leases.set(record.id, record);
     let held = this.byWorker.get(workerId);
     if (!held) this.byWorker.set(workerId, (held = new Set()));
     held.add(record);
+    this.byAddress.set(worker.address, (this.byAddress.get(worker.address) ?? 0) + 1);
     return {
       id: record.id,
       crawlId: crawl.id,
@@ -148,6 +182,9 @@ export class LeaseManager {
   end(record: LeaseRecord, how: EndedLease['how']): void {
     if (!this.leases.delete(record.id)) return;
     this.byWorker.get(record.workerId)?.delete(record);
+    const n = (this.byAddress.get(record.address) ?? 1) - 1;
+    if (n <= 0) this.byAddress.delete(record.address);
+    else this.byAddress.set(record.address, n);
     this.remember(record, how);
   }
 

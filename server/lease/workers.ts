@@ -12,6 +12,10 @@ export interface WorkerSession {
   readonly kind: WorkerKind;
   readonly clientId: string;
   readonly address: string;
+  /** Connected with a worker token the operator issued: its results are trusted without checks. */
+  readonly operatorTrusted: boolean;
+  /** The id of that token, to disconnect its workers when it is revoked. */
+  readonly tokenId: string | null;
   readonly connectedAt: number;
   capacity: number;
   pagesDone: number;

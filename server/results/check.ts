@@ -5,7 +5,16 @@ import { RESULT_LIMITS } from '../../shared/protocol.ts';
 import { normalizeUrl, urlKey } from '../../shared/url/canonical.ts';
 import { isLinkFollowable } from '../../shared/extract/links.ts';
 import type { ItemData, NewRequest } from '../storage/storage.ts';
-import type { LeaseRecord } from '../lease/leases.ts';
+import type { FetchRecord } from '../lease/leases.ts';
+import type { Crawl } from '../crawl/crawl.ts';
+import type { FrontierEntry } from '../frontier/frontier.ts';
+
+/** What a result is checked for: a leased page, or a page under validation. */
+export interface ResultTarget {
+  readonly crawl: Crawl;
+  readonly entry: FrontierEntry;
+  readonly fetched: FetchRecord | undefined;
+}
 
 export interface ValidResult {
   items: ItemData[];
@@ -14,13 +23,16 @@ export interface ValidResult {
 }
 
 /** Returns an error message, or the result with disallowed links dropped. */
-export function checkResult(record: LeaseRecord, items: ItemData[], links: readonly string[]): ValidResult | string {
+export function checkResult(record: ResultTarget, items: ItemData[], links: readonly string[]): ValidResult | string {
   const crawl = record.crawl;
   for (const [i, item] of items.entries()) {
     const fields = crawl.itemFields.get(item.type);
     if (!fields) return `items[${i}].type: the spec has no item type "${item.type}"`;
-    for (const name of Object.keys(item.data)) {
-      if (!fields.has(name)) return `items[${i}].data.${name}: not a field of item type "${item.type}"`;
+    for (const [name, value] of Object.entries(item.data)) {
+      const all = fields.get(name);
+      if (all === undefined) return `items[${i}].data.${name}: not a field of item type "${item.type}"`;
+      // The engine gives a list exactly for `all` fields, a string or null for the others.
+      if (Array.isArray(value) !== all) return `items[${i}].data.${name}: ${all ? 'a list' : 'one value (a string or null)'} expected`;
     }
   }
   const pageUrl = record.fetched?.finalUrl ?? record.entry.url;

@@ -5,18 +5,36 @@
 // frontier and the crawl's counters.
 import type { ProtocolError } from '../../shared/protocol.ts';
 import { ErrorCode, type SkipCode } from '../../shared/errors.ts';
-import type { EndedRequest, Storage } from '../storage/storage.ts';
+import type { EndedRequest, QueuedEntry, Storage, Validation } from '../storage/storage.ts';
 import type { FrontierEntry } from '../frontier/frontier.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { CrawlRegistry } from '../crawl/registry.ts';
 import { retryDelayMs, retryPolicyFor, type RetryPolicy } from '../crawl/retry.ts';
 import type { LeaseManager, LeaseRecord } from '../lease/leases.ts';
 import type { Clock } from '../clock.ts';
-import type { ValidResult } from './check.ts';
+import type { ResultTarget, ValidResult } from './check.ts';
+
+/** A page to record: its crawl, queue entry and fetch, and who it is credited to. */
+export interface PageSource extends ResultTarget {
+  /** The lease (or second-opinion lease) the recorded result came in on. */
+  readonly id: string;
+  readonly workerId: string;
+}
+
+/** How a result came to be believed, recorded with it (docs/trust.md). */
+export interface Believed {
+  clientId: string | null;
+  validation: Validation;
+  digest: string;
+  rejected: number;
+  extraExtractions: number;
+  /** The served body, compressed, when the result is accepted on trust (for re-checks). */
+  body?: { contentHash: string; data: Uint8Array };
+}
 
 export interface ResultEvents {
   /** A page was recorded (for live stats). */
-  onPageDone?(record: LeaseRecord, items: number, links: number): void;
+  onPageDone?(page: PageSource, items: number, links: number): void;
   onPageFailed?(record: LeaseRecord, code: ErrorCode, final: boolean): void;
   /** The frontier changed: new work may be leasable. */
   onWork?(): void;
@@ -52,47 +70,94 @@ export class Results {
     this.events = events;
   }
 
-  /** Records a page's result; answers once it is committed. */
-  async submit(record: LeaseRecord, result: ValidResult): Promise<SubmitReply> {
+  /** Records a leased page's result (accepted on trust); answers once it is committed. */
+  async submit(record: LeaseRecord, result: ValidResult, believed: Believed): Promise<SubmitReply> {
     record.committing = true;
-    const crawl = record.crawl;
-    const fetched = record.fetched!;
-    let stored: Awaited<ReturnType<Storage['recordPage']>>;
+    const outcome = await this.commit(record, result, believed);
+    if (outcome === 'failed') {
+      // Nothing was stored. The lease stays with its worker, who may send the result again.
+      record.committing = false;
+      return { ok: false, error: { code: ErrorCode.STORAGE_FAILED, message: 'the hub could not store the result; send it again' } };
+    }
+    this.leases.end(record, 'done');
+    this.settle(record, outcome);
+    // The last page of a crawl is acknowledged only once the crawl's end is stored too.
+    await this.crawls.settled(record.crawl);
+    return { ok: true, duplicate: !outcome.recorded };
+  }
+
+  /**
+   * Records a page whose lease has ended and whose result a check decided
+   * (server/validate/). If storage fails, the page goes back to the frontier:
+   * its URL is still queued there, and is fetched again.
+   */
+  async record(page: PageSource, result: ValidResult, believed: Believed): Promise<void> {
+    const outcome = await this.commit(page, result, believed);
+    if (outcome === 'failed') {
+      if (page.crawl.isActive) page.crawl.frontier.giveBack(page.entry);
+      this.events.onWork?.();
+      return;
+    }
+    this.settle(page, outcome);
+  }
+
+  /** A checked page that could not be decided goes back to the frontier: fetched again, by someone else. */
+  giveBack(page: PageSource): void {
+    if (page.crawl.isActive) page.crawl.frontier.giveBack(page.entry);
+    this.events.onWork?.();
+  }
+
+  private async commit(page: PageSource, result: ValidResult, believed: Believed): Promise<{ recorded: boolean; queued: QueuedEntry[]; items: number; links: number } | 'failed'> {
+    const crawl = page.crawl;
+    const fetched = page.fetched!;
     try {
-      stored = await this.storage.recordPage({
+      const stored = await this.storage.recordPage({
         crawlId: crawl.id,
-        key: record.entry.key,
+        key: page.entry.key,
         finalUrl: fetched.finalUrl,
         httpStatus: fetched.status,
         contentHash: fetched.contentHash,
         items: result.items,
         // The crawl may already be over (cancelled): record the page, queue nothing.
         links: crawl.isActive ? result.links : [],
-        worker: record.workerId,
-        leaseId: record.id,
+        worker: page.workerId,
+        leaseId: page.id,
         specVersion: crawl.specVersion,
         doneAt: this.clock.now(),
+        clientId: believed.clientId,
+        validation: believed.validation,
+        resultDigest: believed.digest,
+        rejected: believed.rejected,
+        extraExtractions: believed.extraExtractions,
+        ...(believed.body ? { body: believed.body } : {}),
       });
+      if (stored.recorded) {
+        const checked = believed.validation === 'checked' || believed.validation === 'hub';
+        crawl.count({
+          done: 1,
+          items: result.items.length,
+          checked: checked ? 1 : 0,
+          trusted: checked ? 0 : 1,
+          rejected: believed.rejected,
+          extraExtractions: believed.extraExtractions,
+        });
+      }
+      return { ...stored, items: result.items.length, links: result.links.length };
     } catch (error) {
-      // Nothing was stored. The lease stays with its worker, who may send the result again.
-      record.committing = false;
       this.events.onError?.(error, `recording a page of crawl ${crawl.id}`);
-      return { ok: false, error: { code: ErrorCode.STORAGE_FAILED, message: `the hub could not store the result: ${(error as Error).message}` } };
+      return 'failed';
     }
-    this.leases.end(record, 'done');
+  }
+
+  private settle(page: PageSource, outcome: { recorded: boolean; queued: QueuedEntry[]; items: number; links: number }): void {
+    const crawl = page.crawl;
     if (crawl.isActive) {
-      crawl.frontier.added(stored.queued);
-      crawl.frontier.finish(record.entry);
+      crawl.frontier.added(outcome.queued);
+      crawl.frontier.finish(page.entry);
     }
-    if (stored.recorded) {
-      crawl.count({ done: 1, items: result.items.length });
-      this.events.onPageDone?.(record, result.items.length, result.links.length);
-    }
+    if (outcome.recorded) this.events.onPageDone?.(page, outcome.items, outcome.links);
     this.crawls.checkFinished(crawl);
     this.events.onWork?.();
-    // The last page of a crawl is acknowledged only once the crawl's end is stored too.
-    await this.crawls.settled(crawl);
-    return { ok: true, duplicate: !stored.recorded };
   }
 
   /**

@@ -22,7 +22,25 @@ export const REQUEST_STATES: readonly RequestState[] = ['queued', 'done', 'faile
 export type CrawlRow = Pick<
   CrawlSummary,
   'id' | 'name' | 'status' | 'finishReason' | 'specVersion' | 'createdAt' | 'startedAt' | 'finishedAt' | 'pagesDone' | 'pagesFailed' | 'pagesSkipped' | 'items'
-> & { spec: string };
+> & { spec: string; validation: ValidationCounts };
+
+/** How a recorded page's result was believed (docs/trust.md). */
+export type Validation = 'checked' | 'trusted' | 'operator' | 'hub';
+export const VALIDATIONS: readonly Validation[] = ['checked', 'trusted', 'operator', 'hub'];
+
+/** A crawl's validation figures as stored (the console adds what is pending now). */
+export interface ValidationCounts {
+  /** Pages whose result a second opinion confirmed. */
+  checked: number;
+  /** Pages accepted on trust (a contributor past probation, not drawn for a check), or from an operator's worker. */
+  trusted: number;
+  /** Results refused: wrong on a check, links not in the page, or not fitting the spec. */
+  rejected: number;
+  /** Extractions done only to check others' results (contributors' and the hub's). */
+  extraExtractions: number;
+  /** Items removed after their contributor was caught (re-checked against the bytes, or re-crawled). */
+  itemsWithdrawn: number;
+}
 
 /** A queued URL, as storage keeps it and the frontier holds it. */
 export interface QueuedEntry {
@@ -116,6 +134,16 @@ export interface PageRecord {
   leaseId: string;
   specVersion: number;
   doneAt: number;
+  /** The contributor's browser (null for the hub's own extraction): whose trusted results a ban re-checks. */
+  clientId: string | null;
+  validation: Validation;
+  /** The result's fingerprint (server/validate/digest.ts), to re-check it later against the stored body. */
+  resultDigest: string;
+  /** Results refused and extractions spent on this page's check, added to the crawl's figures with it. */
+  rejected: number;
+  extraExtractions: number;
+  /** The served body, compressed, kept for re-checks of a result accepted on trust. */
+  body?: { contentHash: string; data: Uint8Array };
 }
 
 export interface EndedRequest {
@@ -178,6 +206,61 @@ export class SpecNameTakenError extends Error {
   readonly code = ErrorCode.SPEC_NAME_TAKEN;
 }
 
+/** A contributor's record (per browser, `client:<id>`, and per address, `address:<ip>`). */
+export interface TrustRow {
+  key: string;
+  /** The nickname last seen (for a browser) or the address. */
+  label: string;
+  checked: number;
+  valid: number;
+  invalid: number;
+  trusted: number;
+  strikes: number;
+  consecutiveValid: number;
+  banned: boolean;
+  lastReason: string | null;
+  updatedAt: number;
+}
+
+export type BanKind = 'client' | 'address';
+export interface BanRow {
+  kind: BanKind;
+  value: string;
+  reason: string;
+  createdAt: number;
+}
+
+/** A worker token the operator issued: its holder's results are trusted. Only the token's hash is kept. */
+export interface WorkerTokenRow {
+  id: string;
+  name: string;
+  tokenHash: string;
+  createdAt: number;
+}
+
+/** A page whose result was accepted on trust, to re-check when its contributor is caught. */
+export interface TrustedPage {
+  crawlId: string;
+  key: string;
+  url: string;
+  finalUrl: string;
+  depth: number;
+  httpStatus: number;
+  contentHash: string;
+  resultDigest: string;
+  specVersion: number;
+}
+
+/** The hub's own result for a page, replacing a withdrawn one. */
+export interface ReplacedPage {
+  crawlId: string;
+  key: string;
+  items: readonly ItemData[];
+  links: readonly NewRequest[];
+  resultDigest: string;
+  doneAt: number;
+}
+
 export interface Storage {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
@@ -228,9 +311,28 @@ export interface Storage {
   /** Items whose data or URL contains `text`, after id `after`, at most `limit`. */
   searchItems(crawlId: string, text: string, after: number, limit: number): Promise<StoredItem[]>;
 
-  // Bans (client ids)
-  listBans(): Promise<string[]>;
-  addBan(clientId: string): Promise<void>;
+  // Bans (browsers and addresses)
+  listBans(): Promise<BanRow[]>;
+  addBan(ban: BanRow): Promise<void>;
+  /** False when there was no such ban. */
+  removeBan(kind: BanKind, value: string): Promise<boolean>;
+
+  // Trust (server/validate/)
+  listTrust(): Promise<TrustRow[]>;
+  /** Writes the rows as they are (absolute values). */
+  saveTrust(rows: readonly TrustRow[]): Promise<void>;
+  listWorkerTokens(): Promise<WorkerTokenRow[]>;
+  insertWorkerToken(row: WorkerTokenRow): Promise<void>;
+  deleteWorkerToken(id: string): Promise<boolean>;
+  /** Done pages of this browser's that were accepted on trust. */
+  trustedPagesOf(clientId: string): Promise<TrustedPage[]>;
+  getBody(contentHash: string): Promise<Uint8Array | undefined>;
+  /** Forgets bodies stored before `before`; answers how many. */
+  pruneBodies(before: number): Promise<number>;
+  /** Replaces a done page's items and queues its links (the hub's result over the same bytes), in one transaction. */
+  replacePage(page: ReplacedPage): Promise<{ itemsBefore: number; itemsAfter: number; queued: QueuedEntry[] }>;
+  /** Removes a done page's items and queues it again (its body is gone: it is re-crawled); undefined when it was not done. */
+  withdrawPage(crawlId: string, key: string): Promise<{ itemsRemoved: number; queued: QueuedEntry } | undefined>;
 
   // The live board's contributors (all-time totals, so the board survives a restart)
   contributor(id: string): Promise<ContributorRow | undefined>;

@@ -3,12 +3,16 @@
 // so the relay is no open proxy; the fetcher refuses private addresses. The page
 // comes back decoded to UTF-8, with its final URL, status and content hash in
 // headers. A failed fetch ends the lease here: the hub records or retries it.
+// Each lease's page is fetched once (shared by every request for the lease)
+// and kept with the lease, so the worker's result is checked against exactly
+// what it was served; a second-opinion lease is served the kept body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RELAY_PATH, WORKER_SECRET_HEADER } from '../../shared/protocol.ts';
 import { ErrorCode, httpStatusOf, type HttpErrorCode } from '../../shared/errors.ts';
 import { decodeHtml, sniffHtmlCharset } from '../relay/charset.ts';
 import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { LeaseRecord, ServedPage } from '../lease/leases.ts';
 
 export const RELAY_HEADERS = {
   finalUrl: 'x-crowdcrawl-final-url',
@@ -39,7 +43,51 @@ export function relayLeaseId(req: IncomingMessage): string | undefined {
   }
 }
 
-export function relayHandler(engine: Engine, fetcher: PageFetcher) {
+/** Why the relay's one fetch of a lease failed, for every request that shared it. */
+class SharedFetchError extends Error {
+  readonly relayError: RelayError;
+  constructor(relayError: RelayError) {
+    super(relayError.message);
+    this.relayError = relayError;
+  }
+}
+
+/**
+ * Fetches a lease's page once: the first relay request starts the fetch, every
+ * other request for the same lease (a retry, or a flood of them) shares it and
+ * gets the same body. The site sees one request per lease whatever the worker does.
+ */
+function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord): Promise<ServedPage> {
+  record.relay ??= (async () => {
+    try {
+      const page = await fetcher.fetchPage(record.entry.url, { userAgent: record.crawl.spec.politeness.userAgent });
+      const fetched = { finalUrl: page.finalUrl, status: page.status, contentHash: page.contentHash, contentType: page.contentType, fetchedAt: engine.clock.now() };
+      // UTF-8 pages (most of the web) go out as they came, with no decode and re-encode;
+      // the worker decodes them as UTF-8 exactly as the hub would.
+      const charset = sniffHtmlCharset(page.body, page.contentType);
+      const payload = charset === 'utf-8' ? page.body : Buffer.from(decodeHtml(page.body, page.contentType).text, 'utf8');
+      const served: ServedPage = { fetched, payload, charset };
+      engine.relayFetched(record, served, page.elapsedMs);
+      return served;
+    } catch (error) {
+      const relayError =
+        error instanceof RelayError ? error : new RelayError('RELAY_INTERNAL', (error as Error).message ?? String(error), { retryable: true });
+      engine.relayFailed(record, {
+        code: relayError.code,
+        message: relayError.message,
+        retryable: relayError.retryable,
+        ...(relayError.retryAfterMs !== undefined ? { retryAfterMs: relayError.retryAfterMs } : {}),
+        ...(relayError.status !== undefined ? { httpStatus: relayError.status } : {}),
+      });
+      throw new SharedFetchError(relayError);
+    }
+  })();
+  return record.relay;
+}
+
+export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrentPerWorker: number) {
+  /** Relay requests being answered, per worker: one worker cannot tie up the relay. */
+  const active = new Map<string, number>();
   return async (req: IncomingMessage, res: ServerResponse, leaseId: string): Promise<void> => {
     const header = req.headers[WORKER_SECRET_HEADER];
     const secret = Array.isArray(header) ? header[0] : header;
@@ -58,53 +106,36 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher) {
       refuse(res, ErrorCode.CRAWL_NOT_RUNNING, `the crawl is ${record.crawl.status}`);
       return;
     }
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
+    const busy = active.get(worker.id) ?? 0;
+    if (busy >= maxConcurrentPerWorker) {
+      refuse(res, ErrorCode.RELAY_BUSY, `at most ${maxConcurrentPerWorker} relay requests at once per worker`, true);
+      return;
+    }
+    active.set(worker.id, busy + 1);
     try {
-      const page = await fetcher.fetchPage(record.entry.url, {
-        userAgent: record.crawl.spec.politeness.userAgent,
-        signal: abort.signal,
-      });
-      engine.relayFetched(
-        record,
-        { finalUrl: page.finalUrl, status: page.status, contentHash: page.contentHash, contentType: page.contentType, fetchedAt: engine.clock.now() },
-        page.elapsedMs,
-      );
+      // A second opinion is served from the body kept for its check: the site is not asked again.
+      const served = record.check ? engine.relayServedCheck(record) : await fetchOnce(engine, fetcher, record);
       if (!engine.isLive(record)) {
         refuse(res, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
         return;
       }
-      // UTF-8 pages (most of the web) go out as they came, with no decode and re-encode;
-      // the worker decodes them as UTF-8 exactly as the hub would.
-      const charset = sniffHtmlCharset(page.body, page.contentType);
-      const payload = charset === 'utf-8' ? page.body : Buffer.from(decodeHtml(page.body, page.contentType).text, 'utf8');
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
-        'content-length': payload.length,
+        'content-length': served.payload.length,
         'cache-control': 'no-store',
-        [RELAY_HEADERS.finalUrl]: encodeURI(page.finalUrl),
-        [RELAY_HEADERS.status]: String(page.status),
-        [RELAY_HEADERS.contentHash]: page.contentHash,
-        [RELAY_HEADERS.charset]: charset,
+        [RELAY_HEADERS.finalUrl]: encodeURI(served.fetched.finalUrl),
+        [RELAY_HEADERS.status]: String(served.fetched.status),
+        [RELAY_HEADERS.contentHash]: served.fetched.contentHash,
+        [RELAY_HEADERS.charset]: served.charset,
       });
-      res.end(payload);
+      res.end(served.payload);
     } catch (error) {
-      if (abort.signal.aborted) {
-        // The worker went away mid-fetch; its lease goes back when its socket closes or the lease expires.
-        return;
-      }
-      const relayError =
-        error instanceof RelayError ? error : new RelayError('RELAY_INTERNAL', (error as Error).message ?? String(error), { retryable: true });
-      engine.relayFailed(record, {
-        code: relayError.code,
-        message: relayError.message,
-        retryable: relayError.retryable,
-        ...(relayError.retryAfterMs !== undefined ? { retryAfterMs: relayError.retryAfterMs } : {}),
-        ...(relayError.status !== undefined ? { httpStatus: relayError.status } : {}),
-      });
-      refuse(res, relayError.code, relayError.message, relayError.retryable);
+      if (!(error instanceof SharedFetchError)) throw error;
+      refuse(res, error.relayError.code, error.relayError.message, error.relayError.retryable);
+    } finally {
+      const left = (active.get(worker.id) ?? 1) - 1;
+      if (left <= 0) active.delete(worker.id);
+      else active.set(worker.id, left);
     }
   };
 }

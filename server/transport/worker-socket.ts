@@ -38,8 +38,12 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       next(connectError(ErrorCode.BAD_REQUEST, `bad handshake: ${describeIssues(hello.error)}`));
       return;
     }
-    if (engine.isBanned(hello.data.clientId)) {
-      next(connectError(ErrorCode.BANNED, 'this browser has been banned from this hub by its operator'));
+    if (engine.isBanned(hello.data.clientId, socket.handshake.address)) {
+      next(connectError(ErrorCode.BANNED, 'this browser or its address is banned from this hub'));
+      return;
+    }
+    if (hello.data.token !== undefined && !engine.trust.tokenValid(hello.data.token)) {
+      next(connectError(ErrorCode.WORKER_TOKEN_UNKNOWN, 'this worker token is not one the hub issued (or it was revoked); connect without it to contribute untrusted'));
       return;
     }
     (socket.data as { hello?: unknown }).hello = hello.data;
@@ -55,6 +59,8 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       clientId: hello.clientId,
       capacity: hello.capacity,
       address: socket.handshake.address,
+      operatorTrusted: hello.token !== undefined,
+      tokenId: hello.token !== undefined ? engine.trust.tokenId(hello.token) : null,
       send: (leases: Lease[]) => socket.emit('leases', leases),
       revoke: (ids: string[]) => socket.emit('leases:revoked', ids),
       disconnect: () => socket.disconnect(true),

@@ -3,8 +3,9 @@
 // a browser, and for fast tests.
 import { randomBytes } from 'node:crypto';
 import { io } from 'socket.io-client';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { PROTOCOL_VERSION, type Hello, type WorkerKind } from '../../shared/protocol.ts';
-import { WorkerLoop, type WorkerSocket } from '../../shared/worker/loop.ts';
+import { WorkerLoop, type ExtractFn, type WorkerSocket } from '../../shared/worker/loop.ts';
 import { extractHtml } from '../extract/cheerio.ts';
 
 export interface NodeWorkerOptions {
@@ -15,6 +16,12 @@ export interface NodeWorkerOptions {
   /** A stable id for bans and all-time totals; random per process by default. */
   clientId?: string;
   kind?: WorkerKind;
+  /** A worker token from the hub's operator: this worker's results are trusted without checks. */
+  token?: string;
+  /** The local address to connect from (a machine with several; tests use 127.0.0.x to be distinct contributors). */
+  localAddress?: string;
+  /** The extraction function (cheerio by default); tests swap in a dishonest one. */
+  extract?: ExtractFn;
 }
 
 export interface NodeWorker {
@@ -33,20 +40,25 @@ export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
     name: options.name ?? `node-${randomBytes(3).toString('hex')}`,
     clientId: options.clientId ?? randomBytes(12).toString('base64url'),
     capacity: concurrency,
+    ...(options.token ? { token: options.token } : {}),
   };
+  // One agent for the relay, so the worker's connections come from its own address too.
+  const agent = options.localAddress ? new Agent({ connect: { localAddress: options.localAddress } }) : undefined;
   const socket: WorkerSocket = io(options.hubUrl, {
     autoConnect: false,
     auth: { ...hello },
     transports: ['websocket'],
     reconnectionDelay: 250,
     reconnectionDelayMax: 2000,
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
   });
   const loop = new WorkerLoop({
     socket,
     hubUrl: options.hubUrl,
     concurrency,
     minDelayMs: options.minDelayMs ?? 0,
-    extract: (html, spec, pageUrl, depth) => extractHtml(html, spec, pageUrl, { depth }),
+    extract: options.extract ?? ((html, spec, pageUrl, depth) => extractHtml(html, spec, pageUrl, { depth })),
+    ...(agent ? { fetch: ((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher: agent })) as never } : {}),
   });
   loop.start();
   return {
@@ -65,6 +77,9 @@ export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
           }
         });
       }),
-    stop: () => loop.stop(),
+    stop: async () => {
+      await loop.stop();
+      await agent?.close();
+    },
   };
 }

@@ -32,6 +32,13 @@ export function crawlRow(value: unknown): CrawlRow {
     pagesFailed: num(r.pages_failed),
     pagesSkipped: num(r.pages_skipped),
     items: num(r.items_count),
+    validation: {
+      checked: num(r.pages_checked),
+      trusted: num(r.pages_trusted),
+      rejected: num(r.results_rejected),
+      extraExtractions: num(r.extra_extractions),
+      itemsWithdrawn: num(r.items_withdrawn),
+    },
   };
 }
 

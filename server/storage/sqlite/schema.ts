@@ -112,6 +112,53 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX crawl_sources_pending ON crawl_sources (crawl_id, not_before, url) WHERE state = 0;
   `,
+  // 5: trust (server/validate/). How each page's result was believed and its
+  // fingerprint; the crawl's validation figures; the served bodies of results
+  // accepted on trust (compressed, by content hash) for re-checks; contributors'
+  // records; bans by browser and by address (they were one JSON list in meta);
+  // the operator's worker tokens (hashes only).
+  `
+  ALTER TABLE requests ADD COLUMN client_id TEXT;
+  ALTER TABLE requests ADD COLUMN validation INTEGER;
+  ALTER TABLE requests ADD COLUMN result_digest TEXT;
+  CREATE INDEX requests_trusted ON requests (client_id) WHERE validation = 2;
+  ALTER TABLE crawls ADD COLUMN pages_checked INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE crawls ADD COLUMN pages_trusted INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE crawls ADD COLUMN results_rejected INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE crawls ADD COLUMN extra_extractions INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE crawls ADD COLUMN items_withdrawn INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE bodies (content_hash TEXT PRIMARY KEY, data BLOB NOT NULL, stored_at INTEGER NOT NULL);
+  CREATE INDEX bodies_age ON bodies (stored_at);
+  CREATE TABLE trust (
+    key TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    checked INTEGER NOT NULL,
+    valid INTEGER NOT NULL,
+    invalid INTEGER NOT NULL,
+    trusted INTEGER NOT NULL,
+    strikes INTEGER NOT NULL,
+    consecutive_valid INTEGER NOT NULL,
+    banned INTEGER NOT NULL,
+    last_reason TEXT,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE bans (
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, value)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO bans (kind, value, reason, created_at)
+    SELECT 'client', j.value, 'banned by the operator', 0 FROM meta, json_each(meta.value) AS j WHERE meta.key = 'banned';
+  DELETE FROM meta WHERE key = 'banned';
+  CREATE TABLE worker_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function openDatabase(dataDir: string): DatabaseSync {

@@ -7,6 +7,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import {
   SpecNameTakenError,
+  type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
   type SourceRow, type Storage, type StoredItem,
@@ -14,9 +15,8 @@ import {
 import { GroupCommit } from './group-commit.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
+import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
 import { contributorRow, crawlRow, queuedEntry, requestRow, savedSpecRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
-
-const BANS_KEY = 'banned';
 
 /** A statement refused by a UNIQUE index: only that statement is undone, the transaction (and its batch) goes on. */
 function isUniqueViolation(error: unknown): boolean {
@@ -31,12 +31,32 @@ export class SqliteStorage implements Storage {
   private readonly s: Statements;
   private readonly commits: GroupCommit;
   private readonly nextSeq = new Map<string, number>();
+  private readonly trust: SqliteTrustStore;
 
   constructor(db: DatabaseSync) {
     this.db = db;
     this.s = prepareStatements(db);
     this.commits = new GroupCommit(db, () => this.nextSeq.clear());
+    this.trust = new SqliteTrustStore(db, this.commits);
+    this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
+    this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
+    this.replaceDone = db.prepare(
+      `UPDATE requests SET items = ?, links = ?, worker = 'hub', lease_id = NULL, validation = ${VALIDATION_CODES.hub}, result_digest = ?, done_at = ?
+       WHERE crawl_id = ? AND key = ? AND state = 2 RETURNING final_url, spec_version`,
+    );
+    this.reopen = db.prepare(
+      `UPDATE requests SET state = 0, seq = ?, not_before = 0, items = NULL, links = NULL, worker = NULL, lease_id = NULL,
+       validation = NULL, result_digest = NULL, client_id = NULL, done_at = NULL, error_code = 'RESULT_WITHDRAWN',
+       error_message = 'its contributor was caught cheating and the page body was no longer kept'
+       WHERE crawl_id = ? AND key = ? AND state = 2 RETURNING key, url, host, depth, seq, attempts, not_before`,
+    );
+    this.reopen.setReturnArrays(true);
   }
+
+  private readonly insertBody: ReturnType<DatabaseSync['prepare']>;
+  private readonly deletePageItems: ReturnType<DatabaseSync['prepare']>;
+  private readonly replaceDone: ReturnType<DatabaseSync['prepare']>;
+  private readonly reopen: ReturnType<DatabaseSync['prepare']>;
 
   static open(dataDir: string): SqliteStorage {
     return new SqliteStorage(openDatabase(dataDir));
@@ -124,7 +144,8 @@ export class SqliteStorage implements Storage {
   recordPage(r: PageRecord): Promise<{ recorded: boolean; queued: QueuedEntry[] }> {
     return this.commits.run(() => {
       const changes = this.s.markDone.run(
-        r.finalUrl, r.httpStatus, r.contentHash, r.items.length, r.links.length, r.worker, r.leaseId, r.specVersion, r.doneAt, r.crawlId, r.key,
+        r.finalUrl, r.httpStatus, r.contentHash, r.items.length, r.links.length, r.worker, r.leaseId, r.specVersion, r.doneAt,
+        r.clientId, VALIDATION_CODES[r.validation], r.resultDigest, r.crawlId, r.key,
       ).changes;
       if (Number(changes) !== 1) return { recorded: false, queued: [] };
       for (const item of r.items) {
@@ -132,7 +153,38 @@ export class SqliteStorage implements Storage {
       }
       const queued = this.insertRequests(r.crawlId, r.links);
       this.bump(r.crawlId, { done: 1, items: r.items.length });
+      const checked = r.validation === 'checked' || r.validation === 'hub' ? 1 : 0;
+      this.s.bumpValidation.run(checked, 1 - checked, r.rejected, r.extraExtractions, 0, r.crawlId);
+      if (r.body) this.insertBody.run(r.body.contentHash, r.body.data, r.doneAt);
       return { recorded: true, queued };
+    });
+  }
+
+  replacePage(r: ReplacedPage): Promise<{ itemsBefore: number; itemsAfter: number; queued: QueuedEntry[] }> {
+    return this.commits.run(() => {
+      const itemsBefore = Number(this.deletePageItems.run(r.crawlId, r.key).changes);
+      const row = this.replaceDone.get(r.items.length, r.links.length, r.resultDigest, r.doneAt, r.crawlId, r.key) as
+        | { final_url: string; spec_version: number }
+        | undefined;
+      if (!row) throw new Error(`page ${r.key} of crawl ${r.crawlId} is not done`);
+      for (const item of r.items) {
+        this.s.insertItem.run(r.crawlId, r.key, row.final_url, item.type, JSON.stringify(item.data), row.spec_version, 'hub', r.doneAt);
+      }
+      const queued = this.insertRequests(r.crawlId, r.links);
+      this.bump(r.crawlId, { items: r.items.length - itemsBefore });
+      this.s.bumpValidation.run(1, -1, 1, 1, itemsBefore, r.crawlId);
+      return { itemsBefore, itemsAfter: r.items.length, queued };
+    });
+  }
+
+  withdrawPage(crawlId: string, key: string): Promise<{ itemsRemoved: number; queued: QueuedEntry } | undefined> {
+    return this.commits.run(() => {
+      const row = this.reopen.get(this.takeSeq(crawlId), crawlId, key) as QueuedArray | undefined;
+      if (!row) return undefined;
+      const itemsRemoved = Number(this.deletePageItems.run(crawlId, key).changes);
+      this.bump(crawlId, { done: -1, items: -itemsRemoved });
+      this.s.bumpValidation.run(0, -1, 1, 0, itemsRemoved, crawlId);
+      return { itemsRemoved, queued: queuedEntry(row) };
     });
   }
 
@@ -245,21 +297,19 @@ export class SqliteStorage implements Storage {
     return this.s.searchItems.all(crawlId, after, text, text, limit).map(storedItem);
   }
 
-  // Bans
+  // Bans, trust, worker tokens and kept bodies (trust-store.ts)
 
-  async listBans(): Promise<string[]> {
-    const raw = (this.s.getMeta.get(BANS_KEY) as { value: string } | undefined)?.value;
-    return raw ? (JSON.parse(raw) as string[]) : [];
-  }
-
-  addBan(clientId: string): Promise<void> {
-    return this.commits.run(() => {
-      const raw = (this.s.getMeta.get(BANS_KEY) as { value: string } | undefined)?.value;
-      const bans = new Set(raw ? (JSON.parse(raw) as string[]) : []);
-      bans.add(clientId);
-      this.s.setMeta.run(BANS_KEY, JSON.stringify([...bans]));
-    });
-  }
+  listBans(): Promise<BanRow[]> { return this.trust.listBans(); }
+  addBan(ban: BanRow): Promise<void> { return this.trust.addBan(ban); }
+  removeBan(kind: BanKind, value: string): Promise<boolean> { return this.trust.removeBan(kind, value); }
+  listTrust(): Promise<TrustRow[]> { return this.trust.listTrust(); }
+  saveTrust(rows: readonly TrustRow[]): Promise<void> { return this.trust.saveTrust(rows); }
+  listWorkerTokens(): Promise<WorkerTokenRow[]> { return this.trust.listWorkerTokens(); }
+  insertWorkerToken(row: WorkerTokenRow): Promise<void> { return this.trust.insertWorkerToken(row); }
+  deleteWorkerToken(id: string): Promise<boolean> { return this.trust.deleteWorkerToken(id); }
+  trustedPagesOf(clientId: string): Promise<TrustedPage[]> { return this.trust.trustedPagesOf(clientId); }
+  getBody(contentHash: string): Promise<Uint8Array | undefined> { return this.trust.getBody(contentHash); }
+  pruneBodies(before: number): Promise<number> { return this.trust.pruneBodies(before); }
 
   // The board's contributors
 

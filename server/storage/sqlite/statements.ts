@@ -24,6 +24,10 @@ export function prepareStatements(db: DatabaseSync) {
       `UPDATE crawls SET pages_done = pages_done + ?, pages_failed = pages_failed + ?, pages_skipped = pages_skipped + ?,
        items_count = items_count + ? WHERE id = ?`,
     ),
+    bumpValidation: p(
+      `UPDATE crawls SET pages_checked = pages_checked + ?, pages_trusted = pages_trusted + ?, results_rejected = results_rejected + ?,
+       extra_extractions = extra_extractions + ?, items_withdrawn = items_withdrawn + ? WHERE id = ?`,
+    ),
     insertRequest: p('INSERT OR IGNORE INTO requests (crawl_id, key, url, host, depth, seq, state) VALUES (?, ?, ?, ?, ?, ?, 0)'),
     // Read as arrays: node:sqlite builds a row object property by property,
     // several times the size (and garbage) of an array and one literal.
@@ -38,7 +42,8 @@ export function prepareStatements(db: DatabaseSync) {
     countByState: p('SELECT state, COUNT(*) AS n FROM requests WHERE crawl_id = ? GROUP BY state'),
     markDone: p(
       `UPDATE requests SET state = 2, final_url = ?, http_status = ?, content_hash = ?, items = ?, links = ?, worker = ?,
-       lease_id = ?, spec_version = ?, done_at = ?, attempts = attempts + 1, error_code = NULL, error_message = NULL
+       lease_id = ?, spec_version = ?, done_at = ?, client_id = ?, validation = ?, result_digest = ?,
+       attempts = attempts + 1, error_code = NULL, error_message = NULL
        WHERE crawl_id = ? AND key = ? AND state = 0`,
     ),
     markEnded: p(

@@ -135,8 +135,10 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   router.post('/workers/:id/ban', async (req, res) => {
     const worker = engine.workers.get(req.params.id!);
     if (!worker) throw new HubError('WORKER_UNKNOWN', `no connected worker with id "${req.params.id}"`);
-    const sessionsClosed = await engine.ban(worker.clientId);
-    res.json({ banned: worker.clientId, name: worker.name, sessionsClosed });
+    // The browser always; its address too when asked ({ "address": true }), which shuts out everyone behind it.
+    const withAddress = (req.body as { address?: unknown } | undefined)?.address === true;
+    const sessionsClosed = await engine.ban({ clientId: worker.clientId, ...(withAddress ? { address: worker.address } : {}) }, `banned by the operator (${worker.name})`);
+    res.json({ banned: worker.clientId, ...(withAddress ? { address: worker.address } : {}), name: worker.name, sessionsClosed });
   });
 
   router.get('/stats', (_req, res) => {

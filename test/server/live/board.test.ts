@@ -295,6 +295,8 @@ test('a thousand contributors: each round sends at most the top rows, in one mes
         clientId: `client-${String(i).padStart(12, '0')}`,
         capacity: 0,
         address: '127.0.0.1',
+        operatorTrusted: false,
+        tokenId: null,
         send: () => {},
         revoke: () => {},
         disconnect: () => {},

@@ -38,6 +38,11 @@ const page = (crawlId: string, key: string, links: NewRequest[] = [], items = 0)
   leaseId: 'l',
   specVersion: 1,
   doneAt: 2000,
+  clientId: 'client-w',
+  validation: 'checked' as const,
+  resultDigest: 'd',
+  rejected: 0,
+  extraExtractions: 1,
 });
 
 export function storageContract(name: string, factory: StorageFactory): void {
@@ -158,7 +163,8 @@ export function storageContract(name: string, factory: StorageFactory): void {
 
   test(`${name}: bans, contributors and saved specs are kept; spec names are unique regardless of case`, async () => {
     const { storage, reopen } = await factory.open();
-    await storage.addBan('client-1');
+    await storage.addBan({ kind: 'client', value: 'client-1', reason: 'r', createdAt: 1 });
+    await storage.addBan({ kind: 'address', value: '127.0.0.9', reason: 'strikes', createdAt: 2 });
     await storage.saveContributors([
       { id: 'a', clientId: 'c1', name: 'alice', kind: 'tab', pages: 5, items: 50, firstSeenAt: 1, lastSeenAt: 2 },
       { id: 'b', clientId: 'c2', name: 'bob', kind: 'node', pages: 9, items: 90, firstSeenAt: 1, lastSeenAt: 3 },
@@ -173,7 +179,9 @@ export function storageContract(name: string, factory: StorageFactory): void {
 
     const again = await reopen();
     try {
-      assert.deepEqual(await again.listBans(), ['client-1']);
+      assert.deepEqual((await again.listBans()).map((b) => `${b.kind}:${b.value}`), ['address:127.0.0.9', 'client:client-1']);
+      assert.equal(await again.removeBan('address', '127.0.0.9'), true);
+      assert.equal(await again.removeBan('address', '127.0.0.9'), false);
       assert.deepEqual((await again.topContributors(1)).map((c) => c.name), ['bob']);
       assert.deepEqual(await again.contributorTotals(), { known: 2, pages: 14, items: 140 });
       assert.equal((await again.contributor('a'))?.items, 50);

@@ -248,6 +248,8 @@ test('GET /api/stats and /api/workers show connected workers, the leases they ho
       clientId: 'client-0123456789abcdef',
       address: '127.0.0.1',
       capacity: 4,
+      operatorTrusted: false,
+      tokenId: null,
       send: () => {},
       revoke: () => {},
       disconnect: () => {},

@@ -95,6 +95,11 @@ export async function insertItems(hub: Hub, crawlId: string, items: Iterable<Tes
     leaseId: `test-lease-${key}`,
     specVersion: crawl.specVersion,
     doneAt: createdAt,
+    clientId: 'test-client',
+    validation: 'checked',
+    resultDigest: key,
+    rejected: 0,
+    extraExtractions: 0,
   });
   // Runs of items from the same URL, in order; each run gets a key of its own.
   const runs: { key: string; url: string; items: ItemData[] }[] = [];
