@@ -19,10 +19,11 @@ export type BoardHello = z.input<typeof boardHelloSchema>;
 export const boardIdentifySchema = helloSchema.pick({ clientId: true, name: true });
 export type BoardIdentify = z.input<typeof boardIdentifySchema>;
 
-/** One contributor: every session with the same clientId and nickname, added up. */
+/** One contributor: every session with the same clientId and shown nickname, added up. */
 export interface BoardContributor {
-  /** Public, stable id (a hash of clientId and nickname). */
+  /** Public, stable id (a hash of clientId and shown nickname). */
   readonly id: string;
+  /** Unique on the board by confusable skeleton: a second "alice" is "alice (2)" (shared/names.ts). */
   readonly name: string;
   /** The kind of its latest session. */
   readonly kind: WorkerKind;
@@ -72,7 +73,10 @@ export interface BoardSnapshot {
   /** Deltas carry seq + 1, seq + 2, ...; a gap means a missed delta (ask for `board:resync`). */
   readonly seq: number;
   readonly at: number;
-  /** The top contributors: online ones first, then by all-time pages; at most `maxRows`. */
+  /**
+   * The top contributors by all-time validated pages (online first among equals), at most `maxRows`:
+   * only those with a validated page or holding leases now; idle sockets are counted in the totals only.
+   */
   readonly rows: BoardContributor[];
   readonly maxRows: number;
   readonly crawls: BoardCrawl[];
@@ -105,7 +109,7 @@ export interface BoardClientToServerEvents {
   'board:resync': (payload: Record<string, never>, ack: (reply: Reply) => void) => void;
 }
 
-/** The board's order: online first, then most pages, then most recently seen. */
+/** The board's order: most validated pages, then online first, then most recently seen. */
 export function compareContributors(a: BoardContributor, b: BoardContributor): number {
-  return Number(b.online) - Number(a.online) || b.pages - a.pages || b.lastSeenAt - a.lastSeenAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return b.pages - a.pages || Number(b.online) - Number(a.online) || b.lastSeenAt - a.lastSeenAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

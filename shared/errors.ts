@@ -45,6 +45,7 @@ export const ERRORS = {
   STORAGE_FAILED: { group: 'retry', area: 'socket', status: 503, meaning: 'The hub could not write the result to its database.', todo: 'Send it again later; the operator should check the disk and the log.' },
   UNKNOWN_EVENT: { group: 'fix', area: 'socket', status: 400, meaning: 'The hub does not know this event.', todo: 'Send only the events of the protocol.' },
   INTERNAL: { group: 'operator', area: 'socket', status: 500, meaning: 'The hub failed to handle the request (a bug).', todo: 'Try again; if it keeps failing, report it with the hub\'s log.' },
+  NAME_INVALID: { group: 'fix', area: 'socket', status: 400, meaning: 'The nickname cannot be shown: it has invisible, control or bidi characters (e.g. U+3164, zero-width spaces), piles of accents, or no letter or digit.', todo: 'Choose another nickname; the message names the refused character (docs/volunteers.md).' },
 
   // The admin HTTP API (/api) and the console's session.
   UNAUTHORIZED: { group: 'fix', area: 'http', status: 401, meaning: 'No admin token or console session, or a wrong token.', todo: 'Send "Authorization: Bearer <admin token>" or sign in to the console.' },
@@ -141,7 +142,7 @@ function mirror<const C extends ErrorCode>(codes: readonly C[]): { readonly [K i
 export const SOCKET_ERROR_CODES = [
   'BAD_REQUEST', 'PROTOCOL_MISMATCH', 'BANNED', 'LEASE_UNKNOWN', 'LEASE_NOT_YOURS', 'LEASE_EXPIRED', 'LEASE_NOT_FETCHED',
   'CRAWL_UNKNOWN', 'CRAWL_NOT_RUNNING', 'RESULT_INVALID', 'STORAGE_FAILED', 'UNKNOWN_EVENT', 'INTERNAL', 'UNAUTHORIZED',
-  'RESULT_REFUSED', 'WORKER_TOKEN_UNKNOWN',
+  'RESULT_REFUSED', 'WORKER_TOKEN_UNKNOWN', 'NAME_INVALID',
 ] as const satisfies readonly ErrorCode[];
 
 /** The fetch relay's failures (server/relay/errors.ts). */

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { Spec } from './spec/schema.ts';
 import { WORKER_FAILURE_CODES, type ErrorCode } from './errors.ts';
+import { checkNickname } from './names.ts';
 
 /** Bumped on every incompatible change; checked at connect. */
 export const PROTOCOL_VERSION = 1;
@@ -51,11 +52,13 @@ export type Reply<T extends object = object> = ({ ok: true } & T) | { ok: false;
 export const helloSchema = z.strictObject({
   protocolVersion: z.number().int(),
   kind: z.enum(WORKER_KINDS),
-  /** Shown to everyone: trimmed, 1..32 characters, rendered as text only. */
-  name: z
-    .string()
-    .transform((s) => s.normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, '').trim())
-    .pipe(z.string().min(1, 'a nickname is needed').max(32, 'nicknames are at most 32 characters')),
+  /** Shown to everyone, rendered as text only: normalised and checked by shared/names.ts (refused: NAME_INVALID). */
+  name: z.string().transform((s, ctx) => {
+    const checked = checkNickname(s);
+    if (checked.ok) return checked.name;
+    ctx.addIssue({ code: 'custom', message: checked.message });
+    return z.NEVER;
+  }),
   /** A random id the worker keeps (a browser keeps it in localStorage): how a ban sticks across nicknames. */
   clientId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'clientId: 16 to 64 characters of [A-Za-z0-9_-]'),
   /** Leases the worker wants in flight at once. */

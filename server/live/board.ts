@@ -10,13 +10,21 @@
 // Work per page is O(1) (counters and a per-second rate ring); once a tick
 // (about a second) the board diffs what it would show against what it last
 // broadcast and sends only the difference. Only the top `maxRows` rows are
-// broadcast (online first, then by all-time pages), and a subscriber's own row
+// broadcast (by all-time validated pages), and a subscriber's own row
 // goes to that subscriber alone, so a thousand contributors cost each page a
 // few kilobytes a second at most. All-time totals are written to storage every
 // tick (only the rows that changed, one write at a time), so they survive a
 // restart; a killed hub loses at most the last second of board counts (never
 // crawl results). Storage answers asynchronously: a contributor who joins
 // counts at once from zero, and its stored totals are added once read.
+//
+// Only contributors are listed: a row with at least one validated page (the
+// engine's `page` event comes only for recorded results, never for a result
+// waiting for its check or refused), or one whose sessions hold leases now.
+// A socket that connects and does nothing (capacity 0, or never a page) is
+// counted in the totals but takes no row, so a crowd of them cannot push the
+// real contributors off the board. Rows are named as server/live/names.ts
+// decides (unique by confusable skeleton).
 import { createHash } from 'node:crypto';
 import { WORKER_KINDS, type WorkerKind } from '../../shared/protocol.ts';
 import {
@@ -34,6 +42,10 @@ import type { WorkerSession } from '../lease/workers.ts';
 import { Ticker } from './ticker.ts';
 import { crawlView, sameCrawl, sameRow, sameTotals } from './board-views.ts';
 import { RateWindow } from './rate-window.ts';
+import { namesFor } from './names.ts';
+
+/** Stored rows whose names are read back at start, so their owners keep them after a restart. */
+const NAMES_KEPT = 10_000;
 
 export interface BoardOptions {
   /** Time between two broadcasts; 0 runs no timer (call tick() yourself). */
@@ -103,8 +115,9 @@ export class Board {
   /** Reads the all-time totals and the top rows, then starts the board (and its timer). */
   static async create(core: Engine, options: BoardOptions = {}): Promise<Board> {
     const maxRows = options.maxRows ?? 100;
-    const [totals, top] = await Promise.all([core.storage.contributorTotals(), core.storage.topContributors(maxRows)]);
-    return new Board(core, { ...options, maxRows }, totals, top);
+    const [totals, named] = await Promise.all([core.storage.contributorTotals(), core.storage.topContributors(Math.max(maxRows, NAMES_KEPT))]);
+    namesFor(core).seed(named);
+    return new Board(core, { ...options, maxRows }, totals, named.slice(0, maxRows));
   }
 
   private constructor(core: Engine, options: BoardOptions, totals: ContributorTotals, top: readonly ContributorRow[]) {
@@ -152,7 +165,9 @@ export class Board {
   }
 
   /** A page says which contributor it is; its own row then comes with `self` events. Returns the row's id and current state. */
-  async identify(clientId: string, name: string): Promise<{ id: string; self: BoardContributor | null }> {
+  async identify(clientId: string, asked: string): Promise<{ id: string; self: BoardContributor | null }> {
+    // The page may send the nickname it asked for: its row is under the name it is shown as ("alice (2)").
+    const name = namesFor(this.core).shownFor(clientId, asked) ?? asked;
     const id = contributorId(clientId, name);
     const known = this.contributors.get(id);
     if (known) {
@@ -177,8 +192,13 @@ export class Board {
     for (const c of this.unread) this.fold(c);
 
     const views = new Map<string, BoardContributor>();
-    for (const c of this.contributors.values()) views.set(c.row.id, this.view(c, now));
-    const top = [...views.values()].sort(compareContributors).slice(0, this.maxRows);
+    const listed: BoardContributor[] = [];
+    for (const c of this.contributors.values()) {
+      const view = this.view(c, now);
+      views.set(c.row.id, view);
+      if (view.pages > 0 || this.working(c)) listed.push(view);
+    }
+    const top = listed.sort(compareContributors).slice(0, this.maxRows);
 
     const rows: BoardContributor[] = [];
     const nextRows = new Map<string, BoardContributor>();
@@ -355,6 +375,12 @@ export class Board {
         this.contributors.delete(id);
       }
     }
+  }
+
+  /** Some session of the contributor holds a lease now. */
+  private working(c: Contributor): boolean {
+    for (const session of c.sessions) if (this.core.leasesHeldBy(session) > 0) return true;
+    return false;
   }
 
   private view(c: Contributor, now: number): BoardContributor {

@@ -19,6 +19,8 @@ import {
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
 import type { Engine } from '../engine/engine.ts';
+import { checkNickname } from '../../shared/names.ts';
+import { namesFor } from '../live/names.ts';
 import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
 
 type WorkerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { workerId: string }>;
@@ -31,6 +33,12 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
     const version = auth?.protocolVersion;
     if (version !== PROTOCOL_VERSION) {
       next(connectError(ErrorCode.PROTOCOL_MISMATCH, `this hub speaks protocol ${PROTOCOL_VERSION}, the worker ${String(version)}: reload the page or update the worker`));
+      return;
+    }
+    // Nicknames are shown to everyone: an invisible or unreadable one is refused with its own code (shared/names.ts).
+    const nickname = typeof auth?.name === 'string' ? checkNickname(auth.name) : undefined;
+    if (nickname && !nickname.ok) {
+      next(connectError(ErrorCode.NAME_INVALID, nickname.message));
       return;
     }
     const hello = helloSchema.safeParse(auth);
@@ -54,7 +62,8 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
     const socket = raw as unknown as WorkerSocket;
     const hello = (socket.data as unknown as { hello: z.output<typeof helloSchema> }).hello;
     const session = engine.joinWorker({
-      name: hello.name,
+      // Unique on the board by skeleton: a second "alice" is shown as "alice (2)" (server/live/names.ts).
+      name: namesFor(engine).claim(hello.clientId, hello.name),
       kind: hello.kind,
       clientId: hello.clientId,
       capacity: hello.capacity,
