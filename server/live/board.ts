@@ -18,15 +18,11 @@
 // crawl results). Storage answers asynchronously: a contributor who joins
 // counts at once from zero, and its stored totals are added once read.
 //
-// Only contributors are listed: a row with at least one validated page (the
-// engine's `page` event comes only for recorded results, never for a result
-// waiting for its check or refused), or one whose sessions hold leases now.
-// A socket that connects and does nothing (capacity 0, or never a page) is
-// counted in the totals but takes no row, so a crowd of them cannot push the
-// real contributors off the board. Rows are named as server/live/names.ts
-// decides (unique by confusable skeleton).
+// Listed are rows with a validated page (the engine's `page` event: recorded
+// results only, never one waiting for its check) or holding leases now; idle
+// sockets count in the totals only, so a crowd of them pushes no one off.
+// Rows are named as server/live/names.ts decides (unique by skeleton).
 import { createHash } from 'node:crypto';
-import { WORKER_KINDS, type WorkerKind } from '../../shared/protocol.ts';
 import {
   compareContributors,
   type BoardContributor,
@@ -40,10 +36,9 @@ import type { Engine } from '../engine/engine.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { WorkerSession } from '../lease/workers.ts';
 import { Ticker } from './ticker.ts';
-import { crawlView, sameCrawl, sameRow, sameTotals } from './board-views.ts';
+import { boardTotals, crawlView, sameCrawl, sameRow, sameTotals } from './board-views.ts';
 import { RateWindow } from './rate-window.ts';
 import { namesFor } from './names.ts';
-
 /** Stored rows whose names are read back at start, so their owners keep them after a restart. */
 const NAMES_KEPT = 10_000;
 
@@ -379,8 +374,7 @@ export class Board {
 
   /** Some session of the contributor holds a lease now. */
   private working(c: Contributor): boolean {
-    for (const session of c.sessions) if (this.core.leasesHeldBy(session) > 0) return true;
-    return false;
+    return [...c.sessions].some((session) => this.core.leasesHeldBy(session) > 0);
   }
 
   private view(c: Contributor, now: number): BoardContributor {
@@ -398,23 +392,8 @@ export class Board {
   }
 
   private totals(now: number): BoardTotals {
-    const sessionsByKind = Object.fromEntries(WORKER_KINDS.map((k) => [k, 0])) as Record<WorkerKind, number>;
-    let sessionsOnline = 0;
-    for (const worker of this.core.workers.all()) {
-      sessionsByKind[worker.kind]++;
-      sessionsOnline++;
-    }
     let contributorsOnline = 0;
     for (const c of this.contributors.values()) if (c.sessions.size > 0) contributorsOnline++;
-    return {
-      contributorsOnline,
-      sessionsOnline,
-      sessionsByKind,
-      contributorsKnown: this.allTime.known,
-      pagesPerMinute: this.hubRate.sum(now, 60),
-      pagesPerSecond: Math.round((this.hubRate.sum(now, 10) / 10) * 10) / 10,
-      pages: this.allTime.pages,
-      items: this.allTime.items,
-    };
+    return boardTotals(this.core.workers.all(), contributorsOnline, this.allTime, this.hubRate, now);
   }
 }

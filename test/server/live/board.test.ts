@@ -146,10 +146,16 @@ test('many page events between two rounds make one broadcast with each changed r
     hub.board.tick();
     assert.equal(received.length, 1, 'nothing changed, nothing sent');
 
+    // bob, connected but idle, counts in the totals; his row comes with his first validated page.
     const [bob] = await startWorkers(hub.url, 1, { name: 'bob', clientId: BOB });
     hub.board.tick();
     assert.equal(received.length, 2);
-    assert.deepEqual(received[1]!.rows?.map((r) => r.name), ['bob'], 'only the new row');
+    assert.equal(received[1]!.rows, undefined, 'no row for an idle contributor');
+    assert.equal(received[1]!.totals?.sessionsOnline, 3);
+    const more = await hub.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: 5 } }));
+    await waitForCrawlEnd(hub, more.id);
+    hub.board.tick();
+    assert.ok(received[2]!.rows!.every((r) => r.name === 'bob' || r.name === 'alice'), 'only the rows that changed');
     await bob!.stop();
   } finally {
     unsubscribe();
@@ -250,7 +256,7 @@ test('a page of another protocol version is told to reload', async () => {
   }
 });
 
-test('only the top rows are broadcast, online contributors first, and the totals count everyone', async () => {
+test('only the top rows are broadcast, by validated pages, and the totals count everyone', async () => {
   const dir = tempDir();
   try {
     // Three contributors with all-time totals, then a restart: all offline.
@@ -265,12 +271,10 @@ test('only the top rows are broadcast, online contributors first, and the totals
 
     hub = await startTestHub({ dataDir: dir.path, board: { intervalMs: 1000, maxRows: 2 } });
     const workers = await startWorkers(hub.url, 1, { name: 'erin', clientId: `${ALICE}e` });
+    hub.board.tick();
     const watcher = subscribe(hub.url);
-    await watcher.snapshot;
-    await watcher.until(() => rowNamed(watcher.rows, 'erin')?.online === true);
-    assert.deepEqual([...watcher.rows.values()].map((r) => r.name).sort(), ['carol', 'erin'], 'erin (online) and carol (most pages)');
-    const snapshot = await subscribe(hub.url).snapshot;
-    assert.deepEqual(snapshot.rows.map((r) => r.name), ['erin', 'carol']);
+    const snapshot = await watcher.snapshot;
+    assert.deepEqual(snapshot.rows.map((r) => r.name), ['carol', 'dave'], 'the most validated pages; erin, online with fewer, is not in the top 2');
     assert.equal(snapshot.totals.contributorsKnown, 3);
     assert.equal(snapshot.totals.contributorsOnline, 1);
     assert.equal(snapshot.totals.pages, 12);
