@@ -1,7 +1,7 @@
 // Nicknames, as the hub and the contributor page both see them: one
-// normalisation (so the page shows what the hub will show), the characters a
-// nickname may not contain, and the skeleton that decides when two nicknames
-// are "the same" on the board (server/live/names.ts keeps them unique by it).
+// normalisation (so the page shows what the hub will show) and the characters
+// a nickname may not contain. When two nicknames are "the same" on the board is
+// shared/name-skeleton.ts's (apart, so its tables stay out of the browser's bundle).
 //
 // Normalising is friendly: NFC, every kind of white space (tabs, no-break and
 // ideographic spaces) becomes one space, runs collapse, the ends are trimmed,
@@ -13,8 +13,6 @@
 // unassigned code points), piles of combining marks, or a name without a single
 // letter or digit is refused with NAME_INVALID, never silently repaired: the
 // volunteer sees which character was refused.
-import { remove as removeConfusables } from 'confusables';
-
 /** Graphemes (letters as a reader counts them: "é" is one however it is encoded) a nickname may have. */
 export const NAME_MAX_LENGTH = 32;
 /** UTF-16 units accepted at all, before normalising (anything longer is refused unread). */
@@ -44,7 +42,8 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Default_Ignorable_Code_Poin
 const MARK_RUN = new RegExp(`\\p{M}{${MAX_MARKS + 1},}`, 'u');
 const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Splits text as a reader counts letters ("é", "👋🏽" are one each). */
+export const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 function codePoint(char: string): string {
   return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -70,31 +69,4 @@ export function checkNickname(raw: unknown): NameCheck {
   for (const _ of graphemes.segment(name)) length++;
   if (length > NAME_MAX_LENGTH) return refuse('too-long', `nicknames are at most ${NAME_MAX_LENGTH} characters`);
   return { ok: true, name };
-}
-
-/**
- * Two nicknames with one skeleton are "the same" on the board. It is Unicode's
- * confusable skeleton (UTS #39) folded further: compatibility forms (NFKC: full
- * width, mathematical letters), look-alikes from other scripts mapped to the
- * Latin letter they imitate (Cyrillic "а", Greek "α", Cherokee "Ꭺ"), accents
- * dropped, the ASCII look-alikes UTS #39 maps (1, | and a capital I among small
- * letters to l; 0 to o; rn to m), and case: "Alice", "alice" and "аlice" are one name. Never shown.
- */
-export function nameSkeleton(name: string): string {
-  let latin = removeConfusables(name.normalize('NFKC')).replace(/rn/g, 'm').replace(/[1|]/g, 'l');
-  // A capital I among small letters reads as an l ("aIice"); in capitals it is an I ("ALICE").
-  if (/\p{Ll}/u.test(latin)) latin = latin.replace(/I/g, 'l');
-  return removeConfusables(latin.toLowerCase().normalize('NFKC'))
-    .toLowerCase()
-    .replace(/0/g, 'o')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-/** "alice" with a number, for the second "alice" to connect: "alice (2)", cut so it stays within NAME_MAX_LENGTH. */
-export function numberedName(name: string, n: number): string {
-  const suffix = ` (${n})`;
-  const parts = [...graphemes.segment(name)].map((p) => p.segment);
-  const room = NAME_MAX_LENGTH - suffix.length;
-  return `${(parts.length > room ? parts.slice(0, room) : parts).join('').trimEnd()}${suffix}`;
 }

@@ -8,7 +8,7 @@
 // board's stored rows are read back in). A name is held while one of its
 // sessions is connected; once it has a validated page it is held for good,
 // so sockets that never contribute cannot squat names, nor fill memory.
-import { nameSkeleton, numberedName } from '../../shared/names.ts';
+import { nameSkeleton, numberedName } from '../../shared/name-skeleton.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { WorkerSession } from '../lease/workers.ts';
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NAME_MAX_LENGTH, checkNickname, nameSkeleton, numberedName } from '../../shared/names.ts';
+import { NAME_MAX_LENGTH, checkNickname } from '../../shared/names.ts';
+import { nameSkeleton, numberedName } from '../../shared/name-skeleton.ts';
 import { isErrorCode } from '../../shared/errors.ts';
 import { helloSchema } from '../../shared/protocol.ts';
 
