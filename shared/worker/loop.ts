@@ -116,7 +116,7 @@ export class WorkerLoop {
       else if (code === ErrorCode.BANNED) this.setState('banned');
       this.lastError = error.data ?? { code: ErrorCode.CONNECT_FAILED, message: error.message };
       // Reconnecting cannot change these answers: stop trying.
-      if (code === ErrorCode.PROTOCOL_MISMATCH || code === ErrorCode.BANNED || code === ErrorCode.BAD_REQUEST) this.socket.disconnect();
+      if (code === ErrorCode.PROTOCOL_MISMATCH || code === ErrorCode.BANNED || code === ErrorCode.BAD_REQUEST || code === ErrorCode.NAME_INVALID) this.socket.disconnect();
       this.changed();
     });
   }

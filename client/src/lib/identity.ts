@@ -3,6 +3,7 @@
 // the throttle settings. Everything read back is checked: localStorage is
 // shared with whatever else ran on this origin, and may be full or disabled.
 import { helloSchema } from '../../../shared/protocol.ts';
+import { NAME_MAX_LENGTH, checkNickname as checkName } from '../../../shared/names.ts';
 
 const KEYS = {
   nickname: 'crowdcrawl.nickname',
@@ -10,7 +11,7 @@ const KEYS = {
   settings: 'crowdcrawl.settings',
 } as const;
 
-export const NICKNAME_MAX_LENGTH = 32;
+export const NICKNAME_MAX_LENGTH = NAME_MAX_LENGTH;
 export const CONCURRENCY_RANGE = { min: 1, max: 6 } as const;
 export const MIN_DELAY_CHOICES_MS = [0, 250, 500, 1000, 2000, 5000] as const;
 
@@ -52,11 +53,10 @@ export function isClientId(value: unknown): value is string {
   return helloSchema.shape.clientId.safeParse(value).success;
 }
 
-/** The nickname as the hub will store it (same normalization), or an error message for the form. */
+/** The nickname as the hub will take it (the same check, shared/names.ts), or the hub's refusal message for the form. */
 export function checkNickname(raw: string): { ok: true; name: string } | { ok: false; message: string } {
-  const parsed = helloSchema.shape.name.safeParse(raw);
-  if (parsed.success) return { ok: true, name: parsed.data };
-  return { ok: false, message: parsed.error.issues[0]?.message ?? 'this nickname cannot be used' };
+  const checked = checkName(raw);
+  return checked.ok ? { ok: true, name: checked.name } : { ok: false, message: checked.message };
 }
 
 export function loadClientId(): string {

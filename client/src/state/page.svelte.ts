@@ -5,6 +5,7 @@ import { Volunteer } from './volunteer.svelte.ts';
 import type { CrowdcrawlPageApi } from '../../../shared/page-api.ts';
 import { checkNickname, loadClientId, loadNickname, loadSettings, saveNickname, NICKNAME_MAX_LENGTH } from '../lib/identity.ts';
 import type { PageMode } from '../lib/mode.ts';
+import type { ProtocolError } from '../../../shared/protocol.ts';
 
 export class ContributorPage {
   readonly mode: PageMode;
@@ -19,21 +20,34 @@ export class ContributorPage {
   constructor(mode: PageMode) {
     this.mode = mode;
     this.board = new BoardState();
+    // The hub may show the tab under another name than asked ("alice (2)"), or refuse the nickname.
+    const naming = {
+      onNamed: (name: string) => this.board.identify(this.volunteer.clientId, name),
+      onNameRefused: (error: ProtocolError) => (this.nicknameError = error.message),
+    };
     if (mode.kind === 'headless') {
       this.volunteer = new Volunteer({
         kind: 'headless',
         clientId: mode.clientId,
         settings: { concurrency: mode.concurrency, minDelayMs: mode.minDelayMs, pauseWhenHidden: false },
         persist: false,
+        ...naming,
       });
       this.nickname = mode.name;
     } else {
-      this.volunteer = new Volunteer({ kind: 'tab', clientId: loadClientId(), settings: loadSettings(), persist: true });
+      this.volunteer = new Volunteer({ kind: 'tab', clientId: loadClientId(), settings: loadSettings(), persist: true, ...naming });
       this.nickname = loadNickname();
     }
     // A returning volunteer sees their all-time totals before pressing the button.
     const known = checkNickname(this.nickname);
     if (known.ok) this.board.identify(this.volunteer.clientId, known.name);
+  }
+
+  /** Said when the hub shows this tab under another name than the nickname asked for. */
+  get renamedNote(): string | null {
+    const v = this.volunteer;
+    if (!v.contributing || v.askedName === '' || v.name === v.askedName) return null;
+    return `"${v.askedName}" is taken on this hub, so you are shown as "${v.name}".`;
   }
 
   /** True when the hub speaks a newer protocol than this page: only a reload helps. */

@@ -3,7 +3,7 @@
 // pause and resume, the throttle, and pausing while the tab is hidden.
 // Components read the $state fields; the loop's own objects are copied into
 // them at most every 100 ms, so a fast crawl does not re-render per event.
-import { PROTOCOL_VERSION, type Hello, type ProtocolError, type WorkerKind } from '../../../shared/protocol.ts';
+import { ErrorCode, PROTOCOL_VERSION, type Hello, type ProtocolError, type WorkerKind } from '../../../shared/protocol.ts';
 import { WorkerLoop, type PageActivity, type WorkerSocket, type WorkerStats } from '../../../shared/worker/loop.ts';
 import { clampConcurrency, clampMinDelay, saveSettings, type Settings } from '../lib/identity.ts';
 import type { VolunteerState, VolunteerStatus } from '../../../shared/page-api.ts';
@@ -29,6 +29,10 @@ export interface VolunteerOptions {
   /** Remember throttle changes in localStorage (not for edge tabs). */
   persist: boolean;
   hubUrl?: string;
+  /** The hub welcomed the tab under this name (it may differ from the nickname asked for: "alice (2)"). */
+  onNamed?: (name: string) => void;
+  /** The hub refused the nickname (NAME_INVALID): the tab has stopped. */
+  onNameRefused?: (error: ProtocolError) => void;
 }
 
 function zeroStats(): WorkerStats {
@@ -39,7 +43,10 @@ export class Volunteer {
   readonly kind: WorkerKind;
   readonly clientId: string;
   state = $state<VolunteerState>('off');
+  /** The name the hub shows this tab as (its welcome's), or the nickname asked for until it answers. */
   name = $state('');
+  /** The nickname asked for. */
+  askedName = $state('');
   /** This tab, since it started contributing. */
   stats = $state<WorkerStats>(zeroStats());
   /** Pages this tab finished in the last 60 seconds. */
@@ -52,6 +59,8 @@ export class Volunteer {
 
   private readonly persist: boolean;
   private readonly hubUrl: string;
+  private readonly onNamed: ((name: string) => void) | undefined;
+  private readonly onNameRefused: ((error: ProtocolError) => void) | undefined;
   private loop: WorkerLoop | undefined;
   private unwatchOffline: (() => void) | undefined;
   private syncTimer: ReturnType<typeof setTimeout> | undefined;
@@ -65,6 +74,8 @@ export class Volunteer {
     this.settings = { ...options.settings };
     this.persist = options.persist;
     this.hubUrl = options.hubUrl ?? location.origin;
+    this.onNamed = options.onNamed;
+    this.onNameRefused = options.onNameRefused;
     document.addEventListener('visibilitychange', () => this.applyVisibility());
   }
 
@@ -76,6 +87,7 @@ export class Volunteer {
   start(name: string): void {
     if (this.loop) return;
     this.name = name;
+    this.askedName = name;
     this.stats = zeroStats();
     this.completions = [];
     this.lastPages = 0;
@@ -100,6 +112,7 @@ export class Volunteer {
     this.unwatchOffline = closeWhenOffline(socket);
     loadExtractor().catch(() => undefined);
     loop.onChange(() => this.scheduleSync());
+    loop.onChange(() => this.followName(loop));
     this.rateTimer = setInterval(() => this.sync(), 1000);
     loop.start();
     this.applyVisibility();
@@ -193,6 +206,20 @@ export class Volunteer {
       this.syncTimer = undefined;
       this.sync();
     }, SYNC_EVERY_MS);
+  }
+
+  /** Takes the name the hub gave; stops when it refused the nickname (reconnecting cannot change that). */
+  private followName(loop: WorkerLoop): void {
+    if (loop !== this.loop) return;
+    const given = loop.welcome?.name;
+    if (given !== undefined && given !== this.name) {
+      this.name = given;
+      this.onNamed?.(given);
+    }
+    if (loop.lastError?.code === ErrorCode.NAME_INVALID && loop.state !== 'stopped') {
+      this.onNameRefused?.(loop.lastError);
+      void this.stop();
+    }
   }
 
   /** Copies the loop's state into the reactive fields. */
