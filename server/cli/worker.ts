@@ -5,6 +5,7 @@ import { startNodeWorker } from '../worker/node-worker.ts';
 import { aboveProgressLine, ProgressLine } from './progress.ts';
 import { createLogger, logLevelFrom, type LogLevel, type Logger } from '../log.ts';
 import type { WorkerLoop } from '../../shared/worker/loop.ts';
+import { checkNickname } from '../../shared/names.ts';
 
 const HELP = `usage: crowdcrawl worker [--hub URL] [--concurrency N] [--name NAME] [--min-delay-ms MS] [--log-level LEVEL]
 
@@ -31,7 +32,8 @@ function logStates(loop: WorkerLoop, hubUrl: string, log: Logger): void {
     if (loop.state === 'connecting') {
       log.warn({ code: loop.lastError?.code }, `lost the hub (${loop.lastError?.message ?? 'disconnected'}); reconnecting`);
     } else if (from === 'connecting' && (loop.state === 'working' || loop.state === 'idle' || loop.state === 'paused')) {
-      log.info(`connected to ${hubUrl}`);
+      // The hub may show the worker under another name than asked ("alice (2)": docs/volunteers.md).
+      log.info(`connected to ${hubUrl} as "${loop.welcome?.name ?? ''}"`);
     } else {
       log.debug(`${from} → ${loop.state}`);
     }
@@ -73,6 +75,11 @@ export const command: Command = {
       console.error('crowdcrawl worker: --min-delay-ms must be 0 or more');
       return 2;
     }
+    const name = values.name === undefined ? undefined : checkNickname(values.name);
+    if (name && !name.ok) {
+      console.error(`crowdcrawl worker: --name: ${name.message}`);
+      return 2;
+    }
     let logLevel: LogLevel;
     try {
       logLevel = logLevelFrom(values['log-level']);
@@ -80,7 +87,7 @@ export const command: Command = {
       console.error(`crowdcrawl worker: ${(error as Error).message}`);
       return 2;
     }
-    const worker = startNodeWorker({ hubUrl, concurrency, minDelayMs, ...(values.name ? { name: values.name } : {}) });
+    const worker = startNodeWorker({ hubUrl, concurrency, minDelayMs, ...(name?.ok ? { name: name.name } : {}) });
     const progress = new ProgressLine(process.stderr);
     logStates(worker.loop, hubUrl, createLogger({ level: logLevel, name: 'worker', destination: aboveProgressLine(process.stderr) }));
     const started = Date.now();
