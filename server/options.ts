@@ -37,6 +37,8 @@ export const hubOptionsSchema = z.strictObject({
       maxCrawlDelayMs: z.number().int().min(0).max(3_600_000).default(60_000),
       /** Origins remembered at once (least recently used go first). */
       maxOrigins: z.number().int().min(1).max(10_000_000).default(100_000),
+      /** Allow/Disallow rules longer than this are dropped (a hostile file's rules cost the hub per URL). */
+      maxRuleLength: z.number().int().min(16).max(16_664).default(2048),
     })
     .default({
       cacheTtlMs: 24 * 3_600_000,
@@ -45,6 +47,7 @@ export const hubOptionsSchema = z.strictObject({
       maxAttempts: 6,
       maxCrawlDelayMs: 60_000,
       maxOrigins: 100_000,
+      maxRuleLength: 2048,
     }),
   relay: z
     .strictObject({
