@@ -70,6 +70,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   const fetcher = createPageFetcher({
     allowHosts: options.allowHosts,
     maxBodyBytes: options.relay.maxBodyBytes,
+    maxCompressionRatio: options.relay.maxCompressionRatio,
     timeoutMs: options.relay.timeoutMs,
     maxRedirects: options.relay.maxRedirects,
   });

@@ -52,12 +52,14 @@ export const hubOptionsSchema = z.strictObject({
   relay: z
     .strictObject({
       maxBodyBytes: z.number().int().min(1024).max(1024 ** 3).default(10 * 1024 * 1024),
+      /** A Content-Encoding layer growing its input more than this many times is a bomb (RELAY_DECODED_TOO_LARGE). */
+      maxCompressionRatio: z.number().min(1).max(1_000_000).default(100),
       timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
       maxRedirects: z.number().int().min(0).max(20).default(5),
       /** Relay requests one worker may have open at once (each lease's page is fetched once, whatever it asks). */
       maxConcurrentPerWorker: z.number().int().min(1).max(10_000).default(64),
     })
-    .default({ maxBodyBytes: 10 * 1024 * 1024, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64 }),
+    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64 }),
   /** Validation and trust: who is checked, how often, and what a cheater costs (docs/trust.md). */
   validation: z
     .strictObject({

@@ -80,6 +80,7 @@ export const ERRORS = {
   RELAY_ABORTED: { group: 'give-up', area: 'relay', status: 502, meaning: 'The fetch was aborted (the worker left, or the fetcher closed).', todo: 'Nothing: the lease goes back when its worker leaves.' },
   RELAY_BUSY: { group: 'retry', area: 'relay', status: 429, meaning: 'The worker has more relay requests open at once than the hub allows (relay.maxConcurrentPerWorker).', todo: 'Fetch fewer pages at once; try again when one finishes.' },
   RELAY_INTERNAL: { group: 'retry', area: 'relay', status: 502, meaning: 'An unexpected failure while fetching.', todo: "Retried; if it persists, report it with the hub's log." },
+  RELAY_DECODED_TOO_LARGE: { group: 'give-up', area: 'relay', status: 502, meaning: 'A Content-Encoding layer of the body decodes to more than relay.maxCompressionRatio times its own size (a compression bomb).', todo: "Nothing: the page is recorded as failed; raise the hub's relay.maxCompressionRatio if such pages matter." },
 
   // Politeness: pages skipped before a fetch, and sitemaps that could not be read.
   ROBOTS_DISALLOWED: { group: 'give-up', area: 'page', meaning: "The site's robots.txt disallows the URL for the crawl's user agent; the page is skipped.", todo: 'Nothing: robots.txt is obeyed.' },
@@ -148,7 +149,7 @@ export const SOCKET_ERROR_CODES = [
 export const RELAY_ERROR_CODES = [
   'RELAY_BAD_URL', 'RELAY_BAD_SCHEME', 'RELAY_BLOCKED_ADDRESS', 'RELAY_DNS_FAILED', 'RELAY_CONNECT_FAILED', 'RELAY_TIMEOUT',
   'RELAY_TOO_MANY_REDIRECTS', 'RELAY_REDIRECT_LOOP', 'RELAY_BODY_TOO_LARGE', 'RELAY_CONTENT_TYPE', 'RELAY_HTTP_STATUS',
-  'RELAY_BAD_ENCODING', 'RELAY_ABORTED', 'RELAY_INTERNAL',
+  'RELAY_BAD_ENCODING', 'RELAY_ABORTED', 'RELAY_INTERNAL', 'RELAY_DECODED_TOO_LARGE',
 ] as const satisfies readonly ErrorCode[];
 export type RelayErrorCode = (typeof RELAY_ERROR_CODES)[number];
 export const RelayErrorCode = mirror(RELAY_ERROR_CODES);
