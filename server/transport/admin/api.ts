@@ -87,9 +87,10 @@ function stringParam(req: Request, name: string): string | undefined {
   return raw;
 }
 
-function booleanParam(req: Request, name: string): boolean {
+function booleanParam(req: Request, name: string, absent = false): boolean {
   const raw = stringParam(req, name);
-  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === undefined || raw === '') return absent;
+  if (raw === '0' || raw === 'false') return false;
   if (raw === '1' || raw === 'true') return true;
   throw new HubError('BAD_REQUEST', `"${name}" must be true or false`);
 }
@@ -220,7 +221,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
     const crawl = engine.crawls.require(req.params.id);
     const format = stringParam(req, 'format') ?? 'jsonl';
     if (!isExportFormat(format)) throw new HubError('BAD_REQUEST', `"format" must be one of ${EXPORT_FORMATS.join(', ')}`);
-    await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas') });
+    await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas', true) });
   });
 
   router.use((req, res) => {

@@ -181,6 +181,19 @@ test('export writes the crawl\'s items to a file in the format its name or --for
   assert.equal(existsSync(join(dir, 'never.csv')), false);
 });
 
+test('export escapes CSV formulas by default, and --no-escape-formulas writes them as they are', async () => {
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'formulas' }), { start: false });
+  await insertItems(hub, crawl.id, [{ url: 'http://127.0.0.1:9/1', type: 'item', data: { title: '=HYPERLINK("http://evil")', price: '-1' } }]);
+  const escaped = await cli(['export', crawl.id, '--format', 'csv']);
+  assert.equal(escaped.code, 0, escaped.stderr);
+  assert.deepEqual(parseCsv(escaped.stdout)[1], ['http://127.0.0.1:9/1', 'item', `'=HYPERLINK("http://evil")`, "'-1"]);
+  const raw = await cli(['export', crawl.id, '--format', 'csv', '--no-escape-formulas']);
+  assert.equal(raw.code, 0, raw.stderr);
+  assert.deepEqual(parseCsv(raw.stdout)[1], ['http://127.0.0.1:9/1', 'item', '=HYPERLINK("http://evil")', '-1']);
+  const json = await cli(['export', crawl.id, '--format', 'json']);
+  assert.equal(JSON.parse(json.stdout)[0].data.title, '=HYPERLINK("http://evil")', 'JSON is never changed');
+});
+
 test('an unreachable hub, a refused token or no token at all end with a clear message', async () => {
   const port = await closedPort();
   for (const args of [['status'], ['export', 'x'], ['crawl', specFile('unreachable', testSpec())]]) {
