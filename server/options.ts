@@ -90,6 +90,17 @@ export const hubOptionsSchema = z.strictObject({
       bodyRetentionMs: 7 * 24 * 3_600_000,
       maxLeasesPerAddress: 512,
     }),
+  /**
+   * Wrong admin tokens per client address, counted together over the console's
+   * sign-in form, Bearer tokens on /api and the /admin socket: past maxFailures
+   * within windowMs, that address gets SIGN_IN_RATE_LIMITED (429) until the window ends.
+   */
+  adminAuth: z
+    .strictObject({
+      maxFailures: z.number().int().min(1).max(1_000_000).default(10),
+      windowMs: z.number().int().min(1000).max(24 * 3_600_000).default(60_000),
+    })
+    .default({ maxFailures: 10, windowMs: 60_000 }),
   /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
   pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),

@@ -50,7 +50,7 @@ export const ERRORS = {
   UNAUTHORIZED: { group: 'fix', area: 'http', status: 401, meaning: 'No admin token or console session, or a wrong token.', todo: 'Send "Authorization: Bearer <admin token>" or sign in to the console.' },
   WRONG_TOKEN: { group: 'fix', area: 'http', status: 401, meaning: "The token given to sign in is not this hub's admin token.", todo: "Use the token the hub printed at its first start (its data dir's admin-token file)." },
   CSRF_FAILED: { group: 'fix', area: 'http', status: 403, meaning: "A console request came from another site or without the session's CSRF token.", todo: "Use the hub's own console page; send the x-csrf-token header." },
-  SIGN_IN_RATE_LIMITED: { group: 'retry', area: 'http', status: 429, meaning: 'Too many wrong tokens from this address.', todo: 'Wait the minutes the message says, then sign in with the right token.' },
+  SIGN_IN_RATE_LIMITED: { group: 'retry', area: 'http', status: 429, meaning: 'Too many wrong admin tokens from this address (sign-in form, Bearer tokens and the admin socket count together; adminAuth settings): the right token is refused too until the window ends.', todo: 'Wait the time the message (and Retry-After) says, then use the right token.' },
   NOT_FOUND: { group: 'fix', area: 'http', status: 404, meaning: 'No admin API route for this method and path.', todo: 'Check the route in docs/admin.md.' },
   BODY_TOO_LARGE: { group: 'fix', area: 'http', status: 413, meaning: 'The request body is larger than the API accepts (5 MB).', todo: 'Send a smaller body (fewer start URLs).' },
   BAD_JSON: { group: 'fix', area: 'http', status: 400, meaning: 'The request body is not valid JSON.', todo: 'Send valid JSON.' },

@@ -12,6 +12,7 @@ import type { Engine } from '../../engine/engine.ts';
 import { crawlDetail, hubStats, itemView, pageView, PAGE_STATES, workerViews, type PageStateName } from './views.ts';
 import { EXPORT_FORMATS, isExportFormat, sendExport } from '../../export/export.ts';
 import { AdminSessions, sessionRoutes } from './session.ts';
+import { AdminTokenLimiter, clientAddress } from './rate-limit.ts';
 import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
@@ -42,7 +43,8 @@ function tokenDigest(token: string): Buffer {
  */
 export function requireAdmin(options: AdminRouterOptions) {
   const expected = tokenDigest(options.adminToken);
-  return (req: Request, res: Response, next: NextFunction): void => {
+  const limiter = options.sessions?.limiter ?? new AdminTokenLimiter();
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const header = req.get('authorization');
     const match = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
     res.setHeader('www-authenticate', 'Bearer realm="crowdcrawl admin"');
@@ -60,8 +62,17 @@ export function requireAdmin(options: AdminRouterOptions) {
       sendError(res, 'UNAUTHORIZED', 'send the admin token in an "Authorization: Bearer <token>" header');
       return;
     }
+    // The same limit as the sign-in form's: a Bearer header is no way round it.
+    const address = clientAddress(req.socket.remoteAddress);
+    const waitMs = await limiter.blockedForMs(address);
+    if (waitMs > 0) {
+      res.setHeader('retry-after', String(Math.ceil(waitMs / 1000)));
+      sendError(res, 'SIGN_IN_RATE_LIMITED', limiter.refusal(waitMs));
+      return;
+    }
     if (!timingSafeEqual(tokenDigest(match[1]!), expected)) {
-      sendError(res, 'UNAUTHORIZED', 'the admin token is wrong');
+      const left = await limiter.fail(address);
+      sendError(res, 'UNAUTHORIZED', `the admin token is wrong (${left} more attempt(s) from this address before it must wait)`);
       return;
     }
     res.removeHeader('www-authenticate');
