@@ -17,6 +17,7 @@ import type { Believed, Results } from '../results/results.ts';
 import { checkResult, type ValidResult } from '../results/check.ts';
 import { Validator, isRefusal, parserOf, type Check, type Opinion, type ValidationSettings } from '../validate/validator.ts';
 import type { Reply, ResultPayload } from '../../shared/protocol.ts';
+import type { ContributorTrust, TrustList } from '../../shared/admin-api.ts';
 import { HubExtractor } from '../validate/hub-extract.ts';
 import { TrustBook, addressKey, clientKey, type Contributor } from '../validate/trust.ts';
 import { resultDigest } from '../validate/digest.ts';
@@ -94,6 +95,32 @@ export class TrustKeeper {
   close(): void {
     this.validator.close();
     void this.flush();
+  }
+
+  /** Every contributor's record, for the console (GET /api/trust), most recently seen first. */
+  view(): TrustList {
+    const contributors: ContributorTrust[] = [];
+    for (const row of this.trust.all()) {
+      const [kind, ...rest] = row.key.split(':');
+      contributors.push({
+        kind: kind === 'address' ? 'address' : 'client',
+        value: rest.join(':'),
+        label: row.label,
+        checked: row.checked,
+        valid: row.valid,
+        invalid: row.invalid,
+        trusted: row.trusted,
+        strikes: row.strikes,
+        consecutiveValid: row.consecutiveValid,
+        state: row.banned ? 'banned' : row.consecutiveValid < this.options.probationResults ? 'probation' : 'trusted',
+        checkRate: this.trust.checkRate(row),
+        lastReason: row.lastReason,
+        updatedAt: row.updatedAt,
+      });
+    }
+    contributors.sort((a, b) => b.updatedAt - a.updatedAt);
+    const { probationResults, minCheckRate, strikesToBan } = this.options;
+    return { contributors, settings: { probationResults, minCheckRate, strikesToBan } };
   }
 
   // Worker tokens: an operator's edge workers, trusted without checks.
@@ -196,7 +223,8 @@ export class TrustKeeper {
   ): Promise<Reply<{ duplicate: boolean; pending?: boolean }> | { record: { result: ValidResult; believed: Believed } }> {
     const contributor = contributorOf(worker);
     const parser = parserOf(worker.kind);
-    const opinion = this.validator.opinionOf(record, payload.items, payload.links);
+    // An operator's worker is believed: its links are not scanned for in the page either.
+    const opinion = this.validator.opinionOf(contributor.operatorTrusted ? { ...record, served: undefined } : record, payload.items, payload.links);
     const refusal = isRefusal(opinion) ? { ok: false as const, error: { code: opinion.code, message: opinion.reason } } : undefined;
     if (record.check) {
       // A second opinion: compared with the others, never recorded as it is.

@@ -72,3 +72,12 @@ export const quotesSpec = (origin: string, extra: Record<string, unknown> = {}) 
   politeness: { obeyRobotsTxt: false, perHostConcurrency: 16, perHostDelayMs: 0 },
   ...extra,
 });
+
+/**
+ * A worker token from the hub's operator: a worker connecting with it is
+ * believed without checks (docs/trust.md). For tests whose worker sends made-up
+ * results on purpose, to test something other than validation.
+ */
+export async function operatorToken(hub: Hub): Promise<string> {
+  return (await hub.engine.trust.issueToken('test')).token;
+}
