@@ -78,6 +78,11 @@ export class TrustKeeper {
         deps.results.giveBack({ crawl: check.crawl, entry: check.entry, fetched: check.served.fetched, id: 'check', workerId: check.primary.workerId });
       },
       wantsReplica: () => deps.kick(),
+      judged: (primary) => {
+        const worker = deps.workers.get(primary.workerId);
+        if (worker) deps.workers.markHungry(worker);
+        deps.kick();
+      },
       revoke: (record) => deps.revoke(record),
       candidates: function* () {
         for (const worker of deps.workers.all()) if (worker.capacity > 0) yield { contributor: contributorOf(worker), parser: parserOf(worker.kind) };

@@ -17,7 +17,7 @@ export function tempDir(prefix = 'crowdcrawl-test-'): { path: string; remove(): 
 }
 
 /** A hub on port 0 with its own data dir; `clock` puts its core on fake time (test/helpers/fake-clock.ts). */
-export async function startTestHub(options: HubOptions = {}, wiring: { clock?: Clock } = {}): Promise<Hub & { dataDir: string; cleanup(): Promise<void> }> {
+export async function startTestHub(options: HubOptions = {}, wiring: { clock?: Clock; random?: () => number } = {}): Promise<Hub & { dataDir: string; cleanup(): Promise<void> }> {
   const dir = options.dataDir ? undefined : tempDir();
   const hub = await startHub({
     port: 0,
