@@ -68,7 +68,9 @@ const docs = docsSite({ pages: PAGES });
 const docsServer = await startFixtureServer(docs);
 const quotesServer = await startFixtureServer(quotesSite({ pages: 300 }));
 const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-bench-validation-'));
-const { child: hub, match } = await spawnUntil([join(root, 'bench/hub-process.ts'), dir], /^READY (\S+)/);
+// BENCH_HUB_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the hub.
+const hubArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const { child: hub, match } = await spawnUntil([...hubArgs, join(root, 'bench/hub-process.ts'), dir], /^READY (\S+)/);
 const hubUrl = match[1]!;
 
 async function crawl(spec: Record<string, unknown>): Promise<CrawlFigure> {
