@@ -148,3 +148,29 @@ test('worker tokens: an unknown token is refused (WORKER_TOKEN_UNKNOWN); an oper
     await hub.cleanup();
   }
 });
+
+test('forged shapes are refused at the door: a list for a single-value field, an unknown field (RESULT_INVALID); two strikes ban the browser and its address', async () => {
+  const hub = await startTestHub();
+  const w = await connectRawWorker(hub.url, { capacity: 3, clientId: 'shape-forger-000001' });
+  try {
+    await hub.engine.createCrawl(everyPage(3));
+    const leases = await w.waitForLeases(3);
+    for (const lease of leases) await (await w.relay(lease.id)).text();
+    const forgeries = [
+      { type: 'item', data: { text: ['a', 'b'], author: 'x' } },
+      { type: 'item', data: { text: 'a', author: 'x', price: '9' } },
+    ];
+    for (const [i, item] of forgeries.entries()) {
+      const reply = await w.socket.emitWithAck('result', { leaseId: leases[i]!.id, items: [item], links: [] });
+      assert.equal(!reply.ok && reply.error.code, 'RESULT_INVALID', JSON.stringify(item));
+    }
+    assert.equal(hub.engine.trust.view().contributors.find((c) => c.value === 'shape-forger-000001')?.strikes, 2);
+    assert.ok(hub.engine.isBanned('shape-forger-000001', '127.0.0.1'), 'two strikes ban it (and its address)');
+    await waitFor(() => !w.socket.connected);
+    const other = await connectRawWorker(hub.url, { capacity: 1, clientId: 'shape-forger-000002' }).catch((e: { data?: { code: string } }) => e.data?.code);
+    assert.equal(other, 'BANNED', 'its address is banned too');
+  } finally {
+    w.close();
+    await hub.cleanup();
+  }
+});
