@@ -25,6 +25,7 @@ export class ContributorPage {
         clientId: mode.clientId,
         settings: { concurrency: mode.concurrency, minDelayMs: mode.minDelayMs, pauseWhenHidden: false },
         persist: false,
+        ...(mode.token ? { token: mode.token } : {}),
       });
       this.nickname = mode.name;
     } else {

@@ -29,6 +29,8 @@ export interface VolunteerOptions {
   /** Remember throttle changes in localStorage (not for edge tabs). */
   persist: boolean;
   hubUrl?: string;
+  /** An operator's worker token (edge tabs of `crowdcrawl workers --token`). */
+  token?: string;
 }
 
 function zeroStats(): WorkerStats {
@@ -51,6 +53,7 @@ export class Volunteer {
   hiddenPaused = $state(false);
 
   private readonly persist: boolean;
+  private readonly token: string | undefined;
   private readonly hubUrl: string;
   private loop: WorkerLoop | undefined;
   private unwatchOffline: (() => void) | undefined;
@@ -64,6 +67,7 @@ export class Volunteer {
     this.clientId = options.clientId;
     this.settings = { ...options.settings };
     this.persist = options.persist;
+    this.token = options.token;
     this.hubUrl = options.hubUrl ?? location.origin;
     document.addEventListener('visibilitychange', () => this.applyVisibility());
   }
@@ -87,6 +91,7 @@ export class Volunteer {
       name,
       clientId: this.clientId,
       capacity: this.settings.concurrency,
+      ...(this.token ? { token: this.token } : {}),
     };
     const socket: WorkerSocket = connectToHub(this.hubUrl, { autoConnect: false, auth: { ...hello } });
     const loop = new WorkerLoop({

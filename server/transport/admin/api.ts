@@ -15,6 +15,7 @@ import { AdminSessions, sessionRoutes } from './session.ts';
 import { AdminTokenLimiter, clientAddress } from './rate-limit.ts';
 import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
+import { trustRouter } from './trust-routes.ts';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
 import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
 
@@ -136,6 +137,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
 
   router.post('/preview', previewHandler(options.fetcher, sendError));
   router.use(specsRouter(engine.storage));
+  router.use(trustRouter(engine));
 
   router.post('/workers/:id/disconnect', (req, res) => {
     const worker = engine.workers.get(req.params.id!);

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hubOptionsFromArgs } from '../../../server/cli/hub.ts';
 import { ADMIN_TOKEN, api, insertItems, parseCsv, startAdminTestHub, testSpec, type TestHub } from '../transport/admin/helpers.ts';
 
 const MAIN = new URL('../../../server/cli/main.ts', import.meta.url).pathname;
@@ -270,4 +271,23 @@ test('hub refuses a bad command line with exit 2', async () => {
   const ttl = await cli(['hub', '--lease-ttl-ms', '5']);
   assert.equal(ttl.code, 2);
   assert.match(ttl.stderr, /--lease-ttl-ms: /);
+  // A settings file: checked by the same schema, each problem with its path.
+  const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-config-'));
+  try {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ validation: { strikesToBan: 0 } }));
+    const refused = await cli(['hub', '--config', bad]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /bad\.json: validation\.strikesToBan: /);
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{ "validation": ');
+    assert.equal((await cli(['hub', '--config', broken])).code, 2);
+    const good = join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify({ port: 1, validation: { probationResults: 3, minCheckRate: 0.1 } }));
+    const parsed = hubOptionsFromArgs(['--config', good, '--port', '0']);
+    assert.ok(parsed !== 'help');
+    assert.deepEqual([parsed.hub.port, parsed.hub.validation], [0, { probationResults: 3, minCheckRate: 0.1 }], 'the flags win over the file');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
