@@ -156,7 +156,7 @@ test('forged shapes are refused at the door: a list for a single-value field, an
     await hub.engine.createCrawl(everyPage(3));
     const leases = await w.waitForLeases(3);
     for (const lease of leases) await (await w.relay(lease.id)).text();
-    const forgeries = [
+    const forgeries: { type: string; data: Record<string, string | string[] | null> }[] = [
       { type: 'item', data: { text: ['a', 'b'], author: 'x' } },
       { type: 'item', data: { text: 'a', author: 'x', price: '9' } },
     ];
