@@ -70,6 +70,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   const fetcher = createPageFetcher({
     allowHosts: options.allowHosts,
     maxBodyBytes: options.relay.maxBodyBytes,
+    maxCompressionRatio: options.relay.maxCompressionRatio,
     timeoutMs: options.relay.timeoutMs,
     maxRedirects: options.relay.maxRedirects,
   });
@@ -88,7 +89,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  const adminSessions = new AdminSessions();
+  const adminSessions = new AdminSessions({ tokenLimits: options.adminAuth });
   app.use('/api', createAdminRouter(engine, { adminToken, sessions: adminSessions, fetcher }));
   const staticDir = options.staticDir ?? defaultStaticDir();
   if (existsSync(staticDir)) {

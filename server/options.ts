@@ -37,6 +37,8 @@ export const hubOptionsSchema = z.strictObject({
       maxCrawlDelayMs: z.number().int().min(0).max(3_600_000).default(60_000),
       /** Origins remembered at once (least recently used go first). */
       maxOrigins: z.number().int().min(1).max(10_000_000).default(100_000),
+      /** Allow/Disallow rules longer than this are dropped (a hostile file's rules cost the hub per URL). */
+      maxRuleLength: z.number().int().min(16).max(16_664).default(2048),
     })
     .default({
       cacheTtlMs: 24 * 3_600_000,
@@ -45,16 +47,19 @@ export const hubOptionsSchema = z.strictObject({
       maxAttempts: 6,
       maxCrawlDelayMs: 60_000,
       maxOrigins: 100_000,
+      maxRuleLength: 2048,
     }),
   relay: z
     .strictObject({
       maxBodyBytes: z.number().int().min(1024).max(1024 ** 3).default(10 * 1024 * 1024),
+      /** A Content-Encoding layer growing its input more than this many times is a bomb (RELAY_DECODED_TOO_LARGE). */
+      maxCompressionRatio: z.number().min(1).max(1_000_000).default(100),
       timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
       maxRedirects: z.number().int().min(0).max(20).default(5),
       /** Relay requests one worker may have open at once (each lease's page is fetched once, whatever it asks). */
       maxConcurrentPerWorker: z.number().int().min(1).max(10_000).default(64),
     })
-    .default({ maxBodyBytes: 10 * 1024 * 1024, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64 }),
+    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64 }),
   /** Validation and trust: who is checked, how often, and what a cheater costs (docs/trust.md). */
   validation: z
     .strictObject({
@@ -85,6 +90,17 @@ export const hubOptionsSchema = z.strictObject({
       bodyRetentionMs: 7 * 24 * 3_600_000,
       maxLeasesPerAddress: 512,
     }),
+  /**
+   * Wrong admin tokens per client address, counted together over the console's
+   * sign-in form, Bearer tokens on /api and the /admin socket: past maxFailures
+   * within windowMs, that address gets SIGN_IN_RATE_LIMITED (429) until the window ends.
+   */
+  adminAuth: z
+    .strictObject({
+      maxFailures: z.number().int().min(1).max(1_000_000).default(10),
+      windowMs: z.number().int().min(1000).max(24 * 3_600_000).default(60_000),
+    })
+    .default({ maxFailures: 10, windowMs: 60_000 }),
   /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
   pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),

@@ -247,3 +247,63 @@ export interface SessionReply {
   expiresAt: number;
   idleMs: number;
 }
+
+/** One row of GET /api/trust: a browser (by client id) or an address, as validation has seen it. */
+export interface ContributorTrust {
+  kind: 'client' | 'address';
+  /** The client id or the address. */
+  value: string;
+  /** The nickname last seen (browsers) or the address. */
+  label: string;
+  checked: number;
+  valid: number;
+  invalid: number;
+  /** Results accepted without a check (past probation, not drawn). */
+  trusted: number;
+  strikes: number;
+  consecutiveValid: number;
+  /** probation: every result checked; trusted: checked at `checkRate`; banned. */
+  state: 'probation' | 'trusted' | 'banned';
+  /** The share of this contributor's results checked now (1 on probation). */
+  checkRate: number;
+  lastReason: string | null;
+  updatedAt: number;
+}
+
+export interface TrustList {
+  contributors: ContributorTrust[];
+  settings: { probationResults: number; minCheckRate: number; strikesToBan: number };
+}
+
+export interface BanView {
+  kind: 'client' | 'address';
+  value: string;
+  reason: string;
+  createdAt: number;
+}
+
+export interface BanList {
+  bans: BanView[];
+}
+
+/** POST /api/bans: ban a browser (client id), an address, or both. */
+export interface BanRequest {
+  clientId?: string;
+  address?: string;
+  reason?: string;
+}
+
+export interface WorkerTokenView {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface WorkerTokenList {
+  tokens: WorkerTokenView[];
+}
+
+/** POST /api/worker-tokens answers with the token itself, once: only its hash is kept. */
+export interface IssuedWorkerToken extends WorkerTokenView {
+  token: string;
+}

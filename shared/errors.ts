@@ -51,7 +51,7 @@ export const ERRORS = {
   UNAUTHORIZED: { group: 'fix', area: 'http', status: 401, meaning: 'No admin token or console session, or a wrong token.', todo: 'Send "Authorization: Bearer <admin token>" or sign in to the console.' },
   WRONG_TOKEN: { group: 'fix', area: 'http', status: 401, meaning: "The token given to sign in is not this hub's admin token.", todo: "Use the token the hub printed at its first start (its data dir's admin-token file)." },
   CSRF_FAILED: { group: 'fix', area: 'http', status: 403, meaning: "A console request came from another site or without the session's CSRF token.", todo: "Use the hub's own console page; send the x-csrf-token header." },
-  SIGN_IN_RATE_LIMITED: { group: 'retry', area: 'http', status: 429, meaning: 'Too many wrong tokens from this address.', todo: 'Wait the minutes the message says, then sign in with the right token.' },
+  SIGN_IN_RATE_LIMITED: { group: 'retry', area: 'http', status: 429, meaning: 'Too many wrong admin tokens from this address (sign-in form, Bearer tokens and the admin socket count together; adminAuth settings): the right token is refused too until the window ends.', todo: 'Wait the time the message (and Retry-After) says, then use the right token.' },
   NOT_FOUND: { group: 'fix', area: 'http', status: 404, meaning: 'No admin API route for this method and path.', todo: 'Check the route in docs/admin.md.' },
   BODY_TOO_LARGE: { group: 'fix', area: 'http', status: 413, meaning: 'The request body is larger than the API accepts (5 MB).', todo: 'Send a smaller body (fewer start URLs).' },
   BAD_JSON: { group: 'fix', area: 'http', status: 400, meaning: 'The request body is not valid JSON.', todo: 'Send valid JSON.' },
@@ -81,6 +81,7 @@ export const ERRORS = {
   RELAY_ABORTED: { group: 'give-up', area: 'relay', status: 502, meaning: 'The fetch was aborted (the worker left, or the fetcher closed).', todo: 'Nothing: the lease goes back when its worker leaves.' },
   RELAY_BUSY: { group: 'retry', area: 'relay', status: 429, meaning: 'The worker has more relay requests open at once than the hub allows (relay.maxConcurrentPerWorker).', todo: 'Fetch fewer pages at once; try again when one finishes.' },
   RELAY_INTERNAL: { group: 'retry', area: 'relay', status: 502, meaning: 'An unexpected failure while fetching.', todo: "Retried; if it persists, report it with the hub's log." },
+  RELAY_DECODED_TOO_LARGE: { group: 'give-up', area: 'relay', status: 502, meaning: 'A Content-Encoding layer of the body decodes to more than relay.maxCompressionRatio times its own size (a compression bomb).', todo: "Nothing: the page is recorded as failed; raise the hub's relay.maxCompressionRatio if such pages matter." },
 
   // Politeness: pages skipped before a fetch, and sitemaps that could not be read.
   ROBOTS_DISALLOWED: { group: 'give-up', area: 'page', meaning: "The site's robots.txt disallows the URL for the crawl's user agent; the page is skipped.", todo: 'Nothing: robots.txt is obeyed.' },
@@ -149,7 +150,7 @@ export const SOCKET_ERROR_CODES = [
 export const RELAY_ERROR_CODES = [
   'RELAY_BAD_URL', 'RELAY_BAD_SCHEME', 'RELAY_BLOCKED_ADDRESS', 'RELAY_DNS_FAILED', 'RELAY_CONNECT_FAILED', 'RELAY_TIMEOUT',
   'RELAY_TOO_MANY_REDIRECTS', 'RELAY_REDIRECT_LOOP', 'RELAY_BODY_TOO_LARGE', 'RELAY_CONTENT_TYPE', 'RELAY_HTTP_STATUS',
-  'RELAY_BAD_ENCODING', 'RELAY_ABORTED', 'RELAY_INTERNAL',
+  'RELAY_BAD_ENCODING', 'RELAY_ABORTED', 'RELAY_INTERNAL', 'RELAY_DECODED_TOO_LARGE',
 ] as const satisfies readonly ErrorCode[];
 export type RelayErrorCode = (typeof RELAY_ERROR_CODES)[number];
 export const RelayErrorCode = mirror(RELAY_ERROR_CODES);

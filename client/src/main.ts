@@ -13,7 +13,7 @@ declare global {
   }
 }
 
-const mode = pageMode(location.search);
+const mode = pageMode(location.search, location.hash);
 const page = new ContributorPage(mode);
 mount(App, { target: document.getElementById('app')!, props: { page } });
 window.crowdcrawl = page.api();

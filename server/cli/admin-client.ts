@@ -181,7 +181,8 @@ export class AdminClient {
   /** The export as a byte stream (errors before the first byte are thrown; later ones come from the stream). */
   async exportStream(id: string, format: ExportFormat, options: { escapeFormulas?: boolean } = {}): Promise<Readable> {
     const query = new URLSearchParams({ format });
-    if (options.escapeFormulas) query.set('escapeFormulas', 'true');
+    // The hub escapes CSV formulas unless told not to.
+    if (options.escapeFormulas === false) query.set('escapeFormulas', 'false');
     const response = await this.send('GET', `/crawls/${encodeURIComponent(id)}/export?${query}`);
     return response.body;
   }
@@ -250,7 +251,7 @@ export async function runAdminCommand<T extends ParseArgsOptionsConfig>(
   try {
     let parsed: CommandLine<T>;
     try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: { ...command.options, ...HUB_OPTIONS } }) as CommandLine<T>;
+      parsed = parseArgs({ args: argv, allowPositionals: true, allowNegative: true, options: { ...command.options, ...HUB_OPTIONS } }) as CommandLine<T>;
     } catch (error) {
       throw new UsageError(`${(error as Error).message}\n\n${command.help}`);
     }

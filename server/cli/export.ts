@@ -8,7 +8,7 @@ import type { Command } from './command.ts';
 import { EXPORT_FORMATS, isExportFormat, type ExportFormat } from '../export/export.ts';
 import { runAdminCommand, UsageError } from './admin-client.ts';
 
-const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--hub URL] [--token TOKEN]
+const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--no-escape-formulas] [--hub URL] [--token TOKEN]
 
 Downloads a crawl's items (it may still be running: you get what is stored so far).
 
@@ -16,8 +16,10 @@ Downloads a crawl's items (it may still be running: you get what is stored so fa
                     (default: from the -o file's extension, else jsonl)
   -o, --output FILE write to FILE (written as FILE.part and renamed when complete)
                     instead of stdout
-  --escape-formulas csv: prefix cells that start with = + - @ with ' so a
-                    spreadsheet does not run them as formulas
+  --no-escape-formulas
+                    csv: write cells that start with = + - @ (tab, CR) as they
+                    are; by default they get a leading ' so a spreadsheet does
+                    not run scraped text as a formula
   --hub URL         the hub (default: $CROWDCRAWL_HUB or http://127.0.0.1:8470)
   --token TOKEN     the admin token (default: $CROWDCRAWL_ADMIN_TOKEN, or for a hub
                     on this machine the admin-token file in its data dir)
@@ -54,7 +56,7 @@ export const command: Command = {
       async ({ values, positionals, connect }) => {
         const output = values.output === '-' ? undefined : values.output;
         const format = formatFor(values.format, output);
-        const body = await connect().exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? false });
+        const body = await connect().exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? true });
 
         let bytes = 0;
         const count = new Transform({

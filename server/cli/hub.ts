@@ -1,5 +1,6 @@
 // `crowdcrawl hub`: runs a hub until Ctrl-C (or SIGTERM), then shuts it down
 // cleanly: workers are disconnected and the database is closed.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from './command.ts';
@@ -7,11 +8,14 @@ import { hubOptionsSchema, type HubOptions } from '../options.ts';
 import { UsageError } from './admin-client.ts';
 import { createLogger, logLevelFrom, type LogLevel } from '../log.ts';
 
-const HELP = `usage: crowdcrawl hub [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--allow-host HOST]... [--lease-ttl-ms MS] [--log-level LEVEL]
+const HELP = `usage: crowdcrawl hub [--config FILE] [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--allow-host HOST]... [--lease-ttl-ms MS] [--log-level LEVEL]
 
 Runs a hub: the contributor page at /, the admin console at /admin and the
 admin API at /api, all on one port.
 
+  --config FILE     a JSON file of the hub's settings (validation, relay,
+                    robots, retry, ...; docs/operate.md#settings-file); the
+                    flags below win over it
   --port N          the port (default 8470; 0 picks a free one)
   --host HOST       the address to listen on (default 127.0.0.1, this machine
                     only; 0.0.0.0 lets volunteers on the network connect)
@@ -48,6 +52,7 @@ export function hubOptionsFromArgs(argv: string[]): HubCommandOptions | 'help' {
     ({ values } = parseArgs({
       args: argv,
       options: {
+        config: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         'data-dir': { type: 'string' },
@@ -67,7 +72,7 @@ export function hubOptionsFromArgs(argv: string[]): HubCommandOptions | 'help' {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const options: HubOptions = {};
+  const options: HubOptions = values.config === undefined ? {} : readConfig(values.config);
   const port = parseInteger('port', values.port);
   if (port !== undefined) options.port = port;
   if (values.host !== undefined) options.host = values.host;
@@ -80,9 +85,22 @@ export function hubOptionsFromArgs(argv: string[]): HubCommandOptions | 'help' {
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
     const flag = { port: 'port', host: 'host', dataDir: 'data-dir', allowHosts: 'allow-host', leaseTtlMs: 'lease-ttl-ms' }[String(issue.path[0])];
-    throw new UsageError(`${flag ? `--${flag}: ` : ''}${issue.message}`);
+    const where = flag ? `--${flag}: ` : values.config !== undefined ? `${values.config}: ${issue.path.join('.') || '$'}: ` : '';
+    throw new UsageError(`${where}${issue.message}`);
   }
   return { hub: options, logLevel };
+}
+
+/** The settings file: one JSON object of hub options (the same names as HubOptions). */
+function readConfig(path: string): HubOptions {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--config ${path}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config ${path}: the file must hold one JSON object of settings`);
+  return parsed as HubOptions;
 }
 
 function isLoopbackHost(host: string): boolean {

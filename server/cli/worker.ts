@@ -6,8 +6,9 @@ import { aboveProgressLine, ProgressLine } from './progress.ts';
 import { createLogger, logLevelFrom, type LogLevel, type Logger } from '../log.ts';
 import type { WorkerLoop } from '../../shared/worker/loop.ts';
 import { checkNickname } from '../../shared/names.ts';
+import { workerToken } from './worker-token.ts';
 
-const HELP = `usage: crowdcrawl worker [--hub URL] [--concurrency N] [--name NAME] [--min-delay-ms MS] [--log-level LEVEL]
+const HELP = `usage: crowdcrawl worker [--hub URL] [--concurrency N] [--name NAME] [--min-delay-ms MS] [--token TOKEN] [--log-level LEVEL]
 
 Connects to a hub and crawls: takes leases, fetches each page through the hub's
 relay, extracts with cheerio and sends the results back. Ctrl-C hands every
@@ -17,6 +18,10 @@ lease back and exits.
   --concurrency N    pages in flight at once (default 4)
   --name NAME        the name shown on the contributor page (default: node-<random>)
   --min-delay-ms MS  least time between two page starts (default 0)
+  --token TOKEN      a worker token from the hub's operator (default:
+                     $CROWDCRAWL_WORKER_TOKEN): results are trusted without
+                     checks; without one this is an ordinary, untrusted
+                     contributor (docs/trust.md)
   --log-level LEVEL  trace, debug, info, warn, error or silent (default:
                      $CROWDCRAWL_LOG_LEVEL or info); connections to the hub
                      are logged on stderr, as JSON lines when it is not a
@@ -52,6 +57,7 @@ export const command: Command = {
           concurrency: { type: 'string' },
           name: { type: 'string' },
           'min-delay-ms': { type: 'string' },
+          token: { type: 'string' },
           'log-level': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -87,7 +93,14 @@ export const command: Command = {
       console.error(`crowdcrawl worker: ${(error as Error).message}`);
       return 2;
     }
-    const worker = startNodeWorker({ hubUrl, concurrency, minDelayMs, ...(name?.ok ? { name: name.name } : {}) });
+    let token: { token?: string };
+    try {
+      token = workerToken(values.token);
+    } catch (error) {
+      console.error(`crowdcrawl worker: ${(error as Error).message}`);
+      return 2;
+    }
+    const worker = startNodeWorker({ hubUrl, concurrency, minDelayMs, ...token, ...(name?.ok ? { name: name.name } : {}) });
     const progress = new ProgressLine(process.stderr);
     logStates(worker.loop, hubUrl, createLogger({ level: logLevel, name: 'worker', destination: aboveProgressLine(process.stderr) }));
     const started = Date.now();

@@ -11,9 +11,10 @@ import { helloSchema } from '../../shared/protocol.ts';
 import { BrowserNotFoundError, findChromium, HOW_TO_INSTALL_CHROMIUM } from '../browser/chromium.ts';
 import { EdgeTabs, checkHub, type EdgeTabsStatus } from '../worker/edge-tabs.ts';
 import { aboveProgressLine, ProgressLine } from './progress.ts';
+import { workerToken } from './worker-token.ts';
 import { createLogger, logLevelFrom } from '../log.ts';
 
-const HELP = `usage: crowdcrawl workers [--hub URL] [--tabs N] [--name NAME] [--concurrency N] [--min-delay-ms MS] [--log-level LEVEL]
+const HELP = `usage: crowdcrawl workers [--hub URL] [--tabs N] [--name NAME] [--concurrency N] [--min-delay-ms MS] [--token TOKEN] [--log-level LEVEL]
 
 Runs headless edge workers: Chromium tabs of the hub's contributor page, each a
 full browser worker (the relay, DOMParser, the shared extraction engine). A tab
@@ -27,6 +28,10 @@ that crashes is reopened. Ctrl-C hands every lease back and exits.
   --min-delay-ms MS  least time between two page starts in a tab (default 0)
   --client-id ID     the id all-time totals are kept under (default: one kept
                      in $CROWDCRAWL_DATA_DIR or ~/.crowdcrawl/edge-client-id)
+  --token TOKEN      a worker token from the hub's operator (default:
+                     $CROWDCRAWL_WORKER_TOKEN): the tabs' results are trusted
+                     without checks; without one they are an ordinary,
+                     untrusted contributor (docs/trust.md)
   --log-level LEVEL  trace, debug, info, warn, error or silent (default:
                      $CROWDCRAWL_LOG_LEVEL or info); tab crashes and browser
                      relaunches are logged on stderr, as JSON lines when it
@@ -111,6 +116,7 @@ export const command: Command = {
           concurrency: { type: 'string' },
           'min-delay-ms': { type: 'string' },
           'client-id': { type: 'string' },
+          token: { type: 'string' },
           'log-level': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -130,6 +136,7 @@ export const command: Command = {
         clientId,
         concurrency: wholeNumber(values.concurrency, 4, 1, 16, 'concurrency'),
         minDelayMs: wholeNumber(values['min-delay-ms'], 0, 0, 3_600_000, 'min-delay-ms'),
+        ...workerToken(values.token),
         logLevel: logLevelFrom(values['log-level']),
       };
       new URL(options.hubUrl);

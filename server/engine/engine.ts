@@ -118,6 +118,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         },
         opinionFor: (worker) => validator.replicaFor(contributorOf(worker), parserOf(worker.kind)),
         leased: (check, record) => validator.leased(check as Check, record),
+        unchecked: (worker) => validator.uncheckedOf(worker.id),
       },
     });
     this.politeness = new HubPoliteness({

@@ -7,7 +7,7 @@
 // and its page crawled again.
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { zstdCompress, zstdDecompress } from 'node:zlib';
+import { constants as zlib, zstdCompressSync, zstdDecompress } from 'node:zlib';
 import { ErrorCode } from '../../shared/errors.ts';
 import type { BanKind, BanRow, Storage, TrustedPage, WorkerTokenRow } from '../storage/storage.ts';
 import type { CrawlRegistry } from '../crawl/registry.ts';
@@ -17,6 +17,7 @@ import type { Believed, Results } from '../results/results.ts';
 import { checkResult, type ValidResult } from '../results/check.ts';
 import { Validator, isRefusal, parserOf, type Check, type Opinion, type ValidationSettings } from '../validate/validator.ts';
 import type { Reply, ResultPayload } from '../../shared/protocol.ts';
+import type { ContributorTrust, TrustList } from '../../shared/admin-api.ts';
 import { HubExtractor } from '../validate/hub-extract.ts';
 import { TrustBook, addressKey, clientKey, type Contributor } from '../validate/trust.ts';
 import { resultDigest } from '../validate/digest.ts';
@@ -24,7 +25,15 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { Bans } from './bans.ts';
 
-const compress = promisify(zstdCompress);
+/**
+ * Bodies kept for re-checks: zstd at level 1, its tables sized to the page.
+ * Synchronous on purpose: measured on the docs fixture (30 KB pages) this is
+ * about 0.3 ms a page, where the promisified stream form cost 3 ms of the
+ * main thread's time in stream machinery (bench/validation.bench.ts).
+ */
+function compress(body: Buffer): Buffer {
+  return zstdCompressSync(body, { params: { [zlib.ZSTD_c_compressionLevel]: 1 }, pledgedSrcSize: body.length });
+}
 const decompress = promisify(zstdDecompress);
 
 export interface TrustKeeperOptions extends ValidationSettings {
@@ -77,6 +86,11 @@ export class TrustKeeper {
         deps.results.giveBack({ crawl: check.crawl, entry: check.entry, fetched: check.served.fetched, id: 'check', workerId: check.primary.workerId });
       },
       wantsReplica: () => deps.kick(),
+      judged: (primary) => {
+        const worker = deps.workers.get(primary.workerId);
+        if (worker) deps.workers.markHungry(worker);
+        deps.kick();
+      },
       revoke: (record) => deps.revoke(record),
       candidates: function* () {
         for (const worker of deps.workers.all()) if (worker.capacity > 0) yield { contributor: contributorOf(worker), parser: parserOf(worker.kind) };
@@ -94,6 +108,32 @@ export class TrustKeeper {
   close(): void {
     this.validator.close();
     void this.flush();
+  }
+
+  /** Every contributor's record, for the console (GET /api/trust), most recently seen first. */
+  view(): TrustList {
+    const contributors: ContributorTrust[] = [];
+    for (const row of this.trust.all()) {
+      const [kind, ...rest] = row.key.split(':');
+      contributors.push({
+        kind: kind === 'address' ? 'address' : 'client',
+        value: rest.join(':'),
+        label: row.label,
+        checked: row.checked,
+        valid: row.valid,
+        invalid: row.invalid,
+        trusted: row.trusted,
+        strikes: row.strikes,
+        consecutiveValid: row.consecutiveValid,
+        state: row.banned ? 'banned' : row.consecutiveValid < this.options.probationResults ? 'probation' : 'trusted',
+        checkRate: this.trust.checkRate(row),
+        lastReason: row.lastReason,
+        updatedAt: row.updatedAt,
+      });
+    }
+    contributors.sort((a, b) => b.updatedAt - a.updatedAt);
+    const { probationResults, minCheckRate, strikesToBan } = this.options;
+    return { contributors, settings: { probationResults, minCheckRate, strikesToBan } };
   }
 
   // Worker tokens: an operator's edge workers, trusted without checks.
@@ -196,7 +236,8 @@ export class TrustKeeper {
   ): Promise<Reply<{ duplicate: boolean; pending?: boolean }> | { record: { result: ValidResult; believed: Believed } }> {
     const contributor = contributorOf(worker);
     const parser = parserOf(worker.kind);
-    const opinion = this.validator.opinionOf(record, payload.items, payload.links);
+    // An operator's worker is believed: its links are not scanned for in the page either.
+    const opinion = this.validator.opinionOf(contributor.operatorTrusted ? { ...record, served: undefined } : record, payload.items, payload.links);
     const refusal = isRefusal(opinion) ? { ok: false as const, error: { code: opinion.code, message: opinion.reason } } : undefined;
     if (record.check) {
       // A second opinion: compared with the others, never recorded as it is.
@@ -218,7 +259,7 @@ export class TrustKeeper {
     record.committing = true;
     this.trust.trusted(contributor, this.deps.clock.now());
     const served = record.served!;
-    const body = contributor.operatorTrusted ? undefined : { contentHash: served.fetched.contentHash, data: await compress(served.payload) };
+    const body = contributor.operatorTrusted ? undefined : { contentHash: served.fetched.contentHash, data: compress(served.payload) };
     const believed: Believed = {
       clientId: contributor.clientId,
       validation: contributor.operatorTrusted ? 'operator' : 'trusted',

@@ -123,7 +123,12 @@ class Coalesce extends Transform {
 }
 
 export interface ExportOptions {
-  /** CSV only: prefix cells starting with = + - @ (tab, CR) with a quote, so spreadsheets do not run them as formulas. */
+  /**
+   * CSV only, on unless false: a cell starting with = + - @, a tab or CR (or
+   * their full-width forms) gets a leading ', so a spreadsheet shows scraped
+   * text instead of running it as a formula (OWASP CSV injection; a site
+   * controls the text). JSON and JSON Lines are never changed.
+   */
   escapeFormulas?: boolean;
 }
 
@@ -132,7 +137,7 @@ export function exportStreams(storage: Storage, crawl: Crawl, format: ExportForm
   const items = storage.iterateItems(crawl.id, READ_BATCH);
   if (format === 'csv') {
     const { header, fields } = csvColumns(crawl.spec);
-    const csv = stringify({ header: true, columns: header, escape_formulas: options.escapeFormulas ?? false });
+    const csv = stringify({ header: true, columns: header, escape_formulas: options.escapeFormulas ?? true });
     return [Readable.from(csvRows(items, fields), { objectMode: true }), csv, new Coalesce()];
   }
   const lines = format === 'jsonl' ? jsonLines(items) : jsonArray(items);

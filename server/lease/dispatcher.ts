@@ -25,6 +25,12 @@ export interface OpinionSource {
   opinionFor(worker: WorkerSession): WantedOpinion | undefined;
   /** The lease that asks for it was granted. */
   leased(check: WantedOpinion, record: LeaseRecord): void;
+  /**
+   * This worker's results still waiting for their check: they count against its
+   * capacity, so a contributor on probation (a forger among them) has at most
+   * its capacity of pages unjudged at once.
+   */
+  unchecked(worker: WorkerSession): number;
 }
 
 export class Dispatcher {
@@ -89,7 +95,7 @@ export class Dispatcher {
     for (const worker of [...this.workers.hungryWorkers()]) {
       // One address's workers together hold at most maxLeasesPerAddress: more sockets get no more work.
       const free = Math.min(
-        worker.capacity - this.leases.countHeldBy(worker.id),
+        worker.capacity - this.leases.countHeldBy(worker.id) - (this.opinions?.unchecked(worker) ?? 0),
         this.maxLeasesPerAddress - this.leases.countByAddress(worker.address),
       );
       if (free <= 0) {

@@ -15,6 +15,8 @@
 //
 // A stale entry is used while its replacement is fetched, so a crawl never
 // pauses every 24 hours. Fetches run in the background; `peek` never waits.
+// Allow/Disallow are matched by robots-match.ts, not by robots-parser's own
+// matcher, which a hostile file can make take seconds per URL.
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { RELAY_ERROR_CODES, type RelayErrorCode } from '../../shared/errors.ts';
@@ -36,6 +38,7 @@ function asRelayFailure(error: unknown): { code: RelayErrorCode; message: string
 }
 import { systemClock, type Clock } from '../clock.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { compileRule, decidingRule, ROBOTS_MAX_RULE_LENGTH, type CompiledRule, type MatchSteps, type ParsedRule } from './robots-match.ts';
 
 /** Google reads the first 500 KiB; a longer robots.txt is treated as unavailable. */
 export const ROBOTS_MAX_BYTES = 512 * 1024;
@@ -46,14 +49,19 @@ export interface RobotsOptions {
   errorRetryMaxMs: number;
   maxAttempts: number;
   maxOrigins: number;
+  /** Allow/Disallow rules longer than this are dropped (default ROBOTS_MAX_RULE_LENGTH). */
+  maxRuleLength?: number;
 }
 
-/** robots-parser's parsed file (its typings describe an ES default export that Node's CommonJS interop does not give TypeScript). */
+/**
+ * robots-parser's parsed file (its typings describe an ES default export that
+ * Node's CommonJS interop does not give TypeScript). `_rules`, its groups by
+ * user agent, is read to match them here; the constructor checks its shape.
+ */
 interface Robot {
-  isAllowed(url: string, ua?: string): boolean | undefined;
-  getMatchingLineNumber(url: string, ua?: string): number;
   getCrawlDelay(ua?: string): number | undefined;
   getSitemaps(): string[];
+  _rules: Record<string, ParsedRule[]>;
 }
 const robotsParser = createRequire(import.meta.url)('robots-parser') as (url: string, contents: string) => Robot;
 
@@ -64,22 +72,60 @@ export class RobotsRules {
   /** Where the rules came from: the file, or "none" (4xx and alike: everything allowed). */
   readonly source: 'file' | 'none';
   private readonly robot: Robot | undefined;
+  /** Each group's rules, compiled (robots-match.ts). */
+  private readonly groups = new Map<string, readonly CompiledRule[]>();
+  /** String searches made by matching so far (tests show it stays small on hostile files). */
+  readonly steps: MatchSteps = { n: 0 };
+  /** The origin as URL serialises it (default port dropped), to tell a URL of another origin. */
+  private readonly urlOrigin: string;
 
-  constructor(origin: string, text: string | undefined) {
+  constructor(origin: string, text: string | undefined, maxRuleLength = ROBOTS_MAX_RULE_LENGTH) {
     this.origin = origin;
     this.url = `${origin}/robots.txt`;
+    this.urlOrigin = new URL(this.url).origin;
     this.source = text === undefined ? 'none' : 'file';
     this.robot = text === undefined ? undefined : robotsParser(this.url, text);
+    const parsed: unknown = this.robot?._rules ?? {};
+    if (typeof parsed !== 'object' || parsed === null) throw new Error('robots-parser no longer keeps its rules in _rules');
+    for (const [agent, rules] of Object.entries(parsed as Record<string, ParsedRule[]>)) {
+      const compiled: CompiledRule[] = [];
+      for (const rule of rules) {
+        const one = compileRule(rule, maxRuleLength);
+        if (one) compiled.push(one);
+      }
+      this.groups.set(agent, compiled);
+    }
+  }
+
+  /** The compiled rules that apply to `token`: its own group, else the `*` group. */
+  rulesFor(token: string): readonly CompiledRule[] {
+    const agent = token.toLowerCase().split('/')[0]!.trim();
+    return this.groups.get(agent) ?? this.groups.get('*') ?? [];
+  }
+
+  /** The rule that decides for `url`; undefined when the URL is not of this origin. */
+  private decide(url: string, token: string): CompiledRule | null | undefined {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return undefined;
+    }
+    if (parsed.origin !== this.urlOrigin) return undefined;
+    // As robots-parser does: percent escapes compared in upper case.
+    const path = (parsed.pathname + parsed.search).replace(/%[0-9a-fA-F]{2}/g, (m) => m.toUpperCase());
+    return decidingRule(this.rulesFor(token), path, this.steps);
   }
 
   /** Whether `token` may fetch `url` (a URL of this origin). */
   allows(url: string, token: string): boolean {
-    return this.robot?.isAllowed(url, token) ?? true;
+    const rule = this.decide(url, token);
+    return rule ? rule.allow : true;
   }
 
   /** The 1-based line of the rule that decided, or -1. */
   matchingLine(url: string, token: string): number {
-    return this.robot?.getMatchingLineNumber(url, token) ?? -1;
+    return this.decide(url, token)?.line ?? -1;
   }
 
   /** Crawl-delay for `token`, in ms. */
@@ -234,7 +280,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   }
 
   private succeed(entry: Entry, text: string | undefined): void {
-    entry.rules = new RobotsRules(entry.origin, text);
+    entry.rules = new RobotsRules(entry.origin, text, this.options.maxRuleLength);
     entry.expiresAt = this.clock.now() + this.options.cacheTtlMs;
     entry.failures = 0;
     entry.retryAt = 0;

@@ -6,7 +6,8 @@
 // only GET, only http: and https:, only public unicast addresses (checked on
 // the socket actually connected, see guarded-connect.ts), redirects followed by
 // hand with every hop checked again, one deadline over the whole fetch
-// including the body, and a cap on the body as decoded. Hosts on the allow
+// including the body, and a cap on the body at every decoding stage and on
+// the compression ratio. Hosts on the allow
 // list (--allow-host) skip the address checks: that is how local sites and
 // tests are crawled.
 import type { LookupFunction } from 'node:net';
@@ -16,7 +17,7 @@ import { z } from 'zod';
 import { defaultPortFor, parseAllowHost, type AllowHostEntry } from './address-policy.ts';
 import { RelayError, RelayErrorCode, parseRetryAfterMs } from './errors.ts';
 import { assertHostMayBeFetched, createGuardedConnector } from './guarded-connect.ts';
-import { ACCEPT_ENCODING, parseContentCodings, readBody } from './read-body.ts';
+import { ACCEPT_ENCODING, DEFAULT_MAX_COMPRESSION_RATIO, parseContentCodings, readBody } from './read-body.ts';
 
 export { RelayError, RelayErrorCode, isRetryable, parseRetryAfterMs } from './errors.ts';
 export type { RelayErrorOptions } from './errors.ts';
@@ -39,6 +40,8 @@ export const pageFetcherOptionsSchema = z.strictObject({
     .default([]),
   /** The largest body kept, counted after undoing Content-Encoding. */
   maxBodyBytes: z.number().int().min(1).default(10 * MIB),
+  /** A Content-Encoding layer may put out at most this many times its input (RELAY_DECODED_TOO_LARGE past it). */
+  maxCompressionRatio: z.number().min(1).default(DEFAULT_MAX_COMPRESSION_RATIO),
   /** The whole fetch: every hop's connect, headers and body. */
   timeoutMs: z.number().int().min(1).default(30_000),
   /** Longest wait for one hop's response headers (never more than timeoutMs). */
@@ -250,7 +253,7 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
         await discardBody(response.body, signal);
         throw new RelayError(RelayErrorCode.RELAY_BODY_TOO_LARGE, `the response body is ${declaredLength} bytes, more than ${maxBodyBytes}`);
       }
-      const body = await readBody(response.body, { contentEncoding, maxBodyBytes, signal });
+      const body = await readBody(response.body, { contentEncoding, maxBodyBytes, maxCompressionRatio: options.maxCompressionRatio, signal });
 
       const kept: FetchedPageHeaders = {};
       for (const name of KEPT_HEADERS) {

@@ -1,9 +1,12 @@
 // Reads a response body into memory, undoing its Content-Encoding, and stops
-// as soon as it grows past the cap. The decoded size is counted as it streams,
-// so a small gzip that inflates to gigabytes (a "zip bomb") is cut off after
-// maxBodyBytes, not after it has filled the memory. The bytes as sent are
-// capped at the same size: compressed bodies are smaller than what they
-// decode to, unless they are padding meant to keep the relay busy.
+// as soon as it grows past the cap. Every stage is counted as it streams: the
+// bytes as sent, and what each decoding layer puts out, each capped at
+// maxBodyBytes, so neither a small gzip that inflates to gigabytes (a "zip
+// bomb") nor a `gzip, gzip` body whose middle layer is 40 MB of padding (that
+// the last layer ignores) gets further than the cap. Each layer may also grow
+// its input at most maxCompressionRatio times (once it has put out
+// RATIO_GRACE_BYTES): a bomb is refused after about a mebibyte of work, not
+// after decoding up to the cap.
 import { Duplex, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
@@ -13,8 +16,18 @@ export interface ReadBodyOptions {
   /** The Content-Encoding header, e.g. "gzip" or "deflate, br" (applied in that order). */
   contentEncoding: string | undefined;
   maxBodyBytes: number;
+  /** A decoding layer putting out more than this many times what it took in is a bomb (default 100). */
+  maxCompressionRatio?: number;
   signal: AbortSignal;
+  /** Filled as the body streams: bytes as sent, then the output of each decoding layer (for tests and logs). */
+  stageBytes?: number[];
 }
+
+/** Apache POI refuses zip entries past the same ratio (ZipSecureFile's minimum inflate ratio, 0.01). */
+export const DEFAULT_MAX_COMPRESSION_RATIO = 100;
+
+/** Below this much output a layer's ratio is not judged: short, very repetitive pages compress far better than 100×. */
+export const RATIO_GRACE_BYTES = 1024 * 1024;
 
 /** More layers than this is an attack, not a server (undici's fetch allows 5; browsers rarely see 2). */
 const MAX_CONTENT_CODINGS = 3;
@@ -43,7 +56,7 @@ export function parseContentCodings(header: string | undefined): string[] {
  * deflate. The first byte tells them apart (a zlib header's low nibble is 8),
  * as undici's fetch does; this decides on it without losing backpressure.
  */
-function inflateEitherWrapping(onDecoderError: (error: Error) => void) {
+function inflateEitherWrapping(onDecoderError: (error: Error) => void, engine: { inflate?: zlib.Inflate | zlib.InflateRaw }) {
   return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     const iterator = source[Symbol.asyncIterator]();
     let first = await iterator.next();
@@ -51,6 +64,7 @@ function inflateEitherWrapping(onDecoderError: (error: Error) => void) {
     if (first.done) return;
     const firstChunk: Buffer = first.value;
     const inflate = (firstChunk[0]! & 0x0f) === 0x08 ? zlib.createInflate(ZLIB_LENIENT) : zlib.createInflateRaw(ZLIB_LENIENT);
+    engine.inflate = inflate;
     inflate.once('error', onDecoderError);
     async function* replay(): AsyncGenerator<Buffer> {
       yield firstChunk;
@@ -62,15 +76,23 @@ function inflateEitherWrapping(onDecoderError: (error: Error) => void) {
   };
 }
 
-function createDecoder(coding: string, onDecoderError: (error: Error) => void): Duplex {
-  let decoder: Transform;
+/** A decoding layer, and how many input bytes its engine has taken so far (what its output is judged against). */
+interface Decoder {
+  stream: Duplex;
+  consumed(): number;
+}
+
+function createDecoder(coding: string, onDecoderError: (error: Error) => void): Decoder {
+  let decoder: zlib.Gunzip | zlib.BrotliDecompress | zlib.ZstdDecompress;
   switch (coding) {
     case 'gzip':
     case 'x-gzip':
       decoder = zlib.createGunzip(ZLIB_LENIENT);
       break;
-    case 'deflate':
-      return Duplex.from(inflateEitherWrapping(onDecoderError));
+    case 'deflate': {
+      const engine: { inflate?: zlib.Inflate | zlib.InflateRaw } = {};
+      return { stream: Duplex.from(inflateEitherWrapping(onDecoderError, engine)), consumed: () => engine.inflate?.bytesWritten ?? 0 };
+    }
     case 'br':
       decoder = zlib.createBrotliDecompress({
         flush: zlib.constants.BROTLI_OPERATION_FLUSH,
@@ -86,28 +108,41 @@ function createDecoder(coding: string, onDecoderError: (error: Error) => void): 
       throw new RelayError(RelayErrorCode.RELAY_BAD_ENCODING, `unsupported Content-Encoding "${coding}"`);
   }
   decoder.once('error', onDecoderError);
-  return decoder;
+  // bytesWritten: input the engine has processed, not input waiting in the stream's buffers.
+  const engine = decoder;
+  return { stream: decoder, consumed: () => engine.bytesWritten };
 }
 
-/** Passes bytes through, failing once more than maxBytes have gone by. */
-function byteCap(maxBytes: number, what: string): Transform {
-  let seen = 0;
+/**
+ * Counts the bytes of one stage going by into stageBytes[stage], failing past
+ * maxBytes, or, for a decoding layer's output, past ratio × the input its
+ * engine has consumed.
+ */
+function stageMeter(stageBytes: number[], stage: number, maxBytes: number, what: string, ratioOf?: { ratio: number; consumed(): number }): Transform {
+  stageBytes[stage] = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length;
-      if (seen > maxBytes) callback(tooLarge(maxBytes, what));
-      else callback(null, chunk);
+      const seen = (stageBytes[stage] = stageBytes[stage]! + chunk.length);
+      if (seen > maxBytes) return callback(tooLarge(maxBytes, what));
+      if (ratioOf && seen > RATIO_GRACE_BYTES && seen > ratioOf.ratio * ratioOf.consumed()) {
+        const message = `the ${what} body grew more than ${ratioOf.ratio} times (${seen} bytes from ${ratioOf.consumed()}): a compression bomb`;
+        return callback(new RelayError(RelayErrorCode.RELAY_DECODED_TOO_LARGE, message));
+      }
+      callback(null, chunk);
     },
   });
 }
 
 /**
- * Resolves with the decoded body. Rejects with RELAY_BODY_TOO_LARGE past the
- * cap, RELAY_BAD_ENCODING for an unknown coding or bytes that do not decode,
+ * Resolves with the decoded body. Rejects with RELAY_BODY_TOO_LARGE when a
+ * stage passes the cap, RELAY_DECODED_TOO_LARGE when a layer passes the
+ * compression ratio, RELAY_BAD_ENCODING for an unknown coding or bytes that do not decode,
  * or the stream's own error (network failure, abort) otherwise.
  */
 export async function readBody(body: Readable, options: ReadBodyOptions): Promise<Buffer> {
   const { maxBodyBytes, signal } = options;
+  const ratio = options.maxCompressionRatio ?? DEFAULT_MAX_COMPRESSION_RATIO;
+  const stageBytes = options.stageBytes ?? [];
   const codings = parseContentCodings(options.contentEncoding);
   // Once one stage fails, pipeline destroys the others with the same error, so
   // whoever failed FIRST tells a bad encoding from a broken connection.
@@ -124,7 +159,14 @@ export async function readBody(body: Readable, options: ReadBodyOptions): Promis
       throw new RelayError(RelayErrorCode.RELAY_BAD_ENCODING, `${codings.length} content codings; at most ${MAX_CONTENT_CODINGS} are undone`);
     }
     // Codings are listed in the order they were applied, so they are undone from the last.
-    decoders = codings.toReversed().map((coding) => createDecoder(coding, onDecoderError));
+    const undone = codings.toReversed();
+    // body → meter(as sent) → decoder → meter(its output) → … → collect
+    decoders = [stageMeter(stageBytes, 0, maxBodyBytes, 'compressed')];
+    undone.forEach((coding, i) => {
+      const what = i === undone.length - 1 ? 'decoded' : `${coding}-decoded (layer ${i + 1} of ${undone.length})`;
+      const decoder = createDecoder(coding, onDecoderError);
+      decoders.push(decoder.stream, stageMeter(stageBytes, i + 1, maxBodyBytes, what, { ratio, consumed: decoder.consumed }));
+    });
   } catch (error) {
     body.destroy();
     throw error;
@@ -145,8 +187,8 @@ export async function readBody(body: Readable, options: ReadBodyOptions): Promis
   });
 
   try {
-    if (codings.length === 0) await pipeline(body, collect, { signal });
-    else await pipeline([body, byteCap(maxBodyBytes, 'compressed'), ...decoders, collect], { signal });
+    if (codings.length === 0) await pipeline(body, stageMeter(stageBytes, 0, maxBodyBytes, 'response'), collect, { signal });
+    else await pipeline([body, ...decoders, collect], { signal });
   } catch (error) {
     if (error instanceof RelayError || signal.aborted) throw error;
     if (firstFailure?.inDecoder) {

@@ -1,7 +1,8 @@
 // The /admin Socket.IO namespace: the console's live feed. Its middleware lets
 // in only the operator: a live console session cookie (from a page of this hub:
 // the Origin must name it) or the admin token in `auth.token`. A socket whose
-// session ends (sign-out, expiry) is disconnected at once.
+// session ends (sign-out, expiry) is disconnected at once. Wrong tokens count
+// against the one per-address limit of admin token checks (admin/rate-limit.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { ADMIN_NAMESPACE, ErrorCode, describeIssues } from '../../shared/protocol.ts';
@@ -45,13 +46,31 @@ export function attachAdminLive(io: Server, core: Engine, options: AttachAdminLi
     crawl: (detail) => nsp.to(roomOf(detail.crawlId)).emit('admin:crawl', detail),
   });
 
+  const limiter = options.sessions.limiter;
+  const tokenOf = (socket: Socket): string | undefined => {
+    const hello = adminHelloSchema.safeParse(socket.handshake.auth ?? {});
+    return hello.success ? hello.data.token : undefined;
+  };
+  // Before the token is compared: an address past the limit on wrong admin tokens
+  // (sign-in form, API and this socket together) is refused, right token or not.
+  nsp.use((socket, next) => {
+    if (tokenOf(socket as unknown as Socket) === undefined) return next();
+    limiter.blockedForMs(socket.handshake.address).then(
+      (waitMs) => next(waitMs > 0 ? connectError('SIGN_IN_RATE_LIMITED', limiter.refusal(waitMs)) : undefined),
+      (error: unknown) => next(error as Error),
+    );
+  });
+
   serveNamespace<AdminSocket>(nsp as unknown as Namespace, {
     name: 'admin',
     log: (line) => core.log.error(line),
     auth(socket) {
-      const hello = adminHelloSchema.safeParse(socket.handshake.auth ?? {});
-      const token = hello.success ? hello.data.token : undefined;
-      if (token !== undefined) return sameToken(token, options.adminToken) ? undefined : connectError('UNAUTHORIZED', 'the admin token is wrong');
+      const token = tokenOf(socket as unknown as Socket);
+      if (token !== undefined) {
+        if (sameToken(token, options.adminToken)) return undefined;
+        void limiter.fail(socket.handshake.address);
+        return connectError('UNAUTHORIZED', 'the admin token is wrong');
+      }
       const headers = socket.handshake.headers;
       const session: AdminSession | undefined = options.sessions.fromCookieHeader(headers.cookie);
       if (!session) return connectError('UNAUTHORIZED', 'sign in to the admin console first');

@@ -4,7 +4,6 @@
 // when it has one) must occur in the body, as written, percent-decoded or
 // with `&` escaped as `&amp;`. An invented `/admin/delete?id=1` on a page that
 // never mentions it fails here; a dropped link is caught by second opinions.
-const decoder = new TextDecoder();
 
 function variants(part: string): string[] {
   const out = [part];
@@ -18,7 +17,7 @@ function variants(part: string): string[] {
   return out;
 }
 
-function occurs(body: string, part: string): boolean {
+function occurs(body: string | Buffer, part: string): boolean {
   for (const v of variants(part)) if (body.includes(v)) return true;
   return false;
 }
@@ -43,7 +42,8 @@ export function linkTokens(link: string): string[] {
 /** The reported links the body does not mention; empty for an honest result. */
 export function linksNotInBody(body: Uint8Array | string, links: readonly string[]): string[] {
   if (links.length === 0) return [];
-  const text = typeof body === 'string' ? body : decoder.decode(body);
+  // A Buffer is searched as it is (UTF-8, as the relay served it): no copy of the page as a string.
+  const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const missing: string[] = [];
   for (const link of links) {
     for (const token of linkTokens(link)) {

@@ -39,6 +39,8 @@ export interface ValidatorEvents {
   undecided(check: Check): void;
   /** A check wants a contributor's opinion: time for a dispatch round. */
   wantsReplica(): void;
+  /** A check closed: its primary worker has room for one more page. */
+  judged(primary: Contributor): void;
   /** A second-opinion lease is no longer needed: take it back from its worker. */
   revoke(record: LeaseRecord): void;
   /** The connected contributors who could take work now, to tell whether waiting for one makes sense. */
@@ -72,6 +74,8 @@ export class Validator {
   /** Checks that want a contributor's opinion, oldest first. */
   private readonly waiting = new Set<Check>();
   private pendingBytes = 0;
+  /** Open checks by the worker whose result they judge (see Dispatcher's OpinionSource.unchecked). */
+  private readonly unchecked = new Map<string, number>();
 
   constructor(settings: ValidationSettings, trust: TrustBook, hub: HubExtractor, clock: Clock, events: ValidatorEvents) {
     this.settings = settings;
@@ -87,6 +91,10 @@ export class Validator {
 
   get wanted(): number {
     return this.waiting.size;
+  }
+
+  uncheckedOf(workerId: string): number {
+    return this.unchecked.get(workerId) ?? 0;
   }
 
   /**
@@ -127,6 +135,7 @@ export class Validator {
     const check = new Check(record, primary, parser, this.clock.now());
     if (opinion) check.opinions.push({ by: primary, parser, ...opinion });
     this.checks.add(check);
+    this.unchecked.set(primary.workerId, this.uncheckedOf(primary.workerId) + 1);
     check.crawl.pendingChecks++;
     this.pendingBytes += check.bytes;
     check.deadline = this.clock.setTimeout(() => this.giveUp(check), this.settings.checkTimeoutMs);
@@ -187,6 +196,10 @@ export class Validator {
       this.clock.clearTimeout(check.deadline);
       check.crawl.pendingChecks--;
       this.pendingBytes -= check.bytes;
+      const left = this.uncheckedOf(check.primary.workerId) - 1;
+      if (left > 0) this.unchecked.set(check.primary.workerId, left);
+      else this.unchecked.delete(check.primary.workerId);
+      this.events.judged(check.primary);
       if (check.replica) this.events.revoke(check.replica);
       check.replica = undefined;
       return;

@@ -24,6 +24,8 @@ export interface EdgeTabsOptions {
   /** Pages in flight per tab. */
   concurrency?: number;
   minDelayMs?: number;
+  /** An operator's worker token (docs/trust.md): the tabs' results are trusted without checks. */
+  token?: string;
   /** Use this browser instead of launching one (it is left open by stop()). */
   browser?: Browser;
   /** Where tab crashes, reloads and relaunches are reported (default: nowhere). */
@@ -73,7 +75,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
 }
 
 /** The contributor page URL of an edge tab. */
-export function edgeTabUrl(options: Pick<EdgeTabsOptions, 'hubUrl' | 'name' | 'clientId' | 'concurrency' | 'minDelayMs'>): string {
+export function edgeTabUrl(options: Pick<EdgeTabsOptions, 'hubUrl' | 'name' | 'clientId' | 'concurrency' | 'minDelayMs' | 'token'>): string {
   const url = new URL('/', options.hubUrl);
   url.searchParams.set('worker', 'headless');
   url.searchParams.set('name', options.name);
@@ -81,6 +83,8 @@ export function edgeTabUrl(options: Pick<EdgeTabsOptions, 'hubUrl' | 'name' | 'c
   url.searchParams.set('autostart', '1');
   url.searchParams.set('concurrency', String(options.concurrency ?? 4));
   url.searchParams.set('minDelayMs', String(options.minDelayMs ?? 0));
+  // In the fragment: the page reads it, and no request line or log ever holds it.
+  if (options.token) url.hash = new URLSearchParams({ token: options.token }).toString();
   return url.href;
 }
 

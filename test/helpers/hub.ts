@@ -17,7 +17,7 @@ export function tempDir(prefix = 'crowdcrawl-test-'): { path: string; remove(): 
 }
 
 /** A hub on port 0 with its own data dir; `clock` puts its core on fake time (test/helpers/fake-clock.ts). */
-export async function startTestHub(options: HubOptions = {}, wiring: { clock?: Clock } = {}): Promise<Hub & { dataDir: string; cleanup(): Promise<void> }> {
+export async function startTestHub(options: HubOptions = {}, wiring: { clock?: Clock; random?: () => number } = {}): Promise<Hub & { dataDir: string; cleanup(): Promise<void> }> {
   const dir = options.dataDir ? undefined : tempDir();
   const hub = await startHub({
     port: 0,
@@ -72,3 +72,12 @@ export const quotesSpec = (origin: string, extra: Record<string, unknown> = {}) 
   politeness: { obeyRobotsTxt: false, perHostConcurrency: 16, perHostDelayMs: 0 },
   ...extra,
 });
+
+/**
+ * A worker token from the hub's operator: a worker connecting with it is
+ * believed without checks (docs/trust.md). For tests whose worker sends made-up
+ * results on purpose, to test something other than validation.
+ */
+export async function operatorToken(hub: Hub): Promise<string> {
+  return (await hub.engine.trust.issueToken('test')).token;
+}

@@ -32,6 +32,7 @@ export class ContributorPage {
         settings: { concurrency: mode.concurrency, minDelayMs: mode.minDelayMs, pauseWhenHidden: false },
         persist: false,
         ...naming,
+        ...(mode.token ? { token: mode.token } : {}),
       });
       this.nickname = mode.name;
     } else {

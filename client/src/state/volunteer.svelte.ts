@@ -33,6 +33,8 @@ export interface VolunteerOptions {
   onNamed?: (name: string) => void;
   /** The hub refused the nickname (NAME_INVALID): the tab has stopped. */
   onNameRefused?: (error: ProtocolError) => void;
+  /** An operator's worker token (edge tabs of `crowdcrawl workers --token`). */
+  token?: string;
 }
 
 function zeroStats(): WorkerStats {
@@ -58,6 +60,7 @@ export class Volunteer {
   hiddenPaused = $state(false);
 
   private readonly persist: boolean;
+  private readonly token: string | undefined;
   private readonly hubUrl: string;
   private readonly onNamed: ((name: string) => void) | undefined;
   private readonly onNameRefused: ((error: ProtocolError) => void) | undefined;
@@ -73,6 +76,7 @@ export class Volunteer {
     this.clientId = options.clientId;
     this.settings = { ...options.settings };
     this.persist = options.persist;
+    this.token = options.token;
     this.hubUrl = options.hubUrl ?? location.origin;
     this.onNamed = options.onNamed;
     this.onNameRefused = options.onNameRefused;
@@ -99,6 +103,7 @@ export class Volunteer {
       name,
       clientId: this.clientId,
       capacity: this.settings.concurrency,
+      ...(this.token ? { token: this.token } : {}),
     };
     const socket: WorkerSocket = connectToHub(this.hubUrl, { autoConnect: false, auth: { ...hello } });
     const loop = new WorkerLoop({

@@ -12,8 +12,10 @@ import type { Engine } from '../../engine/engine.ts';
 import { crawlDetail, hubStats, itemView, pageView, PAGE_STATES, workerViews, type PageStateName } from './views.ts';
 import { EXPORT_FORMATS, isExportFormat, sendExport } from '../../export/export.ts';
 import { AdminSessions, sessionRoutes } from './session.ts';
+import { AdminTokenLimiter, clientAddress } from './rate-limit.ts';
 import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
+import { trustRouter } from './trust-routes.ts';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
 import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
 
@@ -42,7 +44,8 @@ function tokenDigest(token: string): Buffer {
  */
 export function requireAdmin(options: AdminRouterOptions) {
   const expected = tokenDigest(options.adminToken);
-  return (req: Request, res: Response, next: NextFunction): void => {
+  const limiter = options.sessions?.limiter ?? new AdminTokenLimiter();
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const header = req.get('authorization');
     const match = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
     res.setHeader('www-authenticate', 'Bearer realm="crowdcrawl admin"');
@@ -60,8 +63,17 @@ export function requireAdmin(options: AdminRouterOptions) {
       sendError(res, 'UNAUTHORIZED', 'send the admin token in an "Authorization: Bearer <token>" header');
       return;
     }
+    // The same limit as the sign-in form's: a Bearer header is no way round it.
+    const address = clientAddress(req.socket.remoteAddress);
+    const waitMs = await limiter.blockedForMs(address);
+    if (waitMs > 0) {
+      res.setHeader('retry-after', String(Math.ceil(waitMs / 1000)));
+      sendError(res, 'SIGN_IN_RATE_LIMITED', limiter.refusal(waitMs));
+      return;
+    }
     if (!timingSafeEqual(tokenDigest(match[1]!), expected)) {
-      sendError(res, 'UNAUTHORIZED', 'the admin token is wrong');
+      const left = await limiter.fail(address);
+      sendError(res, 'UNAUTHORIZED', `the admin token is wrong (${left} more attempt(s) from this address before it must wait)`);
       return;
     }
     res.removeHeader('www-authenticate');
@@ -87,9 +99,10 @@ function stringParam(req: Request, name: string): string | undefined {
   return raw;
 }
 
-function booleanParam(req: Request, name: string): boolean {
+function booleanParam(req: Request, name: string, absent = false): boolean {
   const raw = stringParam(req, name);
-  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === undefined || raw === '') return absent;
+  if (raw === '0' || raw === 'false') return false;
   if (raw === '1' || raw === 'true') return true;
   throw new HubError('BAD_REQUEST', `"${name}" must be true or false`);
 }
@@ -124,6 +137,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
 
   router.post('/preview', previewHandler(options.fetcher, sendError));
   router.use(specsRouter(engine.storage));
+  router.use(trustRouter(engine));
 
   router.post('/workers/:id/disconnect', (req, res) => {
     const worker = engine.workers.get(req.params.id!);
@@ -220,7 +234,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
     const crawl = engine.crawls.require(req.params.id);
     const format = stringParam(req, 'format') ?? 'jsonl';
     if (!isExportFormat(format)) throw new HubError('BAD_REQUEST', `"format" must be one of ${EXPORT_FORMATS.join(', ')}`);
-    await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas') });
+    await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas', true) });
   });
 
   router.use((req, res) => {

@@ -1,71 +1,61 @@
-// Limits failed sign-in attempts per client address: after `maxFailures` wrong
-// tokens within `windowMs`, that address may not try again until the window
-// that began with its first failure ends. A correct token clears the count.
+// One limit on wrong admin tokens per client address, whatever they were sent
+// to: the console's sign-in form, a Bearer token on /api, or `auth.token` on
+// the /admin socket. After `maxFailures` wrong tokens within `windowMs` (the
+// window starts with the first of them), every token check from that address
+// is refused, with the right token too, until the window ends: otherwise the
+// Bearer header or the socket would be an unlimited way round the sign-in
+// form's limit. A right token does not clear the count (it ends with its window).
 //
-// In memory on purpose: the hub is one process, its console sessions live in
-// memory too, and a restart (which an attacker cannot cause from outside) only
-// resets the count. The map is bounded, so a flood of addresses cannot grow it
-// without limit; when full, the oldest entry gives way.
+// rate-limiter-flexible's RateLimiterMemory keeps the counts: in memory on
+// purpose (the hub is one process and its sessions live in memory too), each
+// entry dropped when its window ends, so a flood of addresses cannot keep it.
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 
-export interface FailureLimiterOptions {
+export interface AdminTokenLimits {
+  /** Wrong tokens an address may send within windowMs. */
   maxFailures: number;
   windowMs: number;
-  /** Addresses tracked at once. */
-  maxEntries?: number;
-  now?: () => number;
 }
 
-interface Entry {
-  failures: number;
-  windowStartAt: number;
+export const DEFAULT_ADMIN_TOKEN_LIMITS: AdminTokenLimits = { maxFailures: 10, windowMs: 60_000 };
+
+/**
+ * The address a limit is kept for: an IPv4 client seen through a dual-stack
+ * socket (::ffff:127.0.0.2) is the same client as 127.0.0.2.
+ */
+export function clientAddress(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return 'unknown';
+  return raw.toLowerCase().startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
 }
 
-export class FailureLimiter {
+export class AdminTokenLimiter {
   readonly maxFailures: number;
   readonly windowMs: number;
-  private readonly maxEntries: number;
-  private readonly now: () => number;
-  private readonly entries = new Map<string, Entry>();
+  private readonly limiter: RateLimiterMemory;
 
-  constructor(options: FailureLimiterOptions) {
-    this.maxFailures = options.maxFailures;
-    this.windowMs = options.windowMs;
-    this.maxEntries = options.maxEntries ?? 10_000;
-    this.now = options.now ?? Date.now;
+  constructor(limits: AdminTokenLimits = DEFAULT_ADMIN_TOKEN_LIMITS) {
+    this.maxFailures = limits.maxFailures;
+    this.windowMs = limits.windowMs;
+    this.limiter = new RateLimiterMemory({ keyPrefix: 'admin-token', points: limits.maxFailures, duration: limits.windowMs / 1000 });
   }
 
-  private current(key: string): Entry | undefined {
-    const entry = this.entries.get(key);
-    if (entry && this.now() - entry.windowStartAt >= this.windowMs) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry;
+  /** Milliseconds until `address` may send a token again; 0 when it may now. */
+  async blockedForMs(address: string): Promise<number> {
+    const res = await this.limiter.get(clientAddress(address));
+    if (!res || res.consumedPoints < this.maxFailures) return 0;
+    // A window whose end has passed (its cleanup timer not yet run) blocks nothing.
+    return res.msBeforeNext > 0 ? res.msBeforeNext : 0;
   }
 
-  /** Milliseconds until `key` may try again; 0 when it may try now. */
-  blockedForMs(key: string): number {
-    const entry = this.current(key);
-    if (!entry || entry.failures < this.maxFailures) return 0;
-    return Math.max(1, entry.windowStartAt + this.windowMs - this.now());
+  /** Records a wrong token; returns the attempts left before `address` is refused. */
+  async fail(address: string): Promise<number> {
+    const res = await this.limiter.penalty(clientAddress(address), 1);
+    return Math.max(0, this.maxFailures - res.consumedPoints);
   }
 
-  /** Records a failure; returns the attempts left before `key` is blocked. */
-  fail(key: string): number {
-    let entry = this.current(key);
-    if (!entry) {
-      if (this.entries.size >= this.maxEntries) {
-        const oldest = this.entries.keys().next().value;
-        if (oldest !== undefined) this.entries.delete(oldest);
-      }
-      entry = { failures: 0, windowStartAt: this.now() };
-      this.entries.set(key, entry);
-    }
-    entry.failures++;
-    return Math.max(0, this.maxFailures - entry.failures);
-  }
-
-  reset(key: string): void {
-    this.entries.delete(key);
+  /** The message of a refusal: how long to wait. */
+  refusal(waitMs: number): string {
+    const seconds = Math.ceil(waitMs / 1000);
+    return `too many wrong tokens from this address (sign-in, API or admin socket): try again in ${seconds} second(s)`;
   }
 }

@@ -13,11 +13,12 @@
 //   given to the console at sign-in and by GET /api/session), and an Origin
 //   header, when the browser sends one, naming this hub. Another site cannot
 //   read the token (the API sends no CORS headers), so it cannot forge one.
-// - Wrong tokens are counted per client address; past the limit the address
-//   must wait (429 with Retry-After).
+// - Wrong tokens are counted per client address, by the one limiter of every
+//   admin token check (rate-limit.ts); past the limit the address must wait
+//   (429 with Retry-After).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { FailureLimiter } from './rate-limit.ts';
+import { AdminTokenLimiter, clientAddress, DEFAULT_ADMIN_TOKEN_LIMITS, type AdminTokenLimits } from './rate-limit.ts';
 import type { SessionReply } from '../../../shared/admin-api.ts';
 import type { ErrorSender } from './send-error.ts';
 
@@ -31,9 +32,8 @@ export interface AdminSessionOptions {
   idleMs?: number;
   /** Sessions kept at once; signing in past this ends the oldest. */
   maxSessions?: number;
-  /** Wrong tokens allowed per client address within `signInWindowMs`. */
-  signInMaxFailures?: number;
-  signInWindowMs?: number;
+  /** Wrong admin tokens allowed per client address, over the sign-in form, the API and the admin socket together. */
+  tokenLimits?: AdminTokenLimits;
   now?: () => number;
 }
 
@@ -96,7 +96,8 @@ export function originMatchesHost(origin: string | undefined, host: string | und
 export class AdminSessions {
   readonly ttlMs: number;
   readonly idleMs: number;
-  readonly limiter: FailureLimiter;
+  /** The limit on wrong admin tokens, shared by every check of the token. */
+  readonly limiter: AdminTokenLimiter;
   private readonly maxSessions: number;
   private readonly now: () => number;
   private readonly sessions = new Map<string, AdminSession>();
@@ -108,11 +109,7 @@ export class AdminSessions {
     this.idleMs = options.idleMs ?? 2 * 3600_000;
     this.maxSessions = options.maxSessions ?? 100;
     this.now = options.now ?? Date.now;
-    this.limiter = new FailureLimiter({
-      maxFailures: options.signInMaxFailures ?? 5,
-      windowMs: options.signInWindowMs ?? 15 * 60_000,
-      now: this.now,
-    });
+    this.limiter = new AdminTokenLimiter(options.tokenLimits ?? DEFAULT_ADMIN_TOKEN_LIMITS);
     this.sweepTimer = setInterval(() => this.sweep(), 60_000);
     this.sweepTimer.unref();
   }
@@ -241,17 +238,16 @@ export function sessionRoutes(sessions: AdminSessions, adminToken: string, sendE
   const router = express.Router();
   const json = express.json({ limit: 4096 });
 
-  router.post('/session', json, (req, res) => {
-    const ip = req.socket.remoteAddress ?? 'unknown';
+  router.post('/session', json, async (req, res) => {
+    const ip = clientAddress(req.socket.remoteAddress);
     if (!originMatchesHost(req.get('origin'), req.get('host'))) {
       sendError(res, 'CSRF_FAILED', 'sign in from the hub\'s own admin page');
       return;
     }
-    const waitMs = sessions.limiter.blockedForMs(ip);
+    const waitMs = await sessions.limiter.blockedForMs(ip);
     if (waitMs > 0) {
-      const seconds = Math.ceil(waitMs / 1000);
-      res.setHeader('retry-after', String(seconds));
-      sendError(res, 'SIGN_IN_RATE_LIMITED', `too many wrong tokens from this address: try again in ${Math.ceil(seconds / 60)} minute(s)`);
+      res.setHeader('retry-after', String(Math.ceil(waitMs / 1000)));
+      sendError(res, 'SIGN_IN_RATE_LIMITED', sessions.limiter.refusal(waitMs));
       return;
     }
     const token = (req.body as { token?: unknown } | undefined)?.token;
@@ -260,13 +256,12 @@ export function sessionRoutes(sessions: AdminSessions, adminToken: string, sendE
       return;
     }
     if (!sameText(token, adminToken)) {
-      const left = sessions.limiter.fail(ip);
-      const minutes = Math.round(sessions.limiter.windowMs / 60_000);
-      const more = left > 0 ? `${left} more attempt(s) before sign-in is paused for ${minutes} minute(s)` : `sign-in is paused for ${minutes} minute(s)`;
+      const left = await sessions.limiter.fail(ip);
+      const seconds = Math.round(sessions.limiter.windowMs / 1000);
+      const more = left > 0 ? `${left} more attempt(s) before sign-in is paused for up to ${seconds} s` : `sign-in is paused for up to ${seconds} s`;
       sendError(res, 'WRONG_TOKEN', `that is not this hub's admin token (${more}); the hub printed it when it first started and keeps it in its data dir's admin-token file`);
       return;
     }
-    sessions.limiter.reset(ip);
     // A new sign-in replaces the session this browser had.
     const previous = sessions.fromCookieHeader(req.get('cookie'), false);
     if (previous) sessions.end(previous);

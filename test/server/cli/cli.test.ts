@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hubOptionsFromArgs } from '../../../server/cli/hub.ts';
 import { ADMIN_TOKEN, api, insertItems, parseCsv, startAdminTestHub, testSpec, type TestHub } from '../transport/admin/helpers.ts';
 
 const MAIN = new URL('../../../server/cli/main.ts', import.meta.url).pathname;
@@ -181,6 +182,19 @@ test('export writes the crawl\'s items to a file in the format its name or --for
   assert.equal(existsSync(join(dir, 'never.csv')), false);
 });
 
+test('export escapes CSV formulas by default, and --no-escape-formulas writes them as they are', async () => {
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'formulas' }), { start: false });
+  await insertItems(hub, crawl.id, [{ url: 'http://127.0.0.1:9/1', type: 'item', data: { title: '=HYPERLINK("http://evil")', price: '-1' } }]);
+  const escaped = await cli(['export', crawl.id, '--format', 'csv']);
+  assert.equal(escaped.code, 0, escaped.stderr);
+  assert.deepEqual(parseCsv(escaped.stdout)[1], ['http://127.0.0.1:9/1', 'item', `'=HYPERLINK("http://evil")`, "'-1"]);
+  const raw = await cli(['export', crawl.id, '--format', 'csv', '--no-escape-formulas']);
+  assert.equal(raw.code, 0, raw.stderr);
+  assert.deepEqual(parseCsv(raw.stdout)[1], ['http://127.0.0.1:9/1', 'item', '=HYPERLINK("http://evil")', '-1']);
+  const json = await cli(['export', crawl.id, '--format', 'json']);
+  assert.equal(JSON.parse(json.stdout)[0].data.title, '=HYPERLINK("http://evil")', 'JSON is never changed');
+});
+
 test('an unreachable hub, a refused token or no token at all end with a clear message', async () => {
   const port = await closedPort();
   for (const args of [['status'], ['export', 'x'], ['crawl', specFile('unreachable', testSpec())]]) {
@@ -257,4 +271,23 @@ test('hub refuses a bad command line with exit 2', async () => {
   const ttl = await cli(['hub', '--lease-ttl-ms', '5']);
   assert.equal(ttl.code, 2);
   assert.match(ttl.stderr, /--lease-ttl-ms: /);
+  // A settings file: checked by the same schema, each problem with its path.
+  const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-config-'));
+  try {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ validation: { strikesToBan: 0 } }));
+    const refused = await cli(['hub', '--config', bad]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /bad\.json: validation\.strikesToBan: /);
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{ "validation": ');
+    assert.equal((await cli(['hub', '--config', broken])).code, 2);
+    const good = join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify({ port: 1, validation: { probationResults: 3, minCheckRate: 0.1 } }));
+    const parsed = hubOptionsFromArgs(['--config', good, '--port', '0']);
+    assert.ok(parsed !== 'help');
+    assert.deepEqual([parsed.hub.port, parsed.hub.validation], [0, { probationResults: 3, minCheckRate: 0.1 }], 'the flags win over the file');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -111,3 +111,28 @@ test('crowdcrawl workers says so when the hub cannot be reached, and when the co
   assert.equal((await bad.exit).code, 2);
   assert.match(bad.output(), /--tabs must be a whole number/);
 });
+
+test('crowdcrawl workers with an operator\'s token ($CROWDCRAWL_WORKER_TOKEN): the tabs are believed without checks', async () => {
+  const hub = await startTestHub();
+  const { token } = await hub.engine.trust.issueToken('edge machine 1');
+  const run = workers(['--hub', hub.url, '--tabs', '1', '--name', 'edge-trusted'], { CROWDCRAWL_WORKER_TOKEN: token });
+  try {
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { startUrls: [1, 2, 3].map((n) => site.url(`/page/${n}/`)), follow: [] }));
+    const summary = await waitForCrawlEnd(hub, crawl.id, 120_000);
+    assert.equal(summary.pagesDone, 3, run.output());
+    assert.deepEqual([summary.validation.trusted, summary.validation.checked, summary.validation.extraExtractions], [3, 0, 0]);
+    assert.deepEqual([...hub.engine.workers.all()].map((w) => [w.name, w.operatorTrusted]), [['edge-trusted', true]]);
+    // The token never reaches the hub in a URL: it rides in the page's fragment.
+    run.child.kill('SIGINT');
+    assert.equal((await run.exit).code, 0, run.output());
+  } finally {
+    run.child.kill('SIGKILL');
+    await hub.cleanup();
+  }
+});
+
+test('crowdcrawl workers refuses a token that cannot be one (exit 2)', async () => {
+  const run = workers(['--hub', 'http://127.0.0.1:9', '--token', 'short']);
+  assert.equal((await run.exit).code, 2);
+  assert.match(run.output(), /--token: a worker token is 16 to 200 characters/);
+});

@@ -73,20 +73,45 @@ test('the CSV export has url, type and every field of the spec as columns, quoti
   assert.deepEqual(rows.slice(1), [
     ['http://127.0.0.1:9/b/1', 'book', 'Commas, "quotes" and\nnewlines\r\nand CRLF', '£51.77', '["poetry","a,b","say \\"hi\\""]', '', ''],
     ['http://127.0.0.1:9/b/2', 'book', 'Ünïcödé: 日本語の本 🚀', '', '[]', '', ''],
-    ['http://127.0.0.1:9/b/3?q=a,b', 'book', '=HYPERLINK("http://evil")', '', '["x"]', '', ''],
+    ['http://127.0.0.1:9/b/3?q=a,b', 'book', `'=HYPERLINK("http://evil")`, '', '["x"]', '', ''],
     ['http://127.0.0.1:9/a/1', 'author', '', '', '', "Ann O'Nymous", 'http://127.0.0.1:9/a/1/about'],
   ]);
   // Lists are JSON-encoded, so they read back exactly.
   assert.deepEqual(JSON.parse(rows[1]![4]!), tricky[0]!.data.tags);
 });
 
-test('with escapeFormulas the CSV export defuses cells a spreadsheet would run as formulas', async () => {
+const formulas: TestItem[] = ['=HYPERLINK("http://evil","x")', '+1+1', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd', '＝1+1', 'plain', '1-2', ' =not first'].map((title, i) => ({
+  url: `http://127.0.0.1:9/f/${i}`,
+  type: 'book',
+  data: { title, price: null, tags: [title] },
+}));
+
+test('the CSV export defuses cells a spreadsheet would run as formulas by default (OWASP: = + - @ tab CR get a leading \')', async () => {
   const crawl = await hub.engine.createCrawl(twoTypesSpec, { start: false });
-  await insertItems(hub, crawl.id, tricky, EXTRACTED_AT);
-  const res = await api(hub, 'GET', `/crawls/${crawl.id}/export?format=csv&escapeFormulas=true`);
-  const rows = parseCsv(res.body as string);
-  assert.equal(rows[3]![2], `'=HYPERLINK("http://evil")`);
-  assert.equal(rows[1]![3], '£51.77', 'other cells are unchanged');
+  await insertItems(hub, crawl.id, formulas, EXTRACTED_AT);
+  for (const query of ['', '&escapeFormulas=true', '&escapeFormulas=1']) {
+    const rows = parseCsv((await api(hub, 'GET', `/crawls/${crawl.id}/export?format=csv${query}`)).body as string);
+    assert.deepEqual(
+      rows.slice(1).map((row) => row[2]),
+      [`'=HYPERLINK("http://evil","x")`, "'+1+1", "'-2+3", "'@SUM(A1)", "'\tcmd", "'\rcmd", "'＝1+1", 'plain', '1-2', ' =not first'],
+      query,
+    );
+    assert.equal(rows[1]![4], '["=HYPERLINK(\\"http://evil\\",\\"x\\")"]', 'a JSON-encoded list starts with [ and is left as it is');
+  }
+});
+
+test('escapeFormulas=false exports formulas as they are; JSON and JSON Lines are never changed', async () => {
+  const crawl = await hub.engine.createCrawl(twoTypesSpec, { start: false });
+  await insertItems(hub, crawl.id, formulas, EXTRACTED_AT);
+  const raw = parseCsv((await api(hub, 'GET', `/crawls/${crawl.id}/export?format=csv&escapeFormulas=false`)).body as string);
+  assert.deepEqual(raw.slice(1).map((row) => row[2]), formulas.map((item) => item.data.title));
+  const json = (await api(hub, 'GET', `/crawls/${crawl.id}/export?format=json`)).body as Array<{ data: { title: string } }>;
+  assert.deepEqual(json.map((record) => record.data.title), formulas.map((item) => item.data.title));
+  const jsonl = ((await api(hub, 'GET', `/crawls/${crawl.id}/export?format=jsonl&escapeFormulas=true`)).body as string).trim().split('\n');
+  assert.deepEqual(jsonl.map((line) => JSON.parse(line).data.title), formulas.map((item) => item.data.title));
+  const bad = await api(hub, 'GET', `/crawls/${crawl.id}/export?format=csv&escapeFormulas=maybe`);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'BAD_REQUEST');
 });
 
 test('an export of a crawl without items is an empty file, an empty array, or the header row', async () => {

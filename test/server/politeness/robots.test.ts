@@ -1,6 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
 import { createPageFetcher, type PageFetcher } from '../../../server/relay/fetch-page.ts';
 import { RobotsCache, RobotsRules, robotsToken, originOf, type RobotsOptions, type RobotsVerdict } from '../../../server/politeness/robots.ts';
@@ -233,4 +234,51 @@ test('the cache keeps at most maxOrigins, dropping the least recently used', asy
   cache.peek('http://127.0.0.1:1', UA);
   await settledVerdict(cache, 'http://127.0.0.1:3');
   assert.equal(cache.size.origins, 2);
+});
+
+/** robots-parser on a one-rule file: the reference the compiled matcher must agree with. */
+function referenceDisallows(pattern: string, path: string): boolean {
+  const robotsParser = createRequire(import.meta.url)('robots-parser') as (url: string, text: string) => { isAllowed(url: string, ua: string): boolean };
+  return !robotsParser('http://example.com/robots.txt', `User-agent: *\nDisallow: ${pattern}\n`).isAllowed(`http://example.com${path}`, 'crowdcrawl');
+}
+
+test('runs of * are collapsed (/a**b matches as /a*b) and matching agrees with robots-parser on random rules', () => {
+  const rules = new RobotsRules('http://example.com', 'User-agent: *\nDisallow: /a**b\nDisallow: /x***$\nAllow: /a***b/ok$\n');
+  assert.deepEqual(rules.rulesFor('crowdcrawl').map((r) => r.pattern), ['/a*b', '/x*$', '/a*b/ok$']);
+  for (const [path, allowed] of [['/ab', false], ['/a/c/b', false], ['/a', true], ['/b', true], ['/x', false], ['/xyz', false], ['/ab/ok', true], ['/ab/ok2', false]] as const) {
+    assert.equal(rules.allows(`http://example.com${path}`, 'crowdcrawl'), allowed, path);
+  }
+  // Differential: random patterns and paths over a small alphabet, against the library's own matcher.
+  let seed = 42;
+  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const word = (alphabet: string, max: number) => Array.from({ length: random(max) }, () => alphabet[random(alphabet.length)]).join('');
+  for (let i = 0; i < 3000; i++) {
+    const pattern = '/' + word('ab*$', 7);
+    const path = '/' + word('ab$', 8);
+    const one = new RobotsRules('http://example.com', `User-agent: *\nDisallow: ${pattern}\n`);
+    assert.equal(!one.allows(`http://example.com${path}`, 'crowdcrawl'), referenceDisallows(pattern, path), `${pattern} on ${path}`);
+  }
+});
+
+test('a hostile robots.txt (a 200 KB rule of *, rules of thousands of *, many /*aaa… rules) is matched in a few searches per rule', async () => {
+  const stars = 'Disallow: /' + '*'.repeat(200_000) + 'b';
+  const manyStars = 'Disallow: /' + '*'.repeat(2000) + 'c';
+  const slow = Array.from({ length: 100 }, (_, i) => `Disallow: /*${'a'.repeat(2000)}b${i}`);
+  site.setPage('/robots.txt', { body: ['User-agent: *', stars, manyStars, ...slow, 'Allow: /public/', ''].join('\n') });
+  try {
+    const rules = ready(await settledVerdict(freshCache(), site.origin));
+    const compiled = rules.rulesFor('crowdcrawl');
+    assert.equal(compiled.length, 102, 'the 200 KB rule is dropped (longer than maxRuleLength)');
+    assert.equal(compiled[0]!.pattern, '/*c', 'its 2,000 stars are one');
+    assert.equal(compiled[0]!.line, 3);
+    const before = rules.steps.n;
+    assert.equal(rules.allows(`${site.origin}/${'a'.repeat(8000)}`, 'crowdcrawl'), true);
+    assert.equal(rules.allows(`${site.origin}/${'a'.repeat(4000)}c`, 'crowdcrawl'), false);
+    assert.equal(rules.matchingLine(`${site.origin}/${'a'.repeat(4000)}b7`, 'crowdcrawl'), 11);
+    assert.ok(rules.steps.n - before <= 3 * 3 * compiled.length, `${rules.steps.n - before} searches for 3 URLs and ${compiled.length} rules`);
+    const strict = new RobotsRules(site.origin, `User-agent: *\nDisallow: /${'x'.repeat(20)}\n`, 10);
+    assert.equal(strict.rulesFor('crowdcrawl').length, 0, 'maxRuleLength is a setting');
+  } finally {
+    site.setPage('/robots.txt', null);
+  }
 });

@@ -13,6 +13,9 @@ const MIB = 1024 * 1024;
 // 16 MiB of HTML that gzips to a few kilobytes.
 const GZIP_BOMB = gzipSync(Buffer.concat([Buffer.from('<!doctype html><p>'), Buffer.alloc(16 * MIB, 0x20)]));
 
+// `gzip, gzip` whose middle layer is 40 MiB: a small page, then padding the inner gunzip ignores.
+const NESTED_PADDED = gzipSync(Buffer.concat([gzipSync(PAGE), Buffer.alloc(40 * MIB)]));
+
 let site: LocalServer;
 let guard: LoopbackGuard;
 
@@ -40,6 +43,8 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   if (path === '/bad-gzip') return html(res, 'this is not gzip at all', { 'content-encoding': 'gzip' });
   if (path === '/compress') return html(res, PAGE, { 'content-encoding': 'compress' });
   if (path === '/bomb') return html(res, GZIP_BOMB, { 'content-encoding': 'gzip' });
+  if (path === '/nested-padded') return html(res, NESTED_PADDED, { 'content-encoding': 'gzip, gzip' });
+  if (path === '/nested') return html(res, gzipSync(gzipSync(PAGE)), { 'content-encoding': 'gzip, gzip' });
   if (path === '/big') return html(res, Buffer.alloc(2 * MIB, 0x61));
   if (path === '/big-chunked') {
     res.writeHead(200, { 'content-type': 'text/html' });
@@ -360,6 +365,30 @@ test('stops inflating a small gzip body once the decoded size passes the cap', a
   const error = await refusal(fetcher({ maxBodyBytes: MIB }).fetchPage(`${site.origin}/bomb`));
   assert.equal(error.code, RelayErrorCode.RELAY_BODY_TOO_LARGE);
   assert.match(error.message, /decoded/);
+});
+
+test('undoes two gzip layers of an ordinary page', async () => {
+  const page = await fetcher().fetchPage(`${site.origin}/nested`);
+  assert.equal(page.body.toString('utf8'), PAGE);
+});
+
+test('caps every decoding layer: a gzip, gzip body whose middle layer is 40 MiB is refused though the page is small', async () => {
+  assert.ok(NESTED_PADDED.length < MIB, 'as sent, it is small');
+  // The ratio set out of the way: the middle layer's size alone refuses it.
+  const error = await refusal(fetcher({ maxBodyBytes: 10 * MIB, maxCompressionRatio: 1e6 }).fetchPage(`${site.origin}/nested-padded`));
+  assert.equal(error.code, RelayErrorCode.RELAY_BODY_TOO_LARGE);
+  assert.match(error.message, /layer 1 of 2/);
+  assert.equal(error.retryable, false);
+});
+
+test('caps the compression ratio: a layer growing more than maxCompressionRatio times is a bomb (RELAY_DECODED_TOO_LARGE)', async () => {
+  for (const path of ['/nested-padded', '/bomb']) {
+    const error = await refusal(fetcher({ maxBodyBytes: 64 * MIB }).fetchPage(`${site.origin}${path}`));
+    assert.equal(error.code, RelayErrorCode.RELAY_DECODED_TOO_LARGE, path);
+    assert.equal(error.retryable, false);
+  }
+  const page = await fetcher({ maxBodyBytes: 64 * MIB, maxCompressionRatio: 1e6 }).fetchPage(`${site.origin}/bomb`);
+  assert.equal(page.body.length, 16 * MIB + 18, 'a higher ratio lets it through');
 });
 
 test('times out a body that drips one byte every 200 ms', async () => {

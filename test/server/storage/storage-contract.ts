@@ -192,4 +192,49 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await again.close();
     }
   });
+
+  test(`${name}: trust records, worker tokens and kept bodies survive a reopen; a page got in on trust is re-checked, replaced or withdrawn`, async () => {
+    const { storage, reopen } = await factory.open();
+    const trust = (key: string, strikes: number) => ({
+      key, label: key, checked: 3, valid: 3 - strikes, invalid: strikes, trusted: 7, strikes, consecutiveValid: 0, banned: strikes > 1, lastReason: strikes ? 'wrong' : null, updatedAt: 10,
+    });
+    await storage.saveTrust([trust('client:c1', 0), trust('address:10.0.0.1', 2)]);
+    await storage.saveTrust([{ ...trust('client:c1', 1), updatedAt: 11 }]);
+    await storage.insertWorkerToken({ id: 't1', name: 'edge', tokenHash: 'hash-1', createdAt: 5 });
+    await storage.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3')]));
+    const body = (n: number) => ({ contentHash: `body-${n}`, data: new Uint8Array([n, n, n]) });
+    const trusted = (key: string, n: number, items: number) => ({ ...page('c', key, [], items), contentHash: `body-${n}`, validation: 'trusted' as const, clientId: 'cheat', resultDigest: `digest-${n}`, body: body(n) });
+    await storage.recordPage(trusted('http://a.example/1', 1, 2));
+    await storage.recordPage({ ...trusted('http://a.example/2', 2, 3), body: { ...body(2), data: new Uint8Array([2]) } });
+    await storage.recordPage(page('c', 'http://a.example/3', [], 1));
+    await storage.close();
+
+    const again = await reopen();
+    try {
+      assert.deepEqual((await again.listTrust()).map((r) => [r.key, r.strikes, r.banned, r.updatedAt]).sort(), [['address:10.0.0.1', 2, true, 10], ['client:c1', 1, false, 11]]);
+      assert.deepEqual(await again.listWorkerTokens(), [{ id: 't1', name: 'edge', tokenHash: 'hash-1', createdAt: 5 }]);
+      assert.equal(await again.deleteWorkerToken('t1'), true);
+      assert.equal(await again.deleteWorkerToken('t1'), false);
+      // Only what was accepted on trust is listed for a re-check (page 3 was checked).
+      const pages = await again.trustedPagesOf('cheat');
+      assert.deepEqual(pages.map((p) => [p.key, p.contentHash, p.resultDigest]).sort(), [['http://a.example/1', 'body-1', 'digest-1'], ['http://a.example/2', 'body-2', 'digest-2']]);
+      assert.deepEqual([...(await again.getBody('body-1'))!], [1, 1, 1]);
+      assert.equal(await again.getBody('nope'), undefined);
+      // Replaced: its items swapped for the hub's, its new links queued, counted once.
+      const replaced = await again.replacePage({ crawlId: 'c', key: 'http://a.example/1', items: [{ type: 'item', data: { n: 'hub' } }], links: [req('/9', 1)], resultDigest: 'hub-digest', doneAt: 3000 });
+      assert.deepEqual([replaced.itemsBefore, replaced.itemsAfter, replaced.queued.map((q) => q.url)], [2, 1, ['http://a.example/9']]);
+      // Withdrawn: its items removed and the page queued again.
+      const withdrawn = await again.withdrawPage('c', 'http://a.example/2');
+      assert.deepEqual([withdrawn?.itemsRemoved, withdrawn?.queued.url], [3, 'http://a.example/2']);
+      assert.equal(await again.withdrawPage('c', 'http://a.example/2'), undefined, 'withdrawn once');
+      assert.equal(await again.countItems('c'), 2, 'the hub\'s one item and page 3\'s');
+      assert.deepEqual(await again.countByState('c'), { queued: 2, done: 2, failed: 0, skipped: 0 });
+      assert.deepEqual((await again.trustedPagesOf('cheat')).length, 0, 'nothing of it is left on trust');
+      // Bodies past their retention go.
+      assert.equal(await again.pruneBodies(Number.MAX_SAFE_INTEGER), 2);
+      assert.equal(await again.getBody('body-1'), undefined);
+    } finally {
+      await again.close();
+    }
+  });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
-import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../../helpers/hub.ts';
+import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd, operatorToken } from '../../helpers/hub.ts';
 import { connectRawWorker } from '../../helpers/raw-worker.ts';
 import { PROTOCOL_VERSION } from '../../../shared/protocol.ts';
 
@@ -120,7 +120,8 @@ test('links a worker sends that the spec would not follow are dropped, not queue
   const hub = await startTestHub();
   try {
     const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { follow: [{ selector: 'li.next a::attr(href)', allow: ['**/page/*/'] }] }));
-    const w = await connectRawWorker(hub.url, { capacity: 1 });
+    // An operator's worker: believed without a check, so only the follow rules stand between its links and the queue.
+    const w = await connectRawWorker(hub.url, { capacity: 1, token: await operatorToken(hub) });
     const [lease] = await w.waitForLeases(1);
     await (await w.relay(lease!.id)).text();
     const reply = await w.socket.emitWithAck('result', {
@@ -131,6 +132,29 @@ test('links a worker sends that the spec would not follow are dropped, not queue
     assert.equal(reply.ok, true);
     const rows = hub.storage.db.prepare('SELECT url FROM requests WHERE crawl_id = ? ORDER BY seq').all(crawl.id) as { url: string }[];
     assert.deepEqual(rows.map((r) => r.url), [`${site.origin}/page/1/`, `${site.origin}/page/2/`]);
+    w.close();
+  } finally {
+    await hub.cleanup();
+  }
+});
+
+test('an ordinary contributor\'s links that do not occur in the served page are refused (RESULT_REFUSED), and none is queued', async () => {
+  const hub = await startTestHub();
+  try {
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: 1 } }));
+    const w = await connectRawWorker(hub.url, { capacity: 1 });
+    const [lease] = await w.waitForLeases(1);
+    await (await w.relay(lease!.id)).text();
+    const reply = await w.socket.emitWithAck('result', { leaseId: lease!.id, items: [], links: [`${site.origin}/page/2/`, `${site.origin}/page/77/`] });
+    assert.equal(reply.ok, false);
+    assert.equal(!reply.ok && reply.error.code, 'RESULT_REFUSED');
+    assert.match(!reply.ok ? reply.error.message : '', /page\/77/);
+    // The page is decided without it (the hub's own extraction): page 2 is queued because the page links to it, page 77 never.
+    const summary = await waitForCrawlEnd(hub, crawl.id);
+    assert.deepEqual([summary.pagesDone, summary.items, summary.validation.rejected, summary.validation.checked], [1, 10, 1, 1]);
+    const urls = (hub.storage.db.prepare('SELECT url FROM requests WHERE crawl_id = ?').all(crawl.id) as { url: string }[]).map((r) => r.url);
+    assert.ok(urls.includes(`${site.origin}/page/2/`));
+    assert.ok(!urls.includes(`${site.origin}/page/77/`));
     w.close();
   } finally {
     await hub.cleanup();

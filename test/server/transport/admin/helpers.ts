@@ -5,15 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { startHub, type Hub } from '../../../../server/app.ts';
+import type { HubOptions } from '../../../../server/options.ts';
 import type { ItemData, PageRecord } from '../../../../server/storage/storage.ts';
 
 export const ADMIN_TOKEN = 'x'.repeat(32);
 
 export type TestHub = Hub & { cleanup(): Promise<void> };
 
-export async function startAdminTestHub(): Promise<TestHub> {
+export async function startAdminTestHub(options: HubOptions = {}): Promise<TestHub> {
   const dataDir = mkdtempSync(join(tmpdir(), 'crowdcrawl-admin-'));
-  const hub = await startHub({ port: 0, dataDir, adminToken: ADMIN_TOKEN, log: () => {} });
+  const hub = await startHub({ port: 0, dataDir, adminToken: ADMIN_TOKEN, log: () => {}, ...options });
   return Object.assign(hub, {
     async cleanup() {
       await hub.close();
