@@ -122,9 +122,6 @@ test('crowdcrawl workers with an operator\'s token ($CROWDCRAWL_WORKER_TOKEN): t
     assert.equal(summary.pagesDone, 3, run.output());
     assert.deepEqual([summary.validation.trusted, summary.validation.checked, summary.validation.extraExtractions], [3, 0, 0]);
     assert.deepEqual([...hub.engine.workers.all()].map((w) => [w.name, w.operatorTrusted]), [['edge-trusted', true]]);
-    // The token never reaches the hub in a URL: it rides in the page's fragment.
-    run.child.kill('SIGINT');
-    assert.equal((await run.exit).code, 0, run.output());
   } finally {
     run.child.kill('SIGKILL');
     await hub.cleanup();
