@@ -293,6 +293,25 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // A worker's answers
 
+  /**
+   * Why a result for `leaseId` from `worker` would be refused before its
+   * payload is read, or undefined when submitResult would look at it (a
+   * duplicate included). The result upload asks this before reading a body.
+   */
+  resultRefusal(worker: WorkerSession, leaseId: string): ProtocolError | undefined {
+    const record = this.leases.get(leaseId);
+    if (!record) {
+      const ended = this.leases.endedLease(leaseId);
+      if (ended?.how === 'done' && ended.workerId === worker.id) return undefined;
+    }
+    const found = this.leaseFor(worker, leaseId);
+    if (!('entry' in found)) return found.code === ErrorCode.LEASE_UNKNOWN && record?.committing ? undefined : found;
+    if (found.committing) return undefined;
+    if (!found.fetched) return { code: ErrorCode.LEASE_NOT_FETCHED, message: 'fetch the page through the relay before sending its result' };
+    if (!found.crawl.isActive) return { code: ErrorCode.CRAWL_NOT_RUNNING, message: `the crawl is ${found.crawl.status}` };
+    return undefined;
+  }
+
   async submitResult(worker: WorkerSession, payload: ResultPayload): Promise<Reply<{ duplicate: boolean; pending?: boolean }>> {
     const record = this.leases.get(payload.leaseId);
     if (!record) {

@@ -20,13 +20,31 @@ import {
 } from '../../shared/protocol.ts';
 import type { Engine } from '../engine/engine.ts';
 import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
+import { AddressSlots, originAllowed, type EventLimiter } from './edge-limits.ts';
+
+export interface WorkerSocketOptions {
+  /** The largest message socket.io reads (its maxHttpBufferSize), told to workers in the welcome. */
+  maxMessageBytes: number;
+  maxSocketsPerAddress: number;
+  /** Origins besides the hub's own whose pages may connect (normalised: scheme://host[:port]). */
+  allowedOrigins: readonly string[];
+  /** Shared with the result upload, so uploads count against the same budgets. */
+  limiter: EventLimiter;
+}
 
 type WorkerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { workerId: string }>;
 
 const KNOWN_EVENTS = new Set(['capacity', 'spec:get', 'result', 'failure', 'release']);
 
-export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, engine: Engine): void {
+export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, engine: Engine, options: WorkerSocketOptions): void {
+  const slots = new AddressSlots(options.maxSocketsPerAddress);
+  const allowedOrigins = new Set(options.allowedOrigins);
+  const { limiter } = options;
   io.use((socket, next) => {
+    if (!originAllowed(socket.handshake.headers, allowedOrigins)) {
+      next(connectError(ErrorCode.ORIGIN_NOT_ALLOWED, `workers connect from this hub's own page, not from ${String(socket.handshake.headers.origin).slice(0, 200)}`));
+      return;
+    }
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     const version = auth?.protocolVersion;
     if (version !== PROTOCOL_VERSION) {
@@ -46,6 +64,15 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       next(connectError(ErrorCode.WORKER_TOKEN_UNKNOWN, 'this worker token is not one the hub issued (or it was revoked); connect without it to contribute untrusted'));
       return;
     }
+    // Last, so a refused handshake holds no slot: the slot is given back when the connection goes.
+    const address = socket.handshake.address;
+    const giveBack = slots.take(address);
+    if (!giveBack) {
+      next(connectError(ErrorCode.TOO_MANY_SOCKETS, `this address already has ${options.maxSocketsPerAddress} worker connections open`));
+      return;
+    }
+    socket.once('disconnect', giveBack);
+    socket.conn.once('close', giveBack);
     (socket.data as { hello?: unknown }).hello = hello.data;
     next();
   });
@@ -72,6 +99,22 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       protocolVersion: PROTOCOL_VERSION,
       leaseTtlMs: engine.leaseTtlMs,
       name: session.name,
+      maxMessageBytes: options.maxMessageBytes,
+    });
+
+    // Every event counts against the socket's and the address's budgets before anything reads it.
+    (socket as unknown as Socket).use(([event, ...args], next) => {
+      void limiter.take(session.id, socket.handshake.address).then((verdict) => {
+        if (verdict === 'ok') return next();
+        const message = `"${String(event).slice(0, 64)}" refused: ${limiter.describe()}`;
+        const ack = args.at(-1);
+        if (typeof ack === 'function') ack(fail(ErrorCode.RATE_LIMITED, message));
+        else socket.emit('hub:error', { code: ErrorCode.RATE_LIMITED, message });
+        if (verdict === 'disconnect') {
+          engine.log.warn({ worker: session.name, address: socket.handshake.address }, 'a worker kept flooding events past its rate limit; disconnected');
+          socket.disconnect(true);
+        }
+      });
     });
 
     /** Wraps a handler: checks the ack and the payload, turns exceptions into error replies. */
