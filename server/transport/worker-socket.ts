@@ -19,7 +19,7 @@ import {
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
 import type { Engine } from '../engine/engine.ts';
-import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
+import { connectError, fail, hasAck } from './socket-errors.ts';
 import { AddressSlots, originAllowed, type EventLimiter } from './edge-limits.ts';
 
 export interface WorkerSocketOptions {
@@ -102,18 +102,26 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       maxMessageBytes: options.maxMessageBytes,
     });
 
-    // Every event counts against the socket's and the address's budgets before anything reads it.
+    // Every event counts against the socket's and the address's budgets before anything reads it
+    // (socket.use runs before the handlers; onAny listeners would run before it, so unknown events are refused here too).
     (socket as unknown as Socket).use(([event, ...args], next) => {
       void limiter.take(session.id, socket.handshake.address).then((verdict) => {
-        if (verdict === 'ok') return next();
-        const message = `"${String(event).slice(0, 64)}" refused: ${limiter.describe()}`;
         const ack = args.at(-1);
-        if (typeof ack === 'function') ack(fail(ErrorCode.RATE_LIMITED, message));
-        else socket.emit('hub:error', { code: ErrorCode.RATE_LIMITED, message });
-        if (verdict === 'disconnect') {
-          engine.log.warn({ worker: session.name, address: socket.handshake.address }, 'a worker kept flooding events past its rate limit; disconnected');
-          socket.disconnect(true);
+        const refuse = (code: ErrorCode, message: string) => {
+          if (typeof ack === 'function') ack(fail(code, message));
+          else socket.emit('hub:error', { code, message });
+        };
+        const name = String(event).slice(0, 64);
+        if (verdict !== 'ok') {
+          refuse(ErrorCode.RATE_LIMITED, `"${name}" refused: ${limiter.describe()}`);
+          if (verdict === 'disconnect') {
+            engine.log.warn({ worker: session.name, address: socket.handshake.address }, 'a worker kept flooding events past its rate limit; disconnected');
+            socket.disconnect(true);
+          }
+          return;
         }
+        if (!KNOWN_EVENTS.has(event)) refuse(ErrorCode.UNKNOWN_EVENT, `unknown event "${name}"`);
+        else next();
       });
     });
 
@@ -153,8 +161,6 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
     on('result', resultSchema, (payload) => engine.submitResult(session, payload));
     on('failure', failureSchema, (payload) => engine.workerFailure(session, payload));
     on('release', releaseSchema, ({ leaseIds }) => engine.release(session, leaseIds));
-
-    refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
 
     socket.on('disconnect', () => engine.workerLeft(session));
   });

@@ -67,7 +67,7 @@ export async function connectRawWorker(hubUrl: string, auth: Record<string, unkn
   const welcome = await new Promise<Welcome>((resolve, reject) => {
     socket.once('welcome', resolve);
     socket.once('connect_error', (error) => {
-      void agent?.close();
+      agent?.close().catch(() => undefined);
       reject(error);
     });
   });
@@ -104,7 +104,7 @@ export async function connectRawWorker(hubUrl: string, auth: Record<string, unkn
     },
     close() {
       socket.disconnect();
-      void agent?.close();
+      agent?.close().catch(() => undefined);
     },
   };
 }
