@@ -20,6 +20,9 @@ after(() => site.close());
 
 type Answer = { ok: boolean; error?: { code: string } };
 const ask = (w: RawWorker) => w.socket.emitWithAck('spec:get', { crawlId: 'none' }) as Promise<Answer>;
+/** Resolves with the first arguments of `event` on a socket.io client socket. */
+type Loose = { emitWithAck(event: string, ...args: unknown[]): Promise<unknown>; emit(event: string, ...args: unknown[]): unknown; once(event: string, listener: (value: unknown) => void): unknown };
+const next = <T>(socket: Loose, event: string) => new Promise<T>((resolve) => socket.once(event, (value) => resolve(value as T)));
 const codeOf = async (w: RawWorker) => {
   const reply = await ask(w);
   return reply.error?.code;
@@ -42,19 +45,20 @@ test('a socket flooding events gets RATE_LIMITED, then is disconnected; others a
     for (let i = 0; i < 20; i++) assert.equal(await codeOf(flooder), 'CRAWL_UNKNOWN');
     assert.equal(await codeOf(flooder), 'RATE_LIMITED');
     // Unknown events and events without an ack are counted too.
-    assert.equal(((await flooder.socket.emitWithAck('nope' as never)) as Answer).error?.code, 'RATE_LIMITED');
-    const hubError = once(flooder.socket, 'hub:error');
-    (flooder.socket as unknown as { emit(e: string, p: unknown): void }).emit('capacity', { capacity: 1 });
-    assert.equal(((await hubError)[0] as { code: string }).code, 'RATE_LIMITED');
+    const loose = flooder.socket as unknown as Loose;
+    assert.equal(((await loose.emitWithAck('nope')) as Answer).error?.code, 'RATE_LIMITED');
+    const hubError = next<{ code: string }>(loose, 'hub:error');
+    loose.emit('capacity', { capacity: 1 });
+    assert.equal((await hubError).code, 'RATE_LIMITED');
     // Its uploads share the budget.
     const upload = await flooder.upload('any', { leaseId: 'any', items: [], links: [] });
     assert.equal(upload.status, 429);
     assert.equal(((await upload.json()) as Answer).error?.code, 'RATE_LIMITED');
     // It keeps going: out.
-    const gone = once(flooder.socket, 'disconnect');
+    const gone = next<string>(loose, 'disconnect');
     for (let i = 0; i < 7; i++) assert.equal(await codeOf(flooder), 'RATE_LIMITED');
     flooder.socket.emit('spec:get', { crawlId: 'none' }, () => undefined);
-    assert.equal((await gone)[0], 'io server disconnect');
+    assert.equal(await gone, 'io server disconnect');
     // A socket of the same address has its own budget.
     assert.equal(await codeOf(neighbour), 'CRAWL_UNKNOWN');
     neighbour.close();
