@@ -123,7 +123,14 @@ export const hubOptionsSchema = z.strictObject({
    * connection that sends an Origin header must come from one of them. Workers
    * that send none (Node, edge) are not affected.
    */
-  allowedOrigins: z.array(z.string().url().transform((u) => new URL(u).origin)).default([]),
+  allowedOrigins: z
+    .array(
+      z
+        .string()
+        .refine((u) => /^https?:\/\/[^/]/i.test(u) && URL.canParse(u), 'an origin is http(s)://host[:port]')
+        .transform((u) => new URL(u).origin),
+    )
+    .default([]),
   /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
   pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
