@@ -131,8 +131,15 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       schema: S,
       handler: (payload: z.output<S>) => Reply<R> | Promise<Reply<R>>,
     ) => {
-      (socket as unknown as Socket).on(event, async (payload: unknown, ack: unknown) => {
+      // The ack is the last argument whatever came before it: extra arguments must not leave a sender unanswered.
+      (socket as unknown as Socket).on(event, async (...args: unknown[]) => {
+        const ack = args.at(-1);
         if (!hasAck(socket as unknown as Socket, event, ack)) return;
+        if (args.length !== 2) {
+          ack(fail(ErrorCode.BAD_REQUEST, `${event}: send one payload and an acknowledgement callback`));
+          return;
+        }
+        const payload = args[0];
         const parsed = schema.safeParse(payload);
         if (!parsed.success) {
           ack(fail(ErrorCode.BAD_REQUEST, `${event}: ${describeIssues(parsed.error)}`));
