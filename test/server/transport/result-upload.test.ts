@@ -9,7 +9,8 @@ import { startFixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd, TEST_ADMIN_TOKEN } from '../../helpers/hub.ts';
 import { connectRawWorker } from '../../helpers/raw-worker.ts';
-import { RESULT_UPLOAD_PATH, WORKER_SECRET_HEADER } from '../../../shared/protocol.ts';
+import { BOARD_NAMESPACE, PROTOCOL_VERSION, RESULT_UPLOAD_PATH, WORKER_SECRET_HEADER } from '../../../shared/protocol.ts';
+import { io } from 'socket.io-client';
 import { extractHtml } from '../../../server/extract/cheerio.ts';
 
 type Server = Awaited<ReturnType<typeof startFixtureServer>>;
@@ -62,6 +63,23 @@ test('a 2 MiB socket message is dropped unread: the connection closes, nothing i
     assert.equal(handled, 0, 'no handler saw the message');
     await adminAnswers(hub.url);
     assert.deepEqual(await snapshot(hub, crawl.id), before);
+  } finally {
+    await hub.cleanup();
+  }
+});
+
+test('the anonymous board reads no message over the limit either', async () => {
+  const hub = await startTestHub();
+  try {
+    const board = io(`${hub.url}${BOARD_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth: { protocolVersion: PROTOCOL_VERSION } });
+    await new Promise<void>((resolve, reject) => {
+      board.once('connect', resolve);
+      board.once('connect_error', reject);
+    });
+    const closed = new Promise<string>((resolve) => board.once('disconnect', resolve));
+    board.emit('follow', { id: 'x'.repeat(2 * 1024 * 1024) }, () => undefined);
+    assert.equal(await closed, 'transport close');
+    await adminAnswers(hub.url);
   } finally {
     await hub.cleanup();
   }
