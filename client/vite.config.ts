@@ -30,6 +30,7 @@ export default defineConfig({
     proxy: {
       '/socket.io': { target: hub, ws: true },
       '/relay': hub,
+      '/results': hub,
       '/api': hub,
     },
   },

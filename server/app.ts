@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Server } from 'socket.io';
-import { RESULT_LIMITS, type ClientToServerEvents, type ServerToClientEvents } from '../shared/protocol.ts';
+import { type ClientToServerEvents, type ServerToClientEvents } from '../shared/protocol.ts';
 import { SqliteStorage } from './storage/sqlite/sqlite-storage.ts';
 import type { Clock } from './clock.ts';
 import { createLogger, hubLogger } from './log.ts';
@@ -22,6 +22,8 @@ import { Engine } from './engine/engine.ts';
 import { hubOptionsSchema, type HubOptions, type ResolvedHubOptions } from './options.ts';
 import { relayHandler, relayLeaseId } from './transport/relay-route.ts';
 import { attachWorkerSockets } from './transport/worker-socket.ts';
+import { resultUploadRouter } from './transport/result-upload.ts';
+import { EventLimiter } from './transport/edge-limits.ts';
 import { attachBoard } from './transport/board-socket.ts';
 import type { Board } from './live/board.ts';
 
@@ -90,6 +92,9 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   const adminSessions = new AdminSessions({ tokenLimits: options.adminAuth });
+  // One budget per worker and per address for socket events and result uploads alike.
+  const limiter = new EventLimiter(options.transport.rateLimit);
+  app.use(resultUploadRouter(engine, { maxUploadBytes: options.transport.maxUploadBytes, maxUploadsPerWorker: options.transport.maxUploadsPerWorker, limiter }));
   app.use('/api', createAdminRouter(engine, { adminToken, sessions: adminSessions, fetcher }));
   const staticDir = options.staticDir ?? defaultStaticDir();
   if (existsSync(staticDir)) {
@@ -109,13 +114,19 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     else app(req, res);
   });
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
-    maxHttpBufferSize: RESULT_LIMITS.maxMessageBytes,
+    // socket.io reads a whole message before any handler can refuse it: keep it small (a larger one closes the connection).
+    maxHttpBufferSize: options.transport.maxMessageBytes,
     pingInterval: options.pingIntervalMs,
     pingTimeout: options.pingTimeoutMs,
     serveClient: false,
     connectionStateRecovery: undefined,
   });
-  attachWorkerSockets(io, engine);
+  attachWorkerSockets(io, engine, {
+    maxMessageBytes: options.transport.maxMessageBytes,
+    maxSocketsPerAddress: options.transport.maxSocketsPerAddress,
+    allowedOrigins: options.allowedOrigins,
+    limiter,
+  });
   const board = await attachBoard(io, engine, options.board);
   const adminLive = attachAdminLive(io as unknown as Server, engine, { adminToken, sessions: adminSessions });
 

@@ -3,6 +3,16 @@ import { z } from 'zod';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { hubLogger, isLogger, type LineLog, type Logger } from './log.ts';
+import { RESULT_LIMITS } from '../shared/protocol.ts';
+
+/** The transport edge's defaults (docs/volunteers.md, "Limits at the door"). */
+const TRANSPORT_DEFAULTS = {
+  maxMessageBytes: RESULT_LIMITS.maxMessageBytes,
+  maxUploadBytes: RESULT_LIMITS.maxUploadBytes,
+  maxUploadsPerWorker: 2,
+  maxSocketsPerAddress: 64,
+  rateLimit: { windowMs: 1000, eventsPerSocket: 1000, eventsPerAddress: 5000, refusalsBeforeDisconnect: 100 },
+};
 
 export const hubOptionsSchema = z.strictObject({
   /** 0 picks a free port (tests). */
@@ -101,6 +111,42 @@ export const hubOptionsSchema = z.strictObject({
       windowMs: z.number().int().min(1000).max(24 * 3_600_000).default(60_000),
     })
     .default({ maxFailures: 10, windowMs: 60_000 }),
+  /** Limits at the transport edge: message and upload sizes, event rates, connections per address. */
+  transport: z
+    .strictObject({
+      /** The largest socket.io message read (every namespace); larger ones close the connection unread. */
+      maxMessageBytes: z.number().int().min(64 * 1024).max(RESULT_LIMITS.maxUploadBytes).default(TRANSPORT_DEFAULTS.maxMessageBytes),
+      /** The largest result upload (POST /results/:leaseId), counted as it streams in. */
+      maxUploadBytes: z.number().int().min(64 * 1024).max(1024 ** 3).default(TRANSPORT_DEFAULTS.maxUploadBytes),
+      /** Result uploads one worker may have open at once. */
+      maxUploadsPerWorker: z.number().int().min(1).max(1000).default(TRANSPORT_DEFAULTS.maxUploadsPerWorker),
+      /** Worker connections one address may hold at once (behind a proxy every worker has the proxy's address). */
+      maxSocketsPerAddress: z.number().int().min(1).max(1_000_000).default(TRANSPORT_DEFAULTS.maxSocketsPerAddress),
+      /** Worker events (and uploads) per window: each socket has a budget, and all sockets of one address share one too. */
+      rateLimit: z
+        .strictObject({
+          windowMs: z.number().int().min(1000).max(3_600_000).default(TRANSPORT_DEFAULTS.rateLimit.windowMs),
+          eventsPerSocket: z.number().int().min(1).max(10_000_000).default(TRANSPORT_DEFAULTS.rateLimit.eventsPerSocket),
+          eventsPerAddress: z.number().int().min(1).max(10_000_000).default(TRANSPORT_DEFAULTS.rateLimit.eventsPerAddress),
+          /** Refused events in one window after which the socket is disconnected. */
+          refusalsBeforeDisconnect: z.number().int().min(0).max(10_000_000).default(TRANSPORT_DEFAULTS.rateLimit.refusalsBeforeDisconnect),
+        })
+        .default(TRANSPORT_DEFAULTS.rateLimit),
+    })
+    .default(TRANSPORT_DEFAULTS),
+  /**
+   * Origins (besides the hub's own) whose pages may connect browser workers: a
+   * connection that sends an Origin header must come from one of them. Workers
+   * that send none (Node, edge) are not affected.
+   */
+  allowedOrigins: z
+    .array(
+      z
+        .string()
+        .refine((u) => /^https?:\/\/[^/]/i.test(u) && URL.canParse(u), 'an origin is http(s)://host[:port]')
+        .transform((u) => new URL(u).origin),
+    )
+    .default([]),
   /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
   pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),

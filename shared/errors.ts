@@ -107,6 +107,12 @@ export const ERRORS = {
   HTTP_STATUS: { group: 'give-up', area: 'cli', meaning: 'crowdcrawl preview got a non-2xx answer for the page.', todo: 'Preview a page that answers 200.' },
   PAGE_TOO_LARGE: { group: 'give-up', area: 'cli', meaning: 'The page or file to preview is larger than 10 MB.', todo: 'Preview a smaller page.' },
   FILE_UNREADABLE: { group: 'fix', area: 'cli', meaning: 'crowdcrawl preview could not read the HTML file.', todo: 'Check the path.' },
+
+  // The transport edge: message and upload sizes, rates and connections (docs/volunteers.md).
+  RATE_LIMITED: { group: 'retry', area: 'socket', status: 429, meaning: 'Too many events or uploads from this socket or address in a short time (transport.rateLimit); a socket that keeps going is disconnected.', todo: 'Send less often; an honest worker never meets this at the default settings.' },
+  TOO_MANY_SOCKETS: { group: 'retry', area: 'socket', status: 429, meaning: 'This address already has as many worker connections as the hub allows (transport.maxSocketsPerAddress).', todo: 'Close other tabs or workers on this address, or raise the number of pages per worker instead.' },
+  ORIGIN_NOT_ALLOWED: { group: 'operator', area: 'socket', status: 403, meaning: "A browser connected from a page of another site: only the hub's own pages (and --allowed-origin) may enlist workers.", todo: "Open the hub's own contributor page, or have the operator allow that origin with --allowed-origin." },
+  RESULT_TOO_LARGE: { group: 'give-up', area: 'socket', status: 413, meaning: 'A result upload is larger than the hub takes (transport.maxUploadBytes); reading stopped there and nothing was stored.', todo: 'Drop the lease; the page goes to another worker (and is failed if it always gives such a result).' },
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -143,7 +149,7 @@ function mirror<const C extends ErrorCode>(codes: readonly C[]): { readonly [K i
 export const SOCKET_ERROR_CODES = [
   'BAD_REQUEST', 'PROTOCOL_MISMATCH', 'BANNED', 'LEASE_UNKNOWN', 'LEASE_NOT_YOURS', 'LEASE_EXPIRED', 'LEASE_NOT_FETCHED',
   'CRAWL_UNKNOWN', 'CRAWL_NOT_RUNNING', 'RESULT_INVALID', 'STORAGE_FAILED', 'UNKNOWN_EVENT', 'INTERNAL', 'UNAUTHORIZED',
-  'RESULT_REFUSED', 'WORKER_TOKEN_UNKNOWN', 'NAME_INVALID',
+  'RESULT_REFUSED', 'WORKER_TOKEN_UNKNOWN', 'NAME_INVALID', 'RATE_LIMITED', 'TOO_MANY_SOCKETS', 'ORIGIN_NOT_ALLOWED', 'RESULT_TOO_LARGE',
 ] as const satisfies readonly ErrorCode[];
 
 /** The fetch relay's failures (server/relay/errors.ts). */

@@ -24,7 +24,7 @@ export interface ResponseLike {
 
 export type FetchLike = (
   url: string,
-  init: { headers: Record<string, string>; signal: AbortSignalLike; cache?: 'no-store' },
+  init: { headers: Record<string, string>; signal: AbortSignalLike; cache?: 'no-store'; method?: 'GET' | 'POST'; body?: string },
 ) => Promise<ResponseLike>;
 
 interface Globals {
@@ -32,6 +32,7 @@ interface Globals {
   clearTimeout(handle: TimerHandle | undefined): void;
   AbortController: new () => AbortControllerLike;
   fetch: FetchLike;
+  TextEncoder: new () => { encode(text: string): { readonly byteLength: number } };
 }
 
 const g = globalThis as unknown as Globals;
@@ -40,3 +41,6 @@ export const setTimer = (fn: () => void, ms: number): TimerHandle => g.setTimeou
 export const clearTimer = (handle: TimerHandle | undefined): void => g.clearTimeout(handle);
 export const newAbortController = (): AbortControllerLike => new g.AbortController();
 export const platformFetch: FetchLike = (url, init) => g.fetch(url, init);
+
+/** The length of `text` in UTF-8 bytes (what it weighs on the wire). */
+export const utf8Length = (text: string): number => new g.TextEncoder().encode(text).byteLength;

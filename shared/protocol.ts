@@ -20,8 +20,10 @@ export const BOARD_NAMESPACE = '/board';
 /** The admin console's live feed (admin-protocol.ts). */
 export const ADMIN_NAMESPACE = '/admin';
 export const RELAY_PATH = '/relay';
-/** The header a worker proves itself with on relay requests. */
+/** The header a worker proves itself with on relay requests and result uploads. */
 export const WORKER_SECRET_HEADER = 'x-crowdcrawl-worker';
+/** POST <path>/:leaseId: a result too large for one socket message (Welcome.maxMessageBytes). */
+export const RESULT_UPLOAD_PATH = '/results';
 
 /** Per-page limits on what a worker may send back (the extraction engine stays below them). */
 export const RESULT_LIMITS = {
@@ -31,8 +33,14 @@ export const RESULT_LIMITS = {
   maxValueLength: 100_000,
   maxValuesPerField: 1_000,
   maxUrlLength: 8192,
-  /** socket.io's maxHttpBufferSize: a page's result must fit in one message. */
-  maxMessageBytes: 32 * 1024 * 1024,
+  /**
+   * socket.io's maxHttpBufferSize by default (the hub's transport.maxMessageBytes,
+   * sent in the Welcome): socket.io reads a whole message before anyone can look
+   * at it, so it stays small; a larger result goes through the upload.
+   */
+  maxMessageBytes: 1024 * 1024,
+  /** The result upload's cap by default (transport.maxUploadBytes), read as a stream. */
+  maxUploadBytes: 32 * 1024 * 1024,
 } as const;
 
 export const WORKER_KINDS = ['tab', 'headless', 'node'] as const;
@@ -127,6 +135,8 @@ export interface Welcome {
   readonly protocolVersion: number;
   readonly leaseTtlMs: number;
   readonly name: string;
+  /** The largest socket message the hub reads; a result whose JSON is larger goes to POST /results/:leaseId. */
+  readonly maxMessageBytes: number;
 }
 
 export interface CrawlSpecReply {

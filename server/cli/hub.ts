@@ -8,7 +8,7 @@ import { hubOptionsSchema, type HubOptions } from '../options.ts';
 import { UsageError } from './admin-client.ts';
 import { createLogger, logLevelFrom, type LogLevel } from '../log.ts';
 
-const HELP = `usage: crowdcrawl hub [--config FILE] [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--allow-host HOST]... [--lease-ttl-ms MS] [--log-level LEVEL]
+const HELP = `usage: crowdcrawl hub [--config FILE] [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--allow-host HOST]... [--allowed-origin ORIGIN]... [--lease-ttl-ms MS] [--log-level LEVEL]
 
 Runs a hub: the contributor page at /, the admin console at /admin and the
 admin API at /api, all on one port.
@@ -23,6 +23,10 @@ admin API at /api, all on one port.
                     (default: $CROWDCRAWL_DATA_DIR or ~/.crowdcrawl)
   --allow-host HOST a host the fetch relay may fetch although it is private or
                     loopback (a site on your own network); may be repeated
+  --allowed-origin ORIGIN
+                    a web origin (https://example.org) whose pages may connect
+                    browser workers besides the hub's own; may be repeated.
+                    Browsers on any other site's page are refused
   --lease-ttl-ms MS how long a worker has for one page before it goes to
                     another (default 60000)
   --log-level LEVEL trace, debug, info, warn, error or silent (default:
@@ -57,6 +61,7 @@ export function hubOptionsFromArgs(argv: string[]): HubCommandOptions | 'help' {
         host: { type: 'string' },
         'data-dir': { type: 'string' },
         'allow-host': { type: 'string', multiple: true },
+        'allowed-origin': { type: 'string', multiple: true },
         'lease-ttl-ms': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -79,12 +84,13 @@ export function hubOptionsFromArgs(argv: string[]): HubCommandOptions | 'help' {
   const dataDir = values['data-dir'] ?? process.env.CROWDCRAWL_DATA_DIR;
   if (dataDir) options.dataDir = dataDir;
   if (values['allow-host']) options.allowHosts = values['allow-host'];
+  if (values['allowed-origin']) options.allowedOrigins = values['allowed-origin'];
   const leaseTtlMs = parseInteger('lease-ttl-ms', values['lease-ttl-ms']);
   if (leaseTtlMs !== undefined) options.leaseTtlMs = leaseTtlMs;
   const checked = hubOptionsSchema.safeParse(options);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
-    const flag = { port: 'port', host: 'host', dataDir: 'data-dir', allowHosts: 'allow-host', leaseTtlMs: 'lease-ttl-ms' }[String(issue.path[0])];
+    const flag = { port: 'port', host: 'host', dataDir: 'data-dir', allowHosts: 'allow-host', allowedOrigins: 'allowed-origin', leaseTtlMs: 'lease-ttl-ms' }[String(issue.path[0])];
     const where = flag ? `--${flag}: ` : values.config !== undefined ? `${values.config}: ${issue.path.join('.') || '$'}: ` : '';
     throw new UsageError(`${where}${issue.message}`);
   }

@@ -53,10 +53,6 @@ export interface EngineEvents {
   workerLeft: [worker: WorkerSession];
 }
 
-function fail(code: ErrorCode, message: string): { ok: false; error: ProtocolError } {
-  return { ok: false, error: { code, message } };
-}
-
 export class Engine extends EventEmitter<EngineEvents> {
   readonly storage: Storage;
   readonly clock: Clock;
@@ -294,22 +290,30 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // A worker's answers
 
+  /**
+   * Why a result for `leaseId` from `worker` would be refused before its
+   * payload is looked at, or undefined when it would be taken (or answered as
+   * a duplicate). The result upload asks this before it reads a body.
+   */
+  resultRefusal(worker: WorkerSession, leaseId: string): ProtocolError | undefined {
+    const record = this.leases.get(leaseId);
+    const ended = record ? undefined : this.leases.endedLease(leaseId);
+    // A repeated submission of a result already taken: acknowledged again, recorded once.
+    if (ended?.how === 'done' && ended.workerId === worker.id) return undefined;
+    const found = this.leaseFor(worker, leaseId);
+    if (!('entry' in found)) return found.code === ErrorCode.LEASE_UNKNOWN && record?.committing ? { code: found.code, message: 'the result is being recorded' } : found;
+    if (found.committing) return undefined;
+    if (!found.fetched) return { code: ErrorCode.LEASE_NOT_FETCHED, message: 'fetch the page through the relay before sending its result' };
+    if (!found.crawl.isActive) return { code: ErrorCode.CRAWL_NOT_RUNNING, message: `the crawl is ${found.crawl.status}` };
+    return undefined;
+  }
+
   async submitResult(worker: WorkerSession, payload: ResultPayload): Promise<Reply<{ duplicate: boolean; pending?: boolean }>> {
-    const record = this.leases.get(payload.leaseId);
-    if (!record) {
-      const ended = this.leases.endedLease(payload.leaseId);
-      // A repeated submission of a result already taken: acknowledge it again, record nothing.
-      if (ended?.how === 'done' && ended.workerId === worker.id) return { ok: true, duplicate: true };
-    }
-    const found = this.leaseFor(worker, payload.leaseId);
-    if (!('entry' in found)) {
-      if (found.code === ErrorCode.LEASE_UNKNOWN && record?.committing) return fail(ErrorCode.LEASE_UNKNOWN, 'the result is being recorded');
-      return { ok: false, error: found };
-    }
-    // The same result sent twice before the first commit finished: the first one wins.
-    if (found.committing) return { ok: true, duplicate: true };
-    if (!found.fetched) return fail(ErrorCode.LEASE_NOT_FETCHED, 'fetch the page through the relay before sending its result');
-    if (!found.crawl.isActive) return fail(ErrorCode.CRAWL_NOT_RUNNING, `the crawl is ${found.crawl.status}`);
+    const refusal = this.resultRefusal(worker, payload.leaseId);
+    if (refusal) return { ok: false, error: refusal };
+    const found = this.leases.get(payload.leaseId);
+    // Taken already, or the same result sent twice before the first commit finished: the first one wins.
+    if (!found || found.committing) return { ok: true, duplicate: true };
     const taken = await this.trust.take(found, worker, payload, (how) => this.endAnswered(found, worker, how));
     if (!('record' in taken)) return taken;
     return this.results.submit(found, taken.record.result, taken.record.believed);

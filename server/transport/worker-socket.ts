@@ -21,14 +21,32 @@ import {
 import type { Engine } from '../engine/engine.ts';
 import { checkNickname } from '../../shared/names.ts';
 import { namesFor } from '../live/names.ts';
-import { connectError, fail, hasAck, refuseUnknownEvents } from './socket-errors.ts';
+import { connectError, fail, hasAck } from './socket-errors.ts';
+import { AddressSlots, originAllowed, type EventLimiter } from './edge-limits.ts';
+
+export interface WorkerSocketOptions {
+  /** The largest message socket.io reads (its maxHttpBufferSize), told to workers in the welcome. */
+  maxMessageBytes: number;
+  maxSocketsPerAddress: number;
+  /** Origins besides the hub's own whose pages may connect (normalised: scheme://host[:port]). */
+  allowedOrigins: readonly string[];
+  /** Shared with the result upload, so uploads count against the same budgets. */
+  limiter: EventLimiter;
+}
 
 type WorkerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { workerId: string }>;
 
 const KNOWN_EVENTS = new Set(['capacity', 'spec:get', 'result', 'failure', 'release']);
 
-export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, engine: Engine): void {
+export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, engine: Engine, options: WorkerSocketOptions): void {
+  const slots = new AddressSlots(options.maxSocketsPerAddress);
+  const allowedOrigins = new Set(options.allowedOrigins);
+  const { limiter } = options;
   io.use((socket, next) => {
+    if (!originAllowed(socket.handshake.headers, allowedOrigins)) {
+      next(connectError(ErrorCode.ORIGIN_NOT_ALLOWED, `workers connect from this hub's own page, not from ${String(socket.handshake.headers.origin).slice(0, 200)}`));
+      return;
+    }
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     const version = auth?.protocolVersion;
     if (version !== PROTOCOL_VERSION) {
@@ -54,6 +72,15 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       next(connectError(ErrorCode.WORKER_TOKEN_UNKNOWN, 'this worker token is not one the hub issued (or it was revoked); connect without it to contribute untrusted'));
       return;
     }
+    // Last, so a refused handshake holds no slot: the slot is given back when the connection goes.
+    const address = socket.handshake.address;
+    const giveBack = slots.take(address);
+    if (!giveBack) {
+      next(connectError(ErrorCode.TOO_MANY_SOCKETS, `this address already has ${options.maxSocketsPerAddress} worker connections open`));
+      return;
+    }
+    socket.once('disconnect', giveBack);
+    socket.conn.once('close', giveBack);
     (socket.data as { hello?: unknown }).hello = hello.data;
     next();
   });
@@ -81,6 +108,30 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       protocolVersion: PROTOCOL_VERSION,
       leaseTtlMs: engine.leaseTtlMs,
       name: session.name,
+      maxMessageBytes: options.maxMessageBytes,
+    });
+
+    // Every event counts against the socket's and the address's budgets before anything reads it
+    // (socket.use runs before the handlers; onAny listeners would run before it, so unknown events are refused here too).
+    (socket as unknown as Socket).use(([event, ...args], next) => {
+      void limiter.take(session.id, socket.handshake.address).then((verdict) => {
+        const ack = args.at(-1);
+        const refuse = (code: ErrorCode, message: string) => {
+          if (typeof ack === 'function') ack(fail(code, message));
+          else socket.emit('hub:error', { code, message });
+        };
+        const name = String(event).slice(0, 64);
+        if (verdict !== 'ok') {
+          refuse(ErrorCode.RATE_LIMITED, `"${name}" refused: ${limiter.describe()}`);
+          if (verdict === 'disconnect') {
+            engine.log.warn({ worker: session.name, address: socket.handshake.address }, 'a worker kept flooding events past its rate limit; disconnected');
+            socket.disconnect(true);
+          }
+          return;
+        }
+        if (!KNOWN_EVENTS.has(event)) refuse(ErrorCode.UNKNOWN_EVENT, `unknown event "${name}"`);
+        else next();
+      });
     });
 
     /** Wraps a handler: checks the ack and the payload, turns exceptions into error replies. */
@@ -89,8 +140,15 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       schema: S,
       handler: (payload: z.output<S>) => Reply<R> | Promise<Reply<R>>,
     ) => {
-      (socket as unknown as Socket).on(event, async (payload: unknown, ack: unknown) => {
+      // The ack is the last argument whatever came before it: extra arguments must not leave a sender unanswered.
+      (socket as unknown as Socket).on(event, async (...args: unknown[]) => {
+        const ack = args.at(-1);
         if (!hasAck(socket as unknown as Socket, event, ack)) return;
+        if (args.length !== 2) {
+          ack(fail(ErrorCode.BAD_REQUEST, `${event}: send one payload and an acknowledgement callback`));
+          return;
+        }
+        const payload = args[0];
         const parsed = schema.safeParse(payload);
         if (!parsed.success) {
           ack(fail(ErrorCode.BAD_REQUEST, `${event}: ${describeIssues(parsed.error)}`));
@@ -119,8 +177,6 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
     on('result', resultSchema, (payload) => engine.submitResult(session, payload));
     on('failure', failureSchema, (payload) => engine.workerFailure(session, payload));
     on('release', releaseSchema, ({ leaseIds }) => engine.release(session, leaseIds));
-
-    refuseUnknownEvents(socket as unknown as Socket, KNOWN_EVENTS);
 
     socket.on('disconnect', () => engine.workerLeft(session));
   });

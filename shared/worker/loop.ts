@@ -7,20 +7,29 @@ import type { Socket } from 'socket.io-client';
 import {
   ACK_TIMEOUT_MS,
   RELAY_PATH,
+  RESULT_LIMITS,
+  RESULT_UPLOAD_PATH,
   WORKER_SECRET_HEADER,
   type ClientToServerEvents,
   type CrawlSpecReply,
   type Lease,
   type ProtocolError,
+  type Reply,
+  type ResultPayload,
   type ServerToClientEvents,
   type Welcome,
 } from '../protocol.ts';
 import type { Spec } from '../spec/schema.ts';
 import type { ExtractedItem } from '../extract/engine.ts';
 import { ErrorCode } from '../errors.ts';
-import { clearTimer, newAbortController, platformFetch, setTimer, type AbortControllerLike, type FetchLike, type TimerHandle } from '../platform.ts';
+import { clearTimer, newAbortController, platformFetch, setTimer, utf8Length, type AbortControllerLike, type FetchLike, type TimerHandle } from '../platform.ts';
 
 export type WorkerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** Room left in a socket message for socket.io's own framing (event name, ack id). */
+const MESSAGE_FRAMING_BYTES = 1024;
+
+type ResultReply = Reply<{ duplicate: boolean; pending?: boolean }>;
 
 export interface ExtractOutput {
   items: ExtractedItem[];
@@ -83,6 +92,8 @@ export class WorkerLoop {
   private paused = false;
   private lastStartAt = 0;
   private pumpTimer: TimerHandle | undefined;
+  /** Result uploads go one at a time (the hub caps them per worker). */
+  private uploads: Promise<unknown> = Promise.resolve();
 
   constructor(options: WorkerLoopOptions) {
     this.socket = options.socket;
@@ -307,9 +318,7 @@ export class WorkerLoop {
       if (!live()) return;
       job.activity.stage = 'sending';
       this.changed();
-      const reply = await this.socket
-        .timeout(ACK_TIMEOUT_MS)
-        .emitWithAck('result', { leaseId: lease.id, items: output.items, links: output.links });
+      const reply = await this.sendResult({ leaseId: lease.id, items: output.items, links: output.links }, job);
       if (reply.ok) {
         this.stats.pages++;
         this.stats.items += output.items.length;
@@ -325,6 +334,36 @@ export class WorkerLoop {
       this.stats.failures++;
       this.lastError = { code: ErrorCode.WORKER_ERROR, message: String((error as Error)?.message ?? error) };
     }
+  }
+
+  /**
+   * Sends a result by socket when it fits in one message (the hub closes the
+   * connection on a larger one), else through the hub's result upload.
+   */
+  private async sendResult(payload: ResultPayload, job: Job): Promise<ResultReply> {
+    const limit = (this.welcome?.maxMessageBytes ?? RESULT_LIMITS.maxMessageBytes) - MESSAGE_FRAMING_BYTES;
+    const json = JSON.stringify(payload);
+    // A UTF-8 byte per UTF-16 unit at least, three at most: count exactly only in between.
+    const fits = json.length <= limit && (json.length * 3 <= limit || utf8Length(json) <= limit);
+    if (fits) return this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('result', payload);
+    const upload = async (): Promise<ResultReply> => {
+      const response = await this.fetchImpl(`${this.hubUrl}${RESULT_UPLOAD_PATH}/${encodeURIComponent(payload.leaseId)}`, {
+        method: 'POST',
+        headers: { [WORKER_SECRET_HEADER]: this.welcome?.workerSecret ?? '', 'content-type': 'application/json' },
+        body: json,
+        signal: job.abort.signal,
+        cache: 'no-store',
+      });
+      const text = await response.text();
+      try {
+        return JSON.parse(text) as ResultReply;
+      } catch {
+        return { ok: false, error: { code: ErrorCode.WORKER_ERROR, message: `the result upload answered ${response.status} without a reply` } };
+      }
+    };
+    const sent = this.uploads.then(upload, upload);
+    this.uploads = sent.catch(() => undefined);
+    return sent;
   }
 
   private setState(state: WorkerState): void {

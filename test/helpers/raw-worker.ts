@@ -3,7 +3,8 @@
 // loop would not.
 import { randomBytes } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
-import { PROTOCOL_VERSION, WORKER_SECRET_HEADER, type ClientToServerEvents, type Lease, type ServerToClientEvents, type Welcome } from '../../shared/protocol.ts';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { PROTOCOL_VERSION, RESULT_UPLOAD_PATH, WORKER_SECRET_HEADER, type ClientToServerEvents, type Lease, type ServerToClientEvents, type Welcome } from '../../shared/protocol.ts';
 
 export interface RawWorker {
   socket: Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -15,6 +16,8 @@ export interface RawWorker {
   /** Waits until at least n leases have arrived in total. */
   waitForLeases(n: number, timeoutMs?: number): Promise<Lease[]>;
   relay(leaseId: string, secret?: string): Promise<Response>;
+  /** POSTs `body` (JSON-encoded unless a string) to the result upload for `leaseId`. */
+  upload(leaseId: string, body: unknown, secret?: string): Promise<Response>;
   /**
    * Resolves once the hub has answered two events sent now: by then every
    * dispatch round the hub had pending has run and what it sent has arrived
@@ -25,10 +28,19 @@ export interface RawWorker {
   close(): void;
 }
 
-export async function connectRawWorker(hubUrl: string, auth: Record<string, unknown> = {}): Promise<RawWorker> {
+export interface RawWorkerOptions {
+  /** The source address to connect from (127.0.0.x: a distinct contributor). */
+  localAddress?: string;
+  /** An Origin header, as a browser sends one. */
+  origin?: string;
+}
+
+export async function connectRawWorker(hubUrl: string, auth: Record<string, unknown> = {}, options: RawWorkerOptions = {}): Promise<RawWorker> {
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(hubUrl, {
     transports: ['websocket'],
     reconnection: false,
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
     auth: {
       protocolVersion: PROTOCOL_VERSION,
       kind: 'node',
@@ -38,6 +50,10 @@ export async function connectRawWorker(hubUrl: string, auth: Record<string, unkn
       ...auth,
     },
   });
+  // Relay requests and uploads come from the same address as the socket.
+  const agent = options.localAddress ? new Agent({ connect: { localAddress: options.localAddress } }) : undefined;
+  const httpFetch = (url: string, init: RequestInit = {}): Promise<Response> =>
+    agent ? (undiciFetch(url, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>) : fetch(url, init);
   const leases: Lease[] = [];
   const arrivals: number[] = [];
   const revoked: string[] = [];
@@ -50,7 +66,10 @@ export async function connectRawWorker(hubUrl: string, auth: Record<string, unkn
   socket.on('leases:revoked', (ids) => revoked.push(...ids));
   const welcome = await new Promise<Welcome>((resolve, reject) => {
     socket.once('welcome', resolve);
-    socket.once('connect_error', (error) => reject(error));
+    socket.once('connect_error', (error) => {
+      agent?.close().catch(() => undefined);
+      reject(error);
+    });
   });
   return {
     socket,
@@ -71,13 +90,21 @@ export async function connectRawWorker(hubUrl: string, auth: Record<string, unkn
       });
     },
     relay(leaseId, secret = welcome.workerSecret) {
-      return fetch(`${hubUrl}/relay/${encodeURIComponent(leaseId)}`, { headers: { [WORKER_SECRET_HEADER]: secret } });
+      return httpFetch(`${hubUrl}/relay/${encodeURIComponent(leaseId)}`, { headers: { [WORKER_SECRET_HEADER]: secret } });
+    },
+    upload(leaseId, body, secret = welcome.workerSecret) {
+      return httpFetch(`${hubUrl}${RESULT_UPLOAD_PATH}/${encodeURIComponent(leaseId)}`, {
+        method: 'POST',
+        headers: { [WORKER_SECRET_HEADER]: secret, 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
     },
     async quiet() {
       for (let i = 0; i < 2; i++) await socket.emitWithAck('spec:get', { crawlId: 'quiet' });
     },
     close() {
       socket.disconnect();
+      agent?.close().catch(() => undefined);
     },
   };
 }
