@@ -70,7 +70,9 @@ const quotesServer = await startFixtureServer(quotesSite({ pages: 300 }));
 const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-bench-validation-'));
 // BENCH_HUB_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the hub.
 const hubArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const { child: hub, match } = await spawnUntil([...hubArgs, join(root, 'bench/hub-process.ts'), dir], /^READY (\S+)/);
+// BENCH_HUB_OPTIONS, e.g. '{"validation":{"bodyRetentionMs":0}}', runs the hub with other settings.
+const hubOptions = process.env.BENCH_HUB_OPTIONS ? [process.env.BENCH_HUB_OPTIONS] : [];
+const { child: hub, match } = await spawnUntil([...hubArgs, join(root, 'bench/hub-process.ts'), dir, ...hubOptions], /^READY (\S+)/);
 const hubUrl = match[1]!;
 
 async function crawl(spec: Record<string, unknown>): Promise<CrawlFigure> {

@@ -259,7 +259,9 @@ export class TrustKeeper {
     record.committing = true;
     this.trust.trusted(contributor, this.deps.clock.now());
     const served = record.served!;
-    const body = contributor.operatorTrusted ? undefined : { contentHash: served.fetched.contentHash, data: compress(served.payload) };
+    // Kept to re-check it if its contributor is caught; with no retention (bodyRetentionMs 0) its page is crawled again instead.
+    const keep = !contributor.operatorTrusted && this.options.bodyRetentionMs > 0;
+    const body = keep ? { contentHash: served.fetched.contentHash, data: compress(served.payload) } : undefined;
     const believed: Believed = {
       clientId: contributor.clientId,
       validation: contributor.operatorTrusted ? 'operator' : 'trusted',
