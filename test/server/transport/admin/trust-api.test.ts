@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
-import { PROTOCOL_VERSION } from '../../../../shared/protocol.ts';
+import { ADMIN_NAMESPACE, PROTOCOL_VERSION } from '../../../../shared/protocol.ts';
+import type { AdminUpdate } from '../../../../shared/admin-protocol.ts';
 import type { BanList, ContributorTrust, IssuedWorkerToken, TrustList, WorkerTokenList } from '../../../../shared/admin-api.ts';
 import { quotesSite } from '../../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../../fixtures/site/server.ts';
@@ -62,13 +63,21 @@ function tryConnect(localAddress: string, auth: Record<string, unknown> = {}): P
   });
 }
 
-test('GET /api/trust lists the worker of a finished crawl, as a browser and as an address, on probation with every result checked', async () => {
+test('GET /api/trust lists the worker of a finished crawl, as a client and as an address, on probation with every result checked; the live feed has the crawl\'s validation figures', async () => {
   const [worker] = await startWorkers(hub.url, 1, { name: 'careful', clientId: CLIENT_ID, localAddress: ADDRESS });
   try {
     const crawl = await hub.engine.createCrawl(quotesSpec(site.origin));
     const summary = await waitForCrawlEnd(hub, crawl.id);
     assert.deepEqual([summary.status, summary.pagesDone], ['finished', PAGES]);
     assert.equal(summary.validation.checked, PAGES, 'a new contributor is checked on every result');
+    // The console's live feed carries the same figures.
+    const socket = io(`${hub.url}${ADMIN_NAMESPACE}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: TEST_ADMIN_TOKEN } });
+    try {
+      const update = await new Promise<AdminUpdate>((resolve) => socket.once('admin:update', resolve));
+      assert.deepEqual(update.crawls.find((c) => c.id === crawl.id)?.validation, summary.validation);
+    } finally {
+      socket.disconnect();
+    }
   } finally {
     await worker!.stop();
   }
