@@ -4,6 +4,7 @@
 // revoked), and the stable error codes of bad calls.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { io } from 'socket.io-client';
 import { ADMIN_NAMESPACE, PROTOCOL_VERSION } from '../../../../shared/protocol.ts';
 import type { AdminUpdate } from '../../../../shared/admin-protocol.ts';
@@ -49,7 +50,7 @@ function tryConnect(localAddress: string, auth: Record<string, unknown> = {}): P
     reconnection: false,
     forceNew: true,
     localAddress,
-    auth: { protocolVersion: PROTOCOL_VERSION, kind: 'node', name: 'prober', clientId: `probe-${Math.random().toString(36).slice(2)}`, capacity: 1, ...auth },
+    auth: { protocolVersion: PROTOCOL_VERSION, kind: 'node', name: 'prober', clientId: `probe-${randomBytes(12).toString('base64url')}`, capacity: 1, ...auth },
   } as Parameters<typeof io>[1]);
   return new Promise((resolve) => {
     socket.once('connect', () => {
