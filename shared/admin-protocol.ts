@@ -7,7 +7,7 @@
 // `admin:crawl` details. (The admin HTTP API's shapes are in admin-api.ts.)
 import { z } from 'zod';
 import type { ProtocolError, Reply, WorkerKind } from './protocol.ts';
-import type { CrawlStatus } from './admin-api.ts';
+import type { CrawlStatus, CrawlValidation } from './admin-api.ts';
 
 /** What an admin socket may send in the handshake (`auth`); the console sends nothing and relies on its cookie. */
 export const adminHelloSchema = z.object({ token: z.string().min(1).max(1000).optional() });
@@ -34,6 +34,8 @@ export interface AdminCrawlProgress {
   readonly maxPages: number | null;
   /** Pages recorded per second, averaged over the last 10 seconds. */
   readonly pagesPerSecond: number;
+  /** How its results were believed: checked, trusted, rejected, pending, and the cost (docs/trust.md). */
+  readonly validation: CrawlValidation;
 }
 
 export interface AdminWorker {

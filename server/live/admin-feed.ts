@@ -203,6 +203,7 @@ export class AdminLive {
         items: crawl.items,
         maxPages: crawl.spec.limits.maxPages ?? null,
         pagesPerSecond: live ? this.rate(live.recent, now) : 0,
+        validation: { ...crawl.validation, pending: crawl.pendingChecks },
       };
     });
     const workers = this.workers(now);

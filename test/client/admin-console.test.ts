@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../server/browser/chromium.ts';
 import { expectedQuotes, quotesSite } from '../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../fixtures/site/server.ts';
-import { startTestHub, startWorkers, TEST_ADMIN_TOKEN, waitForCrawlEnd } from '../helpers/hub.ts';
+import { quotesSpec, startTestHub, startWorkers, TEST_ADMIN_TOKEN, waitForCrawlEnd } from '../helpers/hub.ts';
 import { parseCsv } from '../server/transport/admin/helpers.ts';
 
 type Site = Awaited<ReturnType<typeof startFixtureServer>>;
@@ -180,6 +180,71 @@ test('switching between the form and the JSON editor keeps settings the form doe
     await page.getByRole('tab', { name: 'JSON' }).click();
     const after = JSON.parse(await page.getByLabel('Spec as JSON').inputValue());
     assert.deepEqual(after, { ...spec, name: 'roundtrip-2' });
+  } finally {
+    await context.close();
+  }
+});
+
+test('the Contributors page shows trust per contributor, issues and revokes a worker token, and lifts a ban made through the API', async () => {
+  // A volunteer of its own address crawls two pages: on probation, both results checked.
+  const [worker] = await startWorkers(hub.url, 1, { name: 'ui-volunteer', clientId: 'ui-volunteer-client-0001', localAddress: '127.0.0.4' });
+  const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { name: 'trust-ui', limits: { maxPages: 2 } }));
+  const summary = await waitForCrawlEnd(hub, crawl.id);
+  await worker!.stop();
+  assert.deepEqual([summary.pagesDone, summary.validation.checked], [2, 2]);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await signIn(page);
+    // The crawl's page shows its validation figures.
+    await page.goto(`${hub.url}/admin/crawls/${encodeURIComponent(crawl.id)}`);
+    await page.waitForFunction(() => document.querySelector('[data-validation="checked"]')?.textContent === '2');
+    assert.equal(await page.locator('[data-validation="rejected"]').textContent(), '0');
+    assert.equal(await page.locator('[data-validation="pending"]').textContent(), '0');
+
+    await page.getByRole('link', { name: /Contributors/ }).click();
+    const browserRow = page.locator('tr[data-trust="client:ui-volunteer-client-0001"]');
+    await browserRow.waitFor();
+    assert.equal(await browserRow.getAttribute('data-state'), 'probation');
+    assert.match(await browserRow.textContent() ?? '', /ui-volunteer/);
+    assert.equal(await page.locator('tr[data-trust="address:127.0.0.4"]').getAttribute('data-state'), 'probation');
+
+    // A worker token: shown once, with the command lines that use it; then revoked.
+    await page.getByLabel('Token name').fill('edge-ui');
+    await page.getByRole('button', { name: 'Issue token' }).click();
+    const shown = page.locator('[data-issued-token]');
+    await shown.waitFor();
+    const token = (await shown.textContent())!;
+    assert.match(token, /^cct_/);
+    assert.ok(hub.engine.trust.tokenValid(token), 'the hub issued that token');
+    assert.equal(await page.locator('[data-command="flag"]').textContent(), `crowdcrawl workers --hub ${hub.url} --token ${token}`);
+    assert.equal(await page.locator('[data-command="env"]').textContent(), `CROWDCRAWL_WORKER_TOKEN=${token} crowdcrawl workers --hub ${hub.url}`);
+    const listed = page.locator('[data-token-id]', { hasText: 'edge-ui' });
+    await listed.waitFor();
+    await listed.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    await listed.waitFor({ state: 'detached' });
+    await shown.waitFor({ state: 'detached' });
+    assert.equal(hub.engine.trust.tokenValid(token), false, 'revoked');
+
+    // A ban made through the API shows up (the page reads again every few seconds), and Unban lifts it.
+    const res = await fetch(`${hub.url}/api/bans`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ address: '127.0.0.4', reason: 'forged prices' }),
+    });
+    assert.equal(res.status, 201);
+    const banRow = page.locator('tr[data-ban="address:127.0.0.4"]');
+    await banRow.waitFor();
+    assert.match(await banRow.textContent() ?? '', /forged prices/);
+    await page.locator('tr[data-trust="address:127.0.0.4"][data-state="banned"]').waitFor();
+    assert.equal(await page.locator('table.trust tbody tr').first().getAttribute('data-trust'), 'address:127.0.0.4', 'banned first');
+    await banRow.getByRole('button', { name: 'Unban' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Unban' }).click();
+    await banRow.waitFor({ state: 'detached' });
+    assert.equal(hub.engine.isBanned('any-client', '127.0.0.4'), false);
+    await page.locator('tr[data-trust="address:127.0.0.4"][data-state="probation"]').waitFor();
   } finally {
     await context.close();
   }

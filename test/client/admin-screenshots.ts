@@ -1,10 +1,11 @@
 // Takes the admin console screenshots in docs/screenshots/ (admin-*.png):
 //
-//   node test/client/admin-screenshots.ts
+//   node test/client/admin-screenshots.ts [OUT_DIR]
 //
 // A real hub, Node workers and the fixture quotes site (some author pages
 // answer 404 and one host is unreachable, so the errors panel has something to
-// show); the console driven by headless Chromium. Not a test: run it by hand
+// show), and a worker that forges items, caught and banned so the trust table
+// and the bans have something to show; the console driven by headless Chromium. Not a test: run it by hand
 // after changing the console, and look at the pictures.
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,8 +13,10 @@ import { launchChromium } from '../../server/browser/chromium.ts';
 import { quotesSite } from '../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, TEST_ADMIN_TOKEN, waitForCrawlEnd } from '../helpers/hub.ts';
+import { startNodeWorker } from '../../server/worker/node-worker.ts';
+import { extractHtml } from '../../server/extract/cheerio.ts';
 
-const out = new URL('../../docs/screenshots/', import.meta.url).pathname;
+const out = process.argv[2] ? `${process.argv[2].replace(/\/$/, '')}/` : new URL('../../docs/screenshots/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
 
 const site = await startFixtureServer(quotesSite({ pages: 150 }));
@@ -29,7 +32,19 @@ site.setHandler((req, res) => {
 const hub = await startTestHub({ retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 } });
 const workers = [
   ...(await startWorkers(hub.url, 2, { concurrency: 2, minDelayMs: 300 })),
-  ...(await startWorkers(hub.url, 1, { concurrency: 2, minDelayMs: 300, name: 'edge-berlin', kind: 'headless' })),
+  ...(await startWorkers(hub.url, 1, { concurrency: 2, minDelayMs: 300, name: 'edge-berlin', kind: 'headless', localAddress: '127.0.0.2' })),
+  // Forges every item's text: struck on its first checks, then banned with its address.
+  startNodeWorker({
+    hubUrl: hub.url,
+    name: 'mallory',
+    concurrency: 1,
+    minDelayMs: 300,
+    localAddress: '127.0.0.9',
+    extract: (html, spec, pageUrl, depth) => {
+      const honest = extractHtml(html, spec, pageUrl, { depth });
+      return { ...honest, items: honest.items.map((item) => ({ ...item, data: { ...item.data, text: 'Buy cheap watches!' } })) };
+    },
+  }),
 ];
 const browser = await launchChromium();
 try {
@@ -91,7 +106,10 @@ try {
   await page.screenshot({ path: `${out}admin-crawls.png`, fullPage: true });
 
   await page.getByRole('link', { name: /Contributors/ }).click();
-  await sleep(1200);
+  await page.getByLabel('Token name').fill('edge-frankfurt');
+  await page.getByRole('button', { name: 'Issue token' }).click();
+  await page.locator('[data-issued-token]').waitFor();
+  await sleep(4500);
   await page.screenshot({ path: `${out}admin-contributors.png`, fullPage: true });
   console.log(`screenshots in ${out}`);
 } finally {

@@ -8,6 +8,14 @@ export function count(n: number): string {
   return integer.format(n);
 }
 
+const upToOneDecimal = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
+
+/** A share (0..1) as a percentage: "100%", "12%", "2.5%". */
+export function percent(share: number): string {
+  const p = share * 100;
+  return `${p >= 10 ? integer.format(p) : upToOneDecimal.format(p)}%`;
+}
+
 export function rate(n: number): string {
   return n >= 100 ? integer.format(n) : oneDecimal.format(n);
 }

@@ -14,13 +14,14 @@ export async function disconnectWorker(app: AdminApp, worker: AdminWorker): Prom
   await app.attempt(() => app.api.post(`/workers/${encodeURIComponent(worker.id)}/disconnect`), `Disconnected ${worker.name}`);
 }
 
-export async function banWorker(app: AdminApp, worker: AdminWorker): Promise<void> {
+/** True when the worker was banned. */
+export async function banWorker(app: AdminApp, worker: AdminWorker): Promise<boolean> {
   const ok = await app.confirm({
     title: `Ban ${worker.name}?`,
     body: 'Every session of this browser (or worker process) is closed, and it cannot connect again, whatever nickname it picks. Bans last across hub restarts.',
     confirmLabel: 'Ban',
     danger: true,
   });
-  if (!ok) return;
-  await app.attempt(() => app.api.post(`/workers/${encodeURIComponent(worker.id)}/ban`), `Banned ${worker.name}`);
+  if (!ok) return false;
+  return (await app.attempt(() => app.api.post(`/workers/${encodeURIComponent(worker.id)}/ban`).then(() => true), `Banned ${worker.name}`)) ?? false;
 }

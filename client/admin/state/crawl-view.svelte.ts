@@ -58,6 +58,7 @@ export class CrawlView {
       id: d.id, name: d.name, status: d.status, finishReason: d.finishReason, createdAt: d.createdAt, startedAt: d.startedAt,
       finishedAt: d.finishedAt, done: d.pagesDone, failed: d.pagesFailed, skipped: d.pagesSkipped, queued: d.queued,
       inFlight: d.inFlight, items: d.items, maxPages: d.spec.limits?.maxPages ?? null, pagesPerSecond: 0,
+      validation: d.validation,
     };
   });
   readonly live: AdminCrawlDetail | null = $derived.by(() => (this.app.live.detail?.crawlId === this.id ? this.app.live.detail : null));
