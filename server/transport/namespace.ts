@@ -36,8 +36,15 @@ export function serveNamespace<S>(nsp: Namespace, options: NamespaceOptions<S>):
   nsp.on('connection', (socket: Socket) => {
     const connection = options.connect(socket as unknown as S);
     for (const [event, handler] of Object.entries(connection.events)) {
-      socket.on(event, async (payload: unknown, ack: unknown) => {
+      // The ack is the last argument whatever came before it: extra arguments must not leave a sender unanswered.
+      socket.on(event, async (...args: unknown[]) => {
+        const ack = args.at(-1);
         if (!hasAck(socket, event, ack)) return;
+        if (args.length !== 2) {
+          ack(fail(ErrorCode.BAD_REQUEST, `${event}: send one payload and an acknowledgement callback`));
+          return;
+        }
+        const payload = args[0];
         try {
           await handler(payload, ack);
         } catch (error) {

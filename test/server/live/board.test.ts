@@ -232,6 +232,9 @@ test('bad board requests get error codes and change nothing', async () => {
     const raw = watcher.socket as unknown as Socket;
     const unknown = (await raw.timeout(5000).emitWithAck('board:nonsense', {})) as { ok: boolean; error: ProtocolError };
     assert.equal(unknown.error.code, 'UNKNOWN_EVENT');
+    // Extra arguments before the ack: still answered, with BAD_REQUEST.
+    const extra = (await raw.timeout(5000).emitWithAck('board:identify', { clientId: ALICE, name: 'alice' }, 'extra')) as { ok: boolean; error: ProtocolError };
+    assert.equal(extra.error.code, 'BAD_REQUEST');
     const errors: ProtocolError[] = [];
     watcher.socket.on('hub:error', (e) => errors.push(e));
     raw.emit('board:identify', { clientId: ALICE, name: 'alice' });
