@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { io } from 'socket.io-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { PROTOCOL_VERSION, type Hello, type WorkerKind } from '../../shared/protocol.ts';
-import { WorkerLoop, type ExtractFn, type WorkerSocket } from '../../shared/worker/loop.ts';
+import { FINAL_REFUSALS, WorkerLoop, type ExtractFn, type WorkerSocket } from '../../shared/worker/loop.ts';
 import { extractHtml } from '../extract/cheerio.ts';
 
 export interface NodeWorkerOptions {
@@ -71,7 +71,7 @@ export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
           if (loop.welcome) {
             off();
             resolve();
-          } else if (loop.state === 'outdated' || loop.state === 'banned') {
+          } else if (loop.state === 'outdated' || loop.state === 'banned' || FINAL_REFUSALS.has(loop.lastError?.code ?? '')) {
             off();
             reject(new Error(loop.lastError?.message ?? loop.state));
           }

@@ -38,6 +38,16 @@ export interface ExtractOutput {
 
 export type ExtractFn = (html: string, spec: Spec, pageUrl: string, depth: number) => ExtractOutput | Promise<ExtractOutput>;
 
+/** Handshake refusals that reconnecting cannot change: the loop stops trying (and a Node worker's ready() rejects). */
+export const FINAL_REFUSALS: ReadonlySet<string> = new Set<string>([
+  ErrorCode.PROTOCOL_MISMATCH,
+  ErrorCode.BANNED,
+  ErrorCode.BAD_REQUEST,
+  ErrorCode.NAME_INVALID,
+  ErrorCode.WORKER_TOKEN_UNKNOWN,
+  ErrorCode.ORIGIN_NOT_ALLOWED,
+]);
+
 export type WorkerState = 'connecting' | 'working' | 'idle' | 'paused' | 'stopped' | 'outdated' | 'banned';
 
 export interface PageActivity {
@@ -127,7 +137,7 @@ export class WorkerLoop {
       else if (code === ErrorCode.BANNED) this.setState('banned');
       this.lastError = error.data ?? { code: ErrorCode.CONNECT_FAILED, message: error.message };
       // Reconnecting cannot change these answers: stop trying.
-      if (code === ErrorCode.PROTOCOL_MISMATCH || code === ErrorCode.BANNED || code === ErrorCode.BAD_REQUEST || code === ErrorCode.NAME_INVALID) this.socket.disconnect();
+      if (code !== undefined && FINAL_REFUSALS.has(code)) this.socket.disconnect();
       this.changed();
     });
   }

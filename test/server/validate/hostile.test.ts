@@ -11,6 +11,7 @@ import { operatorToken, quotesSpec, startTestHub, startWorkers, waitForCrawlEnd 
 import { connectRawWorker } from '../../helpers/raw-worker.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { PROTOCOL_VERSION } from '../../../shared/protocol.ts';
+import { startNodeWorker } from '../../../server/worker/node-worker.ts';
 
 type Server = Awaited<ReturnType<typeof startFixtureServer>>;
 let site: Server;
@@ -174,6 +175,20 @@ test('forged shapes are refused at the door: a list for a single-value field, an
     assert.equal(other, 'BANNED', 'its address is banned too');
   } finally {
     w.close();
+    await hub.cleanup();
+  }
+});
+
+test('a Node worker refused for good (an unknown token, an invisible nickname) says why from ready() and stops trying', async () => {
+  const hub = await startTestHub();
+  try {
+    const withToken = startNodeWorker({ hubUrl: hub.url, token: 'cct_not-one-the-hub-issued-0000' });
+    await assert.rejects(withToken.ready(), /worker token is not one the hub issued/);
+    const invisible = startNodeWorker({ hubUrl: hub.url, name: 'ㅤ' });
+    await assert.rejects(invisible.ready(), /U\+3164/);
+    await Promise.all([withToken.stop(), invisible.stop()]);
+    assert.equal(hub.engine.workers.size, 0);
+  } finally {
     await hub.cleanup();
   }
 });
