@@ -180,7 +180,9 @@ test('an export of 50,000 items streams in many chunks without the hub holding t
     assert.ok(chunks > 10, `${format}: arrived in ${chunks} chunks`);
     assert.ok(bytes > 40 * 1024 * 1024, `${format}: ${bytes} bytes`);
     assert.equal(lines, format === 'csv' ? count + 1 : count);
-    assert.ok(peak < bytes / 4, `${format}: memory grew by ${peak} bytes during an export of ${bytes} bytes`);
+    // A hub that ignored backpressure would hold most of the ~47 MB; one that streams holds its buffers and the
+    // client's (about 10–15 MB measured in this one process, 15 MB once on a loaded CI machine): a third is the line.
+    assert.ok(peak < bytes / 3, `${format}: memory grew by ${peak} bytes during an export of ${bytes} bytes`);
   }
 });
 
