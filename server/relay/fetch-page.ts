@@ -54,6 +54,14 @@ export const pageFetcherOptionsSchema = z.strictObject({
     .default(['text/html', 'application/xhtml+xml']),
   /** Sent when fetchPage is not given one (crawls normally set their own). */
   userAgent: z.string().min(1).default('crowdcrawl/0.1 (volunteer-powered crawler)'),
+  /**
+   * Connections kept to one origin (scheme, host, port). The frontier already
+   * caps a host's requests in flight at the crawl's perHostConcurrency (at most
+   * 1,000), and undici opens a connection only when every open one is busy, so
+   * N pages in flight get N keep-alive connections; this is only a ceiling
+   * (a fixed 8 here once held a spec's 16 pages to 8 connections).
+   */
+  maxConnectionsPerOrigin: z.number().int().min(1).default(1000),
   /** Same shape as dns.lookup; called with `{ all: true }`. Tests map their host names with it. */
   lookup: z.custom<LookupFunction>((value) => typeof value === 'function', 'lookup must be a function like dns.lookup').optional(),
 });
@@ -181,7 +189,7 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
     connect: createGuardedConnector({ allowHosts, lookup: options.lookup, connectTimeoutMs: options.timeoutMs }),
     headersTimeout: headersTimeoutMs,
     bodyTimeout: options.timeoutMs,
-    connections: 8,
+    connections: options.maxConnectionsPerOrigin,
   });
   const running = new Set<AbortController>();
   let closed = false;
