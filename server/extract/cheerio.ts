@@ -15,7 +15,11 @@
 // find() treats a selector that starts with :scope as "the context or below"
 // (jQuery's flexible descendant), so `:scope div span` would take the context
 // itself for the div, where querySelectorAll needs a div inside it.
-import { load } from 'cheerio';
+// parse5 with the htmlparser2 tree, as cheerio's load() parses: the same tree
+// without cheerio's entry point, which loads a second copy of undici (for its
+// fromURL) into every process that extracts (~20 MB of a Node worker's RSS).
+import { parse as parse5Parse } from 'parse5';
+import { adapter as htmlparser2Adapter } from 'parse5-htmlparser2-tree-adapter';
 import { compile, selectAll } from 'css-select';
 import { parse, SelectorType, stringify, type Selector } from 'css-what';
 import { Text, type AnyNode, type ChildNode, type Element } from 'domhandler';
@@ -103,7 +107,7 @@ export interface ParsedDocument {
 
 /** Parses HTML as a browser's DOMParser does (scripting disabled), tree aligned with the browser's. */
 export function parseHtml(html: string): ParsedDocument {
-  const root = load(html, { scriptingEnabled: false }).root()[0]!;
+  const root: AnyNode = parse5Parse(html, { treeAdapter: htmlparser2Adapter, scriptingEnabled: false });
   alignWithBrowserTree(root);
   return { root, quirks: (root as { 'x-mode'?: string })['x-mode'] === 'quirks' };
 }

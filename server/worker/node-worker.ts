@@ -3,10 +3,11 @@
 // a browser, and for fast tests.
 import { randomBytes } from 'node:crypto';
 import { io } from 'socket.io-client';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 import { PROTOCOL_VERSION, type Hello, type WorkerKind } from '../../shared/protocol.ts';
 import { FINAL_REFUSALS, WorkerLoop, type ExtractFn, type WorkerSocket } from '../../shared/worker/loop.ts';
 import { extractHtml } from '../extract/cheerio.ts';
+import { requestFetch } from './request-fetch.ts';
 
 export interface NodeWorkerOptions {
   hubUrl: string;
@@ -42,8 +43,8 @@ export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
     capacity: concurrency,
     ...(options.token ? { token: options.token } : {}),
   };
-  // One agent for the relay, so the worker's connections come from its own address too.
-  const agent = options.localAddress ? new Agent({ connect: { localAddress: options.localAddress } }) : undefined;
+  // One agent for the relay (from the worker's own address when it has one), kept-alive connections for the pages in flight.
+  const agent = new Agent({ ...(options.localAddress ? { connect: { localAddress: options.localAddress } } : {}) });
   const socket: WorkerSocket = io(options.hubUrl, {
     autoConnect: false,
     auth: { ...hello },
@@ -58,7 +59,7 @@ export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
     concurrency,
     minDelayMs: options.minDelayMs ?? 0,
     extract: options.extract ?? ((html, spec, pageUrl, depth) => extractHtml(html, spec, pageUrl, { depth })),
-    ...(agent ? { fetch: ((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher: agent })) as never } : {}),
+    fetch: requestFetch(agent),
   });
   loop.start();
   return {
@@ -79,7 +80,7 @@ export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
       }),
     stop: async () => {
       await loop.stop();
-      await agent?.close();
+      await agent.close();
     },
   };
 }
