@@ -110,9 +110,9 @@ export function docsCrawlSpec(startUrl: string): Record<string, unknown> {
 }
 
 /** Starts `count` Node workers (`crowdcrawl worker`), one process each, with `concurrency` pages in flight. */
-export function spawnNodeWorkers(hubUrl: string, count: number, concurrency: number): ChildProcess[] {
+export function spawnNodeWorkers(hubUrl: string, count: number, concurrency: number, token?: string): ChildProcess[] {
   return Array.from({ length: count }, (_, i) =>
-    spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), `${root}server/cli/main.ts`, 'worker', '--hub', hubUrl, '--concurrency', String(concurrency), '--name', `bench-${i}`], {
+    spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), `${root}server/cli/main.ts`, 'worker', '--hub', hubUrl, '--concurrency', String(concurrency), '--name', `bench-${i}`, ...(token ? ['--token', token] : [])], {
       stdio: process.env.BENCH_WORKER_STDERR ? ['ignore', 'inherit', 'inherit'] : 'ignore',
     }),
   );

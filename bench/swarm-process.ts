@@ -1,0 +1,61 @@
+// A crowd of lightweight workers in one process, for the hub's many-sockets
+// figure: `node bench/swarm-process.ts HUB_URL COUNT FIRST_INDEX [TOKEN]`.
+// Each is a plain socket.io-client socket (one page in flight) that takes its
+// leases, fetches each through the relay, extracts it with cheerio and answers,
+// as a Node worker does, without the worker loop's extras. Prints
+// `CONNECTED n` once every socket is welcomed.
+import { io, type Socket } from 'socket.io-client';
+import { Agent } from 'undici';
+import { PROTOCOL_VERSION, RELAY_PATH, WORKER_SECRET_HEADER, type Lease, type Welcome } from '../shared/protocol.ts';
+import type { Spec } from '../shared/spec/schema.ts';
+import { extractHtml } from '../server/extract/cheerio.ts';
+
+const [hubUrl, countText, firstText, token] = process.argv.slice(2);
+const count = Number(countText);
+const first = Number(firstText ?? 0);
+const agent = new Agent({ connections: 64 });
+const specs = new Map<string, Promise<Spec>>();
+let welcomed = 0;
+
+function start(index: number): void {
+  const socket: Socket = io(hubUrl!, {
+    transports: ['websocket'],
+    reconnectionDelay: 1000 + (index % 1000),
+    // 60 sockets an address: the hub lets one address hold 64 worker connections.
+    ...({ localAddress: `127.1.${Math.floor(index / 60)}.1` } as object),
+    auth: { protocolVersion: PROTOCOL_VERSION, kind: 'node', name: `swarm-${index}`, clientId: `swarm-client-${String(index).padStart(8, '0')}`, capacity: 1, ...(token ? { token } : {}) },
+  });
+  let secret = '';
+  socket.on('welcome', (welcome: Welcome) => {
+    secret = welcome.workerSecret;
+    if (++welcomed === count) console.log(`CONNECTED ${welcomed}`);
+  });
+  socket.on('leases', (leases: Lease[]) => {
+    for (const lease of leases) void work(socket, secret, lease);
+  });
+}
+
+async function work(socket: Socket, secret: string, lease: Lease): Promise<void> {
+  try {
+    let spec = specs.get(lease.crawlId);
+    if (!spec) {
+      spec = socket.timeout(15_000).emitWithAck('spec:get', { crawlId: lease.crawlId }).then((reply: { spec: Spec }) => reply.spec);
+      specs.set(lease.crawlId, spec);
+    }
+    const response = await agent.request({ origin: hubUrl!, path: `${RELAY_PATH}/${encodeURIComponent(lease.id)}`, method: 'GET', headers: { [WORKER_SECRET_HEADER]: secret } });
+    const html = await response.body.text();
+    if (response.statusCode !== 200) return;
+    const finalUrl = decodeURI(String(response.headers['x-crowdcrawl-final-url'] ?? lease.url));
+    const output = extractHtml(html, await spec, finalUrl, { depth: lease.depth });
+    await socket.timeout(15_000).emitWithAck('result', { leaseId: lease.id, items: output.items, links: output.links });
+  } catch {
+    // The lease expires or goes back; the figure counts pages done, not attempts.
+  }
+}
+
+// Connected a few at a time, as a crowd arrives, not in one burst the hub must take at once.
+for (let i = 0; i < count; i++) {
+  start(first + i);
+  if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20));
+}
+process.on('SIGTERM', () => process.exit(0));
