@@ -359,5 +359,17 @@ export interface Storage {
   /** False when there was no such spec. */
   deleteSpec(id: string): Promise<boolean>;
 
+  // Metrics (server/metrics/): a backend reports how long its commits take.
+  /**
+   * Calls `observer` after each transaction that made writes durable, with its
+   * duration in seconds and the writes it held (SQLite's group commit holds
+   * many). One observer at a time; undefined removes it. Called on the write
+   * path: it must only count.
+   */
+  observeCommits(observer: CommitObserver | undefined): void;
+
   close(): Promise<void>;
 }
+
+/** See Storage.observeCommits. */
+export type CommitObserver = (seconds: number, writes: number) => void;

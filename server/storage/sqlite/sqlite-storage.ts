@@ -10,7 +10,7 @@ import {
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
-  type SourceRow, type Storage, type StoredItem,
+  type SourceRow, type Storage, type StoredItem, type CommitObserver,
 } from '../storage.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openDatabase } from './schema.ts';
@@ -295,6 +295,12 @@ export class SqliteStorage implements Storage {
 
   async searchItems(crawlId: string, text: string, after: number, limit: number): Promise<StoredItem[]> {
     return this.s.searchItems.all(crawlId, after, text, text, limit).map(storedItem);
+  }
+
+  // Metrics
+
+  observeCommits(observer: CommitObserver | undefined): void {
+    this.commits.observer = observer;
   }
 
   // Bans, trust, worker tokens and kept bodies (trust-store.ts)

@@ -237,4 +237,24 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await again.close();
     }
   });
+
+  // Metrics
+  test(`${name}: observeCommits is told of each commit that made writes durable, until it is removed`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const seen: { seconds: number; writes: number }[] = [];
+      storage.observeCommits((seconds, writes) => seen.push({ seconds, writes }));
+      await storage.createCrawl(newCrawl('c', [req('/1'), req('/2')]));
+      await Promise.all([storage.recordPage(page('c', 'http://a.example/1', [], 2)), storage.recordPage(page('c', 'http://a.example/2'))]);
+      assert.ok(seen.length >= 2, `${seen.length} commits seen`);
+      assert.ok(seen.every((c) => c.seconds >= 0 && c.seconds < 60 && Number.isInteger(c.writes) && c.writes >= 1));
+      assert.ok(seen.reduce((sum, c) => sum + c.writes, 0) >= 3, 'every write is in some commit');
+      storage.observeCommits(undefined);
+      const before = seen.length;
+      await storage.setCrawlStatus('c', { status: 'running', finishReason: null, startedAt: 1, finishedAt: null });
+      assert.equal(seen.length, before, 'a removed observer hears nothing');
+    } finally {
+      await storage.close();
+    }
+  });
 }
