@@ -1,4 +1,4 @@
-// The extraction engine's DOM adapter for Node: parse5 (through cheerio) builds
+// The extraction engine's DOM adapter for Node: parse5 (the parser cheerio uses) builds
 // the same tree a browser's DOMParser does, then a few fix-ups make that tree and
 // css-select behave like the browser's:
 // - <template> content is not part of the tree (browsers keep it in .content);
