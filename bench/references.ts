@@ -35,8 +35,12 @@ export async function rawLoop(urls: string[], concurrency: number): Promise<Refe
 
 /** Why Scrapy cannot run here, or undefined when it can. */
 export function scrapyMissing(): string | undefined {
-  const probe = spawnSync('python3', ['-c', 'import scrapy'], { stdio: 'ignore' });
-  return probe.status === 0 ? undefined : 'Scrapy is not installed (apt-get install python3-scrapy)';
+  return python() ? undefined : 'Scrapy is not installed (apt-get install python3-scrapy)';
+}
+
+/** The first Python with Scrapy: the one on PATH, or Debian's (a pyenv shim may shadow it). */
+function python(): string | undefined {
+  return ['python3', '/usr/bin/python3'].find((bin) => spawnSync(bin, ['-c', 'import scrapy'], { stdio: 'ignore' }).status === 0);
 }
 
 const SPIDER = `
@@ -63,7 +67,7 @@ export async function scrapyCrawl(startUrl: string, concurrency: number): Promis
   try {
     writeFileSync(join(dir, 'docs_spider.py'), SPIDER);
     const settings = [`CONCURRENT_REQUESTS=${concurrency}`, `CONCURRENT_REQUESTS_PER_DOMAIN=${concurrency}`, 'ROBOTSTXT_OBEY=False', 'LOG_LEVEL=ERROR', 'TELNETCONSOLE_ENABLED=False'];
-    const child = spawn('python3', ['-m', 'scrapy', 'runspider', join(dir, 'docs_spider.py'), '-a', `start=${startUrl}`, ...settings.flatMap((s) => ['-s', s])], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    const child = spawn(python() ?? 'python3', ['-m', 'scrapy', 'runspider', join(dir, 'docs_spider.py'), '-a', `start=${startUrl}`, ...settings.flatMap((s) => ['-s', s])], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await new Promise((resolve) => child.once('exit', resolve));

@@ -47,7 +47,7 @@ test('the relay opens one keep-alive connection per request in flight to a host:
     const hold = holdResponses(site);
     const paths = docsSite({ pages: 40 }).paths.slice(0, 32);
     const first = Promise.all(paths.slice(0, 16).map((p) => fetcher.fetchPage(site.url(p))));
-    await waitFor(() => hold.open === 16);
+    await waitFor(() => hold.open === 16, { timeoutMs: 60_000 });
     assert.equal(site.connections, 16);
     hold.release(false);
     await first;
@@ -78,9 +78,9 @@ test('a crawl with perHostConcurrency 16 has 16 requests in flight to the site o
       politeness: { obeyRobotsTxt: false, perHostConcurrency: 16, perHostDelayMs: 0 },
     });
     // The start page first (one in flight), then the links it gives: 16 held at once.
-    await waitFor(() => hold.open === 1);
+    await waitFor(() => hold.open === 1, { timeoutMs: 60_000 });
     hold.release(true);
-    await waitFor(() => hold.open === 16);
+    await waitFor(() => hold.open === 16, { timeoutMs: 60_000 });
     assert.equal(site.connections, 16);
     hold.release(false);
     const summary = await waitForCrawlEnd(hub, crawl.id);
