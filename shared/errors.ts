@@ -113,6 +113,14 @@ export const ERRORS = {
   TOO_MANY_SOCKETS: { group: 'retry', area: 'socket', status: 429, meaning: 'This address already has as many worker connections as the hub allows (transport.maxSocketsPerAddress).', todo: 'Close other tabs or workers on this address, or raise the number of pages per worker instead.' },
   ORIGIN_NOT_ALLOWED: { group: 'operator', area: 'socket', status: 403, meaning: "A browser connected from a page of another site: only the hub's own pages (and --allowed-origin) may enlist workers.", todo: "Open the hub's own contributor page, or have the operator allow that origin with --allowed-origin." },
   RESULT_TOO_LARGE: { group: 'give-up', area: 'socket', status: 413, meaning: 'A result upload is larger than the hub takes (transport.maxUploadBytes); reading stopped there and nothing was stored.', todo: 'Drop the lease; the page goes to another worker (and is failed if it always gives such a result).' },
+
+  // Operations: schedules, webhooks, deleting crawls (docs/operate.md).
+  SCHEDULE_INVALID: { group: 'fix', area: 'http', status: 400, meaning: 'A schedule does not validate: a bad cron expression, an unknown time zone, an unknown saved spec or a bad setting; the message lists each problem with its path.', todo: 'Fix every listed path (docs/operate.md, "Schedules").' },
+  SCHEDULE_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No schedule with that id.', todo: 'Reload the list of schedules (GET /api/schedules).' },
+  WEBHOOK_INVALID: { group: 'fix', area: 'http', status: 400, meaning: 'A webhook does not validate: its URL is not http(s), or an event or setting is unknown; the message lists each problem with its path.', todo: 'Fix every listed path (docs/operate.md, "Webhooks").' },
+  WEBHOOK_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No webhook with that id.', todo: 'Reload the list of webhooks (GET /api/webhooks).' },
+  DELIVERY_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No webhook delivery with that id.', todo: 'Reload the list of deliveries (GET /api/webhooks/deliveries).' },
+  CRAWL_ACTIVE: { group: 'fix', area: 'http', status: 409, meaning: 'The crawl is running or paused: it cannot be deleted while it may still change.', todo: 'Cancel it first (POST /api/crawls/:id/cancel, or crowdcrawl cancel), then delete it.' },
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,12 +10,13 @@ import {
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
-  type SourceRow, type Storage, type StoredItem,
+  type SourceRow, type Storage, type StoredItem, type OpsStorage,
 } from '../storage.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
 import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
+import { delegateOps, SqliteOpsStore } from './ops-store.ts';
 import { contributorRow, crawlRow, queuedEntry, requestRow, savedSpecRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
 
 /** A statement refused by a UNIQUE index: only that statement is undone, the transaction (and its batch) goes on. */
@@ -24,6 +25,10 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 const nameTaken = (name: string) => new SpecNameTakenError(`a saved spec is already named "${name}"`);
+
+/** Schedules and webhooks: the methods come from SqliteOpsStore (ops-store.ts), given in the constructor. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface SqliteStorage extends OpsStorage {}
 
 export class SqliteStorage implements Storage {
   /** For tests and tools that check the file itself (integrity, hashes). */
@@ -38,6 +43,7 @@ export class SqliteStorage implements Storage {
     this.s = prepareStatements(db);
     this.commits = new GroupCommit(db, () => this.nextSeq.clear());
     this.trust = new SqliteTrustStore(db, this.commits);
+    delegateOps(this, new SqliteOpsStore(db, this.commits));
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
     this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
     this.replaceDone = db.prepare(

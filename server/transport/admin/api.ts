@@ -17,6 +17,9 @@ import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
 import { trustRouter } from './trust-routes.ts';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
+import type { Ops } from '../../ops/ops.ts';
+import { schedulesRouter } from './schedules-routes.ts';
+import { webhooksRouter } from './webhooks-routes.ts';
 import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
 
 export interface AdminRouterOptions {
@@ -25,6 +28,8 @@ export interface AdminRouterOptions {
   sessions?: AdminSessions;
   /** The hub's page fetcher, for POST /preview (which answers 501 without one). */
   fetcher?: PageFetcher;
+  /** Schedules and webhooks (their routes are absent without it). */
+  ops?: Ops;
 }
 
 /** Large enough for a spec with 10,000 start URLs. */
@@ -138,6 +143,11 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   router.post('/preview', previewHandler(options.fetcher, sendError));
   router.use(specsRouter(engine.storage));
   router.use(trustRouter(engine));
+  if (options.ops) {
+    const now = () => engine.clock.now();
+    router.use(schedulesRouter(engine.storage, options.ops, now));
+    router.use(webhooksRouter(engine.storage, options.ops, now));
+  }
 
   router.post('/workers/:id/disconnect', (req, res) => {
     const worker = engine.workers.get(req.params.id!);
