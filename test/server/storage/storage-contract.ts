@@ -237,4 +237,65 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await again.close();
     }
   });
+
+  // Operations (server/ops/): schedules, their runs, webhooks and deliveries.
+
+  test(`${name}: schedules are saved, and each (schedule, due time) run is claimed once, whoever asks`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const row = { id: 's1', name: 'nightly', specId: 'x', cron: '0 3 * * *', timeZone: 'UTC', overlap: 'skip' as const, paused: false, incremental: true, keepRuns: 2, createdAt: 1, updatedAt: 1 };
+      await storage.insertSchedule(row);
+      assert.deepEqual(await storage.getSchedule('s1'), row);
+      const { id: _id, createdAt: _c, ...rest } = row;
+      assert.deepEqual(await storage.updateSchedule('s1', { ...rest, paused: true, updatedAt: 5 }), { ...row, paused: true, updatedAt: 5 });
+      assert.equal(await storage.updateSchedule('nope', { ...rest, updatedAt: 5 }), undefined);
+      const claims = await Promise.all([storage.claimScheduleRun('s1', 100, 'hub-a', 7), storage.claimScheduleRun('s1', 100, 'hub-b', 7)]);
+      assert.deepEqual(claims.sort(), [false, true], 'one claim wins');
+      assert.equal(await storage.claimScheduleRun('s1', 200, 'hub-b', 8), true);
+      assert.equal(await storage.setScheduleRun('s1', 100, 'claimed', { state: 'started', crawlId: 'c1', startedAt: 9 }), true);
+      assert.equal(await storage.setScheduleRun('s1', 100, 'claimed', { state: 'failed' }), false, 'guarded by the state it leaves');
+      assert.equal(await storage.setScheduleRun('s1', 200, 'claimed', { state: 'queued', message: 'waits' }), true);
+      assert.equal(await storage.setScheduleRun('s1', 200, 'queued', { state: 'claimed', hub: 'hub-c' }), true);
+      const runs = await storage.listScheduleRuns('s1', 10);
+      assert.deepEqual(runs.map((r) => [r.dueAt, r.state, r.crawlId, r.hub]), [[200, 'claimed', null, 'hub-c'], [100, 'started', 'c1', runs[1]!.hub]]);
+      assert.equal(await storage.lastScheduleDue('s1'), 200);
+      assert.equal(await storage.lastScheduleDue('s2'), undefined);
+      assert.equal(await storage.deleteSchedule('s1'), true);
+      assert.deepEqual([await storage.listSchedules(), await storage.listScheduleRuns('s1', 10)], [[], []]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: a webhook delivery is queued once and claimed by one hub at a time until its claim runs out`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const hook = { id: 'w1', url: 'http://127.0.0.1:1/hook', secret: 's'.repeat(20), specName: null, events: ['crawl.finished' as const], enabled: true, createdAt: 1 };
+      await storage.insertWebhook(hook);
+      assert.deepEqual(await storage.listWebhooks(), [hook]);
+      const d = { id: 'w1:c:crawl.finished', webhookId: 'w1', crawlId: 'c', event: 'crawl.finished' as const, payload: '{}', createdAt: 10 };
+      assert.deepEqual(await Promise.all([storage.enqueueDelivery(d), storage.enqueueDelivery(d)]), [true, false]);
+      const [a, b] = await Promise.all([storage.claimDeliveries(10, 'hub-a', 110, 5), storage.claimDeliveries(10, 'hub-b', 110, 5)]);
+      assert.equal(a!.length + b!.length, 1, 'one hub gets it');
+      assert.deepEqual(await storage.claimDeliveries(50, 'hub-b', 150, 5), [], 'held until the claim runs out');
+      const taken = await storage.claimDeliveries(110, 'hub-b', 210, 5);
+      assert.equal(taken.length, 1, 'a dead hub\'s claim is taken over');
+      const loser = a!.length === 1 ? 'hub-a' : 'hub-b';
+      if (loser === 'hub-a') assert.equal(await storage.recordDeliveryAttempt(d.id, 'hub-a', { at: 120, status: 200, latencyMs: 3, error: null, state: 'delivered', nextAttemptAt: 120 }), false, 'the old claim records nothing');
+      assert.equal(await storage.recordDeliveryAttempt(d.id, 'hub-b', { at: 120, status: 500, latencyMs: 3, error: 'the receiver answered 500', state: 'pending', nextAttemptAt: 1000 }), true);
+      assert.deepEqual(await storage.claimDeliveries(999, 'hub-a', 2000, 5), [], 'not before its retry is due');
+      const retry = await storage.claimDeliveries(1000, 'hub-a', 2000, 5);
+      assert.deepEqual(retry.map((r) => [r.attempts, r.lastStatus, r.lastError]), [[1, 500, 'the receiver answered 500']]);
+      assert.equal(await storage.recordDeliveryAttempt(d.id, 'hub-a', { at: 1001, status: 204, latencyMs: 4, error: null, state: 'delivered', nextAttemptAt: 1001 }), true);
+      const [done] = await storage.listDeliveries('w1', 10);
+      assert.deepEqual([done!.state, done!.attempts, done!.deliveredAt, done!.claimedBy], ['delivered', 2, 1001, null]);
+      assert.equal(await storage.redeliver(d.id, 1100), true);
+      assert.equal((await storage.claimDeliveries(1100, 'hub-a', 1200, 5)).length, 1, 'redelivered');
+      assert.deepEqual((await storage.updateWebhook('w1', { url: hook.url, specName: 'books', events: ['crawl.started'], enabled: false }))?.enabled, false);
+      assert.equal(await storage.deleteWebhook('w1'), true);
+      assert.deepEqual([await storage.listWebhooks(), await storage.listDeliveries(undefined, 10)], [[], []]);
+    } finally {
+      await storage.close();
+    }
+  });
 }
