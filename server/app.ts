@@ -100,6 +100,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     publicUrl: () => options.ops.publicUrl ?? hubUrl,
     ...(wiring.random ? { random: wiring.random } : {}),
   });
+  await ops.load();
 
   const app = express();
   app.disable('x-powered-by');
@@ -120,7 +121,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     });
   }
 
-  const relay = relayHandler(engine, fetcher, options.relay.maxConcurrentPerWorker);
+  const relay = relayHandler(engine, fetcher, options.relay.maxConcurrentPerWorker, ops.recrawls);
   const httpServer = createServer((req, res) => {
     const leaseId = relayLeaseId(req);
     if (leaseId !== undefined) void relay(req, res, leaseId);

@@ -120,6 +120,7 @@ export const ERRORS = {
   WEBHOOK_INVALID: { group: 'fix', area: 'http', status: 400, meaning: 'A webhook does not validate: its URL is not http(s), or an event or setting is unknown; the message lists each problem with its path.', todo: 'Fix every listed path (docs/operate.md, "Webhooks").' },
   WEBHOOK_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No webhook with that id.', todo: 'Reload the list of webhooks (GET /api/webhooks).' },
   DELIVERY_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No webhook delivery with that id.', todo: 'Reload the list of deliveries (GET /api/webhooks/deliveries).' },
+  PAGE_UNCHANGED: { group: 'give-up', area: 'relay', status: 409, meaning: "A re-crawl's page has not changed since the previous run (a 304, or the same bytes): the hub recorded it with the previous run's items.", todo: 'Drop the lease and take the next one: there is nothing to extract.' },
   CRAWL_ACTIVE: { group: 'fix', area: 'http', status: 409, meaning: 'The crawl is running or paused: it cannot be deleted while it may still change.', todo: 'Cancel it first (POST /api/crawls/:id/cancel, or the console), then delete it.' },
 } as const satisfies Record<string, ErrorInfo>;
 

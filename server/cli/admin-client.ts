@@ -185,8 +185,9 @@ export class AdminClient {
   }
 
   /** The export as a byte stream (errors before the first byte are thrown; later ones come from the stream). */
-  async exportStream(id: string, format: ExportFormat, options: { escapeFormulas?: boolean } = {}): Promise<Readable> {
+  async exportStream(id: string, format: ExportFormat, options: { escapeFormulas?: boolean; changed?: boolean } = {}): Promise<Readable> {
     const query = new URLSearchParams({ format });
+    if (options.changed) query.set('changed', 'true');
     // The hub escapes CSV formulas unless told not to.
     if (options.escapeFormulas === false) query.set('escapeFormulas', 'false');
     const response = await this.send('GET', `/crawls/${encodeURIComponent(id)}/export?${query}`);

@@ -8,7 +8,7 @@ import type { Command } from './command.ts';
 import { EXPORT_FORMATS, isExportFormat, type ExportFormat } from '../export/export.ts';
 import { runAdminCommand, UsageError } from './admin-client.ts';
 
-const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--no-escape-formulas] [--hub URL] [--token TOKEN]
+const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--changed] [--no-escape-formulas] [--hub URL] [--token TOKEN]
 
 Downloads a crawl's items (it may still be running: you get what is stored so far).
 
@@ -16,6 +16,8 @@ Downloads a crawl's items (it may still be running: you get what is stored so fa
                     (default: from the -o file's extension, else jsonl)
   -o, --output FILE write to FILE (written as FILE.part and renamed when complete)
                     instead of stdout
+  --changed         only the items of pages that changed since the previous run
+                    (a re-crawl: items carried from unchanged pages are left out)
   --no-escape-formulas
                     csv: write cells that start with = + - @ (tab, CR) as they
                     are; by default they get a leading ' so a spreadsheet does
@@ -49,14 +51,14 @@ export const command: Command = {
       {
         name: 'export',
         help: HELP,
-        options: { format: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o' }, 'escape-formulas': { type: 'boolean' } },
+        options: { format: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o' }, 'escape-formulas': { type: 'boolean' }, changed: { type: 'boolean' } },
         positionals: { min: 1, max: 1, usage: 'give exactly one crawl id' },
       },
       argv,
       async ({ values, positionals, connect }) => {
         const output = values.output === '-' ? undefined : values.output;
         const format = formatFor(values.format, output);
-        const body = await connect().exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? true });
+        const body = await connect().exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? true, changed: values.changed ?? false });
 
         let bytes = 0;
         const count = new Transform({

@@ -265,7 +265,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.leases.get(record.id) === record;
   }
 
-  // The relay (server/transport/relay-route.ts) reports its fetches here.
+  // The relay (server/transport/relay-route.ts) reports its fetches here. A re-crawl's unchanged page is recorded by `carry` (server/ops/recrawl.ts).
+  relayUnchanged(record: LeaseRecord, carry: () => Promise<{ recorded: boolean; items: number }>): Promise<boolean> {
+    return this.results.carry(record, carry);
+  }
 
   relayFetched(record: LeaseRecord, served: ServedPage, latencyMs: number): void {
     this.politeness.fetched(record.crawl, record.entry.host, served.fetched.status, latencyMs);

@@ -12,6 +12,7 @@ import { HubError } from '../../shared/errors.ts';
 import type { WebhookPayload } from '../../shared/ops-api.ts';
 import { Scheduler } from './scheduler.ts';
 import { Deliverer, type DelivererOptions } from './deliverer.ts';
+import { Recrawls } from './recrawl.ts';
 
 export interface OpsOptions {
   hubId: string;
@@ -19,9 +20,6 @@ export interface OpsOptions {
   webhooks: Pick<DelivererOptions, 'timeoutMs' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'claimMs' | 'pollMs' | 'batch'>;
   /** The hub's address as receivers reach it, for the export links in payloads. */
   publicUrl(): string;
-  /** Starts a scheduled run (server/ops/recrawl.ts makes incremental ones); the default starts a plain crawl of the spec. */
-  startCrawl?(spec: unknown, schedule: ScheduleRow, previous: ScheduleRunRow | undefined): Promise<Crawl>;
-  onStarted?(schedule: ScheduleRow, runs: ScheduleRunRow[]): Promise<void>;
   random?: () => number;
 }
 
@@ -34,6 +32,7 @@ export function newOpsId(prefix: string): string {
 export class Ops {
   readonly scheduler: Scheduler;
   readonly deliverer: Deliverer;
+  readonly recrawls: Recrawls;
   private readonly engine: Engine;
   private readonly options: OpsOptions;
   /** Each crawl's status as last seen, to tell a start from a resume. */
@@ -46,6 +45,7 @@ export class Ops {
     this.options = options;
     const log = engine.log.child({ component: 'ops' });
     for (const crawl of engine.crawls.list()) this.seen.set(crawl.id, crawl.status);
+    this.recrawls = new Recrawls(engine);
     this.scheduler = new Scheduler({
       storage: engine.storage,
       clock: engine.clock,
@@ -54,7 +54,7 @@ export class Ops {
       pollMs: options.schedulerPollMs,
       isActive: (id) => engine.crawls.get(id)?.isActive ?? false,
       startRun: (schedule, previous) => this.startRun(schedule, previous),
-      ...(options.onStarted ? { onStarted: options.onStarted } : {}),
+      onStarted: (schedule, runs) => this.retire(schedule, runs),
     });
     this.deliverer = new Deliverer({
       storage: engine.storage,
@@ -65,6 +65,11 @@ export class Ops {
       ...(options.random ? { random: options.random } : {}),
     });
     engine.on('crawlStatus', this.onStatus);
+  }
+
+  /** Reads what it needs from storage (which crawls are re-crawls). */
+  async load(): Promise<void> {
+    await this.recrawls.load();
   }
 
   start(): void {
@@ -89,8 +94,30 @@ export class Ops {
     const saved = await this.engine.storage.getSpec(schedule.specId);
     if (!saved) throw new HubError('SPEC_UNKNOWN', `the saved spec ${schedule.specId} was deleted`);
     const spec: unknown = JSON.parse(saved.spec);
-    const crawl = this.options.startCrawl ? await this.options.startCrawl(spec, schedule, previous) : await this.engine.createCrawl(spec);
+    const crawl = schedule.incremental ? await this.recrawls.start(spec, previous?.crawlId ?? undefined) : await this.engine.createCrawl(spec);
     return crawl.id;
+  }
+
+  /**
+   * Retention: past the schedule's last keepRuns runs, a run's crawl is
+   * deleted with its data (ended ones only; a crawl still going waits for the
+   * next run). An incremental schedule keeps at least two, since the newest
+   * run revisits the one before it.
+   */
+  private async retire(schedule: ScheduleRow, runs: ScheduleRunRow[]): Promise<void> {
+    if (schedule.keepRuns === 0) return;
+    const keep = schedule.incremental ? Math.max(2, schedule.keepRuns) : schedule.keepRuns;
+    const crawls = runs.filter((r) => r.state === 'started' && r.crawlId !== null).map((r) => r.crawlId!);
+    for (const id of crawls.slice(keep)) {
+      const crawl = this.engine.crawls.get(id);
+      if (!crawl || crawl.isActive) continue;
+      try {
+        await this.recrawls.deleteCrawl(id);
+        this.engine.log.info({ schedule: schedule.id, crawl: id }, `schedule "${schedule.name}": deleted crawl ${id}, older than the last ${keep} runs`);
+      } catch (error) {
+        this.engine.log.warn({ err: error }, `schedule "${schedule.name}": could not delete crawl ${id}`);
+      }
+    }
   }
 
   private crawlStatus(crawl: Crawl): void {

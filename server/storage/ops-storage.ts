@@ -2,6 +2,7 @@
 // from storage.ts (which extends OpsStorage) so that file stays readable; the
 // SQLite methods are in sqlite/ops-store.ts.
 import type { DeliveryState, OverlapPolicy, ScheduleRunState, WebhookEvent } from '../../shared/ops-api.ts';
+import type { StoredItem } from './storage.ts';
 
 // Operations: schedules and webhooks (server/ops/). A fleet of hubs may share
 // one database, and a schedule or a webhook must fire once per fleet: a
@@ -95,8 +96,58 @@ export interface DeliveryAttempt {
   nextAttemptAt: number;
 }
 
-/** The methods of Storage for schedules and webhooks (implemented by server/storage/sqlite/ops-store.ts). */
-export interface OpsStorage {
+/** An incremental crawl's page as the previous run left it: what the relay asks the site with (docs/operate.md, re-crawls). */
+export interface PreviousPage {
+  etag: string | null;
+  lastModified: string | null;
+  /** The previous run's content hash: a 200 with the same bytes is unchanged too. */
+  contentHash: string | null;
+}
+
+/** An incremental crawl's page that did not change, to record with the previous run's items (carried), in one transaction. */
+export interface CarriedPage {
+  crawlId: string;
+  key: string;
+  previousCrawlId: string;
+  finalUrl: string;
+  /** 304, or 200 when the body's hash matched. */
+  httpStatus: number;
+  contentHash: string;
+  etag: string | null;
+  lastModified: string | null;
+  specVersion: number;
+  doneAt: number;
+}
+
+/** Deleting crawls and re-crawls (implemented by server/storage/sqlite/recrawl-store.ts). */
+export interface RecrawlStorage {
+  /** Deletes a crawl and everything of it (requests, items, sources); false when there was none. The caller makes sure it is not active. */
+  deleteCrawl(crawlId: string): Promise<boolean>;
+
+  // Re-crawls (server/ops/recrawl.ts)
+  /**
+   * Makes `crawlId` (created, not started) a re-crawl of `previousCrawlId`:
+   * queues every URL the previous run had (at its depth) that the new one has
+   * not, with the previous run's ETag, Last-Modified and content hash when
+   * `withValidators` (the spec is the same); answers how many were queued.
+   */
+  seedRecrawl(crawlId: string, previousCrawlId: string, withValidators: boolean): Promise<number>;
+  /** Every re-crawl and the crawl it revisits. */
+  listRecrawls(): Promise<{ crawlId: string; previousCrawlId: string }[]>;
+  /** What the previous run knew of a queued page of a re-crawl; undefined when nothing. */
+  previousPage(crawlId: string, key: string): Promise<PreviousPage | undefined>;
+  /** Keeps a fetched page's ETag and Last-Modified, for the next run's conditional request. */
+  setValidators(crawlId: string, key: string, v: { etag: string | null; lastModified: string | null }): Promise<void>;
+  /** Records an unchanged page with the previous run's items for it (marked carried); `recorded` false when the page had ended. */
+  carryPage(page: CarriedPage): Promise<{ recorded: boolean; items: number }>;
+  /** A crawl's items of pages that changed (not carried from the previous run), after id `after`, in batches. */
+  iterateChangedItems(crawlId: string, batch?: number, after?: number): AsyncGenerator<StoredItem>;
+  /** Pages recorded unchanged, and items carried, in a crawl. */
+  recrawlCounts(crawlId: string): Promise<{ pagesUnchanged: number; itemsCarried: number }>;
+}
+
+/** The methods of Storage for schedules and webhooks (implemented by server/storage/sqlite/ops-store.ts), and re-crawls. */
+export interface OpsStorage extends RecrawlStorage {
   listSchedules(): Promise<ScheduleRow[]>;
   getSchedule(id: string): Promise<ScheduleRow | undefined>;
   insertSchedule(row: ScheduleRow): Promise<void>;

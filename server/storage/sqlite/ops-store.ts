@@ -5,7 +5,7 @@
 // an UPDATE that takes only rows whose claim is free or ran out.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type {
-  DeliveryAttempt, DeliveryRow, OpsStorage, ScheduleRow, ScheduleRunRow, ScheduleRunState, WebhookEvent, WebhookRow,
+  DeliveryAttempt, DeliveryRow, OpsStorage, RecrawlStorage, ScheduleRow, ScheduleRunRow, ScheduleRunState, WebhookEvent, WebhookRow,
 } from '../storage.ts';
 import type { GroupCommit } from './group-commit.ts';
 
@@ -74,7 +74,7 @@ function deliveryRow(r: Row): DeliveryRow {
   };
 }
 
-export class SqliteOpsStore implements OpsStorage {
+export class SqliteOpsStore implements Omit<OpsStorage, keyof RecrawlStorage> {
   private readonly commits: GroupCommit;
   private readonly s: Record<string, StatementSync>;
 
@@ -249,7 +249,7 @@ const OPS_METHODS = [
   'listSchedules', 'getSchedule', 'insertSchedule', 'updateSchedule', 'deleteSchedule', 'claimScheduleRun', 'setScheduleRun',
   'listScheduleRuns', 'lastScheduleDue', 'listWebhooks', 'getWebhook', 'insertWebhook', 'updateWebhook', 'deleteWebhook',
   'enqueueDelivery', 'claimDeliveries', 'recordDeliveryAttempt', 'listDeliveries', 'redeliver',
-] as const satisfies readonly (keyof OpsStorage)[];
+] as const satisfies readonly Exclude<keyof OpsStorage, keyof RecrawlStorage>[];
 
 /** Gives `target` the ops store's methods (the storage class stays within its size by not spelling out each one). */
 export function delegateOps(target: object, store: SqliteOpsStore): void {

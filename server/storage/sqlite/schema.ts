@@ -218,6 +218,21 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
   CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);
   `,
+  // 7: re-crawls (server/ops/recrawl.ts): each page's ETag and Last-Modified
+  // as fetched; for a re-crawl's queued page, what the previous run had (the
+  // conditional request's validators and its content hash); pages recorded
+  // unchanged; items carried from the previous run; which crawl revisits which.
+  `
+  ALTER TABLE requests ADD COLUMN etag TEXT;
+  ALTER TABLE requests ADD COLUMN last_modified TEXT;
+  ALTER TABLE requests ADD COLUMN prev_etag TEXT;
+  ALTER TABLE requests ADD COLUMN prev_last_modified TEXT;
+  ALTER TABLE requests ADD COLUMN prev_hash TEXT;
+  ALTER TABLE requests ADD COLUMN unchanged INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE items ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX items_page ON items (crawl_id, request_key);
+  CREATE TABLE recrawls (crawl_id TEXT PRIMARY KEY, previous_crawl_id TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 export function openDatabase(dataDir: string): DatabaseSync {

@@ -17,6 +17,7 @@ import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
 import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
 import { delegateOps, SqliteOpsStore } from './ops-store.ts';
+import { delegateRecrawls, SqliteRecrawlStore } from './recrawl-store.ts';
 import { contributorRow, crawlRow, queuedEntry, requestRow, savedSpecRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
 
 /** A statement refused by a UNIQUE index: only that statement is undone, the transaction (and its batch) goes on. */
@@ -44,6 +45,7 @@ export class SqliteStorage implements Storage {
     this.commits = new GroupCommit(db, () => this.nextSeq.clear());
     this.trust = new SqliteTrustStore(db, this.commits);
     delegateOps(this, new SqliteOpsStore(db, this.commits));
+    delegateRecrawls(this, new SqliteRecrawlStore(db, this.commits, (crawlId) => this.nextSeq.delete(crawlId)));
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
     this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
     this.replaceDone = db.prepare(

@@ -190,7 +190,11 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   });
 
   router.get('/crawls/:id', async (req, res) => {
-    res.json(await crawlDetail(engine, engine.crawls.require(req.params.id)));
+    const crawl = engine.crawls.require(req.params.id);
+    const previousCrawlId = options.ops?.recrawls.previousOf(crawl.id);
+    // A re-crawl says which crawl it revisits and how much did not change.
+    const recrawl = previousCrawlId === undefined ? {} : { recrawl: { previousCrawlId, ...(await engine.storage.recrawlCounts(crawl.id)) } };
+    res.json({ ...(await crawlDetail(engine, crawl)), ...recrawl });
   });
 
   // Politeness per host: AutoThrottle's current delay, Crawl-delay, backoffs (server/hub/politeness.ts).
@@ -244,7 +248,14 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
     const crawl = engine.crawls.require(req.params.id);
     const format = stringParam(req, 'format') ?? 'jsonl';
     if (!isExportFormat(format)) throw new HubError('BAD_REQUEST', `"format" must be one of ${EXPORT_FORMATS.join(', ')}`);
-    await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas', true) });
+    await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas', true), changedOnly: booleanParam(req, 'changed') });
+  });
+
+  // Deletes an ended crawl and its data; a running or paused one is refused with CRAWL_ACTIVE (cancel it first).
+  router.delete('/crawls/:id', async (req, res) => {
+    if (!options.ops) throw new HubError('NOT_FOUND', 'this hub cannot delete crawls');
+    await options.ops.recrawls.deleteCrawl(req.params.id);
+    res.status(204).end();
   });
 
   router.use((req, res) => {

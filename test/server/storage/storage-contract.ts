@@ -298,4 +298,42 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await storage.close();
     }
   });
+
+  test(`${name}: a re-crawl is seeded with the previous run's URLs and validators, carries unchanged pages' items, and a crawl is deleted whole`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('old', [req('/1')]));
+      await storage.recordPage(page('old', 'http://a.example/1', [req('/2', 1), req('/3', 1)], 2));
+      await storage.setValidators('old', 'http://a.example/1', { etag: '"e1"', lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' });
+      await storage.recordPage(page('old', 'http://a.example/2', [], 1));
+      await storage.createCrawl(newCrawl('new', [req('/1')]));
+      assert.equal(await storage.seedRecrawl('new', 'old', true), 2, '/2 and /3 (the start URL was queued already)');
+      assert.deepEqual(await storage.listRecrawls(), [{ crawlId: 'new', previousCrawlId: 'old' }]);
+      assert.deepEqual(await storage.countByState('new'), { queued: 3, done: 0, failed: 0, skipped: 0 });
+      assert.deepEqual(await storage.previousPage('new', 'http://a.example/1'), { etag: '"e1"', lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT', contentHash: 'h' });
+      assert.deepEqual(await storage.previousPage('new', 'http://a.example/2'), { etag: null, lastModified: null, contentHash: 'h' });
+      assert.equal(await storage.previousPage('new', 'http://a.example/3'), undefined, 'never fetched: nothing known');
+      const carry = { crawlId: 'new', key: 'http://a.example/1', previousCrawlId: 'old', finalUrl: 'http://a.example/1', httpStatus: 304, contentHash: 'h', etag: null, lastModified: null, specVersion: 1, doneAt: 5000 };
+      assert.deepEqual(await storage.carryPage(carry), { recorded: true, items: 2 });
+      assert.deepEqual(await storage.carryPage(carry), { recorded: false, items: 0 }, 'once');
+      await storage.recordPage(page('new', 'http://a.example/2', [], 1));
+      assert.equal(await storage.countItems('new'), 3);
+      assert.deepEqual((await Array.fromAsync(storage.iterateChangedItems('new'))).map((i) => i.url), ['http://a.example/2'], 'carried items are not changes');
+      assert.deepEqual(await storage.recrawlCounts('new'), { pagesUnchanged: 1, itemsCarried: 2 });
+      const next = (await storage.listCrawls()).find((c) => c.id === 'new')!;
+      assert.deepEqual([next.pagesDone, next.items], [2, 3]);
+      assert.equal((await storage.getRequest('new', 'http://a.example/1'))?.httpStatus, 304);
+      // The next run asks with what this one kept (the 304 carried the validators on).
+      await storage.createCrawl(newCrawl('newer', []));
+      await storage.seedRecrawl('newer', 'new', true);
+      assert.equal((await storage.previousPage('newer', 'http://a.example/1'))?.etag, '"e1"');
+      assert.equal(await storage.deleteCrawl('old'), true);
+      assert.equal(await storage.deleteCrawl('old'), false);
+      assert.deepEqual((await storage.listCrawls()).map((c) => c.id).sort(), ['new', 'newer']);
+      assert.deepEqual([await storage.countItems('old'), await storage.countQueued('old')], [0, 0]);
+      assert.deepEqual(await storage.listRecrawls(), [{ crawlId: 'newer', previousCrawlId: 'new' }]);
+    } finally {
+      await storage.close();
+    }
+  });
 }
