@@ -60,6 +60,7 @@ class SharedFetchError extends Error {
  */
 function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord, recrawls: Recrawls | undefined): Promise<ServedPage> {
   record.relay ??= (async () => {
+    const startedMs = performance.now();
     try {
       const previous = await recrawls?.previousPage(record);
       const page = await fetcher.fetchPage(record.entry.url, {
@@ -90,7 +91,7 @@ function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord, re
         retryable: relayError.retryable,
         ...(relayError.retryAfterMs !== undefined ? { retryAfterMs: relayError.retryAfterMs } : {}),
         ...(relayError.status !== undefined ? { httpStatus: relayError.status } : {}),
-      });
+      }, performance.now() - startedMs);
       throw new SharedFetchError(relayError);
     }
   })();

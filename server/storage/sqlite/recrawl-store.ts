@@ -18,13 +18,17 @@ export class SqliteRecrawlStore implements RecrawlMethods {
   private readonly s: Record<string, StatementSync>;
   /** Forgets the storage's cached next queue place of a crawl (seeding writes places itself). */
   private readonly forgetSeq: (crawlId: string) => void;
+  /** The next item id: the item feed hands them out (item-feed.ts), inside the transaction. */
+  private readonly takeItemId: () => number;
 
-  constructor(db: DatabaseSync, commits: GroupCommit, forgetSeq: (crawlId: string) => void) {
+  constructor(db: DatabaseSync, commits: GroupCommit, storage: { forgetSeq(crawlId: string): void; takeItemId(): number }) {
     this.commits = commits;
-    this.forgetSeq = forgetSeq;
+    this.forgetSeq = storage.forgetSeq;
+    this.takeItemId = storage.takeItemId;
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       deleteItems: p('DELETE FROM items WHERE crawl_id = ?'),
+      deleteWithdrawals: p('DELETE FROM item_withdrawals WHERE crawl_id = ?'),
       deleteRequests: p('DELETE FROM requests WHERE crawl_id = ?'),
       deleteSources: p('DELETE FROM crawl_sources WHERE crawl_id = ?'),
       deleteRecrawl: p('DELETE FROM recrawls WHERE crawl_id = ? OR previous_crawl_id = ?'),
@@ -53,10 +57,10 @@ export class SqliteRecrawlStore implements RecrawlMethods {
          spec_version = ?, done_at = ?, validation = ${VALIDATION_CODES.hub}, attempts = attempts + 1, error_code = NULL, error_message = NULL
          WHERE crawl_id = ? AND key = ? AND state = 0`,
       ),
-      copyItems: p(
-        `INSERT INTO items (crawl_id, request_key, url, type, data, spec_version, worker, created_at, carried)
-         SELECT ?, request_key, url, type, data, spec_version, worker, created_at, 1 FROM items
-         WHERE crawl_id = ? AND request_key = ? ORDER BY id`,
+      previousItems: p('SELECT url, type, data, spec_version, worker, created_at FROM items WHERE crawl_id = ? AND request_key = ? ORDER BY id'),
+      insertCarried: p(
+        `INSERT INTO items (id, crawl_id, request_key, url, type, data, spec_version, worker, created_at, carried)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
       ),
       setItems: p('UPDATE requests SET items = ? WHERE crawl_id = ? AND key = ?'),
       bump: p('UPDATE crawls SET pages_done = pages_done + 1, items_count = items_count + ? WHERE id = ?'),
@@ -69,6 +73,7 @@ export class SqliteRecrawlStore implements RecrawlMethods {
   deleteCrawl(crawlId: string): Promise<boolean> {
     return this.commits.run(() => {
       this.s.deleteItems!.run(crawlId);
+      this.s.deleteWithdrawals!.run(crawlId);
       this.s.deleteRequests!.run(crawlId);
       this.s.deleteSources!.run(crawlId);
       this.s.deleteRecrawl!.run(crawlId, crawlId);
@@ -111,7 +116,12 @@ export class SqliteRecrawlStore implements RecrawlMethods {
         c.finalUrl, c.httpStatus, c.contentHash, c.etag?.slice(0, 500) ?? null, c.lastModified?.slice(0, 100) ?? null, c.specVersion, c.doneAt, c.crawlId, c.key,
       ).changes;
       if (Number(changes) !== 1) return { recorded: false, items: 0 };
-      const items = Number(this.s.copyItems!.run(c.crawlId, c.previousCrawlId, c.key).changes);
+      // One by one: each carried item takes its id from the item feed, like any new item.
+      const previous = this.s.previousItems!.all(c.previousCrawlId, c.key);
+      for (const r of previous) {
+        this.s.insertCarried!.run(this.takeItemId(), c.crawlId, c.key, r.url as string, r.type as string, r.data as string, r.spec_version as number, r.worker as string | null, r.created_at as number);
+      }
+      const items = previous.length;
       this.s.setItems!.run(items, c.crawlId, c.key);
       this.s.bump!.run(items, c.crawlId);
       return { recorded: true, items };

@@ -159,7 +159,19 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
-  // 6: operations (server/ops/): schedules of saved specs and the runs they
+  // 6: the item feed (export --follow, GET /api/crawls/:id/feed). A withdrawn
+  // item leaves a tombstone. Tombstones take their position from the same
+  // counter as item ids, which the backend assigns itself (item-feed.ts) so an
+  // id is never used twice, even after the highest items are withdrawn.
+  `
+  CREATE TABLE item_withdrawals (
+    position INTEGER PRIMARY KEY,
+    crawl_id TEXT NOT NULL,
+    item_id INTEGER NOT NULL
+  );
+  CREATE INDEX item_withdrawals_crawl ON item_withdrawals (crawl_id, position);
+  `,
+  // 7: operations (server/ops/): schedules of saved specs and the runs they
   // claimed (unique per schedule and due time: one hub of a fleet wins each),
   // webhooks and their deliveries (one row per webhook, crawl and event,
   // claimed by one hub at a time).
@@ -218,7 +230,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
   CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);
   `,
-  // 7: re-crawls (server/ops/recrawl.ts): each page's ETag and Last-Modified
+  // 8: re-crawls (server/ops/recrawl.ts): each page's ETag and Last-Modified
   // as fetched; for a re-crawl's queued page, what the previous run had (the
   // conditional request's validators and its content hash); pages recorded
   // unchanged; items carried from the previous run; which crawl revisits which.
