@@ -19,6 +19,8 @@ import * as pages from './pages.ts';
 import { PgLibrary } from './library.ts';
 import { migrate } from './schema.ts';
 import { PgTrustStore } from './trust-store.ts';
+import { delegatePgOps, PgOpsStore } from './ops-store.ts';
+import type { OpsStorage } from '../storage.ts';
 
 /** The database could not be reached or opened when the hub started. */
 export class StorageUnavailableError extends Error {
@@ -46,6 +48,10 @@ export interface PostgresOptions {
   onConnectionError?: (error: Error) => void;
 }
 
+/** Schedules, webhooks and re-crawls: the methods come from PgOpsStore (ops-store.ts), given in the constructor. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface PostgresStorage extends OpsStorage {}
+
 export class PostgresStorage implements Storage {
   readonly pool: pg.Pool;
   private readonly commits: PgGroupCommit;
@@ -57,6 +63,7 @@ export class PostgresStorage implements Storage {
     this.commits = new PgGroupCommit(pool);
     this.trust = new PgTrustStore(pool, this.commits);
     this.library = new PgLibrary(pool, this.commits);
+    delegatePgOps(this, new PgOpsStore(pool, this.commits));
   }
 
   /** Connects and brings the schema up to date; StorageUnavailableError when the database cannot be reached. */

@@ -13,7 +13,7 @@ type Row = Record<string, unknown>;
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-function scheduleRow(r: Row): ScheduleRow {
+export function scheduleRow(r: Row): ScheduleRow {
   return {
     id: String(r.id),
     name: String(r.name),
@@ -29,7 +29,7 @@ function scheduleRow(r: Row): ScheduleRow {
   };
 }
 
-function runRow(r: Row): ScheduleRunRow {
+export function runRow(r: Row): ScheduleRunRow {
   return {
     scheduleId: String(r.schedule_id),
     dueAt: Number(r.due_at),
@@ -42,7 +42,7 @@ function runRow(r: Row): ScheduleRunRow {
   };
 }
 
-function webhookRow(r: Row): WebhookRow {
+export function webhookRow(r: Row): WebhookRow {
   return {
     id: String(r.id),
     url: String(r.url),
@@ -54,7 +54,7 @@ function webhookRow(r: Row): WebhookRow {
   };
 }
 
-function deliveryRow(r: Row): DeliveryRow {
+export function deliveryRow(r: Row): DeliveryRow {
   return {
     id: String(r.id),
     webhookId: String(r.webhook_id),
