@@ -62,7 +62,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly workers = new WorkerRegistry();
   private readonly leases: LeaseManager;
   private readonly dispatcher: Dispatcher;
-  private readonly results: Results;
+  /** Public for server/ops/recrawl.ts, which records a re-crawl's unchanged pages with Results.carry. */ readonly results: Results;
   private readonly robots: RobotsCache;
   private readonly politeness: HubPoliteness;
   private readonly sitemaps: SitemapLoader;
@@ -266,10 +266,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.leases.get(record.id) === record;
   }
 
-  // The relay (server/transport/relay-route.ts) reports its fetches here. A re-crawl's unchanged page is recorded by `carry` (server/ops/recrawl.ts).
-  relayUnchanged(record: LeaseRecord, carry: () => Promise<{ recorded: boolean; items: number }>): Promise<boolean> {
-    return this.results.carry(record, carry);
-  }
+  // The relay (server/transport/relay-route.ts) reports its fetches here.
 
   relayFetched(record: LeaseRecord, served: ServedPage, latencyMs: number): void {
     this.emit('relayFetch', 'ok', latencyMs);

@@ -68,7 +68,7 @@ export class Recrawls {
   /** Records an unchanged page with the previous run's items; false when its lease had ended. */
   carry(record: LeaseRecord, page: FetchedPage, previous: PreviousPage): Promise<boolean> {
     const previousCrawlId = this.previous.get(record.crawl.id)!;
-    return this.engine.relayUnchanged(record, () =>
+    return this.engine.results.carry(record, () =>
       this.engine.storage.carryPage({
         crawlId: record.crawl.id,
         key: record.entry.key,

@@ -2,7 +2,6 @@
 // from storage.ts (which extends OpsStorage) so that file stays readable; the
 // SQLite methods are in sqlite/ops-store.ts.
 import type { DeliveryState, OverlapPolicy, ScheduleRunState, WebhookEvent } from '../../shared/ops-api.ts';
-import type { StoredItem } from './storage.ts';
 
 // Operations: schedules and webhooks (server/ops/). A fleet of hubs may share
 // one database, and a schedule or a webhook must fire once per fleet: a
@@ -120,7 +119,8 @@ export interface CarriedPage {
 }
 
 /** Deleting crawls and re-crawls (implemented by server/storage/sqlite/recrawl-store.ts). */
-export interface RecrawlStorage {
+/** `Item` is storage.ts's StoredItem (a parameter, so this file does not import storage.ts, which imports it). */
+export interface RecrawlStorage<Item = unknown> {
   /** Deletes a crawl and everything of it (requests, items, sources); false when there was none. The caller makes sure it is not active. */
   deleteCrawl(crawlId: string): Promise<boolean>;
 
@@ -141,13 +141,13 @@ export interface RecrawlStorage {
   /** Records an unchanged page with the previous run's items for it (marked carried); `recorded` false when the page had ended. */
   carryPage(page: CarriedPage): Promise<{ recorded: boolean; items: number }>;
   /** A crawl's items of pages that changed (not carried from the previous run), after id `after`, in batches. */
-  iterateChangedItems(crawlId: string, batch?: number, after?: number): AsyncGenerator<StoredItem>;
+  iterateChangedItems(crawlId: string, batch?: number, after?: number): AsyncGenerator<Item>;
   /** Pages recorded unchanged, and items carried, in a crawl. */
   recrawlCounts(crawlId: string): Promise<{ pagesUnchanged: number; itemsCarried: number }>;
 }
 
 /** The methods of Storage for schedules and webhooks (implemented by server/storage/sqlite/ops-store.ts), and re-crawls. */
-export interface OpsStorage extends RecrawlStorage {
+export interface OpsStorage<Item = unknown> extends RecrawlStorage<Item> {
   listSchedules(): Promise<ScheduleRow[]>;
   getSchedule(id: string): Promise<ScheduleRow | undefined>;
   insertSchedule(row: ScheduleRow): Promise<void>;

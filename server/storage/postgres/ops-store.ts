@@ -114,7 +114,7 @@ const S = {
   carried: statement('op_carried', 'SELECT COUNT(*) AS n FROM items WHERE crawl_id = $1 AND carried = 1'),
 };
 
-export class PgOpsStore implements OpsStorage {
+export class PgOpsStore implements OpsStorage<StoredItem> {
   private readonly db: Queryable;
   private readonly commits: PgGroupCommit;
 

@@ -11,7 +11,7 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
-  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry,
+  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import * as frontier from './frontier.ts';
@@ -20,7 +20,6 @@ import { PgLibrary } from './library.ts';
 import { migrate } from './schema.ts';
 import { PgTrustStore } from './trust-store.ts';
 import { delegatePgOps, PgOpsStore } from './ops-store.ts';
-import type { OpsStorage } from '../storage.ts';
 
 /** The database could not be reached or opened when the hub started. */
 export class StorageUnavailableError extends Error {
@@ -49,8 +48,7 @@ export interface PostgresOptions {
 }
 
 /** Schedules, webhooks and re-crawls: the methods come from PgOpsStore (ops-store.ts), given in the constructor. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface PostgresStorage extends OpsStorage {}
+export interface PostgresStorage extends OpsStorage<StoredItem> {}
 
 export class PostgresStorage implements Storage {
   readonly pool: pg.Pool;

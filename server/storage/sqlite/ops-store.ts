@@ -8,6 +8,7 @@ import type {
   DeliveryAttempt, DeliveryRow, OpsStorage, RecrawlStorage, ScheduleRow, ScheduleRunRow, ScheduleRunState, WebhookEvent, WebhookRow,
 } from '../storage.ts';
 import type { GroupCommit } from './group-commit.ts';
+import { delegateRecrawls, SqliteRecrawlStore } from './recrawl-store.ts';
 
 type Row = Record<string, unknown>;
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -254,4 +255,10 @@ const OPS_METHODS = [
 /** Gives `target` the ops store's methods (the storage class stays within its size by not spelling out each one). */
 export function delegateOps(target: object, store: SqliteOpsStore): void {
   for (const name of OPS_METHODS) Object.defineProperty(target, name, { value: store[name].bind(store), enumerable: false });
+}
+
+/** Gives a SqliteStorage its schedule, webhook and re-crawl methods (one call, so the storage class stays within its size). */
+export function attachOps(target: object, db: DatabaseSync, commits: GroupCommit, storage: { forgetSeq(crawlId: string): void; takeItemId(): number }): void {
+  delegateOps(target, new SqliteOpsStore(db, commits));
+  delegateRecrawls(target, new SqliteRecrawlStore(db, commits, storage));
 }

@@ -11,7 +11,7 @@ import { VALIDATION_CODES } from './trust-store.ts';
 type Row = Record<string, unknown>;
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-type RecrawlMethods = RecrawlStorage;
+type RecrawlMethods = RecrawlStorage<StoredItem>;
 
 export class SqliteRecrawlStore implements RecrawlMethods {
   private readonly commits: GroupCommit;
