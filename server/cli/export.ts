@@ -9,7 +9,7 @@ import { EXPORT_FORMATS, isExportFormat, type ExportFormat } from '../export/exp
 import { runAdminCommand, UsageError } from './admin-client.ts';
 import { followFeed } from './export-follow.ts';
 
-const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--no-escape-formulas] [--hub URL] [--token TOKEN]
+const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--changed] [--no-escape-formulas] [--hub URL] [--token TOKEN]
        crowdcrawl export ID --follow [--after CURSOR] [-o FILE] [--hub URL] [--token TOKEN]
 
 Downloads a crawl's items (it may still be running: you get what is stored so far).
@@ -25,6 +25,8 @@ Downloads a crawl's items (it may still be running: you get what is stored so fa
                     (default: from the -o file's extension, else jsonl)
   -o, --output FILE write to FILE (written as FILE.part and renamed when complete)
                     instead of stdout
+  --changed         only the items of pages that changed since the previous run
+                    (a re-crawl: items carried from unchanged pages are left out)
   --no-escape-formulas
                     csv: write cells that start with = + - @ (tab, CR) as they
                     are; by default they get a leading ' so a spreadsheet does
@@ -63,6 +65,7 @@ export const command: Command = {
           output: { type: 'string', short: 'o' },
           'escape-formulas': { type: 'boolean' },
           follow: { type: 'boolean' },
+          changed: { type: 'boolean' },
           after: { type: 'string' },
         },
         positionals: { min: 1, max: 1, usage: 'give exactly one crawl id' },
@@ -79,7 +82,7 @@ export const command: Command = {
           return followFeed(body, { crawlId: positionals[0]!, after, follow, output });
         }
         const format = formatFor(values.format, output);
-        const body = await connect().exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? true });
+        const body = await connect().exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? true, changed: values.changed ?? false });
 
         let bytes = 0;
         const count = new Transform({
