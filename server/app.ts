@@ -82,6 +82,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     retry: options.retry,
     log,
     fetcher,
+    prefetchPerWorker: options.relay.prefetch ? options.relay.maxConcurrentPerWorker : 0,
     robots: options.robots,
     validation: options.validation,
     ...(wiring.clock ? { clock: wiring.clock } : {}),

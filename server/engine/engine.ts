@@ -12,6 +12,8 @@ import type { FailurePayload, ProtocolError, Reply, ResultPayload } from '../../
 import { ErrorCode, recordedWorkerFailure } from '../../shared/errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
+import { FailedFetches, fetchOnce } from '../relay/lease-fetch.ts';
+import type { Lease } from '../../shared/protocol.ts';
 import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
 import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
@@ -36,6 +38,11 @@ export interface EngineOptions {
   /** The relay's fetcher, for robots.txt and sitemaps; without one every robots.txt counts as absent. */
   fetcher?: PageFetcher;
   robots: RobotsOptions & { maxCrawlDelayMs: number };
+  /**
+   * Relay fetches started per worker as soon as its leases are granted (the
+   * relay's maxConcurrentPerWorker); 0 fetches only when the worker asks.
+   */
+  prefetchPerWorker?: number;
   /** Validation and trust (docs/trust.md). */
   validation: TrustKeeperOptions & { maxLeasesPerAddress: number };
   clock?: Clock;
@@ -68,12 +75,20 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly stats: WorkerStats;
   readonly trust: TrustKeeper;
   private sweepTimer: ClockTimer | undefined;
+  private readonly fetcher: PageFetcher | undefined;
+  private readonly prefetchPerWorker: number;
+  /** Prefetches in flight, per worker. */
+  private readonly prefetching = new Map<string, number>();
+  /** Prefetches that failed (and so ended their lease): the worker's relay request is told why. */
+  readonly failedFetches = new FailedFetches();
 
   private constructor(storage: Storage, options: EngineOptions) {
     super();
     this.storage = storage;
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
+    this.fetcher = options.fetcher;
+    this.prefetchPerWorker = options.prefetchPerWorker ?? 0;
     const onError = (error: unknown, what: string) => this.log.error({ err: error }, `${what} failed`);
     this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock);
     this.crawls = new CrawlRegistry(storage, this.clock, {
@@ -108,6 +123,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const validator = this.trust.validator;
     this.dispatcher = new Dispatcher(this.workers, this.leases, this.crawls, this.clock, {
       maxLeasesPerAddress: options.validation.maxLeasesPerAddress,
+      onGranted: (worker, leases) => this.prefetch(worker, leases),
       opinions: {
         get wanted() {
           return validator.wanted;
@@ -267,11 +283,42 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // The relay (server/transport/relay-route.ts) reports its fetches here.
 
+  /** For the relay's fetch (server/relay/lease-fetch.ts). */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** The page is kept with the lease while it stands; the relay marks it fetched once the worker is served it. */
   relayFetched(record: LeaseRecord, served: ServedPage, latencyMs: number): void {
     this.politeness.fetched(record.crawl, record.entry.host, served.fetched.status, latencyMs);
-    if (this.isLive(record)) {
-      record.fetched = served.fetched;
-      record.served = served;
+    if (this.isLive(record)) record.served = served;
+  }
+
+  /**
+   * Starts the relay's fetch of each new lease's page at once, so the worker's
+   * request finds it ready or in flight. It costs the site nothing extra: a
+   * lease is granted only when politeness allows its fetch, and the page is
+   * fetched once either way. The body is kept with the lease and dropped when
+   * the lease ends (giveBack, or its result committed).
+   */
+  private prefetch(worker: WorkerSession, leases: readonly Lease[]): void {
+    const fetcher = this.fetcher;
+    if (!fetcher || this.prefetchPerWorker <= 0) return;
+    for (const lease of leases) {
+      const inFlight = this.prefetching.get(worker.id) ?? 0;
+      if (inFlight >= this.prefetchPerWorker) return;
+      const record = this.leases.get(lease.id);
+      // A second opinion is served the body kept for its check: nothing to fetch.
+      if (!record || record.check || record.relay) continue;
+      this.prefetching.set(worker.id, inFlight + 1);
+      // A failure is recorded by the fetch itself (the lease ends); the worker's request then learns why.
+      void fetchOnce(this, fetcher, record)
+        .catch((error: unknown) => this.failedFetches.add(record, error))
+        .finally(() => {
+          const left = (this.prefetching.get(worker.id) ?? 1) - 1;
+          if (left <= 0) this.prefetching.delete(worker.id);
+          else this.prefetching.set(worker.id, left);
+        });
     }
   }
 
@@ -352,6 +399,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   private giveBack(record: LeaseRecord, how: 'expired' | 'revoked' = 'revoked'): boolean {
     if (record.committing || !this.isLive(record)) return false;
     this.leases.end(record, how);
+    // A prefetched body goes with the lease (a fetch still in flight finds the lease gone and keeps nothing).
+    if (!record.check) {
+      record.served = undefined;
+      record.relay = undefined;
+    }
     // A second-opinion lease: its page stays with its check, which asks someone else.
     if (record.check) this.trust.validator.dropped(record.check as Check, record);
     else if (record.crawl.isActive) record.crawl.frontier.giveBack(record.entry);
