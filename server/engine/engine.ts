@@ -236,6 +236,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.dispatcher.kick();
   }
 
+  /** Runs a pending dispatch round at once (so a result batch's ack can carry what it grants). */
+  dispatchNow(): void {
+    this.dispatcher.runNow();
+  }
+
   /** A worker changed how many pages it wants in flight. */
   setCapacity(worker: WorkerSession, capacity: number): void {
     worker.capacity = capacity;

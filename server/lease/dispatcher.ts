@@ -85,9 +85,20 @@ export class Dispatcher {
     if (this.microScheduled || this.closed) return;
     this.microScheduled = true;
     queueMicrotask(() => {
+      if (!this.microScheduled) return; // runNow() ran it already
       this.microScheduled = false;
       if (!this.closed) this.run();
     });
+  }
+
+  /**
+   * Runs the round asked for now, if one is: a batch of results whose commits
+   * just settled gets the leases they made room for into its own ack.
+   */
+  runNow(): void {
+    if (this.closed || (!this.microScheduled && !this.scheduled)) return;
+    this.microScheduled = false;
+    this.run();
   }
 
   close(): void {

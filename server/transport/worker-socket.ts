@@ -230,6 +230,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       resultsInFlight++;
       try {
         const replies = await Promise.all(results.map(submit));
+        engine.dispatchNow();
         return { ok: true, replies, ...takeHeldLeases() };
       } finally {
         resultsInFlight--;
