@@ -12,7 +12,7 @@ import type { Failure } from '../results/results.ts';
 export interface LeaseFetchSink {
   now(): number;
   relayFetched(record: LeaseRecord, served: ServedPage, latencyMs: number): void;
-  relayFailed(record: LeaseRecord, failure: Failure): void;
+  relayFailed(record: LeaseRecord, failure: Failure, latencyMs: number): void;
 }
 
 /** Why the relay's one fetch of a lease failed, for every request that shared it. */
@@ -30,6 +30,7 @@ export class SharedFetchError extends Error {
  */
 export function fetchOnce(sink: LeaseFetchSink, fetcher: PageFetcher, record: LeaseRecord): Promise<ServedPage> {
   record.relay ??= (async () => {
+    const startedMs = performance.now();
     try {
       const page = await fetcher.fetchPage(record.entry.url, { userAgent: record.crawl.spec.politeness.userAgent });
       const fetched = { finalUrl: page.finalUrl, status: page.status, contentHash: page.contentHash, contentType: page.contentType, fetchedAt: sink.now() };
@@ -49,7 +50,7 @@ export function fetchOnce(sink: LeaseFetchSink, fetcher: PageFetcher, record: Le
         retryable: relayError.retryable,
         ...(relayError.retryAfterMs !== undefined ? { retryAfterMs: relayError.retryAfterMs } : {}),
         ...(relayError.status !== undefined ? { httpStatus: relayError.status } : {}),
-      });
+      }, performance.now() - startedMs);
       throw new SharedFetchError(relayError);
     }
   })();
