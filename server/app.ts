@@ -88,6 +88,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     retry: options.retry,
     log,
     fetcher,
+    prefetchPerWorker: options.relay.prefetch ? options.relay.maxConcurrentPerWorker : 0,
     robots: options.robots,
     validation: options.validation,
     ...(wiring.clock ? { clock: wiring.clock } : {}),
@@ -125,7 +126,8 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     });
   }
 
-  const relay = relayHandler(engine, fetcher, options.relay.maxConcurrentPerWorker, ops.recrawls);
+  engine.conditional = ops.recrawls;
+  const relay = relayHandler(engine, fetcher, options.relay.maxConcurrentPerWorker);
   const httpServer = createServer((req, res) => {
     const leaseId = relayLeaseId(req);
     if (leaseId !== undefined) void relay(req, res, leaseId);

@@ -68,8 +68,13 @@ export const hubOptionsSchema = z.strictObject({
       maxRedirects: z.number().int().min(0).max(20).default(5),
       /** Relay requests one worker may have open at once (each lease's page is fetched once, whatever it asks). */
       maxConcurrentPerWorker: z.number().int().min(1).max(10_000).default(64),
+      /**
+       * Fetch a lease's page as soon as the lease is granted (up to maxConcurrentPerWorker
+       * per worker), so the worker's relay request finds it ready or in flight.
+       */
+      prefetch: z.boolean().default(true),
     })
-    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64 }),
+    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64, prefetch: true }),
   /** Validation and trust: who is checked, how often, and what a cheater costs (docs/trust.md). */
   validation: z
     .strictObject({

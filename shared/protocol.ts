@@ -107,6 +107,22 @@ export const resultSchema = z.strictObject({
 });
 export type ResultPayload = z.output<typeof resultSchema>;
 
+/** Results in one `results` message at most (each counts against the rate limits on its own). */
+export const MAX_RESULTS_PER_BATCH = 32;
+
+/** Several pages' results in one message (all of it within Welcome.maxMessageBytes). */
+export const resultsSchema = z.strictObject({ results: z.array(resultSchema).min(1).max(MAX_RESULTS_PER_BATCH) });
+
+/** The hub's answer to one result: `pending` when it is held back until a second opinion agrees (docs/trust.md). */
+export type ResultReply = Reply<{ duplicate: boolean; pending?: boolean }>;
+
+/**
+ * The answer to a `results` message: one reply per result, in order, each
+ * given after that result's commit; and the leases granted to the worker
+ * meanwhile (the capacity the commits freed), so they need no message of their own.
+ */
+export type ResultsReply = Reply<{ replies: ResultReply[]; leases?: Lease[] }>;
+
 export const failureSchema = z.strictObject({
   leaseId: z.string().min(1).max(64),
   /** Only the catalogue's worker failure codes: the hub records each as WORKER_<code>. */
@@ -159,8 +175,10 @@ export interface ServerToClientEvents {
 export interface ClientToServerEvents {
   capacity: (payload: { capacity: number }, ack: (reply: Reply) => void) => void;
   'spec:get': (payload: { crawlId: string }, ack: (reply: Reply<CrawlSpecReply>) => void) => void;
-  /** `pending`: taken, and held back until a second opinion agrees (docs/trust.md). */
-  result: (payload: ResultPayload, ack: (reply: Reply<{ duplicate: boolean; pending?: boolean }>) => void) => void;
+  /** One page's result (workers send `results`; this one stays for simple clients). */
+  result: (payload: ResultPayload, ack: (reply: ResultReply) => void) => void;
+  /** Several pages' results at once: one reply each, in order, plus any new leases. */
+  results: (payload: { results: ResultPayload[] }, ack: (reply: ResultsReply) => void) => void;
   /** The worker could not process a page it fetched (e.g. its parser crashed). */
   failure: (payload: FailurePayload, ack: (reply: Reply) => void) => void;
   /** Hand leases back unworked (a clean shutdown). */

@@ -12,6 +12,9 @@ import type { FailurePayload, ProtocolError, Reply, ResultPayload } from '../../
 import { ErrorCode, recordedWorkerFailure } from '../../shared/errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
+import type { ConditionalFetch, FailedFetches } from '../relay/lease-fetch.ts';
+import { Prefetcher } from './prefetch.ts';
+import type { Lease } from '../../shared/protocol.ts';
 import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
 import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
@@ -36,6 +39,11 @@ export interface EngineOptions {
   /** The relay's fetcher, for robots.txt and sitemaps; without one every robots.txt counts as absent. */
   fetcher?: PageFetcher;
   robots: RobotsOptions & { maxCrawlDelayMs: number };
+  /**
+   * Relay fetches started per worker as soon as its leases are granted (the
+   * relay's maxConcurrentPerWorker); 0 fetches only when the worker asks.
+   */
+  prefetchPerWorker?: number;
   /** Validation and trust (docs/trust.md). */
   validation: TrustKeeperOptions & { maxLeasesPerAddress: number };
   clock?: Clock;
@@ -69,12 +77,19 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly stats: WorkerStats;
   readonly trust: TrustKeeper;
   private sweepTimer: ClockTimer | undefined;
+  private readonly prefetcher: Prefetcher;
+  /** Prefetches that failed (and so ended their lease): the worker's relay request is told why. */
+  readonly failedFetches: FailedFetches;
+  /** Re-crawls' conditional fetches (server/ops/ sets it: ops is built on the engine). */
+  conditional: ConditionalFetch | undefined;
 
   private constructor(storage: Storage, options: EngineOptions) {
     super();
     this.storage = storage;
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
+    this.prefetcher = new Prefetcher(this, options.fetcher, options.prefetchPerWorker ?? 0, (id) => this.leases.get(id));
+    this.failedFetches = this.prefetcher.failed;
     const onError = (error: unknown, what: string) => this.log.error({ err: error }, `${what} failed`);
     this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock);
     this.crawls = new CrawlRegistry(storage, this.clock, {
@@ -109,6 +124,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const validator = this.trust.validator;
     this.dispatcher = new Dispatcher(this.workers, this.leases, this.crawls, this.clock, {
       maxLeasesPerAddress: options.validation.maxLeasesPerAddress,
+      onGranted: (worker, leases) => this.prefetcher.granted(worker.id, leases),
       opinions: {
         get wanted() {
           return validator.wanted;
@@ -221,6 +237,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.dispatcher.kick();
   }
 
+  /** Runs a pending dispatch round at once (so a result batch's ack can carry what it grants). */
+  dispatchNow(): void {
+    this.dispatcher.runNow();
+  }
+
   /** A worker changed how many pages it wants in flight. */
   setCapacity(worker: WorkerSession, capacity: number): void {
     worker.capacity = capacity;
@@ -268,13 +289,16 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // The relay (server/transport/relay-route.ts) reports its fetches here.
 
+  /** For the relay's fetch (server/relay/lease-fetch.ts). */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** The page is kept with the lease while it stands; the relay marks it fetched once the worker is served it. */
   relayFetched(record: LeaseRecord, served: ServedPage, latencyMs: number): void {
     this.emit('relayFetch', 'ok', latencyMs);
     this.politeness.fetched(record.crawl, record.entry.host, served.fetched.status, latencyMs);
-    if (this.isLive(record)) {
-      record.fetched = served.fetched;
-      record.served = served;
-    }
+    if (this.isLive(record)) record.served = served;
   }
 
   /** A second-opinion lease's page: the body kept for its check (the site is not asked again). */
@@ -355,6 +379,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   private giveBack(record: LeaseRecord, how: 'expired' | 'revoked' = 'revoked'): boolean {
     if (record.committing || !this.isLive(record)) return false;
     this.leases.end(record, how);
+    // A prefetched body goes with the lease (a fetch still in flight finds the lease gone and keeps nothing).
+    if (!record.check) {
+      record.served = undefined;
+      record.relay = undefined;
+    }
     // A second-opinion lease: its page stays with its check, which asks someone else.
     if (record.check) this.trust.validator.dropped(record.check as Check, record);
     else if (record.crawl.isActive) record.crawl.frontier.giveBack(record.entry);

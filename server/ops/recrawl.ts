@@ -65,6 +65,13 @@ export class Recrawls {
     });
   }
 
+  /** The relay's ConditionalFetch: true when the page had not changed and is recorded with the previous run's items. */
+  async carryIfUnchanged(record: LeaseRecord, page: FetchedPage, previous: PreviousPage): Promise<boolean> {
+    if (!Recrawls.unchanged(page, previous)) return false;
+    await this.carry(record, page, previous);
+    return true;
+  }
+
   /** Records an unchanged page with the previous run's items; false when its lease had ended. */
   carry(record: LeaseRecord, page: FetchedPage, previous: PreviousPage): Promise<boolean> {
     const previousCrawlId = this.previous.get(record.crawl.id)!;

@@ -3,9 +3,16 @@
 // hub's relay, extract with the crawl's spec, send items and links back.
 // Only the socket, `fetch` and the extraction function differ between them, so
 // they are passed in; this file uses nothing but standard web APIs.
+//
+// Round trips per page: leases come in batches (as many as the worker has free
+// capacity for, pushed by the hub); results go in batches (those finished while
+// the previous batch waits for its ack go together, Nagle-style, so a busy
+// worker sends fewer, larger messages and an idle one sends at once); and the
+// ack of a batch carries the leases its commits made room for.
 import type { Socket } from 'socket.io-client';
 import {
   ACK_TIMEOUT_MS,
+  MAX_RESULTS_PER_BATCH,
   RELAY_PATH,
   RESULT_LIMITS,
   RESULT_UPLOAD_PATH,
@@ -16,6 +23,8 @@ import {
   type ProtocolError,
   type Reply,
   type ResultPayload,
+  type ResultReply,
+  type ResultsReply,
   type ServerToClientEvents,
   type Welcome,
 } from '../protocol.ts';
@@ -29,7 +38,16 @@ export type WorkerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 /** Room left in a socket message for socket.io's own framing (event name, ack id). */
 const MESSAGE_FRAMING_BYTES = 1024;
 
-type ResultReply = Reply<{ duplicate: boolean; pending?: boolean }>;
+/** Room in a batch message for its wrapper ({"results":[...]}) and commas. */
+const BATCH_OVERHEAD_BYTES = 64;
+
+/** A result waiting to go in the next batch. */
+interface Outgoing {
+  readonly payload: ResultPayload;
+  readonly bytes: number;
+  readonly resolve: (reply: ResultReply) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 export interface ExtractOutput {
   items: ExtractedItem[];
@@ -104,6 +122,11 @@ export class WorkerLoop {
   private pumpTimer: TimerHandle | undefined;
   /** Result uploads go one at a time (the hub caps them per worker). */
   private uploads: Promise<unknown> = Promise.resolve();
+  /** Results waiting for the batch in flight to be acknowledged. */
+  private outbox: Outgoing[] = [];
+  /** The connection a batch is in flight on (undefined: none), so a reconnect does not wait for a lost ack. */
+  private batchInFlight: number | undefined;
+  private connection = 0;
 
   constructor(options: WorkerLoopOptions) {
     this.socket = options.socket;
@@ -128,6 +151,8 @@ export class WorkerLoop {
     });
     this.socket.on('disconnect', () => {
       // The hub gives our leases back when the connection drops, so work in progress is void.
+      this.connection++;
+      this.batchInFlight = undefined;
       this.dropAll();
       if (this.state !== 'stopped' && this.state !== 'outdated' && this.state !== 'banned') this.setState('connecting');
     });
@@ -241,6 +266,8 @@ export class WorkerLoop {
   }
 
   private dropAll(): void {
+    const unsent = this.outbox.splice(0);
+    for (const out of unsent) out.reject(new Error('disconnected before the result was sent'));
     for (const job of this.running.values()) job.abort.abort();
     this.running.clear();
     this.queue.length = 0;
@@ -355,7 +382,10 @@ export class WorkerLoop {
     const json = JSON.stringify(payload);
     // A UTF-8 byte per UTF-16 unit at least, three at most: count exactly only in between.
     const fits = json.length <= limit && (json.length * 3 <= limit || utf8Length(json) <= limit);
-    if (fits) return this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('result', payload);
+    if (fits) return new Promise<ResultReply>((resolve, reject) => {
+      this.outbox.push({ payload, bytes: json.length * 3 <= limit ? json.length * 3 : utf8Length(json), resolve, reject });
+      this.flushResults();
+    });
     const upload = async (): Promise<ResultReply> => {
       const response = await this.fetchImpl(`${this.hubUrl}${RESULT_UPLOAD_PATH}/${encodeURIComponent(payload.leaseId)}`, {
         method: 'POST',
@@ -374,6 +404,49 @@ export class WorkerLoop {
     const sent = this.uploads.then(upload, upload);
     this.uploads = sent.catch(() => undefined);
     return sent;
+  }
+
+  /**
+   * Sends the waiting results as one batch, unless a batch is in flight: then
+   * they wait for its ack and go together. A batch stays within the hub's
+   * message size (its results' bytes are counted as sendResult measured them).
+   */
+  private flushResults(): void {
+    if (this.batchInFlight !== undefined || this.outbox.length === 0 || !this.socket.connected) return;
+    const limit = (this.welcome?.maxMessageBytes ?? RESULT_LIMITS.maxMessageBytes) - MESSAGE_FRAMING_BYTES - BATCH_OVERHEAD_BYTES;
+    const batch: Outgoing[] = [];
+    let bytes = 0;
+    while (this.outbox.length > 0 && batch.length < MAX_RESULTS_PER_BATCH) {
+      const next = this.outbox[0]!;
+      if (batch.length > 0 && bytes + next.bytes + 1 > limit) break;
+      batch.push(this.outbox.shift()!);
+      bytes += next.bytes + 1;
+    }
+    const connection = this.connection;
+    this.batchInFlight = connection;
+    this.socket
+      .timeout(ACK_TIMEOUT_MS)
+      .emitWithAck('results', { results: batch.map((out) => out.payload) })
+      .then(
+        (reply: ResultsReply) => {
+          if (!reply.ok) {
+            for (const out of batch) out.resolve(reply);
+            return;
+          }
+          for (const [i, out] of batch.entries()) {
+            out.resolve(reply.replies[i] ?? { ok: false, error: { code: ErrorCode.WORKER_ERROR, message: 'the hub sent no reply for this result' } });
+          }
+          if (reply.leases && reply.leases.length > 0 && connection === this.connection) this.accept(reply.leases);
+        },
+        (error: unknown) => {
+          for (const out of batch) out.reject(error);
+        },
+      )
+      .finally(() => {
+        if (this.batchInFlight !== connection) return;
+        this.batchInFlight = undefined;
+        this.flushResults();
+      });
   }
 
   private setState(state: WorkerState): void {
