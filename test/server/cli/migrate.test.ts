@@ -66,7 +66,7 @@ test('a crawl half done on SQLite, migrated to PostgreSQL and finished there: ex
     await first.storage.saveTrust([{ key: 'client:x', label: 'x', checked: 3, valid: 2, invalid: 1, trusted: 4, strikes: 1, consecutiveValid: 0, banned: true, lastReason: 'wrong', updatedAt: 7 }]);
     await first.storage.insertSpec({ id: 'spec-1', name: 'Quotes', spec: '{"name":"q"}', createdAt: 1, updatedAt: 2 });
     const side = { url: 'http://b.example/', key: 'http://b.example/', host: 'b.example', depth: 0 };
-    await first.storage.createCrawl({ id: 'side', name: 'side', spec: '{}', specVersion: 1, createdAt: 1, startUrls: [side], sources: [] });
+    await first.storage.createCrawl({ id: 'side', name: 'side', spec: JSON.stringify(quotesSpec('http://b.example')), specVersion: 1, createdAt: 1, startUrls: [side], sources: [] });
     await first.storage.recordPage({
       crawlId: 'side', key: side.key, finalUrl: side.url, httpStatus: 200, contentHash: 'body-1', items: [], links: [], worker: 'w', leaseId: 'l', specVersion: 1,
       doneAt: 3, clientId: 'x', validation: 'trusted', resultDigest: 'd', rejected: 0, extraExtractions: 0, body: { contentHash: 'body-1', data: new Uint8Array([0, 1, 255]) },

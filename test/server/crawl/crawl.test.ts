@@ -27,7 +27,8 @@ for (const backend of BACKENDS) {
     const workers = await startWorkers(hub.url, 3);
     try {
       const crawl = await hub.engine.createCrawl(quotesSpec(site.origin));
-      const summary = await waitForCrawlEnd(hub, crawl.id);
+      // Two backends one after the other on a shared machine: room for a slow one.
+      const summary = await waitForCrawlEnd(hub, crawl.id, 180_000);
       assert.equal(summary.status, 'finished');
       assert.equal(summary.finishReason, 'completed');
       assert.equal(summary.pagesDone, 100);
