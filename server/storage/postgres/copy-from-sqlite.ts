@@ -4,7 +4,8 @@
 // bodies, contributors and saved specs. Table by table in pages of `batch`
 // rows (read by primary key, written as one multi-row INSERT each), so memory
 // holds one page at a time whatever the size; all in one transaction, so a
-// copy that fails leaves the target empty and can simply be run again.
+// copy that fails leaves the target empty and can simply be run again. Item
+// ids and feed positions are kept, so exports and followers' cursors carry over.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
@@ -29,6 +30,8 @@ interface TableCopy {
   key: string[];
   /** A value as PostgreSQL takes it (SQLite has no booleans and gives BLOBs as Uint8Array). */
   convert?: Partial<Record<string, (v: unknown) => unknown>>;
+  /** What to read for a column SQLite does not have by that name. */
+  from?: Partial<Record<string, string>>;
 }
 
 const text = (names: string) => names.split(' ').map((n): [string, string] => [n, 'text']);
@@ -54,9 +57,12 @@ const TABLES: TableCopy[] = [
   },
   {
     table: 'items',
-    columns: [['id', 'bigint'], ...text('crawl_id request_key url type data'), ['spec_version', 'int'], ...text('worker'), ['created_at', 'bigint']],
+    columns: [['id', 'bigint'], ...text('crawl_id request_key url type data'), ['spec_version', 'int'], ...text('worker'), ['created_at', 'bigint'], ['position', 'bigint']],
     key: ['id'],
+    // SQLite's item ids are its feed positions (sqlite/item-feed.ts): a follower's cursor stays good.
+    from: { position: 'id' },
   },
+  { table: 'item_withdrawals', columns: [...text('crawl_id'), ['position', 'bigint'], ['item_id', 'bigint']], key: ['position'] },
   {
     table: 'crawl_sources',
     columns: [...text('crawl_id url kind scope_base'), ['nesting', 'int'], ['state', 'smallint'], ['attempts', 'int'], ['not_before', 'bigint'], ['urls_queued', 'bigint'], ...text('error_code error_message'), ['done_at', 'bigint']],
@@ -118,6 +124,10 @@ export async function copySqliteToPostgres(
         // The next queue position of each crawl (the SQLite backend keeps it in memory), and the next item id.
         await client.query('UPDATE crawls c SET next_seq = COALESCE((SELECT MAX(seq) FROM requests r WHERE r.crawl_id = c.id), 0) + 1');
         await client.query(`SELECT setval(pg_get_serial_sequence('items', 'id'), COALESCE((SELECT MAX(id) FROM items), 0) + 1, false)`);
+        // Each crawl's item feed goes on after the last position it had (items' and tombstones').
+        await client.query(`UPDATE crawls c SET feed_position = GREATEST(
+          COALESCE((SELECT MAX(position) FROM items i WHERE i.crawl_id = c.id), 0),
+          COALESCE((SELECT MAX(position) FROM item_withdrawals w WHERE w.crawl_id = c.id), 0))`);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
@@ -141,10 +151,11 @@ async function copyTable(
   onProgress: (rows: number) => void,
 ): Promise<number> {
   const names = t.columns.map(([n]) => n);
+  const selected = names.map((n) => (t.from?.[n] ? `${t.from[n]} AS ${n}` : n)).join(', ');
   const keyList = t.key.join(', ');
   const after = t.key.length === 1 ? `${t.key[0]} > ?` : `(${keyList}) > (${t.key.map(() => '?').join(', ')})`;
-  const first = source.prepare(`SELECT ${names.join(', ')} FROM ${t.table} ORDER BY ${keyList} LIMIT ?`);
-  const next = source.prepare(`SELECT ${names.join(', ')} FROM ${t.table} WHERE ${after} ORDER BY ${keyList} LIMIT ?`);
+  const first = source.prepare(`SELECT ${selected} FROM ${t.table} ORDER BY ${keyList} LIMIT ?`);
+  const next = source.prepare(`SELECT ${selected} FROM ${t.table} WHERE ${after} ORDER BY ${keyList} LIMIT ?`);
   const insert = `INSERT INTO ${t.table} (${names.join(', ')}) SELECT * FROM unnest(${t.columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})`;
   let total = 0;
   let last: unknown[] | undefined;

@@ -40,6 +40,8 @@ async function snapshot(s: Storage) {
     states: await Promise.all(crawls.map((c) => s.countByState(c.id))),
     items: await Promise.all(crawls.map(async (c) => (await Array.fromAsync(s.iterateItems(c.id))).map((i) => [i.id, i.url, i.data]))),
     queued: await Promise.all(crawls.map((c) => s.countQueued(c.id))),
+    // Positions carry over: a follower's cursor from before the move stays good.
+    feed: await Promise.all(crawls.map(async (c) => (await s.itemFeed(c.id, 0, 100_000)).map((e) => e.cursor))),
     sources: await Promise.all(crawls.map((c) => s.listSources(c.id))),
     bans: await s.listBans(),
     tokens: await s.listWorkerTokens(),
