@@ -21,9 +21,9 @@ before(async () => {
 });
 after(() => site.close());
 
-function migrate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function crowdcrawl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'migrate', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -31,6 +31,7 @@ function migrate(args: string[]): Promise<{ code: number | null; stdout: string;
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+const migrate = (args: string[]) => crowdcrawl(['migrate', ...args]);
 
 /** Everything but the crawl's moving parts, as the Storage interface shows it. */
 async function snapshot(s: Storage) {
@@ -126,7 +127,7 @@ test('a crawl half done on SQLite, migrated to PostgreSQL and finished there: ex
   }
 });
 
-test('migrate refuses a dir without a hub database, and a bad command line', async () => {
+test('migrate refuses a dir without a hub database and a bad command line; a hub whose database does not answer stops with STORAGE_UNAVAILABLE', async () => {
   const dir = tempDir();
   try {
     const missing = await migrate(['--from', dir.path, '--to', 'postgres://postgres@127.0.0.1:1/none']);
@@ -135,6 +136,11 @@ test('migrate refuses a dir without a hub database, and a bad command line', asy
     const bad = await migrate(['--from', dir.path, '--to', 'mysql://x']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--to must be a database URL/);
+    // The hub itself, on a database that does not answer: STORAGE_UNAVAILABLE, exit 1, the password not shown.
+    const hub = await crowdcrawl(['hub', '--port', '0', '--data-dir', dir.path, '--database-url', 'postgres://postgres:hunter2@127.0.0.1:1/none']);
+    assert.equal(hub.code, 1);
+    assert.match(hub.stderr, /STORAGE_UNAVAILABLE: cannot connect to the database at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/none/);
+    assert.doesNotMatch(hub.stderr, /hunter2/);
   } finally {
     dir.remove();
   }
