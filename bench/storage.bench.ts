@@ -47,6 +47,9 @@ interface Figure {
   dbCpuMsPerPage: number;
 }
 
+// Stopped early (Ctrl-C, a timeout): exit, so the cluster's exit handler stops it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
 const site = docsSite({ pages: PAGES });
 const server = await startFixtureServer(site);
 const cluster = await startPostgresCluster({ fsync: true, quiet: true });
@@ -84,7 +87,11 @@ async function crawlOnce(backend: 'SQLite' | 'PostgreSQL', run: number): Promise
 try {
   const figures: Record<'SQLite' | 'PostgreSQL', Figure[]> = { SQLite: [], PostgreSQL: [] };
   for (let run = 0; run < RUNS; run++) {
-    for (const backend of ['SQLite', 'PostgreSQL'] as const) figures[backend].push(await crawlOnce(backend, run));
+    for (const backend of ['SQLite', 'PostgreSQL'] as const) {
+      const f = await crawlOnce(backend, run);
+      figures[backend].push(f);
+      console.log(`  run ${run + 1}, ${backend}: ${f.pagesPerSecond.toFixed(1)} pages/s, hub ${f.hubCpuMsPerPage.toFixed(2)} ms CPU/page, database ${f.dbCpuMsPerPage.toFixed(2)} ms CPU/page`);
+    }
   }
   const m = (backend: 'SQLite' | 'PostgreSQL', key: keyof Figure) => median(figures[backend].map((f) => f[key]));
   const rows = (['SQLite', 'PostgreSQL'] as const).map((b) => [b, m(b, 'pagesPerSecond'), m(b, 'hubCpuMsPerPage'), b === 'SQLite' ? '(in the hub)' : m(b, 'dbCpuMsPerPage')]);
