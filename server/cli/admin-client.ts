@@ -112,7 +112,7 @@ export class AdminClient {
   }
 
   /** Sends a request; resolves with the response when its status is 2xx, else throws the hub's error. */
-  private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<Dispatcher.ResponseData> {
+  private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown, timeouts: { bodyTimeout?: number } = {}): Promise<Dispatcher.ResponseData> {
     let response: Dispatcher.ResponseData;
     try {
       response = await request(`${this.hubUrl}/api${path}`, {
@@ -125,6 +125,7 @@ export class AdminClient {
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         headersTimeout: 30_000,
+        ...timeouts,
       });
     } catch (error) {
       const code = (error as { code?: string }).code ?? (error as Error).name;
@@ -184,6 +185,14 @@ export class AdminClient {
     // The hub escapes CSV formulas unless told not to.
     if (options.escapeFormulas === false) query.set('escapeFormulas', 'false');
     const response = await this.send('GET', `/crawls/${encodeURIComponent(id)}/export?${query}`);
+    return response.body;
+  }
+
+  /** The crawl's item feed from `after` (JSON Lines with cursors); with `follow`, open until the crawl ends. */
+  async feedStream(id: string, options: { after: number; follow: boolean }): Promise<Readable> {
+    const query = new URLSearchParams({ after: String(options.after), follow: String(options.follow) });
+    // A followed crawl may commit nothing for a long while: no limit on the time between chunks.
+    const response = await this.send('GET', `/crawls/${encodeURIComponent(id)}/feed?${query}`, undefined, { bodyTimeout: 0 });
     return response.body;
   }
 }

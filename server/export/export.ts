@@ -171,7 +171,7 @@ export async function sendExport(res: Response, storage: Storage, crawl: Crawl, 
   }
 }
 
-function isPrematureClose(error: unknown): boolean {
+export function isPrematureClose(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
 }

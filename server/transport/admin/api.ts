@@ -11,6 +11,8 @@ import { sendError } from './send-error.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { crawlDetail, hubStats, itemView, pageView, PAGE_STATES, workerViews, type PageStateName } from './views.ts';
 import { EXPORT_FORMATS, isExportFormat, sendExport } from '../../export/export.ts';
+import { FeedChanges, sendFeed } from '../../export/feed.ts';
+import type { Crawl } from '../../crawl/crawl.ts';
 import { AdminSessions, sessionRoutes } from './session.ts';
 import { AdminTokenLimiter, clientAddress } from './rate-limit.ts';
 import { previewHandler } from './preview.ts';
@@ -235,6 +237,24 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
     const format = stringParam(req, 'format') ?? 'jsonl';
     if (!isExportFormat(format)) throw new HubError('BAD_REQUEST', `"format" must be one of ${EXPORT_FORMATS.join(', ')}`);
     await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas', true) });
+  });
+
+  router.get('/crawls/:id/feed', async (req, res) => {
+    const crawl = engine.crawls.require(req.params.id);
+    const after = intParam(req, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
+    const follow = booleanParam(req, 'follow', false);
+    const changes = new FeedChanges();
+    const onChange = (changed: Crawl): void => {
+      if (changed === crawl) changes.notify();
+    };
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    engine.crawls.on('count', onChange).on('status', onChange);
+    try {
+      await sendFeed(res, engine.storage, crawl, { after, follow, changes, signal: gone.signal });
+    } finally {
+      engine.crawls.off('count', onChange).off('status', onChange);
+    }
   });
 
   router.use((req, res) => {
