@@ -4,7 +4,7 @@
 // API, the live board and feed, and the built client pages. Nothing imports
 // this file but the CLI, tests and benchmarks.
 import { createServer, type Server as HttpServer } from 'node:http';
-import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,8 @@ import express from 'express';
 import { Server } from 'socket.io';
 import { type ClientToServerEvents, type ServerToClientEvents } from '../shared/protocol.ts';
 import { SqliteStorage } from './storage/sqlite/sqlite-storage.ts';
+import { PostgresStorage, redactDatabaseUrl } from './storage/postgres/postgres-storage.ts';
+import type { Storage } from './storage/storage.ts';
 import type { Clock } from './clock.ts';
 import { createLogger, hubLogger } from './log.ts';
 import { createPageFetcher } from './relay/fetch-page.ts';
@@ -37,7 +39,8 @@ export interface Hub {
   readonly url: string;
   readonly port: number;
   readonly engine: Engine;
-  readonly storage: SqliteStorage;
+  /** The embedded SQLite in the data dir, or PostgreSQL (options.databaseUrl). */
+  readonly storage: Storage;
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
   /** The live board of contributors and crawls (the /board namespace). */
   readonly board: Board;
@@ -73,7 +76,13 @@ export function defaultStaticDir(): string {
 export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; random?: () => number } = {}): Promise<Hub> {
   const options = hubOptionsSchema.parse(input);
   const log = options.log ?? hubLogger(createLogger({ name: 'hub' }));
-  const storage = SqliteStorage.open(options.dataDir);
+  const storage: Storage = options.databaseUrl
+    ? await PostgresStorage.open(options.databaseUrl, {
+        onConnectionError: (error) => log.warn(`database connection lost (${redactDatabaseUrl(options.databaseUrl!)}): ${error.message}`),
+      })
+    : SqliteStorage.open(options.dataDir);
+  // The admin token is kept in the data dir whichever the database.
+  mkdirSync(options.dataDir, { recursive: true });
   const { token: adminToken, generated } = loadAdminToken(options);
   const fetcher = createPageFetcher({
     allowHosts: options.allowHosts,
