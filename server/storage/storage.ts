@@ -261,6 +261,28 @@ export interface ReplacedPage {
   doneAt: number;
 }
 
+// ---------------------------------------------------------------------------
+// The fleet (docs/scale-out.md): hubs that share one database. A SQLite hub is
+// a fleet of one.
+
+/** A hub as the fleet's registry keeps it (GET /api/hubs). */
+export interface HubRow {
+  id: string;
+  /** The URL other hubs and the operator reach it at (its relay's address). */
+  address: string;
+  version: string;
+  startedAt: number;
+  heartbeatAt: number;
+  workers: number;
+  leases: number;
+  pagesPerSec: number;
+  /** `gone`: it left, or its heartbeat stopped and its claimed rows were given back to the queue. */
+  state: 'alive' | 'gone';
+}
+
+/** What a heartbeat writes. */
+export type HubHeartbeat = Pick<HubRow, 'heartbeatAt' | 'workers' | 'leases' | 'pagesPerSec'>;
+
 export interface Storage {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
@@ -358,6 +380,26 @@ export interface Storage {
   updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined>;
   /** False when there was no such spec. */
   deleteSpec(id: string): Promise<boolean>;
+
+  // The fleet (docs/scale-out.md)
+  /**
+   * Registers this hub (state alive). From now on, on a shared backend, the
+   * rows `loadQueued` answers are claimed for it: no other hub reads them
+   * while its heartbeat lasts. SQLite, a fleet of one, marks every other hub gone.
+   */
+  registerHub(hub: HubRow): Promise<void>;
+  /** Renews a hub's row; false when it is gone (its rows were given back): it must rejoin. */
+  heartbeat(id: string, beat: HubHeartbeat): Promise<boolean>;
+  /**
+   * Marks gone every alive hub whose heartbeat is older than `before` and
+   * gives its claimed rows back to the queue, in one transaction; answers the
+   * hubs and how many rows went back. Forgets gone hubs older than `forgetBefore`.
+   */
+  reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }>;
+  /** A hub leaves cleanly: gone, its claims given back. */
+  leaveFleet(id: string, at: number): Promise<void>;
+  /** Every hub known, alive first, the latest started first. */
+  listHubs(): Promise<HubRow[]>;
 
   close(): Promise<void>;
 }

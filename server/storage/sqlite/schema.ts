@@ -159,6 +159,20 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // The fleet's registry (docs/scale-out.md): on SQLite the one hub, and the runs before it.
+  `
+  CREATE TABLE hubs (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    workers INTEGER NOT NULL DEFAULT 0,
+    leases INTEGER NOT NULL DEFAULT 0,
+    pages_per_sec REAL NOT NULL DEFAULT 0,
+    gone INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function openDatabase(dataDir: string): DatabaseSync {

@@ -10,12 +10,13 @@ import {
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
-  type SourceRow, type Storage, type StoredItem,
+  type SourceRow, type Storage, type StoredItem, type HubHeartbeat, type HubRow,
 } from '../storage.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
 import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
+import { SqliteFleetStore } from './fleet-store.ts';
 import { contributorRow, crawlRow, queuedEntry, requestRow, savedSpecRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
 
 /** A statement refused by a UNIQUE index: only that statement is undone, the transaction (and its batch) goes on. */
@@ -32,12 +33,14 @@ export class SqliteStorage implements Storage {
   private readonly commits: GroupCommit;
   private readonly nextSeq = new Map<string, number>();
   private readonly trust: SqliteTrustStore;
+  private readonly fleet: SqliteFleetStore;
 
   constructor(db: DatabaseSync) {
     this.db = db;
     this.s = prepareStatements(db);
     this.commits = new GroupCommit(db, () => this.nextSeq.clear());
     this.trust = new SqliteTrustStore(db, this.commits);
+    this.fleet = new SqliteFleetStore(db, this.commits);
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
     this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
     this.replaceDone = db.prepare(
@@ -310,6 +313,14 @@ export class SqliteStorage implements Storage {
   trustedPagesOf(clientId: string): Promise<TrustedPage[]> { return this.trust.trustedPagesOf(clientId); }
   getBody(contentHash: string): Promise<Uint8Array | undefined> { return this.trust.getBody(contentHash); }
   pruneBodies(before: number): Promise<number> { return this.trust.pruneBodies(before); }
+
+  // The fleet (fleet-store.ts): a SQLite hub is a fleet of one
+
+  registerHub(hub: HubRow): Promise<void> { return this.fleet.registerHub(hub); }
+  heartbeat(id: string, beat: HubHeartbeat): Promise<boolean> { return this.fleet.heartbeat(id, beat); }
+  reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
+  leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
+  listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
 
   // The board's contributors
 
