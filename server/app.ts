@@ -19,6 +19,7 @@ import { createAdminRouter } from './transport/admin/api.ts';
 import { AdminSessions } from './transport/admin/session.ts';
 import { attachAdminLive } from './transport/admin-socket.ts';
 import { Engine } from './engine/engine.ts';
+import { FleetMember } from './engine/fleet.ts';
 import { hubOptionsSchema, type HubOptions, type ResolvedHubOptions } from './options.ts';
 import { relayHandler, relayLeaseId } from './transport/relay-route.ts';
 import { attachWorkerSockets } from './transport/worker-socket.ts';
@@ -33,6 +34,8 @@ export interface Hub {
   readonly url: string;
   readonly port: number;
   readonly engine: Engine;
+  /** This hub in the fleet sharing its storage. */
+  readonly fleet: FleetMember;
   readonly storage: SqliteStorage;
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
   /** The live board of contributors and crawls (the /board namespace). */
@@ -58,6 +61,13 @@ function loadAdminToken(options: ResolvedHubOptions): { token: string; generated
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return { token, generated: true };
+}
+
+let version: string | undefined;
+/** The hub's version, from package.json (shown in the fleet's registry). */
+export function hubVersion(): string {
+  version ??= (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return version;
 }
 
 export function defaultStaticDir(): string {
@@ -88,6 +98,16 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     ...(wiring.random ? { random: wiring.random } : {}),
   });
 
+  // This hub in the fleet sharing its storage (docs/scale-out.md; on SQLite a fleet of one).
+  const fleet = new FleetMember(storage, engine.clock, log.child({ component: 'fleet' }), { heartbeatMs: options.hubHeartbeatMs, deadAfterMs: options.hubDeadAfterMs, version: hubVersion() }, {
+    stats: () => ({ workers: engine.workers.size, leases: engine.leasesInFlight }),
+    // Taken for dead: the rows in this hub's windows were given back, so they are read (claimed) again.
+    rejoined: () => {
+      for (const crawl of engine.crawls.running()) crawl.frontier.resync().catch((error: unknown) => log.error({ err: error }, 'reading the queue again failed'));
+    },
+  });
+  engine.on('page', () => fleet.pageDone());
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -95,7 +115,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   // One budget per worker and per address for socket events and result uploads alike.
   const limiter = new EventLimiter(options.transport.rateLimit);
   app.use(resultUploadRouter(engine, { maxUploadBytes: options.transport.maxUploadBytes, maxUploadsPerWorker: options.transport.maxUploadsPerWorker, limiter }));
-  app.use('/api', createAdminRouter(engine, { adminToken, sessions: adminSessions, fetcher }));
+  app.use('/api', createAdminRouter(engine, { adminToken, sessions: adminSessions, fetcher, fleet }));
   const staticDir = options.staticDir ?? defaultStaticDir();
   if (existsSync(staticDir)) {
     app.use(express.static(staticDir, { index: 'index.html', maxAge: '1h' }));
@@ -141,11 +161,14 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 
+  await fleet.join(options.publicUrl ?? url);
+
   let closed = false;
   return {
     url,
     port: address.port,
     engine,
+    fleet,
     storage,
     io,
     board,
@@ -156,6 +179,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     async close() {
       if (closed) return;
       closed = true;
+      await fleet.leave();
       await board.close();
       adminLive.close();
       adminSessions.close();

@@ -11,6 +11,7 @@ import type { CrawlErrorGroup, CrawlStatus, CrawlSummary } from '../../shared/ad
 import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { WorkerKind } from '../../shared/protocol.ts';
+import type { HubHeartbeat, HubRow } from './fleet-rows.ts';
 
 export type { CrawlStatus };
 
@@ -261,27 +262,8 @@ export interface ReplacedPage {
   doneAt: number;
 }
 
-// ---------------------------------------------------------------------------
-// The fleet (docs/scale-out.md): hubs that share one database. A SQLite hub is
-// a fleet of one.
-
-/** A hub as the fleet's registry keeps it (GET /api/hubs). */
-export interface HubRow {
-  id: string;
-  /** The URL other hubs and the operator reach it at (its relay's address). */
-  address: string;
-  version: string;
-  startedAt: number;
-  heartbeatAt: number;
-  workers: number;
-  leases: number;
-  pagesPerSec: number;
-  /** `gone`: it left, or its heartbeat stopped and its claimed rows were given back to the queue. */
-  state: 'alive' | 'gone';
-}
-
-/** What a heartbeat writes. */
-export type HubHeartbeat = Pick<HubRow, 'heartbeatAt' | 'workers' | 'leases' | 'pagesPerSec'>;
+// The fleet's rows (docs/scale-out.md) are in a file of their own.
+export type { HubHeartbeat, HubRow } from './fleet-rows.ts';
 
 export interface Storage {
   // Crawls

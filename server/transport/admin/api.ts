@@ -17,7 +17,8 @@ import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
 import { trustRouter } from './trust-routes.ts';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
-import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
+import type { FleetMember } from '../../engine/fleet.ts';
+import type { CrawlList, CreateCrawlRequest, HubList, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
 
 export interface AdminRouterOptions {
   adminToken: string;
@@ -25,6 +26,8 @@ export interface AdminRouterOptions {
   sessions?: AdminSessions;
   /** The hub's page fetcher, for POST /preview (which answers 501 without one). */
   fetcher?: PageFetcher;
+  /** This hub in its fleet, for GET /hubs (which lists no hub without one). */
+  fleet?: FleetMember;
 }
 
 /** Large enough for a spec with 10,000 start URLs. */
@@ -161,6 +164,15 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
 
   router.get('/workers', (_req, res) => {
     const list: WorkerList = { workers: workerViews(engine) };
+    res.json(list);
+  });
+
+  // The fleet: every hub sharing this hub's database (docs/scale-out.md).
+  router.get('/hubs', async (_req, res) => {
+    const list: HubList = {
+      hubs: options.fleet ? (await options.fleet.hubs()).map(({ state: _state, ...hub }) => hub) : [],
+      databaseUnavailableSince: options.fleet?.unavailableSince ?? null,
+    };
     res.json(list);
   });
 
