@@ -113,6 +113,11 @@ export const ERRORS = {
   TOO_MANY_SOCKETS: { group: 'retry', area: 'socket', status: 429, meaning: 'This address already has as many worker connections as the hub allows (transport.maxSocketsPerAddress).', todo: 'Close other tabs or workers on this address, or raise the number of pages per worker instead.' },
   ORIGIN_NOT_ALLOWED: { group: 'operator', area: 'socket', status: 403, meaning: "A browser connected from a page of another site: only the hub's own pages (and --allowed-origin) may enlist workers.", todo: "Open the hub's own contributor page, or have the operator allow that origin with --allowed-origin." },
   RESULT_TOO_LARGE: { group: 'give-up', area: 'socket', status: 413, meaning: 'A result upload is larger than the hub takes (transport.maxUploadBytes); reading stopped there and nothing was stored.', todo: 'Drop the lease; the page goes to another worker (and is failed if it always gives such a result).' },
+
+  // Storage: the hub's database (docs/scale-out.md).
+  STORAGE_UNAVAILABLE: { group: 'operator', area: 'cli', meaning: 'The hub could not reach its PostgreSQL database at start (--database-url or CROWDCRAWL_DATABASE_URL), or could not bring its schema up to date.', todo: 'Check that PostgreSQL runs and answers at that URL (host, port, user, password, database name); the message says what failed.' },
+  MIGRATE_TARGET_NOT_EMPTY: { group: 'fix', area: 'cli', meaning: 'crowdcrawl migrate refuses a PostgreSQL database that already holds crawls, specs or other data: it copies into an empty one only.', todo: 'Create a new, empty database (createdb) and give its URL with --to.' },
+  MIGRATE_SOURCE_MISSING: { group: 'fix', area: 'cli', meaning: 'crowdcrawl migrate found no hub database (crowdcrawl.db) in the --from directory.', todo: "Give the hub's data dir (its --data-dir), the one holding crowdcrawl.db." },
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERRORS;

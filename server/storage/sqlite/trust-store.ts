@@ -10,6 +10,22 @@ type Row = Record<string, unknown>;
 /** How a page's result was believed, as stored in requests.validation. */
 export const VALIDATION_CODES = { checked: 1, trusted: 2, operator: 3, hub: 4 } as const;
 
+/** A row of the trusted-pages query (both backends select the same columns). */
+export function trustedPage(value: unknown): TrustedPage {
+  const r = value as Row;
+  return {
+    crawlId: String(r.crawl_id),
+    key: String(r.key),
+    url: String(r.url),
+    finalUrl: String(r.final_url),
+    depth: Number(r.depth),
+    httpStatus: Number(r.http_status),
+    contentHash: String(r.content_hash),
+    resultDigest: String(r.result_digest),
+    specVersion: Number(r.spec_version),
+  };
+}
+
 function trustRow(value: unknown): TrustRow {
   const r = value as Row;
   return {
@@ -106,17 +122,7 @@ export class SqliteTrustStore {
   }
 
   async trustedPagesOf(clientId: string): Promise<TrustedPage[]> {
-    return this.s.trustedPages!.all(clientId).map((r) => ({
-      crawlId: String(r.crawl_id),
-      key: String(r.key),
-      url: String(r.url),
-      finalUrl: String(r.final_url),
-      depth: Number(r.depth),
-      httpStatus: Number(r.http_status),
-      contentHash: String(r.content_hash),
-      resultDigest: String(r.result_digest),
-      specVersion: Number(r.spec_version),
-    }));
+    return this.s.trustedPages!.all(clientId).map(trustedPage);
   }
 
   async getBody(contentHash: string): Promise<Uint8Array | undefined> {
