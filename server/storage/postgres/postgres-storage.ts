@@ -11,7 +11,7 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
-  TrustedPage, WorkerTokenRow,
+  TrustedPage, WorkerTokenRow, HubHeartbeat, HubRow,
 } from '../storage.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import * as frontier from './frontier.ts';
@@ -19,6 +19,7 @@ import * as pages from './pages.ts';
 import { PgLibrary } from './library.ts';
 import { migrate } from './schema.ts';
 import { PgTrustStore } from './trust-store.ts';
+import { PgFleetStore } from './fleet-store.ts';
 
 /** The database could not be reached or opened when the hub started. */
 export class StorageUnavailableError extends Error {
@@ -51,12 +52,14 @@ export class PostgresStorage implements Storage {
   private readonly commits: PgGroupCommit;
   private readonly trust: PgTrustStore;
   private readonly library: PgLibrary;
+  private readonly fleet: PgFleetStore;
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
     this.commits = new PgGroupCommit(pool);
     this.trust = new PgTrustStore(pool, this.commits);
     this.library = new PgLibrary(pool, this.commits);
+    this.fleet = new PgFleetStore(pool);
   }
 
   /** Connects and brings the schema up to date; StorageUnavailableError when the database cannot be reached. */
@@ -105,8 +108,9 @@ export class PostgresStorage implements Storage {
   // The frontier's queue
 
   countQueued(crawlId: string): Promise<number> { return frontier.countQueued(this.pool, crawlId); }
+  /** Claimed for this hub once it registered (fleet-store.ts): no other hub reads these rows while it is alive. */
   loadQueued(crawlId: string, host: string, afterSeq: number, limit: number): Promise<QueuedEntry[]> {
-    return frontier.loadQueued(this.pool, crawlId, host, afterSeq, limit);
+    return this.fleet.loadQueued(this.pool, crawlId, host, afterSeq, limit, () => frontier.loadQueued(this.pool, crawlId, host, afterSeq, limit));
   }
   nextQueuedHost(crawlId: string, afterHost: string): Promise<string | undefined> { return frontier.nextQueuedHost(this.pool, crawlId, afterHost); }
 
@@ -174,6 +178,14 @@ export class PostgresStorage implements Storage {
   trustedPagesOf(clientId: string): Promise<TrustedPage[]> { return this.trust.trustedPagesOf(clientId); }
   getBody(contentHash: string): Promise<Uint8Array | undefined> { return this.trust.getBody(contentHash); }
   pruneBodies(before: number): Promise<number> { return this.trust.pruneBodies(before); }
+
+  // The fleet (fleet-store.ts, docs/scale-out.md)
+
+  registerHub(hub: HubRow): Promise<void> { return this.fleet.registerHub(hub); }
+  heartbeat(id: string, beat: HubHeartbeat): Promise<boolean> { return this.fleet.heartbeat(id, beat); }
+  reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
+  leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
+  listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
 
   // The board's contributors and the console's specs (library.ts)
 

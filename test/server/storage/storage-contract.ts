@@ -298,7 +298,7 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await b.heartbeat('b', { heartbeatAt: 30_000, workers: 0, leases: 0, pagesPerSec: 0 });
       const back = await b.reclaimDeadHubs(25_000, 0);
       assert.deepEqual(back, { hubs: ['a'], rows: 2 });
-      assert.deepEqual((await b.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2']);
+      assert.deepEqual((await b.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2', 'http://a.example/3'], 'its own, and those a held');
       // a, not dead after all, records page 1; b's record of it then changes nothing.
       assert.equal((await a.recordPage(page('c', 'http://a.example/1', [req('/4', 1)], 1))).recorded, true);
       assert.equal((await b.recordPage(page('c', 'http://a.example/1', [req('/5', 1)], 1))).recorded, false);
