@@ -29,6 +29,7 @@ export function domParserAdapter(document: Document): DomAdapter<Node> {
   return {
     document,
     select: (context, selectorList) => Array.from((context as Document | Element).querySelectorAll(selectorList)),
+    matches: (element, selectorList) => (element as Element).matches(selectorList),
     childNodes: (node) => node.childNodes,
     kind: (node) => (node.nodeType === TEXT_NODE ? NodeKind.Text : node.nodeType === ELEMENT_NODE ? NodeKind.Element : NodeKind.Other),
     tagName: (element) => (element as Element).localName.toLowerCase(),

@@ -84,6 +84,8 @@ export class Crawl {
   pendingChecks = 0;
   /** Status writes, in order. */
   statusWrites: Promise<void> = Promise.resolve();
+  /** Told every change of the counters, after it is applied (the registry's `count` event: metrics). */
+  onCount: ((delta: CountDelta) => void) | undefined;
 
   constructor(row: CrawlRow, spec: Spec, frontier: CrawlFrontier) {
     const { spec: _json, ...state } = row;
@@ -120,6 +122,7 @@ export class Crawl {
     v.rejected += delta.rejected ?? 0;
     v.extraExtractions += delta.extraExtractions ?? 0;
     v.itemsWithdrawn += delta.itemsWithdrawn ?? 0;
+    this.onCount?.(delta);
   }
 
   setStatus(status: CrawlStatus, reason: string | null, now: number): void {

@@ -10,7 +10,7 @@ import { normalizeUrl, urlKey } from '../../shared/url/canonical.ts';
 import type { CrawlRow, CrawlStatus, NewRequest, NewSource, Storage } from '../storage/storage.ts';
 import { CrawlFrontier, type FrontierGate } from '../frontier/frontier.ts';
 import type { Clock } from '../clock.ts';
-import { Crawl, type FinishReason } from './crawl.ts';
+import { Crawl, type CountDelta, type FinishReason } from './crawl.ts';
 import { HubError } from '../../shared/errors.ts';
 
 export interface CrawlEvents {
@@ -20,6 +20,8 @@ export interface CrawlEvents {
   revoke: [crawl: Crawl];
   /** New work may be available (crawl created or resumed, rows read from storage). */
   work: [crawl: Crawl | undefined];
+  /** A crawl's counters changed (storage committed the change): pages, items, validation figures. */
+  count: [crawl: Crawl, delta: CountDelta];
 }
 
 /** What the engine adds to every crawl: its politeness gate, and its start sources besides start URLs. */
@@ -77,6 +79,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
       },
     );
     const crawl = new Crawl(row, spec, frontier);
+    crawl.onCount = (delta) => this.emit('count', crawl, delta);
     frontier.gate = this.hooks.gate?.(crawl);
     this.crawls.set(crawl.id, crawl);
     return crawl;

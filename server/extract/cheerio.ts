@@ -156,6 +156,15 @@ export function cheerioAdapter(document: ParsedDocument): DomAdapter<AnyNode> {
         currentScope = null;
       }
     },
+    matches: (element, selectorList) => {
+      const query = compiled(selectorList, document.quirks);
+      currentScope = element;
+      try {
+        return isElement(element) && query(element);
+      } finally {
+        currentScope = null;
+      }
+    },
     childNodes: (node) => ('children' in node ? node.children : []),
     kind: (node) => (node.type === 'text' ? NodeKind.Text : isElement(node) ? NodeKind.Element : NodeKind.Other),
     tagName: (element) => (isElement(element) ? element.name.toLowerCase() : ''),

@@ -383,5 +383,42 @@ export interface Storage {
   /** Every hub known, alive first, the latest started first. */
   listHubs(): Promise<HubRow[]>;
 
+  // The item feed (server/export/feed.ts: export --follow, GET /api/crawls/:id/feed)
+  /**
+   * Up to `limit` entries of a crawl's feed after position `after` (0: from
+   * the start), in position order: each item stored, and each item withdrawn
+   * (a tombstone naming its id: a caught cheater's results are removed or
+   * replaced). Only items that passed validation are ever stored, so the feed
+   * never shows a pending one.
+   *
+   * The guarantee a follower relies on, which every backend must keep: within
+   * a crawl, positions increase in COMMIT order and are never reused, so a
+   * reader that has seen every entry up to position N never misses one that
+   * commits later (it gets a position above N). SQLite: one writer assigns
+   * positions inside its transaction (sqlite/item-feed.ts). PostgreSQL: a
+   * sequence's values are NOT in commit order (a transaction that drew 7 can
+   * commit before one that drew 6, and a reader between them skips 6), so a
+   * backend there must take positions from a per-crawl counter bumped under
+   * the crawl row's lock (`UPDATE crawls SET feed_position = feed_position + n
+   * ... RETURNING`, in the transaction that stores the items or tombstones),
+   * which orders the crawl's writers by commit.
+   */
+  itemFeed(crawlId: string, after: number, limit: number): Promise<FeedEntry[]>;
+
+  // Metrics (server/metrics/): a backend reports how long its commits take.
+  /**
+   * Calls `observer` after each transaction that made writes durable, with its
+   * duration in seconds and the writes it held (SQLite's group commit holds
+   * many). One observer at a time; undefined removes it. Called on the write
+   * path: it must only count.
+   */
+  observeCommits(observer: CommitObserver | undefined): void;
+
   close(): Promise<void>;
 }
+
+/** An entry of Storage.itemFeed: an item stored, or the id of an item withdrawn. `cursor` is its position. */
+export type FeedEntry = { cursor: number; item: StoredItem } | { cursor: number; withdrawn: number };
+
+/** See Storage.observeCommits. */
+export type CommitObserver = (seconds: number, writes: number) => void;

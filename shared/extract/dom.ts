@@ -24,6 +24,8 @@ export interface DomAdapter<N> {
    * engine selects nothing without asking).
    */
   select(context: N, selectorList: string): readonly N[];
+  /** Whether `element` matches `selectorList` (where `:scope` is the element itself). */
+  matches(element: N, selectorList: string): boolean;
   /** Child nodes in document order. A <template> has none (its content is not part of the tree). */
   childNodes(node: N): ArrayLike<N>;
   kind(node: N): NodeKind;
@@ -115,4 +117,55 @@ export function scopedSelectorList(parts: readonly string[], forDocument: boolea
 export function selectRelative<N>(dom: DomAdapter<N>, context: N, parts: readonly string[], forDocument: boolean): readonly N[] {
   const list = scopedSelectorList(parts, forDocument);
   return list === '' ? [] : dom.select(context, list);
+}
+
+const fieldCache = new Map<string, { under: string; self: string }>();
+
+/**
+ * parsel's relative query, in CSS both engines run: parsel prefixes a selector
+ * with `descendant-or-self::`, so its first compound may be the context element
+ * itself (`div h2` on a `div` root finds the root's `h2`; `div::text` on that
+ * root reads the root). Each part becomes `:scope A B` (A inside the context)
+ * and `A:scope B` (A the context); a one-compound part also matches the
+ * context itself, which `select` never returns: `self` is the list to test it
+ * with. Parts that start with a combinator (`> li`, our extension) or name
+ * `:scope` are kept as `scopedSelectorList` has them.
+ */
+export function rootedSelectorLists(parts: readonly string[]): { under: string; self: string } {
+  const key = parts.join('\u0000');
+  const hit = fieldCache.get(key);
+  if (hit !== undefined) return hit;
+  const under: Selector[][] = [];
+  const self: Selector[][] = [];
+  for (const part of parts) {
+    for (const tokens of parse(part)) {
+      const first = tokens[0];
+      const leadingCombinator = first !== undefined && TRAVERSALS.has(first.type) && first.type !== 'descendant';
+      const traversal = tokens.findIndex((t) => TRAVERSALS.has(t.type));
+      if (leadingCombinator) {
+        under.push([SCOPE, ...tokens]);
+      } else if (mentionsScope(tokens)) {
+        under.push([...tokens]);
+        if (traversal === -1) self.push([...tokens]);
+      } else if (traversal === -1) {
+        under.push([SCOPE, DESCENDANT, ...tokens]);
+        self.push([...tokens]);
+      } else {
+        under.push([SCOPE, DESCENDANT, ...tokens]);
+        under.push([...tokens.slice(0, traversal), SCOPE, ...tokens.slice(traversal)]);
+      }
+    }
+  }
+  const result = { under: under.length === 0 ? '' : stringify(under), self: self.length === 0 ? '' : stringify(self) };
+  if (fieldCache.size > 5000) fieldCache.clear();
+  fieldCache.set(key, result);
+  return result;
+}
+
+/** The elements `parts` select from an item root as parsel does: the root itself (first) when it matches, then its descendants, in document order. */
+export function selectFromRoot<N>(dom: DomAdapter<N>, root: N, parts: readonly string[]): readonly N[] {
+  if (parts.length === 0) return [];
+  const { under, self } = rootedSelectorLists(parts);
+  const selected = under === '' ? [] : dom.select(root, under);
+  return self !== '' && dom.matches(root, self) ? [root, ...selected] : selected;
 }

@@ -2,19 +2,22 @@
 // run by browsers (over DOMParser's document) and by Node (over cheerio's), so a
 // page gives the same items and links wherever it is processed.
 //
-// Semantics (docs/readme/extraction.md has examples):
+// Semantics (docs/extraction.md has examples):
 // - Item rules apply in spec order, each only on pages whose URL matches one of
 //   its urlPatterns (or when it has none). Every element its selector selects
 //   (relative to the document) is one item, in document order.
-// - Field selectors are relative to the item's root element: they match its
-//   descendants, and the whole selector must match inside it (`div span` needs
-//   the div inside the item too). A bare `::text` or `::attr(x)` reads the root.
-// - `sel::text`: the selected elements' own text-node children, in the document
-//   order of the text nodes (parsel/XPath), not grouped per element;
-//   `sel *::text`: the text nodes of descendant elements; `sel::attr(name)`: the
-//   attribute of each selected element that has it; no pseudo-element: each
-//   element's text content (all descendant text, concatenated). White space is
-//   kept exactly; entities are decoded by the HTML parser.
+// - Field selectors are relative to the item's root element, as parsel's are
+//   (`descendant-or-self::`): the selector's first compound may be the root
+//   itself or inside it, and what it selects is the root or inside it (`div h2`
+//   on a `div` root finds the root's h2; `> li` means the root's children).
+// - `sel::text`: the selected elements' own text-node children; `sel ::text`
+//   and `sel *::text`: every text node under them, their own included (parsel's
+//   `descendant-or-self::text()`); a bare `::text` is all the root's text. Text
+//   nodes come in document order (XPath's union), not grouped per element.
+//   `sel::attr(name)`: the attribute of each selected element that has it (a
+//   bare `::attr(name)`: of the root and every element under it). No
+//   pseudo-element: each element's text content (our choice; parsel gives its
+//   HTML). White space is kept exactly; entities are decoded by the parser.
 // - Processors run over all of a field's values in order (see processors.ts).
 //   `all: false` gives the first value left, else `default`; `all: true` gives
 //   the list, or `[default]` when empty and a default is set, else [].
@@ -22,8 +25,8 @@
 import type { FieldSpec, ItemRule, Spec } from '../spec/schema.ts';
 import { matchesAny } from '../spec/patterns.ts';
 import { parseSelector } from './selector.ts';
-import { selectRelative, type DomAdapter } from './dom.ts';
-import { cutToLength, ownTextInDocumentOrder, textContent } from './text.ts';
+import { selectFromRoot, selectRelative, type DomAdapter } from './dom.ts';
+import { cutToLength, textContent, textNodesInDocumentOrder } from './text.ts';
 import { applyProcessors, type ProcessContext } from './processors.ts';
 import { documentBaseHref, extractLinks } from './links.ts';
 import { MAX_ITEMS_PER_PAGE, MAX_RESULT_CHARS, MAX_VALUES_PER_FIELD } from './limits.ts';
@@ -54,11 +57,18 @@ export interface ExtractOptions {
 /** The raw values a field's selector gives on an item root, before processors. */
 export function selectValues<N>(dom: DomAdapter<N>, root: N, selector: string): string[] {
   const parsed = parseSelector(selector);
-  const elements = parsed.css === '' ? [root] : selectRelative(dom, root, parsed.parts, false);
   const pseudo = parsed.pseudo;
-  if (pseudo.kind === 'text') return ownTextInDocumentOrder(dom, elements, root);
+  if (parsed.css === '' && pseudo.kind === 'element') return [textContent(dom, root)];
+  // A bare `::text` or `::attr(x)` is `*::text` or `*::attr(x)` in parsel: the
+  // root and everything under it.
+  const parts = parsed.css === '' ? ['*'] : parsed.parts;
+  if (pseudo.kind === 'text') {
+    const own = parts.filter((_, i) => parsed.deepText[i] !== true);
+    const deep = parts.filter((_, i) => parsed.deepText[i] === true);
+    return textNodesInDocumentOrder(dom, selectFromRoot(dom, root, own), selectFromRoot(dom, root, deep), root);
+  }
   const values: string[] = [];
-  for (const element of elements) {
+  for (const element of selectFromRoot(dom, root, parts)) {
     if (values.length >= MAX_VALUES_PER_FIELD) break;
     if (pseudo.kind === 'attr') {
       const value = dom.getAttribute(element, pseudo.name);

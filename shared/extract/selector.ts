@@ -8,7 +8,7 @@ import { parse, stringify, type Selector } from 'css-what';
 
 export type SelectorPseudo =
   | { kind: 'element' } // no pseudo-element: the elements themselves
-  | { kind: 'text' } // ::text, the elements' own text-node children
+  | { kind: 'text' } // ::text, the elements' own text-node children (all text under them for `sel ::text`)
   | { kind: 'attr'; name: string }; // ::attr(name)
 
 export interface ParsedSelector {
@@ -16,6 +16,14 @@ export interface ParsedSelector {
   readonly css: string;
   /** Each selector of the list, for engines that need them one at a time. */
   readonly parts: readonly string[];
+  /**
+   * For `::text`, parallel to `parts`: true where the part read every text node
+   * under its elements, their own included. parsel turns `sel *::text` and
+   * `sel ::text` (a bare `*` after a descendant combinator) into
+   * `sel/descendant-or-self::text()`, so those parts are stored as `sel` with
+   * this flag. `sel > *::text` or `sel *.x::text` are plain CSS and not flagged.
+   */
+  readonly deepText: readonly boolean[];
   readonly pseudo: SelectorPseudo;
   /** The selector as written. */
   readonly source: string;
@@ -49,6 +57,21 @@ function checkTokens(tokens: readonly Selector[], source: string): void {
   }
 }
 
+const TRAVERSAL_TYPES = new Set(['child', 'parent', 'sibling', 'adjacent', 'descendant', 'column-combinator']);
+
+/** `x *` (a bare universal selector after a descendant combinator), with something before it. */
+function endsInDescendantUniversal(tokens: readonly Selector[]): boolean {
+  const last = tokens.at(-1);
+  return (
+    tokens.length >= 3 &&
+    last?.type === 'universal' &&
+    last.namespace === null &&
+    tokens.at(-2)?.type === 'descendant' &&
+    !TRAVERSAL_TYPES.has(tokens.at(-3)!.type)
+  );
+}
+
+
 const cache = new Map<string, ParsedSelector>();
 
 /** Parses a selector; throws SelectorError with a reason a person can act on. */
@@ -70,6 +93,7 @@ export function parseSelector(source: string): ParsedSelector {
   }
   const pseudos: SelectorPseudo[] = [];
   const cssParts: string[] = [];
+  const deepText: boolean[] = [];
   for (const list of lists) {
     const last = list.at(-1);
     let tokens = list;
@@ -83,9 +107,16 @@ export function parseSelector(source: string): ParsedSelector {
         );
       }
       tokens = list.slice(0, -1);
-      // `a ::text` leaves a dangling descendant combinator: it means `a *::text`.
-      if (tokens.at(-1)?.type === 'descendant') tokens = [...tokens, { type: 'universal', namespace: null } as Selector];
+      // `a ::text` leaves a dangling combinator: it means `a *::text` (and `a > ::text`, `a > *::text`).
+      if (tokens.length > 0 && TRAVERSAL_TYPES.has(tokens.at(-1)!.type)) tokens = [...tokens, { type: 'universal', namespace: null } as Selector];
+      if (pseudos.at(-1)!.kind === 'text' && endsInDescendantUniversal(tokens)) {
+        tokens = tokens.slice(0, -2);
+        deepText.push(true);
+      } else {
+        deepText.push(false);
+      }
     } else {
+      deepText.push(false);
       pseudos.push({ kind: 'element' });
     }
     if (tokens.some((t) => t.type === 'pseudo-element')) {
@@ -104,8 +135,10 @@ export function parseSelector(source: string): ParsedSelector {
   if (cssParts.includes('') && cssParts.length > 1) {
     throw new SelectorError(`a bare pseudo-element cannot be part of a selector list: "${source}"`);
   }
-  const parts = cssParts.filter((p) => p !== '');
-  const parsed: ParsedSelector = { css: parts.join(', '), parts, pseudo, source };
+  const keep = cssParts.map((p) => p !== '');
+  const parts = cssParts.filter((_, i) => keep[i]);
+  const deep = pseudo.kind === 'text' ? deepText.filter((_, i) => keep[i]) : parts.map(() => false);
+  const parsed: ParsedSelector = { css: parts.join(', '), parts, deepText: deep, pseudo, source };
   if (cache.size > 5000) cache.clear();
   cache.set(source, parsed);
   return parsed;

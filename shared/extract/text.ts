@@ -49,23 +49,27 @@ function ownText<N>(dom: DomAdapter<N>, element: N, out: string[]): void {
 }
 
 /**
- * The text-node children of `elements` (parsel's `::text`), in the document order
- * of the text nodes, as XPath's union does, not grouped per element: with `div`
- * and its child `b` selected in `<div>a<b>b</b>c</div>`, the result is a, b, c.
- * `within` is a node that contains every element of `elements` (or is one).
+ * parsel's `::text` over selected elements, in the document order of the text
+ * nodes, as XPath's union gives them, not grouped per element: with `div` and
+ * its child `b` selected in `<div>a<b>b</b>c</div>`, the result is a, b, c.
+ * `own` elements give their text-node children (`sel::text`); `deep` elements
+ * give every text node under them, their own included (`sel ::text`,
+ * `sel *::text`). A text node under both counts once. `within` is a node that
+ * contains every selected element (or is one).
  */
-export function ownTextInDocumentOrder<N>(dom: DomAdapter<N>, elements: readonly N[], within: N): string[] {
+export function textNodesInDocumentOrder<N>(dom: DomAdapter<N>, own: readonly N[], deep: readonly N[], within: N): string[] {
   const out: string[] = [];
-  if (elements.length === 0) return out;
-  if (elements.length === 1) {
-    ownText(dom, elements[0]!, out);
+  if (own.length === 0 && deep.length === 0) return out;
+  if (own.length === 1 && deep.length === 0) {
+    ownText(dom, own[0]!, out);
     return out;
   }
-  const selected = new Set(elements);
+  const ownSet = new Set(own);
+  const deepSet = new Set(deep);
   // Pre-order walk of `within`: when a selected element's children are visited,
   // its text children come out at their place among the others.
-  const stack: { parentSelected: boolean; nodes: ArrayLike<N>; index: number }[] = [
-    { parentSelected: selected.has(within), nodes: dom.childNodes(within), index: 0 },
+  const stack: { take: boolean; inDeep: boolean; nodes: ArrayLike<N>; index: number }[] = [
+    { take: ownSet.has(within) || deepSet.has(within), inDeep: deepSet.has(within), nodes: dom.childNodes(within), index: 0 },
   ];
   while (stack.length > 0 && out.length < MAX_VALUES_PER_FIELD) {
     const frame = stack[stack.length - 1]!;
@@ -76,9 +80,10 @@ export function ownTextInDocumentOrder<N>(dom: DomAdapter<N>, elements: readonly
     const node = frame.nodes[frame.index++]!;
     const kind = dom.kind(node);
     if (kind === NodeKind.Text) {
-      if (frame.parentSelected) out.push(cutToLength(dom.textData(node)));
+      if (frame.take) out.push(cutToLength(dom.textData(node)));
     } else if (kind === NodeKind.Element) {
-      stack.push({ parentSelected: selected.has(node), nodes: dom.childNodes(node), index: 0 });
+      const inDeep = frame.inDeep || deepSet.has(node);
+      stack.push({ take: inDeep || ownSet.has(node), inDeep, nodes: dom.childNodes(node), index: 0 });
     }
   }
   return out;

@@ -10,9 +10,10 @@ import {
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
-  type SourceRow, type Storage, type StoredItem, type HubHeartbeat, type HubRow,
+  type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type HubHeartbeat, type HubRow,
 } from '../storage.ts';
 import { GroupCommit } from './group-commit.ts';
+import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
 import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
@@ -34,11 +35,14 @@ export class SqliteStorage implements Storage {
   private readonly nextSeq = new Map<string, number>();
   private readonly trust: SqliteTrustStore;
   private readonly fleet: SqliteFleetStore;
+  private readonly feed: SqliteItemFeed;
 
   constructor(db: DatabaseSync) {
     this.db = db;
     this.s = prepareStatements(db);
-    this.commits = new GroupCommit(db, () => this.nextSeq.clear());
+    // A rolled-back batch may have taken queue places and item positions it did not store.
+    this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); });
+    this.feed = new SqliteItemFeed(db);
     this.trust = new SqliteTrustStore(db, this.commits);
     this.fleet = new SqliteFleetStore(db, this.commits);
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
@@ -152,7 +156,7 @@ export class SqliteStorage implements Storage {
       ).changes;
       if (Number(changes) !== 1) return { recorded: false, queued: [] };
       for (const item of r.items) {
-        this.s.insertItem.run(r.crawlId, r.key, r.finalUrl, item.type, JSON.stringify(item.data), r.specVersion, r.worker, r.doneAt);
+        this.s.insertItem.run(this.feed.take(), r.crawlId, r.key, r.finalUrl, item.type, JSON.stringify(item.data), r.specVersion, r.worker, r.doneAt);
       }
       const queued = this.insertRequests(r.crawlId, r.links);
       this.bump(r.crawlId, { done: 1, items: r.items.length });
@@ -165,13 +169,14 @@ export class SqliteStorage implements Storage {
 
   replacePage(r: ReplacedPage): Promise<{ itemsBefore: number; itemsAfter: number; queued: QueuedEntry[] }> {
     return this.commits.run(() => {
+      this.feed.withdrawPageItems(r.crawlId, r.key);
       const itemsBefore = Number(this.deletePageItems.run(r.crawlId, r.key).changes);
       const row = this.replaceDone.get(r.items.length, r.links.length, r.resultDigest, r.doneAt, r.crawlId, r.key) as
         | { final_url: string; spec_version: number }
         | undefined;
       if (!row) throw new Error(`page ${r.key} of crawl ${r.crawlId} is not done`);
       for (const item of r.items) {
-        this.s.insertItem.run(r.crawlId, r.key, row.final_url, item.type, JSON.stringify(item.data), row.spec_version, 'hub', r.doneAt);
+        this.s.insertItem.run(this.feed.take(), r.crawlId, r.key, row.final_url, item.type, JSON.stringify(item.data), row.spec_version, 'hub', r.doneAt);
       }
       const queued = this.insertRequests(r.crawlId, r.links);
       this.bump(r.crawlId, { items: r.items.length - itemsBefore });
@@ -184,6 +189,7 @@ export class SqliteStorage implements Storage {
     return this.commits.run(() => {
       const row = this.reopen.get(this.takeSeq(crawlId), crawlId, key) as QueuedArray | undefined;
       if (!row) return undefined;
+      this.feed.withdrawPageItems(crawlId, key);
       const itemsRemoved = Number(this.deletePageItems.run(crawlId, key).changes);
       this.bump(crawlId, { done: -1, items: -itemsRemoved });
       this.s.bumpValidation.run(0, -1, 1, 0, itemsRemoved, crawlId);
@@ -296,8 +302,18 @@ export class SqliteStorage implements Storage {
     }
   }
 
+  async itemFeed(crawlId: string, after: number, limit: number): Promise<FeedEntry[]> {
+    return this.feed.entries(crawlId, after, limit);
+  }
+
   async searchItems(crawlId: string, text: string, after: number, limit: number): Promise<StoredItem[]> {
     return this.s.searchItems.all(crawlId, after, text, text, limit).map(storedItem);
+  }
+
+  // Metrics
+
+  observeCommits(observer: CommitObserver | undefined): void {
+    this.commits.observer = observer;
   }
 
   // Bans, trust, worker tokens and kept bodies (trust-store.ts)

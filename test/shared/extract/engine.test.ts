@@ -41,11 +41,14 @@ describe('selectors', () => {
       own: { selector: 'div::text', all: true },
       descendants: { selector: 'div *::text', all: true },
       spaced: { selector: 'div ::text', all: true },
+      children: { selector: 'div > *::text', all: true },
       content: { selector: 'div', all: true },
     });
     assert.deepStrictEqual(data.own, ['Hello ', ' wide ', '!']);
-    assert.deepStrictEqual(data.descendants, ['big', 'world']);
-    assert.deepStrictEqual(data.spaced, ['big', 'world']);
+    // parsel: `div *::text` and `div ::text` are descendant-or-self::text(), the div's own text included.
+    assert.deepStrictEqual(data.descendants, ['Hello ', 'big', ' wide ', 'world', '!']);
+    assert.deepStrictEqual(data.spaced, ['Hello ', 'big', ' wide ', 'world', '!']);
+    assert.deepStrictEqual(data.children, ['big', 'world']);
     assert.deepStrictEqual(data.content, ['Hello big wide world!']);
   });
 
@@ -61,6 +64,27 @@ describe('selectors', () => {
   it('reads the item root itself with a bare ::text, ::attr() or an empty selector', () => {
     const data = fields('<a href="/x" title=t>link <b>bold</b></a>', { text: '::text', href: '::attr(href)', title: '::attr(TITLE)', content: '' }, 'a');
     assert.deepStrictEqual(data, { text: 'link ', href: '/x', title: 't', content: 'link bold' });
+  });
+
+  it('reads all the root\'s text with a bare ::text and every element\'s attribute with a bare ::attr(), as parsel does', () => {
+    const data = fields('<a href="/x" id=r>link <b id=in>bold</b></a>', {
+      text: { selector: '::text', all: true },
+      own: { selector: ':scope::text', all: true },
+      ids: { selector: '::attr(id)', all: true },
+      rootId: { selector: ':scope::attr(id)', all: true },
+    }, 'a');
+    assert.deepStrictEqual(data, { text: ['link ', 'bold'], own: ['link '], ids: ['r', 'in'], rootId: ['r'] });
+  });
+
+  it('lets the first compound of a field selector be the item root itself, as parsel does', () => {
+    const html = '<section><span>in</span><div><span>deep</span></div></section><div><span>out</span></div>';
+    const data = fields(html, {
+      sectionSpan: { selector: 'section span::text', all: true },
+      sectionOwn: { selector: 'section::text', all: true },
+      sectionChild: { selector: 'section > span::text', all: true },
+      sectionNext: { selector: 'section + div span::text', all: true },
+    }, 'section');
+    assert.deepStrictEqual(data, { sectionSpan: ['in', 'deep'], sectionOwn: [], sectionChild: ['in'], sectionNext: [] });
   });
 
   it('gives ::attr() only for the selected elements that have the attribute', () => {
