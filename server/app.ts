@@ -4,7 +4,7 @@
 // API, the live board and feed, and the built client pages. Nothing imports
 // this file but the CLI, tests and benchmarks.
 import { createServer, type Server as HttpServer } from 'node:http';
-import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,8 @@ import express from 'express';
 import { Server } from 'socket.io';
 import { type ClientToServerEvents, type ServerToClientEvents } from '../shared/protocol.ts';
 import { SqliteStorage } from './storage/sqlite/sqlite-storage.ts';
+import { PostgresStorage, redactDatabaseUrl } from './storage/postgres/postgres-storage.ts';
+import type { Storage } from './storage/storage.ts';
 import type { Clock } from './clock.ts';
 import { createLogger, hubLogger } from './log.ts';
 import { createPageFetcher } from './relay/fetch-page.ts';
@@ -21,7 +23,7 @@ import { HubMetrics } from './metrics/metrics.ts';
 import { AdminSessions } from './transport/admin/session.ts';
 import { attachAdminLive } from './transport/admin-socket.ts';
 import { Engine } from './engine/engine.ts';
-import { FleetMember } from './engine/fleet.ts';
+import { FleetMember, newHubId } from './engine/fleet.ts';
 import { hubOptionsSchema, type HubOptions, type ResolvedHubOptions } from './options.ts';
 import { relayHandler, relayLeaseId } from './transport/relay-route.ts';
 import { attachWorkerSockets } from './transport/worker-socket.ts';
@@ -38,7 +40,8 @@ export interface Hub {
   readonly engine: Engine;
   /** This hub in the fleet sharing its storage. */
   readonly fleet: FleetMember;
-  readonly storage: SqliteStorage;
+  /** The embedded SQLite in the data dir, or PostgreSQL (options.databaseUrl). */
+  readonly storage: Storage;
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
   /** The live board of contributors and crawls (the /board namespace). */
   readonly board: Board;
@@ -65,6 +68,17 @@ function loadAdminToken(options: ResolvedHubOptions): { token: string; generated
   return { token, generated: true };
 }
 
+export const HUB_ID_FILE = 'hub-id';
+
+/** This hub's id in the fleet, kept in its data dir so a restarted hub finds its claimed rows its own (docs/scale-out.md). */
+function loadHubId(dataDir: string): string {
+  const file = join(dataDir, HUB_ID_FILE);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = newHubId();
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
 let version: string | undefined;
 /** The hub's version, from package.json (shown in the fleet's registry). */
 export function hubVersion(): string {
@@ -79,7 +93,13 @@ export function defaultStaticDir(): string {
 export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; random?: () => number } = {}): Promise<Hub> {
   const options = hubOptionsSchema.parse(input);
   const log = options.log ?? hubLogger(createLogger({ name: 'hub' }));
-  const storage = SqliteStorage.open(options.dataDir);
+  const storage: Storage = options.databaseUrl
+    ? await PostgresStorage.open(options.databaseUrl, {
+        onConnectionError: (error) => log.warn(`database connection lost (${redactDatabaseUrl(options.databaseUrl!)}): ${error.message}`),
+      })
+    : SqliteStorage.open(options.dataDir);
+  // The admin token is kept in the data dir whichever the database.
+  mkdirSync(options.dataDir, { recursive: true });
   const { token: adminToken, generated } = loadAdminToken(options);
   const fetcher = createPageFetcher({
     allowHosts: options.allowHosts,
@@ -101,7 +121,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   });
 
   // This hub in the fleet sharing its storage (docs/scale-out.md; on SQLite a fleet of one).
-  const fleet = new FleetMember(storage, engine.clock, log.child({ component: 'fleet' }), { heartbeatMs: options.hubHeartbeatMs, deadAfterMs: options.hubDeadAfterMs, version: hubVersion() }, {
+  const fleet = new FleetMember(storage, engine.clock, log.child({ component: 'fleet' }), { id: loadHubId(options.dataDir), heartbeatMs: options.hubHeartbeatMs, deadAfterMs: options.hubDeadAfterMs, version: hubVersion() }, {
     stats: () => ({ workers: engine.workers.size, leases: engine.leasesInFlight }),
     // Taken for dead: the rows in this hub's windows were given back, so they are read (claimed) again.
     rejoined: () => {

@@ -19,6 +19,14 @@ export const hubOptionsSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8470),
   host: z.string().min(1).default('127.0.0.1'),
   dataDir: z.string().min(1).default(join(homedir(), '.crowdcrawl')),
+  /**
+   * PostgreSQL instead of the embedded SQLite in dataDir (docs/scale-out.md):
+   * postgres://user:password@host:port/database. The admin token stays in dataDir.
+   */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'a database URL looks like postgres://user:password@host:5432/database')
+    .optional(),
   /** Admin token; when absent, read from the data dir or generated there on first start. */
   adminToken: z.string().min(16, 'an admin token has at least 16 characters').optional(),
   /** Hosts the relay may fetch even though they are private or loopback (local sites, tests). */

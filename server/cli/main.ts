@@ -24,6 +24,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   workers: () => import('./workers.ts'),
   preview: () => import('./preview.ts'),
   demo: () => import('./demo.ts'),
+  migrate: () => import('./migrate.ts'),
 };
 
 async function usage(): Promise<string> {

@@ -11,6 +11,12 @@ import type { Clock, ClockTimer } from '../clock.ts';
 import type { Logger } from '../log.ts';
 
 export interface FleetOptions {
+  /**
+   * The hub's id; a restarted hub that keeps it (app.ts keeps it in the data
+   * dir) finds the rows it had claimed still its own, instead of waiting
+   * hubDeadAfterMs for them. Two running hubs must never share one.
+   */
+  id?: string;
   heartbeatMs: number;
   deadAfterMs: number;
   version: string;
@@ -34,7 +40,7 @@ export interface FleetHub extends HubRow {
 const FORGET_GONE_MS = 24 * 3_600_000;
 
 export class FleetMember {
-  private idValue = newHubId();
+  private idValue: string;
   private readonly storage: Storage;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -54,6 +60,7 @@ export class FleetMember {
     this.clock = clock;
     this.log = log;
     this.options = options;
+    this.idValue = options.id ?? newHubId();
     this.hooks = hooks;
     this.lastBeatAt = clock.now();
   }
@@ -153,6 +160,6 @@ export class FleetMember {
   }
 }
 
-function newHubId(): string {
+export function newHubId(): string {
   return `hub-${randomBytes(6).toString('hex')}`;
 }
