@@ -6,7 +6,8 @@
 // hubDeadAfterMs + hubHeartbeatMs. When storage cannot be reached it says so
 // once, keeps trying every heartbeat, and says when it is back.
 import { randomBytes } from 'node:crypto';
-import type { HubRow, Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { HubRow } from '../storage/fleet-rows.ts';
 import type { Clock, ClockTimer } from '../clock.ts';
 import type { Logger } from '../log.ts';
 

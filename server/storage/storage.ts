@@ -11,8 +11,7 @@ import type { CrawlErrorGroup, CrawlStatus, CrawlSummary } from '../../shared/ad
 import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { WorkerKind } from '../../shared/protocol.ts';
-import type { HubHeartbeat, HubRow } from './fleet-rows.ts';
-
+import type { FleetStorage } from './fleet-rows.ts';
 export type { CrawlStatus };
 
 /** A request's state, by name. Leased requests stay `queued`: a lease lives in memory only. */
@@ -262,10 +261,7 @@ export interface ReplacedPage {
   doneAt: number;
 }
 
-// The fleet's rows (docs/scale-out.md) are in a file of their own.
-export type { HubHeartbeat, HubRow } from './fleet-rows.ts';
-
-export interface Storage {
+export interface Storage extends FleetStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts */ {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
   createCrawl(crawl: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }>;
@@ -362,26 +358,6 @@ export interface Storage {
   updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined>;
   /** False when there was no such spec. */
   deleteSpec(id: string): Promise<boolean>;
-
-  // The fleet (docs/scale-out.md)
-  /**
-   * Registers this hub (state alive). From now on, on a shared backend, the
-   * rows `loadQueued` answers are claimed for it: no other hub reads them
-   * while its heartbeat lasts. SQLite, a fleet of one, marks every other hub gone.
-   */
-  registerHub(hub: HubRow): Promise<void>;
-  /** Renews a hub's row; false when it is gone (its rows were given back): it must rejoin. */
-  heartbeat(id: string, beat: HubHeartbeat): Promise<boolean>;
-  /**
-   * Marks gone every alive hub whose heartbeat is older than `before` and
-   * gives its claimed rows back to the queue, in one transaction; answers the
-   * hubs and how many rows went back. Forgets gone hubs older than `forgetBefore`.
-   */
-  reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }>;
-  /** A hub leaves cleanly: gone, its claims given back. */
-  leaveFleet(id: string, at: number): Promise<void>;
-  /** Every hub known, alive first, the latest started first. */
-  listHubs(): Promise<HubRow[]>;
 
   // The item feed (server/export/feed.ts: export --follow, GET /api/crawls/:id/feed)
   /**

@@ -8,7 +8,8 @@
 // them. The claim's expiry is thus one row per hub (its heartbeat), not one per
 // lease, which is what keeps leasing cheap for the database.
 import type pg from 'pg';
-import type { HubHeartbeat, HubRow, QueuedEntry } from '../storage.ts';
+import type { QueuedEntry } from '../storage.ts';
+import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { run, statement, type Queryable } from './group-commit.ts';
 import { queued, QUEUED_COLUMNS } from './frontier.ts';
 

@@ -11,8 +11,9 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
-  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, HubHeartbeat, HubRow,
+  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry,
 } from '../storage.ts';
+import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import * as frontier from './frontier.ts';
 import * as pages from './pages.ts';

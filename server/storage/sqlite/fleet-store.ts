@@ -4,7 +4,7 @@
 // (nothing is claimed, so there is nothing to give back), and the engine runs
 // the same code as on a shared PostgreSQL database.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { HubHeartbeat, HubRow } from '../storage.ts';
+import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 type Row = Record<string, unknown>;

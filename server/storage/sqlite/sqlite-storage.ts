@@ -6,26 +6,21 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import {
-  SpecNameTakenError,
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
-  type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type HubHeartbeat, type HubRow,
+  type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry,
 } from '../storage.ts';
+import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
 import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
 import { SqliteFleetStore } from './fleet-store.ts';
-import { contributorRow, crawlRow, queuedEntry, requestRow, savedSpecRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
+import { SqliteSpecLibrary } from './spec-library.ts';
+import { contributorRow, crawlRow, queuedEntry, requestRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
 
-/** A statement refused by a UNIQUE index: only that statement is undone, the transaction (and its batch) goes on. */
-function isUniqueViolation(error: unknown): boolean {
-  return /UNIQUE constraint failed/i.test((error as Error)?.message ?? '');
-}
-
-const nameTaken = (name: string) => new SpecNameTakenError(`a saved spec is already named "${name}"`);
 
 export class SqliteStorage implements Storage {
   /** For tests and tools that check the file itself (integrity, hashes). */
@@ -35,6 +30,7 @@ export class SqliteStorage implements Storage {
   private readonly nextSeq = new Map<string, number>();
   private readonly trust: SqliteTrustStore;
   private readonly fleet: SqliteFleetStore;
+  private readonly specs: SqliteSpecLibrary;
   private readonly feed: SqliteItemFeed;
 
   constructor(db: DatabaseSync) {
@@ -45,6 +41,7 @@ export class SqliteStorage implements Storage {
     this.feed = new SqliteItemFeed(db);
     this.trust = new SqliteTrustStore(db, this.commits);
     this.fleet = new SqliteFleetStore(db, this.commits);
+    this.specs = new SqliteSpecLibrary(this.s, this.commits);
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
     this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
     this.replaceDone = db.prepare(
@@ -361,50 +358,12 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  // The console's library of specs
+  // The console's library of specs (spec-library.ts)
 
-  async listSpecs(): Promise<SavedSpecRow[]> {
-    return this.s.listSpecs.all().map(savedSpecRow);
-  }
-
-  async getSpec(id: string): Promise<SavedSpecRow | undefined> {
-    const row = this.s.getSpec.get(id);
-    return row ? savedSpecRow(row) : undefined;
-  }
-
-  async specNameTaken(name: string): Promise<boolean> {
-    return this.s.specByName.get(name) !== undefined;
-  }
-
-  async insertSpec(row: SavedSpecRow): Promise<SavedSpecRow> {
-    const saved = await this.commits.run(() => {
-      try {
-        this.s.insertSpec.run(row.id, row.name, row.spec, row.createdAt, row.updatedAt);
-      } catch (error) {
-        if (isUniqueViolation(error)) return undefined;
-        throw error;
-      }
-      return savedSpecRow(this.s.getSpec.get(row.id));
-    });
-    if (!saved) throw nameTaken(row.name);
-    return saved;
-  }
-
-  async updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined> {
-    const outcome = await this.commits.run((): SavedSpecRow | 'missing' | 'taken' => {
-      try {
-        if (Number(this.s.updateSpec.run(change.name, change.spec, change.updatedAt, id).changes) !== 1) return 'missing';
-      } catch (error) {
-        if (isUniqueViolation(error)) return 'taken';
-        throw error;
-      }
-      return savedSpecRow(this.s.getSpec.get(id));
-    });
-    if (outcome === 'taken') throw nameTaken(change.name);
-    return outcome === 'missing' ? undefined : outcome;
-  }
-
-  deleteSpec(id: string): Promise<boolean> {
-    return this.commits.run(() => Number(this.s.deleteSpec.run(id).changes) === 1);
-  }
+  listSpecs(): Promise<SavedSpecRow[]> { return this.specs.listSpecs(); }
+  getSpec(id: string): Promise<SavedSpecRow | undefined> { return this.specs.getSpec(id); }
+  specNameTaken(name: string): Promise<boolean> { return this.specs.specNameTaken(name); }
+  insertSpec(row: SavedSpecRow): Promise<SavedSpecRow> { return this.specs.insertSpec(row); }
+  updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined> { return this.specs.updateSpec(id, change); }
+  deleteSpec(id: string): Promise<boolean> { return this.specs.deleteSpec(id); }
 }

@@ -4,7 +4,8 @@
 // runs the same suite.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpecNameTakenError, type FeedEntry, type HubRow, type NewRequest, type Storage } from '../../../server/storage/storage.ts';
+import { SpecNameTakenError, type FeedEntry, type NewRequest, type Storage } from '../../../server/storage/storage.ts';
+import type { HubRow } from '../../../server/storage/fleet-rows.ts';
 
 export interface StorageFactory {
   /** A new, empty store, and a way to open the same data again after close(). */
