@@ -23,6 +23,7 @@ import { HubMetrics } from './metrics/metrics.ts';
 import { AdminSessions } from './transport/admin/session.ts';
 import { attachAdminLive } from './transport/admin-socket.ts';
 import { Engine } from './engine/engine.ts';
+import { FleetMember, newHubId } from './engine/fleet.ts';
 import { hubOptionsSchema, type HubOptions, type ResolvedHubOptions } from './options.ts';
 import { relayHandler, relayLeaseId } from './transport/relay-route.ts';
 import { attachWorkerSockets } from './transport/worker-socket.ts';
@@ -39,6 +40,8 @@ export interface Hub {
   readonly url: string;
   readonly port: number;
   readonly engine: Engine;
+  /** This hub in the fleet sharing its storage. */
+  readonly fleet: FleetMember;
   /** The embedded SQLite in the data dir, or PostgreSQL (options.databaseUrl). */
   readonly storage: Storage;
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
@@ -67,6 +70,24 @@ function loadAdminToken(options: ResolvedHubOptions): { token: string; generated
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return { token, generated: true };
+}
+
+export const HUB_ID_FILE = 'hub-id';
+
+/** This hub's id in the fleet, kept in its data dir so a restarted hub finds its claimed rows its own (docs/scale-out.md). */
+function loadHubId(dataDir: string): string {
+  const file = join(dataDir, HUB_ID_FILE);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = newHubId();
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+let version: string | undefined;
+/** The hub's version, from package.json (shown in the fleet's registry). */
+export function hubVersion(): string {
+  version ??= (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return version;
 }
 
 export function defaultStaticDir(): string {
@@ -104,6 +125,15 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     ...(wiring.random ? { random: wiring.random } : {}),
   });
 
+  // This hub in the fleet sharing its storage (docs/scale-out.md; on SQLite a fleet of one).
+  const fleet = new FleetMember(storage, engine.clock, log.child({ component: 'fleet' }), { id: loadHubId(options.dataDir), heartbeatMs: options.hubHeartbeatMs, deadAfterMs: options.hubDeadAfterMs, version: hubVersion() }, {
+    stats: () => ({ workers: engine.workers.size, leases: engine.leasesInFlight }),
+    // Taken for dead: the rows in this hub's windows were given back, so they are read (claimed) again.
+    rejoined: () => {
+      for (const crawl of engine.crawls.running()) crawl.frontier.resync().catch((error: unknown) => log.error({ err: error }, 'reading the queue again failed'));
+    },
+  });
+  engine.on('page', () => fleet.pageDone());
   let hubUrl = '';
   const ops = new Ops(engine, {
     hubId: options.ops.hubId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
@@ -121,7 +151,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   // One budget per worker and per address for socket events and result uploads alike.
   const limiter = new EventLimiter(options.transport.rateLimit);
   app.use(resultUploadRouter(engine, { maxUploadBytes: options.transport.maxUploadBytes, maxUploadsPerWorker: options.transport.maxUploadsPerWorker, limiter }));
-  app.use('/api', createAdminRouter(engine, { adminToken, sessions: adminSessions, fetcher, ops }));
+  app.use('/api', createAdminRouter(engine, { adminToken, sessions: adminSessions, fetcher, ops, fleet }));
   const metrics = new HubMetrics(engine, storage);
   app.get('/metrics', metricsRoute(metrics, { adminToken, sessions: adminSessions }));
   const staticDir = options.staticDir ?? defaultStaticDir();
@@ -172,11 +202,14 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   hubUrl = url;
   ops.start();
 
+  await fleet.join(options.publicUrl ?? url);
+
   let closed = false;
   return {
     url,
     port: address.port,
     engine,
+    fleet,
     storage,
     io,
     board,
@@ -188,6 +221,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     async close() {
       if (closed) return;
       closed = true;
+      await fleet.leave();
       await board.close();
       adminLive.close();
       adminSessions.close();

@@ -34,6 +34,12 @@ export const hubOptionsSchema = z.strictObject({
   leaseTtlMs: z.number().int().min(1000).max(3_600_000).default(60_000),
   /** How often expired leases are looked for. */
   leaseSweepMs: z.number().int().min(50).max(60_000).default(1000),
+  /** The fleet (docs/scale-out.md): how often this hub renews its row in storage and gives dead hubs' rows back to the queue. */
+  hubHeartbeatMs: z.number().int().min(50).max(600_000).default(5000),
+  /** A hub whose heartbeat is older than this is dead: its claimed rows (its leases) go back to the queue. */
+  hubDeadAfterMs: z.number().int().min(200).max(3_600_000).default(20_000),
+  /** The address other hubs and the operator see (behind a load balancer: this hub's own URL); the URL it listens on by default. */
+  publicUrl: z.url().optional(),
   retry: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(20).default(3),
@@ -212,6 +218,9 @@ export const hubOptionsSchema = z.strictObject({
     .custom<Logger | LineLog>((v) => typeof v === 'function' || isLogger(v), 'a Logger or a (line) => void function')
     .transform(hubLogger)
     .optional(),
+}).refine((o) => o.hubDeadAfterMs >= 2 * o.hubHeartbeatMs, {
+  message: 'hubDeadAfterMs must be at least twice hubHeartbeatMs (a hub is taken for dead only after it missed a heartbeat)',
+  path: ['hubDeadAfterMs'],
 });
 
 export type HubOptions = z.input<typeof hubOptionsSchema>;

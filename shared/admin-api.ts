@@ -164,6 +164,33 @@ export interface WorkerList {
   workers: WorkerView[];
 }
 
+// ---------------------------------------------------------------------------
+// GET /hubs: the fleet of hubs sharing this hub's database (docs/scale-out.md)
+
+export interface HubView {
+  id: string;
+  /** The URL it is reached at (its relay's address). */
+  address: string;
+  version: string;
+  startedAt: number;
+  /** Its last heartbeat (epoch ms). */
+  heartbeatAt: number;
+  /** Workers connected to it, as of its last heartbeat. */
+  workers: number;
+  leases: number;
+  pagesPerSec: number;
+  /** Heartbeat within hubDeadAfterMs; a hub that is not alive had its leases given back to the queue. */
+  alive: boolean;
+  /** The hub that answered. */
+  self: boolean;
+}
+
+export interface HubList {
+  hubs: HubView[];
+  /** Since when this hub cannot reach its database (null when it can). */
+  databaseUnavailableSince: number | null;
+}
+
 export interface HubStats {
   crawls: { total: number; byStatus: Record<CrawlStatus, number> };
   workers: { connected: number; byKind: Record<WorkerKind, number> };

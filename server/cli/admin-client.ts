@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
 import { hubOptionsSchema } from '../options.ts';
-import type { CrawlDetail, CrawlList, CrawlSummary, CreateCrawlRequest, HubStats, WorkerList, WorkerView } from '../../shared/admin-api.ts';
+import type { CrawlDetail, CrawlList, CrawlSummary, CreateCrawlRequest, HubList, HubStats, WorkerList, WorkerView } from '../../shared/admin-api.ts';
 import type { ExportFormat } from '../export/export.ts';
 import { ErrorCode, whatToDo } from '../../shared/errors.ts';
 
@@ -179,6 +179,10 @@ export class AdminClient {
 
   stats(): Promise<HubStats> {
     return this.json('GET', '/stats');
+  }
+
+  hubs(): Promise<HubList> {
+    return this.json('GET', '/hubs');
   }
 
   async workers(): Promise<WorkerView[]> {

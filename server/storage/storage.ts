@@ -13,6 +13,7 @@ import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { WorkerKind } from '../../shared/protocol.ts';
 import type { OpsStorage } from './ops-storage.ts';
 
+import type { FleetStorage } from './fleet-rows.ts';
 export type { CrawlStatus };
 
 /** A request's state, by name. Leased requests stay `queued`: a lease lives in memory only. */
@@ -260,7 +261,7 @@ export interface ReplacedPage {
 }
 
 export type * from './ops-storage.ts'; // schedules, webhooks, re-crawls: their rows and methods
-export interface Storage extends OpsStorage<StoredItem> {
+export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts */ {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
   createCrawl(crawl: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }>;

@@ -185,7 +185,7 @@ test('switching between the form and the JSON editor keeps settings the form doe
   }
 });
 
-test('the Contributors page shows trust per contributor, issues and revokes a worker token, and lifts a ban made through the API', async () => {
+test('the Contributors page shows the fleet\'s hubs, trust per contributor, issues and revokes a worker token, and lifts a ban made through the API', async () => {
   // A volunteer of its own address crawls two pages: on probation, both results checked.
   const [worker] = await startWorkers(hub.url, 1, { name: 'ui-volunteer', clientId: 'ui-volunteer-client-0001', localAddress: '127.0.0.4' });
   const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { name: 'trust-ui', limits: { maxPages: 2 } }));
@@ -204,6 +204,11 @@ test('the Contributors page shows trust per contributor, issues and revokes a wo
     assert.equal(await page.locator('[data-validation="pending"]').textContent(), '0');
 
     await page.getByRole('link', { name: /Contributors/ }).click();
+    // The fleet: this hub, alive, at its address (a SQLite hub is a fleet of one).
+    const hubRow = page.locator(`tr[data-hub="${hub.fleet.id}"]`);
+    await hubRow.waitFor();
+    assert.equal(await hubRow.getAttribute('data-alive'), 'true');
+    assert.match(await hubRow.textContent() ?? '', new RegExp(`${hub.url.replace(/[.]/g, '\\.')}.*alive`));
     const browserRow = page.locator('tr[data-trust="client:ui-volunteer-client-0001"]');
     await browserRow.waitFor();
     assert.equal(await browserRow.getAttribute('data-state'), 'probation');

@@ -13,6 +13,7 @@ import type {
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
   TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
+import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import * as frontier from './frontier.ts';
 import * as pages from './pages.ts';
@@ -20,6 +21,7 @@ import { PgLibrary } from './library.ts';
 import { migrate } from './schema.ts';
 import { PgTrustStore } from './trust-store.ts';
 import { delegatePgOps, PgOpsStore } from './ops-store.ts';
+import { PgFleetStore } from './fleet-store.ts';
 
 /** The database could not be reached or opened when the hub started. */
 export class StorageUnavailableError extends Error {
@@ -55,6 +57,7 @@ export class PostgresStorage implements Storage {
   private readonly commits: PgGroupCommit;
   private readonly trust: PgTrustStore;
   private readonly library: PgLibrary;
+  private readonly fleet: PgFleetStore;
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
@@ -62,6 +65,7 @@ export class PostgresStorage implements Storage {
     this.trust = new PgTrustStore(pool, this.commits);
     this.library = new PgLibrary(pool, this.commits);
     delegatePgOps(this, new PgOpsStore(pool, this.commits));
+    this.fleet = new PgFleetStore(pool);
   }
 
   /** Connects and brings the schema up to date; StorageUnavailableError when the database cannot be reached. */
@@ -110,8 +114,9 @@ export class PostgresStorage implements Storage {
   // The frontier's queue
 
   countQueued(crawlId: string): Promise<number> { return frontier.countQueued(this.pool, crawlId); }
+  /** Claimed for this hub once it registered (fleet-store.ts): no other hub reads these rows while it is alive. */
   loadQueued(crawlId: string, host: string, afterSeq: number, limit: number): Promise<QueuedEntry[]> {
-    return frontier.loadQueued(this.pool, crawlId, host, afterSeq, limit);
+    return this.fleet.loadQueued(this.pool, crawlId, host, afterSeq, limit, () => frontier.loadQueued(this.pool, crawlId, host, afterSeq, limit));
   }
   nextQueuedHost(crawlId: string, afterHost: string): Promise<string | undefined> { return frontier.nextQueuedHost(this.pool, crawlId, afterHost); }
 
@@ -181,6 +186,14 @@ export class PostgresStorage implements Storage {
   trustedPagesOf(clientId: string): Promise<TrustedPage[]> { return this.trust.trustedPagesOf(clientId); }
   getBody(contentHash: string): Promise<Uint8Array | undefined> { return this.trust.getBody(contentHash); }
   pruneBodies(before: number): Promise<number> { return this.trust.pruneBodies(before); }
+
+  // The fleet (fleet-store.ts, docs/scale-out.md)
+
+  registerHub(hub: HubRow): Promise<void> { return this.fleet.registerHub(hub); }
+  heartbeat(id: string, beat: HubHeartbeat): Promise<boolean> { return this.fleet.heartbeat(id, beat); }
+  reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
+  leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
+  listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
 
   // The board's contributors and the console's specs (library.ts)
 

@@ -196,6 +196,22 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE items ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;
   CREATE TABLE recrawls (crawl_id ${T} PRIMARY KEY, previous_crawl_id ${T} NOT NULL);
   `,
+  // 4: the fleet (docs/scale-out.md): the hubs' registry, and which hub's window holds a queued row.
+  `
+  CREATE TABLE hubs (
+    id ${T} PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    workers INTEGER NOT NULL DEFAULT 0,
+    leases INTEGER NOT NULL DEFAULT 0,
+    pages_per_sec DOUBLE PRECISION NOT NULL DEFAULT 0,
+    gone BOOLEAN NOT NULL DEFAULT FALSE
+  );
+  ALTER TABLE requests ADD COLUMN claimed_by ${T};
+  CREATE INDEX requests_claimed ON requests (claimed_by) WHERE claimed_by IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

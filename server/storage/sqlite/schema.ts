@@ -245,6 +245,20 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX items_page ON items (crawl_id, request_key);
   CREATE TABLE recrawls (crawl_id TEXT PRIMARY KEY, previous_crawl_id TEXT NOT NULL) WITHOUT ROWID;
   `,
+  // 9: the fleet's registry (docs/scale-out.md): on SQLite the one hub, and the runs before it.
+  `
+  CREATE TABLE hubs (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    workers INTEGER NOT NULL DEFAULT 0,
+    leases INTEGER NOT NULL DEFAULT 0,
+    pages_per_sec REAL NOT NULL DEFAULT 0,
+    gone INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function openDatabase(dataDir: string): DatabaseSync {

@@ -22,7 +22,8 @@ import type { PageFetcher } from '../../relay/fetch-page.ts';
 import type { Ops } from '../../ops/ops.ts';
 import { schedulesRouter } from './schedules-routes.ts';
 import { webhooksRouter } from './webhooks-routes.ts';
-import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
+import type { CrawlList, CreateCrawlRequest, HubList, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
+import type { FleetMember } from '../../engine/fleet.ts';
 
 export interface AdminRouterOptions {
   adminToken: string;
@@ -32,6 +33,8 @@ export interface AdminRouterOptions {
   fetcher?: PageFetcher;
   /** Schedules and webhooks (their routes are absent without it). */
   ops?: Ops;
+  /** This hub in its fleet, for GET /hubs (which lists no hub without one). */
+  fleet?: FleetMember;
 }
 
 /** Large enough for a spec with 10,000 start URLs. */
@@ -173,6 +176,15 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
 
   router.get('/workers', (_req, res) => {
     const list: WorkerList = { workers: workerViews(engine) };
+    res.json(list);
+  });
+
+  // The fleet: every hub sharing this hub's database (docs/scale-out.md).
+  router.get('/hubs', async (_req, res) => {
+    const list: HubList = {
+      hubs: options.fleet ? (await options.fleet.hubs()).map(({ state: _state, ...hub }) => hub) : [],
+      databaseUnavailableSince: options.fleet?.unavailableSince ?? null,
+    };
     res.json(list);
   });
 

@@ -127,10 +127,12 @@ test('crawl --wait exits 1 when the crawl is cancelled', async () => {
   assert.match(run.stderr, /cancelled/);
 });
 
-test('status prints a table of crawls, one crawl in detail, or JSON; an unknown id exits 2', async () => {
+test('status prints the fleet\'s hubs and a table of crawls, one crawl in detail, or JSON; an unknown id exits 2', async () => {
   const crawl = await hub.engine.createCrawl(testSpec({ name: 'status-me' }), { start: false });
   const table = await cli(['status']);
   assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^HUB\s+ADDRESS\s+VERSION\s+STATE\s+WORKERS\s+LEASES\s+PAGES\/S\s+HEARTBEAT/m);
+  assert.match(table.stdout, new RegExp(`^${hub.fleet.id} \\(this\\)\\s+${hub.url.replace(/[.]/g, '\\.')}\\s+\\S+\\s+alive\\s+\\d+\\s+\\d+\\s+[\\d.]+\\s+\\d+s ago`, 'm'));
   assert.match(table.stdout, /^ID\s+NAME\s+STATUS\s+PAGES\s+ITEMS/m);
   assert.match(table.stdout, new RegExp(`^${crawl.id}\\s+status-me\\s+created\\s+0\\s+0`, 'm'));
 

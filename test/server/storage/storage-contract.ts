@@ -5,11 +5,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpecNameTakenError, type FeedEntry, type NewRequest, type Storage } from '../../../server/storage/storage.ts';
+import type { HubRow } from '../../../server/storage/fleet-rows.ts';
 
 export interface StorageFactory {
   /** A new, empty store, and a way to open the same data again after close(). */
-  open(): Promise<{ storage: Storage; reopen(): Promise<Storage> }>;
+  open(): Promise<{ storage: Storage; reopen(): Promise<Storage>; another?(): Promise<Storage> }>;
+  /**
+   * Whether several hubs can share one database (PostgreSQL): then `open()`
+   * answers `another()`, a second store on the same data, as a second hub has.
+   */
+  shared?: boolean;
 }
+
+const hub = (id: string, at: number): HubRow => ({
+  id,
+  address: `http://${id}.example:8470`,
+  version: '1.0.0',
+  startedAt: at,
+  heartbeatAt: at,
+  workers: 0,
+  leases: 0,
+  pagesPerSec: 0,
+  state: 'alive',
+});
 
 const req = (path: string, depth = 0, host = 'a.example'): NewRequest => {
   const url = `http://${host}${path}`;
@@ -401,6 +419,61 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.deepEqual(await storage.listRecrawls(), [{ crawlId: 'newer', previousCrawlId: 'new' }]);
     } finally {
       await storage.close();
+    }
+  });
+
+  // The fleet (docs/scale-out.md)
+
+  test(`${name}: a hub registers, beats, is listed; one that stops beating is marked gone and must rejoin; gone hubs are forgotten in the end`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.registerHub(hub('h1', 1000));
+      assert.equal(await storage.heartbeat('h1', { heartbeatAt: 2000, workers: 3, leases: 7, pagesPerSec: 12.5 }), true);
+      assert.deepEqual(await storage.listHubs(), [{ ...hub('h1', 1000), heartbeatAt: 2000, workers: 3, leases: 7, pagesPerSec: 12.5 }]);
+      assert.deepEqual(await storage.reclaimDeadHubs(1500, 0), { hubs: [], rows: 0 }, 'a heartbeat after the limit keeps it alive');
+      const reclaimed = await storage.reclaimDeadHubs(2500, 0);
+      assert.deepEqual(reclaimed.hubs, ['h1']);
+      assert.equal(await storage.heartbeat('h1', { heartbeatAt: 3000, workers: 3, leases: 7, pagesPerSec: 1 }), false, 'a gone hub is told so');
+      assert.equal((await storage.listHubs())[0]!.state, 'gone');
+      // It rejoins (as a new run would).
+      await storage.registerHub(hub('h2', 4000));
+      assert.deepEqual((await storage.listHubs()).map((h) => [h.id, h.state]), [['h2', 'alive'], ['h1', 'gone']], 'alive first');
+      await storage.leaveFleet('h2', 5000);
+      assert.deepEqual((await storage.listHubs()).map((h) => [h.id, h.state]), [['h2', 'gone'], ['h1', 'gone']]);
+      assert.deepEqual((await storage.reclaimDeadHubs(6000, 4500)).hubs, [], 'no hub was alive');
+      assert.deepEqual((await storage.listHubs()).map((h) => h.id), ['h2'], 'h1 (last seen at 2000) is forgotten');
+    } finally {
+      await storage.close();
+    }
+  });
+
+  if (!factory.shared) return;
+
+  test(`${name}: two hubs on one database: a row one hub read into its window is not read by the other until the first is reclaimed; a result is recorded once`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      await a.registerHub(hub('a', 1000));
+      await b.registerHub(hub('b', 1000));
+      await a.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3')]));
+      const mine = await a.loadQueued('c', 'a.example', 0, 2);
+      assert.deepEqual(mine.map((q) => q.url), ['http://a.example/1', 'http://a.example/2']);
+      const theirs = await b.loadQueued('c', 'a.example', 0, 10);
+      assert.deepEqual(theirs.map((q) => q.url), ['http://a.example/3'], 'claimed rows are skipped');
+      assert.equal(await a.countQueued('c'), 3, 'claimed rows are still queued');
+      // a stops beating: its rows go back, b reads them.
+      await b.heartbeat('b', { heartbeatAt: 30_000, workers: 0, leases: 0, pagesPerSec: 0 });
+      const back = await b.reclaimDeadHubs(25_000, 0);
+      assert.deepEqual(back, { hubs: ['a'], rows: 2 });
+      assert.deepEqual((await b.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2', 'http://a.example/3'], 'its own, and those a held');
+      // a, not dead after all, records page 1; b's record of it then changes nothing.
+      assert.equal((await a.recordPage(page('c', 'http://a.example/1', [req('/4', 1)], 1))).recorded, true);
+      assert.equal((await b.recordPage(page('c', 'http://a.example/1', [req('/5', 1)], 1))).recorded, false);
+      assert.equal(await b.countItems('c'), 1);
+      assert.equal(await a.heartbeat('a', { heartbeatAt: 31_000, workers: 0, leases: 0, pagesPerSec: 0 }), false, 'a learns it was taken for dead');
+    } finally {
+      await b.close();
+      await a.close();
     }
   });
 }
