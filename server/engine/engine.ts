@@ -12,7 +12,7 @@ import type { FailurePayload, ProtocolError, Reply, ResultPayload } from '../../
 import { ErrorCode, recordedWorkerFailure } from '../../shared/errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
-import type { ConditionalFetch, FailedFetches } from '../relay/lease-fetch.ts';
+import type { ConditionalFetch, FailedFetches } from './lease-fetch.ts';
 import { Prefetcher } from './prefetch.ts';
 import type { Lease } from '../../shared/protocol.ts';
 import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
@@ -289,7 +289,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // The relay (server/transport/relay-route.ts) reports its fetches here.
 
-  /** For the relay's fetch (server/relay/lease-fetch.ts). */
+  /** For the relay's fetch (server/engine/lease-fetch.ts). */
   now(): number {
     return this.clock.now();
   }

@@ -2,11 +2,11 @@
 // its page, so the worker's relay request finds the body ready or in flight
 // instead of waiting for the site. It costs the site nothing extra: a lease is
 // granted only when politeness allows its fetch, and the page is fetched once
-// either way (server/relay/lease-fetch.ts). The body is kept with the lease and
+// either way (server/engine/lease-fetch.ts). The body is kept with the lease and
 // dropped when the lease ends (giveBack, or its result committed).
 import type { Lease } from '../../shared/protocol.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
-import { FailedFetches, fetchOnce, type LeaseFetchSink } from '../relay/lease-fetch.ts';
+import { FailedFetches, fetchOnce, type LeaseFetchSink } from './lease-fetch.ts';
 import type { LeaseRecord } from '../lease/leases.ts';
 
 export class Prefetcher {

@@ -5,13 +5,13 @@
 // headers. A failed fetch ends the lease here: the hub records or retries it.
 // Each lease's page is fetched once (shared by every request for the lease,
 // and usually started by the engine's prefetch when the lease was granted:
-// server/relay/lease-fetch.ts) and kept with the lease, so the worker's result is checked against exactly
+// server/engine/lease-fetch.ts) and kept with the lease, so the worker's result is checked against exactly
 // what it was served; a second-opinion lease is served the kept body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RELAY_PATH, WORKER_SECRET_HEADER } from '../../shared/protocol.ts';
 import { ErrorCode, httpStatusOf, type HttpErrorCode } from '../../shared/errors.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
-import { SharedFetchError, fetchOnce } from '../relay/lease-fetch.ts';
+import { SharedFetchError, fetchOnce } from '../engine/lease-fetch.ts';
 import type { Engine } from '../engine/engine.ts';
 
 export const RELAY_HEADERS = {

@@ -4,8 +4,8 @@
 // sees one request per lease whatever the worker does, and a worker's request
 // finds the body ready or in flight instead of waiting for the site.
 import type { HttpErrorCode } from '../../shared/errors.ts';
-import { decodeHtml, sniffHtmlCharset } from './charset.ts';
-import { RelayError, type FetchedPage, type PageFetcher } from './fetch-page.ts';
+import { decodeHtml, sniffHtmlCharset } from '../relay/charset.ts';
+import { RelayError, type FetchedPage, type PageFetcher } from '../relay/fetch-page.ts';
 import type { LeaseRecord, ServedPage } from '../lease/leases.ts';
 import type { Failure } from '../results/results.ts';
 
