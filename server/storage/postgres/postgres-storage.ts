@@ -11,8 +11,9 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
-  TrustedPage, WorkerTokenRow,
+  TrustedPage, WorkerTokenRow, QueuedUrl, SpecVersionRow,
 } from '../storage.ts';
+import { PgSpecVersions } from './spec-versions.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import * as frontier from './frontier.ts';
 import * as pages from './pages.ts';
@@ -51,12 +52,14 @@ export class PostgresStorage implements Storage {
   private readonly commits: PgGroupCommit;
   private readonly trust: PgTrustStore;
   private readonly library: PgLibrary;
+  private readonly versions: PgSpecVersions;
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
     this.commits = new PgGroupCommit(pool);
     this.trust = new PgTrustStore(pool, this.commits);
     this.library = new PgLibrary(pool, this.commits);
+    this.versions = new PgSpecVersions(pool, this.commits);
   }
 
   /** Connects and brings the schema up to date; StorageUnavailableError when the database cannot be reached. */
@@ -189,4 +192,14 @@ export class PostgresStorage implements Storage {
     return this.library.updateSpec(id, change);
   }
   deleteSpec(id: string): Promise<boolean> { return this.library.deleteSpec(id); }
+
+  // A running crawl's spec versions (spec-versions.ts)
+
+  addSpecVersion(crawlId: string, v: { version: number; spec: string; at: number }): Promise<void> { return this.versions.addSpecVersion(crawlId, v); }
+  listSpecVersions(crawlId: string): Promise<SpecVersionRow[]> { return this.versions.listSpecVersions(crawlId); }
+  scanQueued(crawlId: string, afterKey: string, limit: number): Promise<QueuedUrl[]> { return this.versions.scanQueued(crawlId, afterKey, limit); }
+  dropQueued(crawlId: string, version: number, keys: readonly string[], e: { code: string; message: string; at: number }): Promise<number> {
+    return this.versions.dropQueued(crawlId, version, keys, e);
+  }
+  itemsByVersion(crawlId: string): Promise<{ specVersion: number; items: number }[]> { return this.versions.itemsByVersion(crawlId); }
 }

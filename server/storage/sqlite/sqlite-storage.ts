@@ -10,8 +10,9 @@ import {
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
-  type SourceRow, type Storage, type StoredItem,
+  type SourceRow, type Storage, type StoredItem, type QueuedUrl, type SpecVersionRow,
 } from '../storage.ts';
+import { SqliteSpecVersions } from './spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
@@ -32,12 +33,14 @@ export class SqliteStorage implements Storage {
   private readonly commits: GroupCommit;
   private readonly nextSeq = new Map<string, number>();
   private readonly trust: SqliteTrustStore;
+  private readonly versions: SqliteSpecVersions;
 
   constructor(db: DatabaseSync) {
     this.db = db;
     this.s = prepareStatements(db);
     this.commits = new GroupCommit(db, () => this.nextSeq.clear());
     this.trust = new SqliteTrustStore(db, this.commits);
+    this.versions = new SqliteSpecVersions(db, this.commits);
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
     this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
     this.replaceDone = db.prepare(
@@ -380,4 +383,14 @@ export class SqliteStorage implements Storage {
   deleteSpec(id: string): Promise<boolean> {
     return this.commits.run(() => Number(this.s.deleteSpec.run(id).changes) === 1);
   }
+
+  // A running crawl's spec versions (spec-versions.ts)
+
+  addSpecVersion(crawlId: string, v: { version: number; spec: string; at: number }): Promise<void> { return this.versions.addSpecVersion(crawlId, v); }
+  listSpecVersions(crawlId: string): Promise<SpecVersionRow[]> { return this.versions.listSpecVersions(crawlId); }
+  scanQueued(crawlId: string, afterKey: string, limit: number): Promise<QueuedUrl[]> { return this.versions.scanQueued(crawlId, afterKey, limit); }
+  dropQueued(crawlId: string, version: number, keys: readonly string[], e: { code: string; message: string; at: number }): Promise<number> {
+    return this.versions.dropQueued(crawlId, version, keys, e);
+  }
+  itemsByVersion(crawlId: string): Promise<{ specVersion: number; items: number }[]> { return this.versions.itemsByVersion(crawlId); }
 }
