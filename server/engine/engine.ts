@@ -49,6 +49,7 @@ export interface EngineEvents {
   /** A page failed (final) or will be retried. */
   pageFailed: [crawl: Crawl, code: ErrorCode, final: boolean];
   crawlStatus: [crawl: Crawl];
+  specChanged: [crawl: Crawl]; // a new current spec version (crawl/respec.ts): sent to every connected worker
   workerJoined: [worker: WorkerSession];
   workerLeft: [worker: WorkerSession];
 }
@@ -80,6 +81,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
       onError,
+      onSpecChanged: (crawl) => this.emit('specChanged', crawl),
     });
     this.leases = new LeaseManager(options.leaseTtlMs);
     this.stats = new WorkerStats(this.workers, this.clock);

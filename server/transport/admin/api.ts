@@ -16,6 +16,7 @@ import { AdminTokenLimiter, clientAddress } from './rate-limit.ts';
 import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
 import { trustRouter } from './trust-routes.ts';
+import { specVersionRouter } from './spec-version-routes.ts';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
 import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
 
@@ -138,6 +139,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   router.post('/preview', previewHandler(options.fetcher, sendError));
   router.use(specsRouter(engine.storage));
   router.use(trustRouter(engine));
+  router.use(specVersionRouter(engine));
 
   router.post('/workers/:id/disconnect', (req, res) => {
     const worker = engine.workers.get(req.params.id!);
