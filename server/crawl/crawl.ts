@@ -103,6 +103,8 @@ export class Crawl {
   pendingChecks = 0;
   /** Status writes, in order. */
   statusWrites: Promise<void> = Promise.resolve();
+  /** Told every change of the counters, after it is applied (the registry's `count` event: metrics). */
+  onCount: ((delta: CountDelta) => void) | undefined;
   /** Every version of the spec this hub knows, by version; `specVersion` is the one new leases get. */
   private readonly versions = new Map<number, SpecVersion>();
   /** Queued URLs dropped because a newer spec version no longer allowed them (server/crawl/respec.ts). */
@@ -176,6 +178,7 @@ export class Crawl {
     v.rejected += delta.rejected ?? 0;
     v.extraExtractions += delta.extraExtractions ?? 0;
     v.itemsWithdrawn += delta.itemsWithdrawn ?? 0;
+    this.onCount?.(delta);
   }
 
   setStatus(status: CrawlStatus, reason: string | null, now: number): void {

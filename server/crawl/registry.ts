@@ -10,7 +10,7 @@ import { normalizeUrl, urlKey } from '../../shared/url/canonical.ts';
 import type { CrawlRow, CrawlStatus, NewRequest, NewSource, Storage } from '../storage/storage.ts';
 import { CrawlFrontier, type FrontierGate } from '../frontier/frontier.ts';
 import type { Clock } from '../clock.ts';
-import { Crawl, type FinishReason } from './crawl.ts';
+import { Crawl, type CountDelta, type FinishReason } from './crawl.ts';
 import { respec, type Respecced } from './respec.ts';
 import { HubError } from '../../shared/errors.ts';
 
@@ -21,6 +21,10 @@ export interface CrawlEvents {
   revoke: [crawl: Crawl];
   /** New work may be available (crawl created or resumed, rows read from storage). */
   work: [crawl: Crawl | undefined];
+  /** A crawl has a new current spec version (respec.ts): it is sent to every connected worker. */
+  specChanged: [crawl: Crawl];
+  /** A crawl's counters changed (storage committed the change): pages, items, validation figures. */
+  count: [crawl: Crawl, delta: CountDelta];
 }
 
 /** What the engine adds to every crawl: its politeness gate, and its start sources besides start URLs. */
@@ -31,8 +35,6 @@ export interface CrawlHooks {
   sourcesFor?(spec: Spec): NewSource[];
   /** A background write or read failed. */
   onError?(error: unknown, what: string): void;
-  /** A crawl has a new current spec version (server/crawl/respec.ts): time to send it to the workers. */
-  onSpecChanged?(crawl: Crawl): void;
 }
 
 export class CrawlRegistry extends EventEmitter<CrawlEvents> {
@@ -85,6 +87,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
       },
     );
     const crawl = new Crawl(row, spec, frontier);
+    crawl.onCount = (delta) => this.emit('count', crawl, delta);
     frontier.gate = this.hooks.gate?.(crawl);
     this.crawls.set(crawl.id, crawl);
     return crawl;
@@ -122,7 +125,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
    */
   async updateSpec(id: string, input: unknown): Promise<Respecced> {
     const crawl = this.require(id);
-    const out = await respec(this.storage, this.clock, crawl, input, (c) => this.hooks.onSpecChanged?.(c));
+    const out = await respec(this.storage, this.clock, crawl, input, (c) => this.emit('specChanged', c));
     this.emit('work', crawl);
     this.checkFinished(crawl);
     await this.settled(crawl);

@@ -49,9 +49,9 @@ export interface EngineEvents {
   /** A page failed (final) or will be retried. */
   pageFailed: [crawl: Crawl, code: ErrorCode, final: boolean];
   crawlStatus: [crawl: Crawl];
-  specChanged: [crawl: Crawl]; // a new current spec version (crawl/respec.ts): sent to every connected worker
   workerJoined: [worker: WorkerSession];
   workerLeft: [worker: WorkerSession];
+  relayFetch: [outcome: 'ok' | 'error', elapsedMs: number]; // the relay's fetch of a page from its site (metrics)
 }
 
 export class Engine extends EventEmitter<EngineEvents> {
@@ -81,7 +81,6 @@ export class Engine extends EventEmitter<EngineEvents> {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
       onError,
-      onSpecChanged: (crawl) => this.emit('specChanged', crawl),
     });
     this.leases = new LeaseManager(options.leaseTtlMs);
     this.stats = new WorkerStats(this.workers, this.clock);
@@ -270,6 +269,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   // The relay (server/transport/relay-route.ts) reports its fetches here.
 
   relayFetched(record: LeaseRecord, served: ServedPage, latencyMs: number): void {
+    this.emit('relayFetch', 'ok', latencyMs);
     this.politeness.fetched(record.crawl, record.entry.host, served.fetched.status, latencyMs);
     if (this.isLive(record)) {
       record.fetched = served.fetched;
@@ -284,7 +284,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     return served;
   }
 
-  relayFailed(record: LeaseRecord, failure: Failure): void {
+  relayFailed(record: LeaseRecord, failure: Failure, elapsedMs?: number): void {
+    if (elapsedMs !== undefined) this.emit('relayFetch', 'error', elapsedMs);
     // Before the lease ends: a 429, 503 or timeout slows the whole host down (AutoThrottle, Retry-After).
     this.politeness.failed(record.crawl, record.entry.host, failure.code, failure.httpStatus, failure.retryAfterMs);
     this.results.fail(record, failure);

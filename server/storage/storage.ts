@@ -11,6 +11,7 @@ import type { CrawlErrorGroup, CrawlStatus, CrawlSummary } from '../../shared/ad
 import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { WorkerKind } from '../../shared/protocol.ts';
+import type { SpecVersionStore } from './spec-versions.ts';
 
 export type { CrawlStatus };
 
@@ -261,26 +262,7 @@ export interface ReplacedPage {
   doneAt: number;
 }
 
-// A running crawl's spec versions (server/crawl/respec.ts): every version pushed to a crawl is kept.
-
-/** One kept version of a crawl's spec. */
-export interface SpecVersionRow {
-  version: number;
-  /** JSON text of the spec, defaults filled in. */
-  spec: string;
-  createdAt: number;
-  /** Queued URLs this version's rules no longer allowed, dropped when it came in. */
-  dropped: number;
-}
-
-/** A queued URL as a new spec version's rules look at it. */
-export interface QueuedUrl {
-  key: string;
-  url: string;
-  depth: number;
-}
-
-export interface Storage {
+export interface Storage extends SpecVersionStore {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
   createCrawl(crawl: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }>;
@@ -378,24 +360,41 @@ export interface Storage {
   /** False when there was no such spec. */
   deleteSpec(id: string): Promise<boolean>;
 
-  // A running crawl's spec versions
+  // The item feed (server/export/feed.ts: export --follow, GET /api/crawls/:id/feed)
   /**
-   * Makes `spec` the crawl's current spec, in one transaction: the version it
-   * replaces is kept first (a crawl never changed has no version rows: its
-   * row's spec is its only version).
+   * Up to `limit` entries of a crawl's feed after position `after` (0: from
+   * the start), in position order: each item stored, and each item withdrawn
+   * (a tombstone naming its id: a caught cheater's results are removed or
+   * replaced). Only items that passed validation are ever stored, so the feed
+   * never shows a pending one.
+   *
+   * The guarantee a follower relies on, which every backend must keep: within
+   * a crawl, positions increase in COMMIT order and are never reused, so a
+   * reader that has seen every entry up to position N never misses one that
+   * commits later (it gets a position above N). SQLite: one writer assigns
+   * positions inside its transaction (sqlite/item-feed.ts). PostgreSQL: a
+   * sequence's values are NOT in commit order (a transaction that drew 7 can
+   * commit before one that drew 6, and a reader between them skips 6), so a
+   * backend there must take positions from a per-crawl counter bumped under
+   * the crawl row's lock (`UPDATE crawls SET feed_position = feed_position + n
+   * ... RETURNING`, in the transaction that stores the items or tombstones),
+   * which orders the crawl's writers by commit.
    */
-  addSpecVersion(crawlId: string, v: { version: number; spec: string; at: number }): Promise<void>;
-  /** The kept versions of a crawl's spec, oldest first; empty for a crawl never changed. */
-  listSpecVersions(crawlId: string): Promise<SpecVersionRow[]>;
-  /** Up to `limit` of the crawl's queued URLs with a key after `afterKey`, in key order. */
-  scanQueued(crawlId: string, afterKey: string, limit: number): Promise<QueuedUrl[]>;
-  /**
-   * Ends these queued requests as skipped (`e.code`), counted on the crawl's
-   * skipped pages and on `version`'s dropped URLs; answers how many were still queued.
-   */
-  dropQueued(crawlId: string, version: number, keys: readonly string[], e: { code: string; message: string; at: number }): Promise<number>;
-  /** A crawl's items per spec version, by version. */
-  itemsByVersion(crawlId: string): Promise<{ specVersion: number; items: number }[]>;
+  itemFeed(crawlId: string, after: number, limit: number): Promise<FeedEntry[]>;
 
+  // Metrics (server/metrics/): a backend reports how long its commits take.
+  /**
+   * Calls `observer` after each transaction that made writes durable, with its
+   * duration in seconds and the writes it held (SQLite's group commit holds
+   * many). One observer at a time; undefined removes it. Called on the write
+   * path: it must only count.
+   */
+  observeCommits(observer: CommitObserver | undefined): void;
   close(): Promise<void>;
 }
+
+/** An entry of Storage.itemFeed: an item stored, or the id of an item withdrawn. `cursor` is its position. */
+export type FeedEntry = { cursor: number; item: StoredItem } | { cursor: number; withdrawn: number };
+
+/** See Storage.observeCommits. */
+export type CommitObserver = (seconds: number, writes: number) => void;

@@ -59,6 +59,7 @@ class SharedFetchError extends Error {
  */
 function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord): Promise<ServedPage> {
   record.relay ??= (async () => {
+    const startedMs = performance.now();
     try {
       const page = await fetcher.fetchPage(record.entry.url, { userAgent: record.crawl.spec.politeness.userAgent });
       const fetched = { finalUrl: page.finalUrl, status: page.status, contentHash: page.contentHash, contentType: page.contentType, fetchedAt: engine.clock.now() };
@@ -78,7 +79,7 @@ function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord): P
         retryable: relayError.retryable,
         ...(relayError.retryAfterMs !== undefined ? { retryAfterMs: relayError.retryAfterMs } : {}),
         ...(relayError.status !== undefined ? { httpStatus: relayError.status } : {}),
-      });
+      }, performance.now() - startedMs);
       throw new SharedFetchError(relayError);
     }
   })();

@@ -43,7 +43,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
   const allowedOrigins = new Set(options.allowedOrigins);
   const { limiter } = options;
   // Sent, not polled: every connected worker learns a crawl's new spec version at once.
-  engine.on('specChanged', (crawl) => io.emit('spec:changed', { crawlId: crawl.id, specVersion: crawl.specVersion, spec: crawl.spec }));
+  engine.crawls.on('specChanged', (crawl) => io.emit('spec:changed', { crawlId: crawl.id, specVersion: crawl.specVersion, spec: crawl.spec }));
   io.use((socket, next) => {
     if (!originAllowed(socket.handshake.headers, allowedOrigins)) {
       next(connectError(ErrorCode.ORIGIN_NOT_ALLOWED, `workers connect from this hub's own page, not from ${String(socket.handshake.headers.origin).slice(0, 200)}`));

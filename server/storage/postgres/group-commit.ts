@@ -46,12 +46,15 @@ const S = {
     `UPDATE crawls SET next_seq = GREATEST(next_seq, $2), pages_done = pages_done + $3, pages_failed = pages_failed + $4,
      pages_skipped = pages_skipped + $5, items_count = items_count + $6, pages_checked = pages_checked + $7,
      pages_trusted = pages_trusted + $8, results_rejected = results_rejected + $9, extra_extractions = extra_extractions + $10,
-     items_withdrawn = items_withdrawn + $11 WHERE id = $1`,
+     items_withdrawn = items_withdrawn + $11, feed_position = GREATEST(feed_position, $12) WHERE id = $1`,
   ),
+  // The item feed's positions (Storage.itemFeed) are taken under the crawl row's
+  // lock, held to COMMIT: a crawl's writers commit in the order of their positions.
+  lockFeed: statement('gc_lock_feed', 'SELECT feed_position FROM crawls WHERE id = $1 FOR UPDATE'),
   insertItems: statement(
     'gc_insert_items',
-    `INSERT INTO items (crawl_id, request_key, url, type, data, spec_version, worker, created_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::bigint[])`,
+    `INSERT INTO items (crawl_id, request_key, url, type, data, spec_version, worker, created_at, position)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::bigint[], $9::bigint[])`,
   ),
 };
 
@@ -74,6 +77,8 @@ export class Tx {
   private readonly seqs = new Map<string, number>();
   private readonly counters = new Map<string, CrawlCounters>();
   private items: ItemRow[] = [];
+  /** The item feed's next position per crawl, read under the crawl row's lock. */
+  private readonly feed = new Map<string, number>();
 
   constructor(client: pg.ClientBase) {
     this.client = client;
@@ -106,6 +111,18 @@ export class Tx {
     this.counters.set(crawlId, c);
   }
 
+  /** `n` consecutive feed positions of the crawl; the first call in a batch locks the crawl's row. */
+  async takePositions(crawlId: string, n: number): Promise<number> {
+    let next = this.feed.get(crawlId);
+    if (next === undefined) {
+      const r = await this.run<{ feed_position: string }>(S.lockFeed, [crawlId]);
+      if (r.rows.length === 0) throw new Error(`no crawl ${crawlId}`);
+      next = Number(r.rows[0]!.feed_position) + 1;
+    }
+    this.feed.set(crawlId, next + n);
+    return next;
+  }
+
   addItems(rows: ItemRow[]): void {
     for (const r of rows) this.items.push(r);
   }
@@ -115,19 +132,30 @@ export class Tx {
     if (this.items.length === 0) return;
     const rows = this.items;
     this.items = [];
+    // Positions crawl by crawl, crawls in id order (the lock order finish() keeps too).
+    const positions = new Map<string, number>();
+    for (const id of [...new Set(rows.map((r) => r.crawlId))].sort()) {
+      positions.set(id, await this.takePositions(id, rows.filter((r) => r.crawlId === id).length));
+    }
+    const position = (r: ItemRow): number => {
+      const p = positions.get(r.crawlId)!;
+      positions.set(r.crawlId, p + 1);
+      return p;
+    };
     await this.run(S.insertItems, [
       rows.map((r) => r.crawlId), rows.map((r) => r.key), rows.map((r) => r.url), rows.map((r) => r.type),
-      rows.map((r) => r.data), rows.map((r) => r.specVersion), rows.map((r) => r.worker), rows.map((r) => r.createdAt),
+      rows.map((r) => r.data), rows.map((r) => r.specVersion), rows.map((r) => r.worker), rows.map((r) => r.createdAt), rows.map(position),
     ]);
   }
 
   /** Before COMMIT: the items, then each crawl's counters and next position, crawls in id order (one lock order for every hub). */
   async finish(): Promise<void> {
     await this.flushItems();
-    const ids = [...new Set([...this.counters.keys(), ...this.seqs.keys()])].sort();
+    const ids = [...new Set([...this.counters.keys(), ...this.seqs.keys(), ...this.feed.keys()])].sort();
     for (const id of ids) {
       const c = this.counters.get(id) ?? ZERO;
-      await this.run(S.saveCrawl, [id, this.seqs.get(id) ?? 0, c.done, c.failed, c.skipped, c.items, c.checked, c.trusted, c.rejected, c.extra, c.withdrawn]);
+      const feed = (this.feed.get(id) ?? 1) - 1;
+      await this.run(S.saveCrawl, [id, this.seqs.get(id) ?? 0, c.done, c.failed, c.skipped, c.items, c.checked, c.trusted, c.rejected, c.extra, c.withdrawn, feed]);
     }
   }
 }
@@ -143,6 +171,8 @@ export class PgGroupCommit {
   private batch: Op[] = [];
   private scheduled = false;
   private running: Promise<void> | undefined;
+  /** Told each commit's duration and size (Storage.observeCommits). */
+  observer: ((seconds: number, writes: number) => void) | undefined;
 
   constructor(pool: pg.Pool) {
     this.pool = pool;
@@ -186,6 +216,7 @@ export class PgGroupCommit {
     }
     const results: unknown[] = [];
     let broken: Error | undefined;
+    const started = performance.now();
     try {
       await client.query('BEGIN');
       const tx = new Tx(client);
@@ -201,6 +232,7 @@ export class PgGroupCommit {
       return;
     }
     client.release();
+    this.observer?.((performance.now() - started) / 1000, batch.length);
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]);
   }
 

@@ -3,7 +3,7 @@
 // (items and counters added up for the whole batch, group-commit.ts); reads
 // for the console, the API and exports page by keyset (items by id).
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
-import type { ErrorSummaryRow, PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, StoredItem } from '../storage.ts';
+import type { ErrorSummaryRow, FeedEntry, PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, StoredItem } from '../storage.ts';
 import { requestRow, storedItem } from '../sqlite/rows.ts';
 import { STATE_CODES } from '../sqlite/statements.ts';
 import { VALIDATION_CODES } from '../sqlite/trust-store.ts';
@@ -23,6 +23,21 @@ const S = {
     'INSERT INTO bodies (content_hash, data, stored_at) VALUES ($1, $2, $3) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at',
   ),
   deletePageItems: statement('pg_delete_page_items', 'DELETE FROM items WHERE crawl_id = $1 AND request_key = $2'),
+  pageItemIds: statement('pg_page_item_ids', 'SELECT id FROM items WHERE crawl_id = $1 AND request_key = $2 ORDER BY position'),
+  insertWithdrawals: statement(
+    'pg_insert_withdrawals',
+    'INSERT INTO item_withdrawals (crawl_id, position, item_id) SELECT $1, * FROM unnest($2::bigint[], $3::bigint[])',
+  ),
+  // Each branch walks its (crawl_id, position) index; the outer ORDER BY merges them.
+  itemFeed: statement(
+    'pg_item_feed',
+    `(SELECT position, id, url, type, data, spec_version, worker, created_at, NULL::bigint AS withdrawn
+       FROM items WHERE crawl_id = $1 AND position > $2 ORDER BY position LIMIT $3)
+     UNION ALL
+     (SELECT position, NULL, NULL, NULL, NULL, NULL, NULL, NULL, item_id
+       FROM item_withdrawals WHERE crawl_id = $1 AND position > $2 ORDER BY position LIMIT $3)
+     ORDER BY position LIMIT $3`,
+  ),
   replaceDone: statement(
     'pg_replace_done',
     `UPDATE requests SET items = $3, links = $4, worker = 'hub', lease_id = NULL, validation = ${VALIDATION_CODES.hub}, result_digest = $5, done_at = $6
@@ -85,8 +100,17 @@ export async function recordPage(tx: Tx, r: PageRecord): Promise<{ recorded: boo
   return { recorded: true, queued: q };
 }
 
+/** Tombstones in the item feed for a page's items, before they are deleted (same transaction). */
+async function withdrawPageItems(tx: Tx, crawlId: string, key: string): Promise<void> {
+  const ids = (await tx.run<{ id: string }>(S.pageItemIds, [crawlId, key])).rows.map((r) => Number(r.id));
+  if (ids.length === 0) return;
+  const first = await tx.takePositions(crawlId, ids.length);
+  await tx.run(S.insertWithdrawals, [crawlId, ids.map((_, i) => first + i), ids]);
+}
+
 export async function replacePage(tx: Tx, r: ReplacedPage): Promise<{ itemsBefore: number; itemsAfter: number; queued: QueuedEntry[] }> {
   await tx.flushItems();
+  await withdrawPageItems(tx, r.crawlId, r.key);
   const itemsBefore = (await tx.run(S.deletePageItems, [r.crawlId, r.key])).rowCount ?? 0;
   const row = (await tx.run<{ final_url: string; spec_version: number }>(S.replaceDone, [r.crawlId, r.key, r.items.length, r.links.length, r.resultDigest, r.doneAt])).rows[0];
   if (!row) throw new Error(`page ${r.key} of crawl ${r.crawlId} is not done`);
@@ -104,6 +128,7 @@ export async function withdrawPage(tx: Tx, crawlId: string, key: string): Promis
   const row = (await tx.run<Parameters<typeof queued>[0]>(S.reopen, [crawlId, key, seq])).rows[0];
   if (!row) return undefined;
   tx.usedSeq(crawlId, seq + 1);
+  await withdrawPageItems(tx, crawlId, key);
   const itemsRemoved = (await tx.run(S.deletePageItems, [crawlId, key])).rowCount ?? 0;
   tx.bump(crawlId, { done: -1, items: -itemsRemoved, trusted: -1, rejected: 1, withdrawn: itemsRemoved });
   return { itemsRemoved, queued: queued(row) };
@@ -149,6 +174,13 @@ export async function* iterateItems(db: Queryable, crawlId: string, batch = 1000
     for (const row of rows) yield storedItem(row);
     after = Number(rows[rows.length - 1]!.id);
   }
+}
+
+export async function itemFeed(db: Queryable, crawlId: string, after: number, limit: number): Promise<FeedEntry[]> {
+  return (await run(db, S.itemFeed, [crawlId, after, limit])).rows.map((row) => {
+    const cursor = Number(row.position);
+    return row.withdrawn === null ? { cursor, item: storedItem(row) } : { cursor, withdrawn: Number(row.withdrawn) };
+  });
 }
 
 export async function searchItems(db: Queryable, crawlId: string, text: string, after: number, limit: number): Promise<StoredItem[]> {

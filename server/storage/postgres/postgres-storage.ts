@@ -11,9 +11,10 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
-  TrustedPage, WorkerTokenRow, QueuedUrl, SpecVersionRow,
+  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry,
 } from '../storage.ts';
 import { PgSpecVersions } from './spec-versions.ts';
+import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import * as frontier from './frontier.ts';
 import * as pages from './pages.ts';
@@ -163,6 +164,8 @@ export class PostgresStorage implements Storage {
   searchItems(crawlId: string, text: string, after: number, limit: number): Promise<StoredItem[]> {
     return pages.searchItems(this.pool, crawlId, text, after, limit);
   }
+  itemFeed(crawlId: string, after: number, limit: number): Promise<FeedEntry[]> { return pages.itemFeed(this.pool, crawlId, after, limit); }
+  observeCommits(observer: CommitObserver | undefined): void { this.commits.observer = observer; }
 
   // Bans, trust, worker tokens and kept bodies (trust-store.ts)
 

@@ -148,7 +148,25 @@ export const MIGRATIONS: readonly string[] = [
     created_at BIGINT NOT NULL
   );
   `,
-  // 2: every version of a running crawl's spec (server/crawl/respec.ts), and
+  // 2: the item feed (Storage.itemFeed). Positions come from a per-crawl
+  // counter taken under the crawl row's lock (group-commit.ts), not from the
+  // items' identity column: an identity's values are not in commit order.
+  // Items already stored take their id as position (ids increase within a crawl).
+  `
+  ALTER TABLE crawls ADD COLUMN feed_position BIGINT NOT NULL DEFAULT 0;
+  ALTER TABLE items ADD COLUMN position BIGINT;
+  UPDATE items SET position = id;
+  UPDATE crawls SET feed_position = COALESCE((SELECT MAX(id) FROM items WHERE items.crawl_id = crawls.id), 0);
+  ALTER TABLE items ALTER COLUMN position SET NOT NULL;
+  CREATE INDEX items_feed ON items (crawl_id, position);
+  CREATE TABLE item_withdrawals (
+    crawl_id ${T} NOT NULL,
+    position BIGINT NOT NULL,
+    item_id BIGINT NOT NULL,
+    PRIMARY KEY (crawl_id, position)
+  );
+  `,
+  // 3: every version of a running crawl's spec (server/crawl/respec.ts), and
   // how many queued URLs each version's rules dropped when it came in.
   `
   CREATE TABLE crawl_spec_versions (

@@ -1,7 +1,7 @@
 // PostgreSQL: the spec versions of running crawls (server/crawl/respec.ts), as
 // sqlite/spec-versions.ts does on SQLite. Dropped URLs are counted on the
 // crawl's skipped pages through the batch's counters (group-commit.ts).
-import type { QueuedUrl, SpecVersionRow } from '../storage.ts';
+import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { STATE_CODES } from '../sqlite/statements.ts';
 import { run, statement, type PgGroupCommit, type Queryable } from './group-commit.ts';
 

@@ -5,6 +5,7 @@
 // write is durable (it survives SIGKILL), and if the transaction fails, every
 // write of the batch is rolled back and every caller is told.
 import type { DatabaseSync } from 'node:sqlite';
+import type { CommitObserver } from '../storage.ts';
 
 interface Op {
   run(): unknown;
@@ -30,6 +31,8 @@ export class GroupCommit {
   private readonly onRollback: () => void;
   private batch: Op[] = [];
   private scheduled = false;
+  /** Told how long each committed transaction took, and how many writes it held (metrics). */
+  observer: CommitObserver | undefined;
 
   /** `onRollback` forgets what the backend cached about rows the failed batch touched. */
   constructor(db: DatabaseSync, onRollback: () => void) {
@@ -55,6 +58,7 @@ export class GroupCommit {
     this.batch = [];
     if (batch.length === 0) return;
     const results: unknown[] = [];
+    const startedMs = this.observer ? performance.now() : 0;
     try {
       transaction(this.db, () => {
         for (const op of batch) results.push(op.run());
@@ -64,6 +68,7 @@ export class GroupCommit {
       for (const op of batch) op.reject(error);
       return;
     }
+    this.observer?.((performance.now() - startedMs) / 1000, batch.length);
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]);
   }
 }

@@ -159,7 +159,19 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
-  // 6: every version of a running crawl's spec (server/crawl/respec.ts), and
+  // 6: the item feed (export --follow, GET /api/crawls/:id/feed). A withdrawn
+  // item leaves a tombstone. Tombstones take their position from the same
+  // counter as item ids, which the backend assigns itself (item-feed.ts) so an
+  // id is never used twice, even after the highest items are withdrawn.
+  `
+  CREATE TABLE item_withdrawals (
+    position INTEGER PRIMARY KEY,
+    crawl_id TEXT NOT NULL,
+    item_id INTEGER NOT NULL
+  );
+  CREATE INDEX item_withdrawals_crawl ON item_withdrawals (crawl_id, position);
+  `,
+  // 7: every version of a running crawl's spec (server/crawl/respec.ts), and
   // how many queued URLs each version's rules dropped when it came in.
   `
   CREATE TABLE crawl_spec_versions (

@@ -3,7 +3,7 @@
 // new version no longer allows are ended as skipped, and items are counted per
 // version. Writes join the storage's group commit like every other write.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { QueuedUrl, SpecVersionRow } from '../storage.ts';
+import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import type { GroupCommit } from './group-commit.ts';
 import { STATE_CODES } from './statements.ts';
 

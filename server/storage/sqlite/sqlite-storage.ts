@@ -6,25 +6,20 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import {
-  SpecNameTakenError,
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
-  type SourceRow, type Storage, type StoredItem, type QueuedUrl, type SpecVersionRow,
+  type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry,
 } from '../storage.ts';
 import { SqliteSpecVersions } from './spec-versions.ts';
+import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
+import { SqliteLibrary } from './library.ts';
 import { GroupCommit } from './group-commit.ts';
+import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
 import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
-import { contributorRow, crawlRow, queuedEntry, requestRow, savedSpecRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
-
-/** A statement refused by a UNIQUE index: only that statement is undone, the transaction (and its batch) goes on. */
-function isUniqueViolation(error: unknown): boolean {
-  return /UNIQUE constraint failed/i.test((error as Error)?.message ?? '');
-}
-
-const nameTaken = (name: string) => new SpecNameTakenError(`a saved spec is already named "${name}"`);
+import { contributorRow, crawlRow, queuedEntry, requestRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
 
 export class SqliteStorage implements Storage {
   /** For tests and tools that check the file itself (integrity, hashes). */
@@ -33,14 +28,19 @@ export class SqliteStorage implements Storage {
   private readonly commits: GroupCommit;
   private readonly nextSeq = new Map<string, number>();
   private readonly trust: SqliteTrustStore;
+  private readonly feed: SqliteItemFeed;
   private readonly versions: SqliteSpecVersions;
+  private readonly library: SqliteLibrary;
 
   constructor(db: DatabaseSync) {
     this.db = db;
     this.s = prepareStatements(db);
-    this.commits = new GroupCommit(db, () => this.nextSeq.clear());
+    // A rolled-back batch may have taken queue places and item positions it did not store.
+    this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); });
+    this.feed = new SqliteItemFeed(db);
     this.trust = new SqliteTrustStore(db, this.commits);
     this.versions = new SqliteSpecVersions(db, this.commits);
+    this.library = new SqliteLibrary(this.s, this.commits);
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
     this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
     this.replaceDone = db.prepare(
@@ -152,7 +152,7 @@ export class SqliteStorage implements Storage {
       ).changes;
       if (Number(changes) !== 1) return { recorded: false, queued: [] };
       for (const item of r.items) {
-        this.s.insertItem.run(r.crawlId, r.key, r.finalUrl, item.type, JSON.stringify(item.data), r.specVersion, r.worker, r.doneAt);
+        this.s.insertItem.run(this.feed.take(), r.crawlId, r.key, r.finalUrl, item.type, JSON.stringify(item.data), r.specVersion, r.worker, r.doneAt);
       }
       const queued = this.insertRequests(r.crawlId, r.links);
       this.bump(r.crawlId, { done: 1, items: r.items.length });
@@ -165,13 +165,14 @@ export class SqliteStorage implements Storage {
 
   replacePage(r: ReplacedPage): Promise<{ itemsBefore: number; itemsAfter: number; queued: QueuedEntry[] }> {
     return this.commits.run(() => {
+      this.feed.withdrawPageItems(r.crawlId, r.key);
       const itemsBefore = Number(this.deletePageItems.run(r.crawlId, r.key).changes);
       const row = this.replaceDone.get(r.items.length, r.links.length, r.resultDigest, r.doneAt, r.crawlId, r.key) as
         | { final_url: string; spec_version: number }
         | undefined;
       if (!row) throw new Error(`page ${r.key} of crawl ${r.crawlId} is not done`);
       for (const item of r.items) {
-        this.s.insertItem.run(r.crawlId, r.key, row.final_url, item.type, JSON.stringify(item.data), row.spec_version, 'hub', r.doneAt);
+        this.s.insertItem.run(this.feed.take(), r.crawlId, r.key, row.final_url, item.type, JSON.stringify(item.data), row.spec_version, 'hub', r.doneAt);
       }
       const queued = this.insertRequests(r.crawlId, r.links);
       this.bump(r.crawlId, { items: r.items.length - itemsBefore });
@@ -184,6 +185,7 @@ export class SqliteStorage implements Storage {
     return this.commits.run(() => {
       const row = this.reopen.get(this.takeSeq(crawlId), crawlId, key) as QueuedArray | undefined;
       if (!row) return undefined;
+      this.feed.withdrawPageItems(crawlId, key);
       const itemsRemoved = Number(this.deletePageItems.run(crawlId, key).changes);
       this.bump(crawlId, { done: -1, items: -itemsRemoved });
       this.s.bumpValidation.run(0, -1, 1, 0, itemsRemoved, crawlId);
@@ -296,8 +298,18 @@ export class SqliteStorage implements Storage {
     }
   }
 
+  async itemFeed(crawlId: string, after: number, limit: number): Promise<FeedEntry[]> {
+    return this.feed.entries(crawlId, after, limit);
+  }
+
   async searchItems(crawlId: string, text: string, after: number, limit: number): Promise<StoredItem[]> {
     return this.s.searchItems.all(crawlId, after, text, text, limit).map(storedItem);
+  }
+
+  // Metrics
+
+  observeCommits(observer: CommitObserver | undefined): void {
+    this.commits.observer = observer;
   }
 
   // Bans, trust, worker tokens and kept bodies (trust-store.ts)
@@ -337,52 +349,16 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  // The console's library of specs
+  // The console's library of specs (library.ts)
 
-  async listSpecs(): Promise<SavedSpecRow[]> {
-    return this.s.listSpecs.all().map(savedSpecRow);
+  listSpecs(): Promise<SavedSpecRow[]> { return this.library.listSpecs(); }
+  getSpec(id: string): Promise<SavedSpecRow | undefined> { return this.library.getSpec(id); }
+  specNameTaken(name: string): Promise<boolean> { return this.library.specNameTaken(name); }
+  insertSpec(row: SavedSpecRow): Promise<SavedSpecRow> { return this.library.insertSpec(row); }
+  updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined> {
+    return this.library.updateSpec(id, change);
   }
-
-  async getSpec(id: string): Promise<SavedSpecRow | undefined> {
-    const row = this.s.getSpec.get(id);
-    return row ? savedSpecRow(row) : undefined;
-  }
-
-  async specNameTaken(name: string): Promise<boolean> {
-    return this.s.specByName.get(name) !== undefined;
-  }
-
-  async insertSpec(row: SavedSpecRow): Promise<SavedSpecRow> {
-    const saved = await this.commits.run(() => {
-      try {
-        this.s.insertSpec.run(row.id, row.name, row.spec, row.createdAt, row.updatedAt);
-      } catch (error) {
-        if (isUniqueViolation(error)) return undefined;
-        throw error;
-      }
-      return savedSpecRow(this.s.getSpec.get(row.id));
-    });
-    if (!saved) throw nameTaken(row.name);
-    return saved;
-  }
-
-  async updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined> {
-    const outcome = await this.commits.run((): SavedSpecRow | 'missing' | 'taken' => {
-      try {
-        if (Number(this.s.updateSpec.run(change.name, change.spec, change.updatedAt, id).changes) !== 1) return 'missing';
-      } catch (error) {
-        if (isUniqueViolation(error)) return 'taken';
-        throw error;
-      }
-      return savedSpecRow(this.s.getSpec.get(id));
-    });
-    if (outcome === 'taken') throw nameTaken(change.name);
-    return outcome === 'missing' ? undefined : outcome;
-  }
-
-  deleteSpec(id: string): Promise<boolean> {
-    return this.commits.run(() => Number(this.s.deleteSpec.run(id).changes) === 1);
-  }
+  deleteSpec(id: string): Promise<boolean> { return this.library.deleteSpec(id); }
 
   // A running crawl's spec versions (spec-versions.ts)
 

@@ -66,7 +66,7 @@ export function prepareStatements(db: DatabaseSync) {
        FROM requests WHERE crawl_id = ? AND state IN (3, 4)
        GROUP BY error_code, host ORDER BY n DESC, code, host LIMIT ?`,
     ),
-    insertItem: p('INSERT INTO items (crawl_id, request_key, url, type, data, spec_version, worker, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertItem: p('INSERT INTO items (id, crawl_id, request_key, url, type, data, spec_version, worker, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     iterateItems: p('SELECT id, url, type, data, spec_version, worker, created_at FROM items WHERE crawl_id = ? AND id > ? ORDER BY id LIMIT ?'),
     countItems: p('SELECT COUNT(*) AS n FROM items WHERE crawl_id = ?'),
     // instr on lower() finds the text anywhere in the item's JSON or its page URL

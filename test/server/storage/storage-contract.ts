@@ -4,7 +4,7 @@
 // runs the same suite.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpecNameTakenError, type NewRequest, type Storage } from '../../../server/storage/storage.ts';
+import { SpecNameTakenError, type FeedEntry, type NewRequest, type Storage } from '../../../server/storage/storage.ts';
 
 export interface StorageFactory {
   /** A new, empty store, and a way to open the same data again after close(). */
@@ -283,6 +283,73 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.deepEqual((await again.listSpecVersions('c')).map((v) => [v.version, v.dropped]), [[1, 0], [2, 0], [5, 2]]);
     } finally {
       await again.close();
+    }
+  });
+
+  // Metrics
+  test(`${name}: observeCommits is told of each commit that made writes durable, until it is removed`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const seen: { seconds: number; writes: number }[] = [];
+      storage.observeCommits((seconds, writes) => seen.push({ seconds, writes }));
+      await storage.createCrawl(newCrawl('c', [req('/1'), req('/2')]));
+      await Promise.all([storage.recordPage(page('c', 'http://a.example/1', [], 2)), storage.recordPage(page('c', 'http://a.example/2'))]);
+      assert.ok(seen.length >= 2, `${seen.length} commits seen`);
+      assert.ok(seen.every((c) => c.seconds >= 0 && c.seconds < 60 && Number.isInteger(c.writes) && c.writes >= 1));
+      assert.ok(seen.reduce((sum, c) => sum + c.writes, 0) >= 3, 'every write is in some commit');
+      storage.observeCommits(undefined);
+      const before = seen.length;
+      await storage.setCrawlStatus('c', { status: 'running', finishReason: null, startedAt: 1, finishedAt: null });
+      assert.equal(seen.length, before, 'a removed observer hears nothing');
+    } finally {
+      await storage.close();
+    }
+  });
+
+  // The item feed
+  test(`${name}: the item feed gives items and withdrawals in commit order, resumable from any cursor, positions never reused`, async () => {
+    const { storage, reopen } = await factory.open();
+    const data = (entry: FeedEntry) => ('item' in entry ? JSON.parse(entry.item.data).n : `-${entry.withdrawn}`) as string;
+    let again: Storage | undefined;
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3'), req('/4')]));
+      await storage.createCrawl(newCrawl('other', [req('/1')]));
+      await storage.recordPage(page('c', 'http://a.example/1', [], 2));
+      await storage.recordPage(page('other', 'http://a.example/1', [], 5));
+      await storage.recordPage(page('c', 'http://a.example/2', [], 1));
+      const first = await storage.itemFeed('c', 0, 100);
+      assert.deepEqual(first.map(data), ['0', '1', '0'], 'only this crawl\'s items, in commit order');
+      const cursors = first.map((e) => e.cursor);
+      assert.deepEqual(cursors, [...cursors].sort((a, b) => a - b));
+      assert.equal(new Set(cursors).size, 3);
+      assert.deepEqual((await storage.itemFeed('c', cursors[0]!, 1)).map((e) => e.cursor), [cursors[1]], 'resumes after a cursor, at most limit entries');
+      assert.deepEqual(await storage.itemFeed('c', cursors[2]!, 100), [], 'nothing after the last');
+      const ids = first.map((e) => ('item' in e ? e.item.id : -1));
+
+      // Page 1's contributor was caught: its two items are withdrawn (the highest ids of the crawl are not).
+      await storage.withdrawPage('c', 'http://a.example/1');
+      const withdrawn = await storage.itemFeed('c', cursors[2]!, 100);
+      assert.deepEqual(withdrawn.map((e) => ('withdrawn' in e ? e.withdrawn : null)), [ids[0], ids[1]]);
+      assert.ok(withdrawn[0]!.cursor > cursors[2]!);
+      assert.deepEqual((await storage.itemFeed('c', 0, 100)).map(data), ['0', `-${ids[0]}`, `-${ids[1]}`], 'from the start: what is left, then the tombstones');
+
+      // The highest item of all is withdrawn: the next item still gets a new, higher position and id.
+      await storage.withdrawPage('c', 'http://a.example/2');
+      await storage.recordPage(page('c', 'http://a.example/3', [], 1));
+      const latest = await storage.itemFeed('c', withdrawn.at(-1)!.cursor, 100);
+      assert.deepEqual(latest.map(data), [`-${ids[2]}`, '0']);
+      const newItem = latest[1]!;
+      assert.ok('item' in newItem && newItem.item.id > Math.max(...ids) && newItem.cursor > latest[0]!.cursor, 'an id is never used twice');
+      await storage.close();
+
+      // Positions go on above every one stored, after a reopen too.
+      again = await reopen();
+      await again.recordPage(page('c', 'http://a.example/4', [], 1));
+      const afterReopen = await again.itemFeed('c', newItem.cursor, 100);
+      assert.equal(afterReopen.length, 1);
+      assert.ok(afterReopen[0]!.cursor > newItem.cursor);
+    } finally {
+      await (again ?? storage).close();
     }
   });
 }
