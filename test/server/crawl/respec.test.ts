@@ -69,11 +69,11 @@ test('a new version mid-crawl: sent to every worker, an older lease is answered 
     w1.socket.on('spec:changed', (c) => changes[0]!.push(c));
     w2.socket.on('spec:changed', (c) => changes[1]!.push(c));
 
-    const [first] = await w1.waitForLeases(1);
+    const [first] = await w1.waitForLeases(1, 30_000);
     assert.equal(first!.specVersion, 1);
     assert.deepEqual(await answer(w1, first!, v1()), { ok: true, duplicate: false, pending: true });
-    await waitFor(() => crawl.pagesDone === 1);
-    const [, old] = await w1.waitForLeases(2);
+    await waitFor(() => crawl.pagesDone === 1, { timeoutMs: 30_000 });
+    const [, old] = await w1.waitForLeases(2, 30_000);
     assert.equal(old!.specVersion, 1, 'granted before the change');
     const before = queuedUrls(hub, crawl.id);
     const excluded = before.filter((u) => !pager(u) && u !== old!.url);
@@ -88,12 +88,12 @@ test('a new version mid-crawl: sent to every worker, an older lease is answered 
     assert.equal((await hub.storage.getRequest(crawl.id, excluded[0]!))?.errorCode, 'SPEC_DROPPED');
 
     // Sent, not polled: both workers have it without asking (w2 never sent a thing).
-    await waitFor(() => changes[0]!.length === 1 && changes[1]!.length === 1);
+    await waitFor(() => changes[0]!.length === 1 && changes[1]!.length === 1, { timeoutMs: 30_000 });
     for (const [c] of changes) assert.deepEqual([c!.crawlId, c!.specVersion, Object.keys(c!.spec.items[0]!.fields)], [crawl.id, 2, ['quote', 'author']]);
 
     // The old lease is answered under version 1: its fields are not version 2's, and the hub's check agrees.
     assert.deepEqual(await answer(w1, old!, v1()), { ok: true, duplicate: false, pending: true });
-    await waitFor(() => crawl.pagesDone === 2);
+    await waitFor(() => crawl.pagesDone === 2, { timeoutMs: 30_000 });
     const oldPage = await hub.storage.getRequest(crawl.id, old!.url);
     assert.deepEqual([oldPage?.state, oldPage?.specVersion], ['done', 1]);
     assert.equal(crawl.validation.rejected, 0, 'nobody was struck: the check used version 1');
@@ -101,7 +101,7 @@ test('a new version mid-crawl: sent to every worker, an older lease is answered 
     assert.deepEqual(queuedUrls(hub, crawl.id).filter((u) => !pager(u)), []);
 
     // New leases carry version 2; a worker can still fetch version 1 for an older lease.
-    const [, , next] = await w1.waitForLeases(3);
+    const [, , next] = await w1.waitForLeases(3, 30_000);
     assert.equal(next!.specVersion, 2);
     const asked = await w2.socket.emitWithAck('spec:get', { crawlId: crawl.id, specVersion: 1 });
     assert.ok(asked.ok && asked.specVersion === 1 && 'text' in asked.spec.items[0]!.fields);
@@ -110,7 +110,7 @@ test('a new version mid-crawl: sent to every worker, an older lease is answered 
     const unknown = await w2.socket.emitWithAck('spec:get', { crawlId: crawl.id, specVersion: 7 });
     assert.ok(!unknown.ok && unknown.error.code === 'SPEC_VERSION_UNKNOWN');
     assert.deepEqual(await answer(w1, next!, v2()), { ok: true, duplicate: false, pending: true });
-    await waitFor(() => crawl.pagesDone === 3);
+    await waitFor(() => crawl.pagesDone === 3, { timeoutMs: 30_000 });
 
     // Items record their version; the console's list has items per version.
     const items = hub.storage.db.prepare('SELECT spec_version AS v, data FROM items WHERE crawl_id = ? ORDER BY id').all(crawl.id) as { v: number; data: string }[];
