@@ -147,6 +147,37 @@ export const hubOptionsSchema = z.strictObject({
         .transform((u) => new URL(u).origin),
     )
     .default([]),
+  /** Schedules and webhooks (server/ops/, docs/operate.md). */
+  ops: z
+    .strictObject({
+      /** This hub's name among hubs sharing one database (recorded on the runs and deliveries it claims). */
+      hubId: z.string().min(1).max(200).optional(),
+      /** The address receivers reach the hub at, for the export links in webhook payloads (default: the hub's own URL). */
+      publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /** The longest the scheduler sleeps before it reads the schedules again (another hub may have changed them). */
+      schedulerPollMs: z.number().int().min(100).max(3_600_000).default(60_000),
+      webhooks: z
+        .strictObject({
+          /** One delivery attempt (connect, headers and body) ends within this. */
+          timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+          /** Attempts before a delivery is given up (failed). */
+          maxAttempts: z.number().int().min(1).max(50).default(8),
+          /** The wait after the first failed attempt; doubled after each further one, up to maxDelayMs. */
+          baseDelayMs: z.number().int().min(0).max(3_600_000).default(10_000),
+          maxDelayMs: z.number().int().min(0).max(24 * 3_600_000).default(3_600_000),
+          /** How long a hub holds a delivery it claimed; after that another hub may attempt it. */
+          claimMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+          /** How often the delivery queue is looked at. */
+          pollMs: z.number().int().min(100).max(3_600_000).default(5000),
+          /** Deliveries attempted at once by this hub. */
+          batch: z.number().int().min(1).max(1000).default(8),
+        })
+        .default({ timeoutMs: 10_000, maxAttempts: 8, baseDelayMs: 10_000, maxDelayMs: 3_600_000, claimMs: 60_000, pollMs: 5000, batch: 8 }),
+    })
+    .default({
+      schedulerPollMs: 60_000,
+      webhooks: { timeoutMs: 10_000, maxAttempts: 8, baseDelayMs: 10_000, maxDelayMs: 3_600_000, claimMs: 60_000, pollMs: 5000, batch: 8 },
+    }),
   /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
   pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),

@@ -121,6 +121,15 @@ export const ERRORS = {
   STORAGE_UNAVAILABLE: { group: 'operator', area: 'cli', meaning: 'The hub could not reach its PostgreSQL database at start (--database-url or CROWDCRAWL_DATABASE_URL), or could not bring its schema up to date.', todo: 'Check that PostgreSQL runs and answers at that URL (host, port, user, password, database name); the message says what failed.' },
   MIGRATE_TARGET_NOT_EMPTY: { group: 'fix', area: 'cli', meaning: 'crowdcrawl migrate refuses a PostgreSQL database that already holds crawls, specs or other data: it copies into an empty one only.', todo: 'Create a new, empty database (createdb) and give its URL with --to.' },
   MIGRATE_SOURCE_MISSING: { group: 'fix', area: 'cli', meaning: 'crowdcrawl migrate found no hub database (crowdcrawl.db) in the --from directory.', todo: "Give the hub's data dir (its --data-dir), the one holding crowdcrawl.db." },
+
+  // Operations: schedules, webhooks, deleting crawls (docs/operate.md).
+  SCHEDULE_INVALID: { group: 'fix', area: 'http', status: 400, meaning: 'A schedule does not validate: a bad cron expression, an unknown time zone, an unknown saved spec or a bad setting; the message lists each problem with its path.', todo: 'Fix every listed path (docs/operate.md, "Schedules").' },
+  SCHEDULE_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No schedule with that id.', todo: 'Reload the list of schedules (GET /api/schedules).' },
+  WEBHOOK_INVALID: { group: 'fix', area: 'http', status: 400, meaning: 'A webhook does not validate: its URL is not http(s), or an event or setting is unknown; the message lists each problem with its path.', todo: 'Fix every listed path (docs/operate.md, "Webhooks").' },
+  WEBHOOK_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No webhook with that id.', todo: 'Reload the list of webhooks (GET /api/webhooks).' },
+  DELIVERY_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No webhook delivery with that id.', todo: 'Reload the list of deliveries (GET /api/webhooks/deliveries).' },
+  PAGE_UNCHANGED: { group: 'give-up', area: 'relay', status: 409, meaning: "A re-crawl's page has not changed since the previous run (a 304, or the same bytes): the hub recorded it with the previous run's items.", todo: 'Drop the lease and take the next one: there is nothing to extract.' },
+  CRAWL_ACTIVE: { group: 'fix', area: 'http', status: 409, meaning: 'The crawl is running or paused: it cannot be deleted while it may still change.', todo: 'Cancel it first (POST /api/crawls/:id/cancel, or the console), then delete it.' },
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   crawl: () => import('./crawl.ts'),
   status: () => import('./status.ts'),
   export: () => import('./export.ts'),
+  schedule: () => import('./schedule.ts'),
   worker: () => import('./worker.ts'),
   workers: () => import('./workers.ts'),
   preview: () => import('./preview.ts'),

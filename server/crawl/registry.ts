@@ -142,6 +142,13 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
     return crawl;
   }
 
+  /** Forgets an ended crawl (deleted from storage by the caller). */
+  forget(id: string): void {
+    const crawl = this.crawls.get(id);
+    if (crawl?.isActive) throw new HubError('CRAWL_ACTIVE', `crawl ${id} is ${crawl.status}: cancel it first`);
+    this.crawls.delete(id);
+  }
+
   list(): Crawl[] {
     return [...this.crawls.values()].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
   }

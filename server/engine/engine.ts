@@ -62,7 +62,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly workers = new WorkerRegistry();
   private readonly leases: LeaseManager;
   private readonly dispatcher: Dispatcher;
-  private readonly results: Results;
+  /** Public for server/ops/recrawl.ts, which records a re-crawl's unchanged pages with Results.carry. */ readonly results: Results;
   private readonly robots: RobotsCache;
   private readonly politeness: HubPoliteness;
   private readonly sitemaps: SitemapLoader;

@@ -101,6 +101,32 @@ export class Results {
     this.settle(page, outcome);
   }
 
+  /**
+   * A re-crawl's page that did not change since the previous run: `carry`
+   * records it with the previous run's items (server/ops/recrawl.ts). No
+   * worker extracted it, so nobody is credited. False when the lease had
+   * ended, or the write failed (then the page is failed for a retry).
+   */
+  async carry(record: LeaseRecord, carry: () => Promise<{ recorded: boolean; items: number }>): Promise<boolean> {
+    if (record.committing || !this.leases.get(record.id)) return false;
+    record.committing = true;
+    let stored: { recorded: boolean; items: number };
+    try {
+      stored = await carry();
+    } catch (error) {
+      record.committing = false;
+      this.events.onError?.(error, `recording an unchanged page of crawl ${record.crawl.id}`);
+      this.fail(record, { code: ErrorCode.STORAGE_FAILED, message: 'the unchanged page could not be recorded', retryable: true });
+      return false;
+    }
+    this.leases.end(record, 'done');
+    if (stored.recorded) record.crawl.count({ done: 1, items: stored.items });
+    if (record.crawl.isActive) record.crawl.frontier.finish(record.entry);
+    this.crawls.checkFinished(record.crawl);
+    this.events.onWork?.();
+    return true;
+  }
+
   /** A checked page that could not be decided goes back to the frontier: fetched again, by someone else. */
   giveBack(page: PageSource): void {
     if (page.crawl.isActive) page.crawl.frontier.giveBack(page.entry);

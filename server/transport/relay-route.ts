@@ -13,6 +13,7 @@ import { decodeHtml, sniffHtmlCharset } from '../relay/charset.ts';
 import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { LeaseRecord, ServedPage } from '../lease/leases.ts';
+import { Recrawls } from '../ops/recrawl.ts';
 
 export const RELAY_HEADERS = {
   finalUrl: 'x-crowdcrawl-final-url',
@@ -45,10 +46,10 @@ export function relayLeaseId(req: IncomingMessage): string | undefined {
 
 /** Why the relay's one fetch of a lease failed, for every request that shared it. */
 class SharedFetchError extends Error {
-  readonly relayError: RelayError;
-  constructor(relayError: RelayError) {
-    super(relayError.message);
-    this.relayError = relayError;
+  readonly refusal: { code: HttpErrorCode; message: string; retryable: boolean };
+  constructor(refusal: { code: HttpErrorCode; message: string; retryable: boolean }) {
+    super(refusal.message);
+    this.refusal = refusal;
   }
 }
 
@@ -57,11 +58,21 @@ class SharedFetchError extends Error {
  * other request for the same lease (a retry, or a flood of them) shares it and
  * gets the same body. The site sees one request per lease whatever the worker does.
  */
-function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord): Promise<ServedPage> {
+function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord, recrawls: Recrawls | undefined): Promise<ServedPage> {
   record.relay ??= (async () => {
     const startedMs = performance.now();
     try {
-      const page = await fetcher.fetchPage(record.entry.url, { userAgent: record.crawl.spec.politeness.userAgent });
+      const previous = await recrawls?.previousPage(record);
+      const page = await fetcher.fetchPage(record.entry.url, {
+        userAgent: record.crawl.spec.politeness.userAgent,
+        ...(previous ? { conditional: { etag: previous.etag, lastModified: previous.lastModified } } : {}),
+      });
+      if (recrawls && previous && Recrawls.unchanged(page, previous)) {
+        // Recorded by the hub with the previous run's items; the worker has nothing to extract.
+        await recrawls.carry(record, page, previous);
+        throw new SharedFetchError({ code: ErrorCode.PAGE_UNCHANGED, message: `${page.finalUrl} has not changed since the previous run: the hub recorded it`, retryable: false });
+      }
+      recrawls?.fetched(record, page);
       const fetched = { finalUrl: page.finalUrl, status: page.status, contentHash: page.contentHash, contentType: page.contentType, fetchedAt: engine.clock.now() };
       // UTF-8 pages (most of the web) go out as they came, with no decode and re-encode;
       // the worker decodes them as UTF-8 exactly as the hub would.
@@ -71,6 +82,7 @@ function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord): P
       engine.relayFetched(record, served, page.elapsedMs);
       return served;
     } catch (error) {
+      if (error instanceof SharedFetchError) throw error;
       const relayError =
         error instanceof RelayError ? error : new RelayError('RELAY_INTERNAL', (error as Error).message ?? String(error), { retryable: true });
       engine.relayFailed(record, {
@@ -86,7 +98,7 @@ function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord): P
   return record.relay;
 }
 
-export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrentPerWorker: number) {
+export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrentPerWorker: number, recrawls?: Recrawls) {
   /** Relay requests being answered, per worker: one worker cannot tie up the relay. */
   const active = new Map<string, number>();
   return async (req: IncomingMessage, res: ServerResponse, leaseId: string): Promise<void> => {
@@ -115,7 +127,7 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrent
     active.set(worker.id, busy + 1);
     try {
       // A second opinion is served from the body kept for its check: the site is not asked again.
-      const served = record.check ? engine.relayServedCheck(record) : await fetchOnce(engine, fetcher, record);
+      const served = record.check ? engine.relayServedCheck(record) : await fetchOnce(engine, fetcher, record, recrawls);
       if (!engine.isLive(record)) {
         refuse(res, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
         return;
@@ -132,7 +144,7 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrent
       res.end(served.payload);
     } catch (error) {
       if (!(error instanceof SharedFetchError)) throw error;
-      refuse(res, error.relayError.code, error.relayError.message, error.relayError.retryable);
+      refuse(res, error.refusal.code, error.refusal.message, error.refusal.retryable);
     } finally {
       const left = (active.get(worker.id) ?? 1) - 1;
       if (left <= 0) active.delete(worker.id);

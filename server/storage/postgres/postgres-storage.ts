@@ -11,7 +11,7 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
-  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry,
+  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
 import { PgSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
@@ -21,6 +21,7 @@ import * as pages from './pages.ts';
 import { PgLibrary } from './library.ts';
 import { migrate } from './schema.ts';
 import { PgTrustStore } from './trust-store.ts';
+import { delegatePgOps, PgOpsStore } from './ops-store.ts';
 
 /** The database could not be reached or opened when the hub started. */
 export class StorageUnavailableError extends Error {
@@ -48,6 +49,9 @@ export interface PostgresOptions {
   onConnectionError?: (error: Error) => void;
 }
 
+/** Schedules, webhooks and re-crawls: the methods come from PgOpsStore (ops-store.ts), given in the constructor. */
+export interface PostgresStorage extends OpsStorage<StoredItem> {}
+
 export class PostgresStorage implements Storage {
   readonly pool: pg.Pool;
   private readonly commits: PgGroupCommit;
@@ -61,6 +65,7 @@ export class PostgresStorage implements Storage {
     this.trust = new PgTrustStore(pool, this.commits);
     this.library = new PgLibrary(pool, this.commits);
     this.versions = new PgSpecVersions(pool, this.commits);
+    delegatePgOps(this, new PgOpsStore(pool, this.commits));
   }
 
   /** Connects and brings the schema up to date; StorageUnavailableError when the database cannot be reached. */

@@ -9,7 +9,7 @@ import {
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
-  type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry,
+  type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type OpsStorage,
 } from '../storage.ts';
 import { SqliteSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
@@ -19,7 +19,11 @@ import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
 import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
+import { attachOps } from './ops-store.ts';
 import { contributorRow, crawlRow, queuedEntry, requestRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
+
+/** Schedules, webhooks and re-crawls: their methods are given in the constructor (attachOps, ops-store.ts). */
+export interface SqliteStorage extends OpsStorage<StoredItem> {}
 
 export class SqliteStorage implements Storage {
   /** For tests and tools that check the file itself (integrity, hashes). */
@@ -41,6 +45,7 @@ export class SqliteStorage implements Storage {
     this.trust = new SqliteTrustStore(db, this.commits);
     this.versions = new SqliteSpecVersions(db, this.commits);
     this.library = new SqliteLibrary(this.s, this.commits);
+    attachOps(this, db, this.commits, { forgetSeq: (crawlId) => this.nextSeq.delete(crawlId), takeItemId: () => this.feed.take() });
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
     this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
     this.replaceDone = db.prepare(
@@ -115,9 +120,7 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async listCrawls(): Promise<CrawlRow[]> {
-    return this.s.listCrawls.all().map(crawlRow);
-  }
+  async listCrawls(): Promise<CrawlRow[]> { return this.s.listCrawls.all().map(crawlRow); }
 
   setCrawlStatus(id: string, s: { status: CrawlRow['status']; finishReason: string | null; startedAt: number | null; finishedAt: number | null }): Promise<void> {
     return this.commits.run(() => {
@@ -223,9 +226,7 @@ export class SqliteStorage implements Storage {
     return row ? sourceRow(row) : undefined;
   }
 
-  async listSources(crawlId: string): Promise<SourceRow[]> {
-    return this.s.listSources.all(crawlId).map(sourceRow);
-  }
+  async listSources(crawlId: string): Promise<SourceRow[]> { return this.s.listSources.all(crawlId).map(sourceRow); }
 
   async sumSourceUrls(crawlId: string): Promise<number> {
     return Number((this.s.sumSourceUrls.get(crawlId) as { n: number }).n);

@@ -195,6 +195,41 @@ test('export escapes CSV formulas by default, and --no-escape-formulas writes th
   assert.equal(JSON.parse(json.stdout)[0].data.title, '=HYPERLINK("http://evil")', 'JSON is never changed');
 });
 
+test('export --follow streams the feed until the crawl ends, says where to resume, and --after resumes there', async () => {
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'followed' }), { start: false });
+  await insertItems(hub, crawl.id, [
+    { url: 'http://127.0.0.1:9/1', type: 'item', data: { title: 'one', price: '1' } },
+    { url: 'http://127.0.0.1:9/2', type: 'item', data: { title: 'two', price: '2' } },
+  ]);
+  let cancelled = false;
+  // The crawl ends only once the follower has its first lines: the command must have been waiting.
+  const followed = await cli(['export', crawl.id, '--follow'], {}, (stdout) => {
+    if (!cancelled && stdout.split('\n').length > 2) {
+      cancelled = true;
+      void hub.engine.control(crawl.id, 'cancel');
+    }
+  });
+  assert.equal(followed.code, 0, followed.stderr);
+  const lines = followed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { cursor: number; id: number; data: { title: string } });
+  assert.deepEqual(lines.map((l) => l.data.title), ['one', 'two']);
+  const last = lines[1]!.cursor;
+  assert.match(followed.stderr, new RegExp(`followed the crawl to its end: 2 entries; last cursor ${last} \\(later withdrawals: crowdcrawl export ${crawl.id} --follow --after ${last}\\)`));
+
+  const resumed = await cli(['export', crawl.id, '--after', String(lines[0]!.cursor)]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(JSON.parse(resumed.stdout.trim()), lines[1]);
+  const file = join(dir, 'followed.jsonl');
+  writeFileSync(file, `${JSON.stringify(lines[0])}\n`);
+  const appended = await cli(['export', crawl.id, '--follow', '--after', String(lines[0]!.cursor), '-o', file]);
+  assert.equal(appended.code, 0, appended.stderr);
+  assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)), lines, 'a resumed follow appends to the file');
+
+  for (const args of [['--follow', '--format', 'csv'], ['--after', '-3'], ['--after', 'x']]) {
+    const bad = await cli(['export', crawl.id, ...args]);
+    assert.equal(bad.code, 2, args.join(' '));
+  }
+});
+
 test('an unreachable hub, a refused token or no token at all end with a clear message', async () => {
   const port = await closedPort();
   for (const args of [['status'], ['export', 'x'], ['crawl', specFile('unreachable', testSpec())]]) {

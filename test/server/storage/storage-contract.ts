@@ -352,4 +352,103 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await (again ?? storage).close();
     }
   });
+
+  // Operations (server/ops/): schedules, their runs, webhooks and deliveries.
+
+  test(`${name}: schedules are saved, and each (schedule, due time) run is claimed once, whoever asks`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const row = { id: 's1', name: 'nightly', specId: 'x', cron: '0 3 * * *', timeZone: 'UTC', overlap: 'skip' as const, paused: false, incremental: true, keepRuns: 2, createdAt: 1, updatedAt: 1 };
+      await storage.insertSchedule(row);
+      assert.deepEqual(await storage.getSchedule('s1'), row);
+      const { id: _id, createdAt: _c, ...rest } = row;
+      assert.deepEqual(await storage.updateSchedule('s1', { ...rest, paused: true, updatedAt: 5 }), { ...row, paused: true, updatedAt: 5 });
+      assert.equal(await storage.updateSchedule('nope', { ...rest, updatedAt: 5 }), undefined);
+      const claims = await Promise.all([storage.claimScheduleRun('s1', 100, 'hub-a', 7), storage.claimScheduleRun('s1', 100, 'hub-b', 7)]);
+      assert.deepEqual(claims.sort(), [false, true], 'one claim wins');
+      assert.equal(await storage.claimScheduleRun('s1', 200, 'hub-b', 8), true);
+      assert.equal(await storage.setScheduleRun('s1', 100, 'claimed', { state: 'started', crawlId: 'c1', startedAt: 9 }), true);
+      assert.equal(await storage.setScheduleRun('s1', 100, 'claimed', { state: 'failed' }), false, 'guarded by the state it leaves');
+      assert.equal(await storage.setScheduleRun('s1', 200, 'claimed', { state: 'queued', message: 'waits' }), true);
+      assert.equal(await storage.setScheduleRun('s1', 200, 'queued', { state: 'claimed', hub: 'hub-c' }), true);
+      const runs = await storage.listScheduleRuns('s1', 10);
+      assert.deepEqual(runs.map((r) => [r.dueAt, r.state, r.crawlId, r.hub]), [[200, 'claimed', null, 'hub-c'], [100, 'started', 'c1', runs[1]!.hub]]);
+      assert.equal(await storage.lastScheduleDue('s1'), 200);
+      assert.equal(await storage.lastScheduleDue('s2'), undefined);
+      assert.equal(await storage.deleteSchedule('s1'), true);
+      assert.deepEqual([await storage.listSchedules(), await storage.listScheduleRuns('s1', 10)], [[], []]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: a webhook delivery is queued once and claimed by one hub at a time until its claim runs out`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const hook = { id: 'w1', url: 'http://127.0.0.1:1/hook', secret: 's'.repeat(20), specName: null, events: ['crawl.finished' as const], enabled: true, createdAt: 1 };
+      await storage.insertWebhook(hook);
+      assert.deepEqual(await storage.listWebhooks(), [hook]);
+      const d = { id: 'w1:c:crawl.finished', webhookId: 'w1', crawlId: 'c', event: 'crawl.finished' as const, payload: '{}', createdAt: 10 };
+      assert.deepEqual(await Promise.all([storage.enqueueDelivery(d), storage.enqueueDelivery(d)]), [true, false]);
+      const [a, b] = await Promise.all([storage.claimDeliveries(10, 'hub-a', 110, 5), storage.claimDeliveries(10, 'hub-b', 110, 5)]);
+      assert.equal(a!.length + b!.length, 1, 'one hub gets it');
+      assert.deepEqual(await storage.claimDeliveries(50, 'hub-b', 150, 5), [], 'held until the claim runs out');
+      const taken = await storage.claimDeliveries(110, 'hub-b', 210, 5);
+      assert.equal(taken.length, 1, 'a dead hub\'s claim is taken over');
+      const loser = a!.length === 1 ? 'hub-a' : 'hub-b';
+      if (loser === 'hub-a') assert.equal(await storage.recordDeliveryAttempt(d.id, 'hub-a', { at: 120, status: 200, latencyMs: 3, error: null, state: 'delivered', nextAttemptAt: 120 }), false, 'the old claim records nothing');
+      assert.equal(await storage.recordDeliveryAttempt(d.id, 'hub-b', { at: 120, status: 500, latencyMs: 3, error: 'the receiver answered 500', state: 'pending', nextAttemptAt: 1000 }), true);
+      assert.deepEqual(await storage.claimDeliveries(999, 'hub-a', 2000, 5), [], 'not before its retry is due');
+      const retry = await storage.claimDeliveries(1000, 'hub-a', 2000, 5);
+      assert.deepEqual(retry.map((r) => [r.attempts, r.lastStatus, r.lastError]), [[1, 500, 'the receiver answered 500']]);
+      assert.equal(await storage.recordDeliveryAttempt(d.id, 'hub-a', { at: 1001, status: 204, latencyMs: 4, error: null, state: 'delivered', nextAttemptAt: 1001 }), true);
+      const [done] = await storage.listDeliveries('w1', 10);
+      assert.deepEqual([done!.state, done!.attempts, done!.deliveredAt, done!.claimedBy], ['delivered', 2, 1001, null]);
+      assert.equal(await storage.redeliver(d.id, 1100), true);
+      assert.equal((await storage.claimDeliveries(1100, 'hub-a', 1200, 5)).length, 1, 'redelivered');
+      assert.deepEqual((await storage.updateWebhook('w1', { url: hook.url, specName: 'books', events: ['crawl.started'], enabled: false }))?.enabled, false);
+      assert.equal(await storage.deleteWebhook('w1'), true);
+      assert.deepEqual([await storage.listWebhooks(), await storage.listDeliveries(undefined, 10)], [[], []]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: a re-crawl is seeded with the previous run's URLs and validators, carries unchanged pages' items, and a crawl is deleted whole`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('old', [req('/1')]));
+      await storage.recordPage(page('old', 'http://a.example/1', [req('/2', 1), req('/3', 1)], 2));
+      await storage.setValidators('old', 'http://a.example/1', { etag: '"e1"', lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' });
+      await storage.recordPage(page('old', 'http://a.example/2', [], 1));
+      await storage.createCrawl(newCrawl('new', [req('/1')]));
+      assert.equal(await storage.seedRecrawl('new', 'old', true), 2, '/2 and /3 (the start URL was queued already)');
+      assert.deepEqual(await storage.listRecrawls(), [{ crawlId: 'new', previousCrawlId: 'old' }]);
+      assert.deepEqual(await storage.countByState('new'), { queued: 3, done: 0, failed: 0, skipped: 0 });
+      assert.deepEqual(await storage.previousPage('new', 'http://a.example/1'), { etag: '"e1"', lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT', contentHash: 'h' });
+      assert.deepEqual(await storage.previousPage('new', 'http://a.example/2'), { etag: null, lastModified: null, contentHash: 'h' });
+      assert.equal(await storage.previousPage('new', 'http://a.example/3'), undefined, 'never fetched: nothing known');
+      const carry = { crawlId: 'new', key: 'http://a.example/1', previousCrawlId: 'old', finalUrl: 'http://a.example/1', httpStatus: 304, contentHash: 'h', etag: null, lastModified: null, specVersion: 1, doneAt: 5000 };
+      assert.deepEqual(await storage.carryPage(carry), { recorded: true, items: 2 });
+      assert.deepEqual(await storage.carryPage(carry), { recorded: false, items: 0 }, 'once');
+      await storage.recordPage(page('new', 'http://a.example/2', [], 1));
+      assert.equal(await storage.countItems('new'), 3);
+      assert.deepEqual((await Array.fromAsync(storage.iterateChangedItems('new'))).map((i) => i.url), ['http://a.example/2'], 'carried items are not changes');
+      assert.deepEqual(await storage.recrawlCounts('new'), { pagesUnchanged: 1, itemsCarried: 2 });
+      const next = (await storage.listCrawls()).find((c) => c.id === 'new')!;
+      assert.deepEqual([next.pagesDone, next.items], [2, 3]);
+      assert.equal((await storage.getRequest('new', 'http://a.example/1'))?.httpStatus, 304);
+      // The next run asks with what this one kept (the 304 carried the validators on).
+      await storage.createCrawl(newCrawl('newer', []));
+      await storage.seedRecrawl('newer', 'new', true);
+      assert.equal((await storage.previousPage('newer', 'http://a.example/1'))?.etag, '"e1"');
+      assert.equal(await storage.deleteCrawl('old'), true);
+      assert.equal(await storage.deleteCrawl('old'), false);
+      assert.deepEqual((await storage.listCrawls()).map((c) => c.id).sort(), ['new', 'newer']);
+      assert.deepEqual([await storage.countItems('old'), await storage.countQueued('old')], [0, 0]);
+      assert.deepEqual(await storage.listRecrawls(), [{ crawlId: 'newer', previousCrawlId: 'new' }]);
+    } finally {
+      await storage.close();
+    }
+  });
 }
