@@ -38,6 +38,7 @@ export const ERRORS = {
   LEASE_NOT_YOURS: { group: 'give-up', area: 'socket', status: 403, meaning: 'The lease belongs to another worker, or the worker secret is missing or wrong.', todo: "Send the welcome event's worker secret; drop leases that are not yours." },
   LEASE_EXPIRED: { group: 'give-up', area: 'socket', status: 410, meaning: 'The lease ran out before its result came; its URL went back to the queue.', todo: 'Drop the lease; work faster or take fewer leases at once.' },
   LEASE_NOT_FETCHED: { group: 'fix', area: 'socket', status: 409, meaning: 'A result came for a page not fetched through the relay.', todo: 'Fetch the page through the relay before sending its result.' },
+  SPEC_VERSION_UNKNOWN: { group: 'give-up', area: 'socket', status: 404, meaning: 'spec:get asked for a version of the crawl\'s spec this hub does not know.', todo: 'Drop leases of that version; ask without specVersion for the current one.' },
   CRAWL_UNKNOWN: { group: 'fix', area: 'socket', status: 404, meaning: 'No crawl with that id.', todo: "Check the crawl's id (crowdcrawl status lists them)." },
   CRAWL_NOT_RUNNING: { group: 'give-up', area: 'socket', status: 409, meaning: "The lease's crawl was paused, cancelled or has finished.", todo: 'Drop the lease; new leases come when a crawl runs.' },
   RESULT_INVALID: { group: 'fix', area: 'socket', status: 400, meaning: "A result does not fit the crawl's spec or the result limits; the page goes to another worker.", todo: "Extract with the crawl's current spec and stay within RESULT_LIMITS." },
@@ -61,6 +62,7 @@ export const ERRORS = {
   SPEC_NAME_TAKEN: { group: 'fix', area: 'http', status: 409, meaning: 'Another saved spec has that name.', todo: 'Choose another name.' },
   WORKER_UNKNOWN: { group: 'give-up', area: 'http', status: 404, meaning: 'No connected worker session with that id (it may have left).', todo: 'Reload the worker list.' },
   CRAWL_STATE: { group: 'fix', area: 'http', status: 409, meaning: "The crawl's status does not allow this (e.g. pausing a paused crawl).", todo: "Check the crawl's status first; an ended crawl cannot be restarted." },
+  SPEC_VERSION_STALE: { group: 'fix', area: 'http', status: 409, meaning: "A new spec for a running crawl names a version that is not above the crawl's current one.", todo: 'Leave "version" out (the hub takes the next one) or give a larger one.' },
   BAN_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No ban of that kind and value.', todo: 'Reload the list of bans (GET /api/bans).' },
   WORKER_TOKEN_NOT_FOUND: { group: 'fix', area: 'http', status: 404, meaning: 'No worker token with that id.', todo: 'Reload the list of worker tokens (GET /api/worker-tokens).' },
   PREVIEW_UNAVAILABLE: { group: 'operator', area: 'http', status: 501, meaning: 'The hub was started without a page fetcher, so it cannot preview.', todo: 'Start the hub normally (crowdcrawl hub) to preview.' },
@@ -90,6 +92,7 @@ export const ERRORS = {
   SITEMAP_TOO_LARGE: { group: 'give-up', area: 'page', meaning: 'A sitemap is larger than the limit (compressed or not).', todo: 'Nothing: the sitemap is skipped.' },
   SITEMAP_BAD_GZIP: { group: 'give-up', area: 'page', meaning: 'A .gz sitemap is not valid gzip.', todo: 'Nothing: the sitemap is skipped.' },
   RESULT_WITHDRAWN: { group: 'retry', area: 'page', meaning: "The page's result came from a contributor later caught cheating, and its body was no longer kept: its items were removed and it is crawled again.", todo: 'Nothing: the page is re-crawled while its crawl runs (see docs/trust.md).' },
+  SPEC_DROPPED: { group: 'give-up', area: 'page', meaning: "A queued URL that a newer version of the crawl's spec no longer allows (its follow rules or maxDepth); it is skipped, never fetched.", todo: "Nothing: push a version whose rules allow it if it is wanted (docs/operate.md)." },
   SITEMAP_FAILED: { group: 'give-up', area: 'page', meaning: 'A sitemap could not be read for another reason.', todo: "See the message on the crawl's sources." },
 
   // Workers: what a worker reports, and what the hub records for it.
@@ -164,6 +167,7 @@ export const SOCKET_ERROR_CODES = [
   'BAD_REQUEST', 'PROTOCOL_MISMATCH', 'BANNED', 'LEASE_UNKNOWN', 'LEASE_NOT_YOURS', 'LEASE_EXPIRED', 'LEASE_NOT_FETCHED',
   'CRAWL_UNKNOWN', 'CRAWL_NOT_RUNNING', 'RESULT_INVALID', 'STORAGE_FAILED', 'UNKNOWN_EVENT', 'INTERNAL', 'UNAUTHORIZED',
   'RESULT_REFUSED', 'WORKER_TOKEN_UNKNOWN', 'NAME_INVALID', 'RATE_LIMITED', 'TOO_MANY_SOCKETS', 'ORIGIN_NOT_ALLOWED', 'RESULT_TOO_LARGE',
+  'SPEC_VERSION_UNKNOWN',
 ] as const satisfies readonly ErrorCode[];
 
 /** The fetch relay's failures (server/relay/errors.ts). */

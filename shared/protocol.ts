@@ -77,7 +77,11 @@ export const helloSchema = z.strictObject({
 export type Hello = z.input<typeof helloSchema>;
 
 export const capacitySchema = z.strictObject({ capacity: z.number().int().min(0).max(256) });
-export const specRequestSchema = z.strictObject({ crawlId: z.string().min(1).max(64) });
+export const specRequestSchema = z.strictObject({
+  crawlId: z.string().min(1).max(64),
+  /** A lease's version (absent: the current one): leases granted before a spec change keep theirs. */
+  specVersion: z.number().int().min(1).max(1_000_000).optional(),
+});
 
 const fieldValue = z.union([
   z.string().max(RESULT_LIMITS.maxValueLength),
@@ -169,12 +173,14 @@ export interface ServerToClientEvents {
   /** Leases taken back (expired, crawl paused or cancelled): stop working on them. */
   'leases:revoked': (leaseIds: string[]) => void;
   'hub:error': (error: ProtocolError) => void;
+  /** A crawl has a new spec version, pushed by its operator: leases from now on carry it (older leases keep theirs). */
+  'spec:changed': (change: CrawlSpecReply) => void;
 }
 
 /** Events a worker sends to the hub; every one with an ack. */
 export interface ClientToServerEvents {
   capacity: (payload: { capacity: number }, ack: (reply: Reply) => void) => void;
-  'spec:get': (payload: { crawlId: string }, ack: (reply: Reply<CrawlSpecReply>) => void) => void;
+  'spec:get': (payload: { crawlId: string; specVersion?: number }, ack: (reply: Reply<CrawlSpecReply>) => void) => void;
   /** One page's result (workers send `results`; this one stays for simple clients). */
   result: (payload: ResultPayload, ack: (reply: ResultReply) => void) => void;
   /** Several pages' results at once: one reply each, in order, plus any new leases. */

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
 import { hubOptionsSchema } from '../options.ts';
-import type { CrawlDetail, CrawlList, CrawlSummary, CreateCrawlRequest, HubList, HubStats, WorkerList, WorkerView } from '../../shared/admin-api.ts';
+import type { CrawlDetail, CrawlList, CrawlSummary, CreateCrawlRequest, HubList, HubStats, SpecUpdated, WorkerList, WorkerView } from '../../shared/admin-api.ts';
 import type { ExportFormat } from '../export/export.ts';
 import { ErrorCode, whatToDo } from '../../shared/errors.ts';
 
@@ -167,6 +167,11 @@ export class AdminClient {
   createCrawl(spec: unknown, options: { start: boolean }): Promise<CrawlSummary> {
     const body: CreateCrawlRequest = { spec, start: options.start };
     return this.json('POST', '/crawls', body);
+  }
+
+  /** A new spec version for a running crawl (PUT /crawls/:id/spec). */
+  updateSpec(id: string, spec: unknown): Promise<SpecUpdated> {
+    return this.json('PUT', `/crawls/${encodeURIComponent(id)}/spec`, { spec });
   }
 
   async listCrawls(): Promise<CrawlSummary[]> {

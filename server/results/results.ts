@@ -12,7 +12,7 @@ import type { CrawlRegistry } from '../crawl/registry.ts';
 import { retryDelayMs, retryPolicyFor, type RetryPolicy } from '../crawl/retry.ts';
 import type { LeaseManager, LeaseRecord } from '../lease/leases.ts';
 import type { Clock } from '../clock.ts';
-import type { ResultTarget, ValidResult } from './check.ts';
+import { linksToQueue, type ResultTarget, type ValidResult } from './check.ts';
 
 /** A page to record: its crawl, queue entry and fetch, and who it is credited to. */
 export interface PageSource extends ResultTarget {
@@ -145,10 +145,10 @@ export class Results {
         contentHash: fetched.contentHash,
         items: result.items,
         // The crawl may already be over (cancelled): record the page, queue nothing.
-        links: crawl.isActive ? result.links : [],
+        links: crawl.isActive ? linksToQueue(page, result.links) : [],
         worker: page.workerId,
         leaseId: page.id,
-        specVersion: crawl.specVersion,
+        specVersion: page.specVersion,
         doneAt: this.clock.now(),
         clientId: believed.clientId,
         validation: believed.validation,

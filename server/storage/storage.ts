@@ -11,6 +11,7 @@ import type { CrawlErrorGroup, CrawlStatus, CrawlSummary } from '../../shared/ad
 import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { WorkerKind } from '../../shared/protocol.ts';
+import type { SpecVersionStore } from './spec-versions.ts';
 import type { OpsStorage } from './ops-storage.ts';
 
 import type { FleetStorage } from './fleet-rows.ts';
@@ -261,7 +262,7 @@ export interface ReplacedPage {
 }
 
 export type * from './ops-storage.ts'; // schedules, webhooks, re-crawls: their rows and methods
-export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts */ {
+export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts */, SpecVersionStore {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
   createCrawl(crawl: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }>;

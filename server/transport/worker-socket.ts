@@ -53,6 +53,8 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
   const slots = new AddressSlots(options.maxSocketsPerAddress);
   const allowedOrigins = new Set(options.allowedOrigins);
   const { limiter } = options;
+  // Sent, not polled: every connected worker learns a crawl's new spec version at once.
+  engine.crawls.on('specChanged', (crawl) => io.emit('spec:changed', { crawlId: crawl.id, specVersion: crawl.specVersion, spec: crawl.spec }));
   io.use((socket, next) => {
     if (!originAllowed(socket.handshake.headers, allowedOrigins)) {
       next(connectError(ErrorCode.ORIGIN_NOT_ALLOWED, `workers connect from this hub's own page, not from ${String(socket.handshake.headers.origin).slice(0, 200)}`));
@@ -208,10 +210,12 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       return { ok: true };
     });
 
-    on('spec:get', specRequestSchema, ({ crawlId }) => {
+    on('spec:get', specRequestSchema, ({ crawlId, specVersion }) => {
       const crawl = engine.crawls.get(crawlId);
       if (!crawl) return fail(ErrorCode.CRAWL_UNKNOWN, `no crawl with id "${crawlId}"`);
-      return { ok: true, crawlId: crawl.id, specVersion: crawl.specVersion, spec: crawl.spec };
+      const version = crawl.specFor(specVersion ?? crawl.specVersion);
+      if (!version) return fail(ErrorCode.SPEC_VERSION_UNKNOWN, `crawl ${crawlId} has no spec version ${String(specVersion)}`);
+      return { ok: true, crawlId: crawl.id, specVersion: version.version, spec: version.spec };
     });
 
     /** One result: an error in it is its own reply, never the batch's. */

@@ -145,6 +145,8 @@ export class WorkerLoop {
     });
     this.socket.on('leases', (leases) => this.accept(leases));
     this.socket.on('leases:revoked', (ids) => this.revoke(ids));
+    // A crawl's new spec version, pushed by the hub: cached for the leases that will carry it (older leases keep theirs).
+    this.socket.on('spec:changed', (change) => this.specs.set(`${change.crawlId}@${change.specVersion}`, Promise.resolve(change.spec)));
     this.socket.on('hub:error', (error) => {
       this.lastError = error;
       this.changed();
@@ -306,7 +308,7 @@ export class WorkerLoop {
     if (!spec) {
       spec = this.socket
         .timeout(ACK_TIMEOUT_MS)
-        .emitWithAck('spec:get', { crawlId })
+        .emitWithAck('spec:get', { crawlId, specVersion })
         .then((reply) => {
           if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
           return (reply as CrawlSpecReply).spec;

@@ -254,3 +254,28 @@ test('the Contributors page shows the fleet\'s hubs, trust per contributor, issu
     await context.close();
   }
 });
+
+test('a crawl\'s page lists its spec versions and pushes a new one with the spec editor', async () => {
+  const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { name: 'respec' }), { start: false });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await signIn(page);
+    await page.goto(`${hub.url}/admin/crawls/${crawl.id}`);
+    const table = page.locator('table.spec-versions');
+    await table.locator('tr[data-version="1"]').waitFor();
+    await page.getByRole('button', { name: 'Push a new version…' }).click();
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    const json = page.getByLabel('Spec as JSON');
+    const draft = JSON.parse(await json.inputValue());
+    assert.equal(draft.version, undefined, 'the hub gives the next version');
+    await json.fill(JSON.stringify({ ...draft, follow: [{ selector: 'li.next a', deny: ['*/page/4/*'] }] }, null, 2));
+    await page.getByRole('button', { name: 'Push version' }).click();
+    await table.locator('tr[data-version="2"]').filter({ hasText: 'current' }).waitFor();
+    await page.getByText('Spec version 2 is live').waitFor();
+    assert.equal(hub.engine.crawls.require(crawl.id).specVersion, 2);
+    assert.deepEqual(hub.engine.crawls.require(crawl.id).spec.follow[0]!.deny, ['*/page/4/*']);
+  } finally {
+    await context.close();
+  }
+});

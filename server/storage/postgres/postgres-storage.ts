@@ -14,6 +14,8 @@ import type {
   TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
 import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import { PgSpecVersions } from './spec-versions.ts';
+import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import * as frontier from './frontier.ts';
 import * as pages from './pages.ts';
@@ -58,12 +60,14 @@ export class PostgresStorage implements Storage {
   private readonly trust: PgTrustStore;
   private readonly library: PgLibrary;
   private readonly fleet: PgFleetStore;
+  private readonly versions: PgSpecVersions;
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
     this.commits = new PgGroupCommit(pool);
     this.trust = new PgTrustStore(pool, this.commits);
     this.library = new PgLibrary(pool, this.commits);
+    this.versions = new PgSpecVersions(pool, this.commits);
     delegatePgOps(this, new PgOpsStore(pool, this.commits));
     this.fleet = new PgFleetStore(pool);
   }
@@ -209,4 +213,14 @@ export class PostgresStorage implements Storage {
     return this.library.updateSpec(id, change);
   }
   deleteSpec(id: string): Promise<boolean> { return this.library.deleteSpec(id); }
+
+  // A running crawl's spec versions (spec-versions.ts)
+
+  addSpecVersion(crawlId: string, v: { version: number; spec: string; at: number }): Promise<void> { return this.versions.addSpecVersion(crawlId, v); }
+  listSpecVersions(crawlId: string): Promise<SpecVersionRow[]> { return this.versions.listSpecVersions(crawlId); }
+  scanQueued(crawlId: string, afterKey: string, limit: number): Promise<QueuedUrl[]> { return this.versions.scanQueued(crawlId, afterKey, limit); }
+  dropQueued(crawlId: string, version: number, keys: readonly string[], e: { code: string; message: string; at: number }): Promise<number> {
+    return this.versions.dropQueued(crawlId, version, keys, e);
+  }
+  itemsByVersion(crawlId: string): Promise<{ specVersion: number; items: number }[]> { return this.versions.itemsByVersion(crawlId); }
 }

@@ -212,6 +212,18 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE requests ADD COLUMN claimed_by ${T};
   CREATE INDEX requests_claimed ON requests (claimed_by) WHERE claimed_by IS NOT NULL;
   `,
+  // 5: every version of a running crawl's spec (server/crawl/respec.ts), and
+  // how many queued URLs each version's rules dropped when it came in.
+  `
+  CREATE TABLE crawl_spec_versions (
+    crawl_id ${T} NOT NULL,
+    version INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    dropped BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (crawl_id, version)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

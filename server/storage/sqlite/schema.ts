@@ -259,6 +259,18 @@ const MIGRATIONS: readonly string[] = [
     gone INTEGER NOT NULL DEFAULT 0
   ) WITHOUT ROWID;
   `,
+  // 10: every version of a running crawl's spec (server/crawl/respec.ts), and
+  // how many queued URLs each version's rules dropped when it came in.
+  `
+  CREATE TABLE crawl_spec_versions (
+    crawl_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (crawl_id, version)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function openDatabase(dataDir: string): DatabaseSync {

@@ -12,6 +12,8 @@ import {
   type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type OpsStorage,
 } from '../storage.ts';
 import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import { SqliteSpecVersions } from './spec-versions.ts';
+import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
@@ -36,6 +38,7 @@ export class SqliteStorage implements Storage {
   private readonly fleet: SqliteFleetStore;
   private readonly specs: SqliteSpecLibrary;
   private readonly feed: SqliteItemFeed;
+  private readonly versions: SqliteSpecVersions;
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -44,6 +47,7 @@ export class SqliteStorage implements Storage {
     this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); });
     this.feed = new SqliteItemFeed(db);
     this.trust = new SqliteTrustStore(db, this.commits);
+    this.versions = new SqliteSpecVersions(db, this.commits);
     attachOps(this, db, this.commits, { forgetSeq: (crawlId) => this.nextSeq.delete(crawlId), takeItemId: () => this.feed.take() });
     this.fleet = new SqliteFleetStore(db, this.commits);
     this.specs = new SqliteSpecLibrary(this.s, this.commits);
@@ -367,4 +371,14 @@ export class SqliteStorage implements Storage {
   insertSpec(row: SavedSpecRow): Promise<SavedSpecRow> { return this.specs.insertSpec(row); }
   updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined> { return this.specs.updateSpec(id, change); }
   deleteSpec(id: string): Promise<boolean> { return this.specs.deleteSpec(id); }
+
+  // A running crawl's spec versions (spec-versions.ts)
+
+  addSpecVersion(crawlId: string, v: { version: number; spec: string; at: number }): Promise<void> { return this.versions.addSpecVersion(crawlId, v); }
+  listSpecVersions(crawlId: string): Promise<SpecVersionRow[]> { return this.versions.listSpecVersions(crawlId); }
+  scanQueued(crawlId: string, afterKey: string, limit: number): Promise<QueuedUrl[]> { return this.versions.scanQueued(crawlId, afterKey, limit); }
+  dropQueued(crawlId: string, version: number, keys: readonly string[], e: { code: string; message: string; at: number }): Promise<number> {
+    return this.versions.dropQueued(crawlId, version, keys, e);
+  }
+  itemsByVersion(crawlId: string): Promise<{ specVersion: number; items: number }[]> { return this.versions.itemsByVersion(crawlId); }
 }

@@ -18,6 +18,7 @@ import { AdminTokenLimiter, clientAddress } from './rate-limit.ts';
 import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
 import { trustRouter } from './trust-routes.ts';
+import { specVersionRouter } from './spec-version-routes.ts';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
 import type { Ops } from '../../ops/ops.ts';
 import { schedulesRouter } from './schedules-routes.ts';
@@ -148,6 +149,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   router.post('/preview', previewHandler(options.fetcher, sendError));
   router.use(specsRouter(engine.storage));
   router.use(trustRouter(engine));
+  router.use(specVersionRouter(engine));
   if (options.ops) {
     const now = () => engine.clock.now();
     router.use(schedulesRouter(engine.storage, options.ops, now));

@@ -328,3 +328,19 @@ test('hub refuses a bad command line with exit 2', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('crawl update pushes a new spec version and prints it; a stale version or an invalid spec is refused', async () => {
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'update-me' }), { start: false });
+  const run = await cli(['crawl', 'update', crawl.id, specFile('v2', testSpec({ name: 'update-me' }))]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout.trim(), '2');
+  assert.match(run.stderr, /now runs spec version 2; 0 queued URL\(s\)/);
+  assert.equal(hub.engine.crawls.require(crawl.id).specVersion, 2);
+  const stale = await cli(['crawl', 'update', crawl.id, specFile('stale', testSpec({ name: 'update-me', version: 2 }))]);
+  assert.equal(stale.code, 1);
+  assert.match(stale.stderr, /SPEC_VERSION_STALE/);
+  const bad = await cli(['crawl', 'update', crawl.id, specFile('bad-update', { name: 'x', startUrls: [] })]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /startUrls/);
+  assert.equal(hub.engine.crawls.require(crawl.id).specVersion, 2, 'nothing changed');
+});

@@ -256,6 +256,54 @@ export function storageContract(name: string, factory: StorageFactory): void {
     }
   });
 
+  // A running crawl's spec versions (server/crawl/respec.ts)
+
+  test(`${name}: a crawl's spec versions are all kept; queued URLs a version drops end as skipped, counted once; items are counted per version`, async () => {
+    const { storage, reopen } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3'), req('/4', 0, 'b.example')]));
+      await storage.createCrawl(newCrawl('other', [req('/1')]));
+      assert.deepEqual(await storage.listSpecVersions('c'), [], 'a crawl never changed keeps its one spec in its row');
+      await storage.recordPage(page('c', 'http://a.example/1', [req('/5', 1)], 2));
+      await storage.addSpecVersion('c', { version: 2, spec: '{"name":"x","version":2}', at: 3000 });
+      await storage.addSpecVersion('c', { version: 5, spec: '{"name":"x","version":5}', at: 4000 });
+      await assert.rejects(storage.addSpecVersion('c', { version: 5, spec: '{}', at: 5000 }), 'a version is stored once');
+      assert.deepEqual((await storage.listSpecVersions('c')).map((v) => [v.version, v.spec, v.createdAt, v.dropped]), [
+        [1, '{"name":"x"}', 1000, 0],
+        [2, '{"name":"x","version":2}', 3000, 0],
+        [5, '{"name":"x","version":5}', 4000, 0],
+      ], 'the first version is kept with the crawl\'s creation time');
+      const row = (await storage.listCrawls()).find((c) => c.id === 'c')!;
+      assert.deepEqual([row.specVersion, row.spec], [5, '{"name":"x","version":5}'], 'the crawl runs the newest');
+      // Scanned in key order, a page at a time; only what is queued.
+      const first = await storage.scanQueued('c', '', 2);
+      const rest = await storage.scanQueued('c', first.at(-1)!.key, 10);
+      assert.deepEqual([...first, ...rest].map((q) => [q.url, q.depth]), [
+        ['http://a.example/2', 0], ['http://a.example/3', 0], ['http://a.example/5', 1], ['http://b.example/4', 0],
+      ]);
+      const dropped = await storage.dropQueued('c', 5, ['http://a.example/5', 'http://b.example/4', 'http://a.example/1', 'http://nope/'], { code: 'SPEC_DROPPED', message: 'no rule', at: 4500 });
+      assert.equal(dropped, 2, 'a done page and an unknown key are not dropped');
+      assert.equal(await storage.dropQueued('c', 5, ['http://a.example/5'], { code: 'SPEC_DROPPED', message: 'no rule', at: 4500 }), 0, 'dropped once');
+      assert.deepEqual(await storage.countByState('c'), { queued: 2, done: 1, failed: 0, skipped: 2 });
+      assert.equal((await storage.getRequest('c', 'http://a.example/5'))?.errorCode, 'SPEC_DROPPED');
+      assert.deepEqual((await storage.loadQueued('c', 'b.example', 0, 10)).length, 0, 'gone from its host\'s queue');
+      const page2 = { ...page('c', 'http://a.example/2', [], 3), specVersion: 5 };
+      await storage.recordPage(page2);
+      assert.deepEqual(await storage.itemsByVersion('c'), [{ specVersion: 1, items: 2 }, { specVersion: 5, items: 3 }]);
+      assert.deepEqual(await storage.itemsByVersion('other'), []);
+    } finally {
+      await storage.close();
+    }
+    const again = await reopen();
+    try {
+      const row = (await again.listCrawls()).find((c) => c.id === 'c')!;
+      assert.deepEqual([row.pagesSkipped, row.specVersion], [2, 5]);
+      assert.deepEqual((await again.listSpecVersions('c')).map((v) => [v.version, v.dropped]), [[1, 0], [2, 0], [5, 2]]);
+    } finally {
+      await again.close();
+    }
+  });
+
   // Metrics
   test(`${name}: observeCommits is told of each commit that made writes durable, until it is removed`, async () => {
     const { storage } = await factory.open();
