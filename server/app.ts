@@ -165,7 +165,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     });
   }
 
-  engine.conditional = ops.recrawls;
+  engine.relay.conditional = ops.recrawls;
   const relay = relayHandler(engine, fetcher, options.relay.maxConcurrentPerWorker);
   const httpServer = createServer((req, res) => {
     const leaseId = relayLeaseId(req);

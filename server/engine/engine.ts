@@ -8,23 +8,23 @@
 // steps never call each other in circles: each gets what it needs from here.
 // Transport (sockets, HTTP) and live views call the engine, never the steps.
 import { EventEmitter } from 'node:events';
-import type { FailurePayload, ProtocolError, Reply, ResultPayload } from '../../shared/protocol.ts';
+import type { FailurePayload, Lease, ProtocolError, Reply, ResultPayload } from '../../shared/protocol.ts';
 import { ErrorCode, recordedWorkerFailure } from '../../shared/errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
-import type { ConditionalFetch, FailedFetches } from './lease-fetch.ts';
+import type { FailedFetches } from './lease-fetch.ts';
+import { RelayReports } from './relay-reports.ts';
 import { Prefetcher } from './prefetch.ts';
-import type { Lease } from '../../shared/protocol.ts';
 import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
 import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import { CrawlRegistry } from '../crawl/registry.ts';
 import type { RetryPolicy } from '../crawl/retry.ts';
-import { LeaseManager, type LeaseRecord, type ServedPage } from '../lease/leases.ts';
+import { LeaseManager, type LeaseRecord } from '../lease/leases.ts';
 import { WorkerRegistry, type WorkerSession } from '../lease/workers.ts';
 import { Dispatcher } from '../lease/dispatcher.ts';
-import { Results, type Failure } from '../results/results.ts';
+import { Results } from '../results/results.ts';
 import { parserOf, type Check } from '../validate/validator.ts';
 import { systemClock, type Clock, type ClockTimer } from '../clock.ts';
 import { WorkerStats } from './worker-stats.ts';
@@ -80,16 +80,14 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly prefetcher: Prefetcher;
   /** Prefetches that failed (and so ended their lease): the worker's relay request is told why. */
   readonly failedFetches: FailedFetches;
-  /** Re-crawls' conditional fetches (server/ops/ sets it: ops is built on the engine). */
-  conditional: ConditionalFetch | undefined;
+  /** The relay's fetches report here (server/transport/relay-route.ts, prefetch.ts). */
+  readonly relay: RelayReports;
 
   private constructor(storage: Storage, options: EngineOptions) {
     super();
     this.storage = storage;
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
-    this.prefetcher = new Prefetcher(this, options.fetcher, options.prefetchPerWorker ?? 0, (id) => this.leases.get(id));
-    this.failedFetches = this.prefetcher.failed;
     const onError = (error: unknown, what: string) => this.log.error({ err: error }, `${what} failed`);
     this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock);
     this.crawls = new CrawlRegistry(storage, this.clock, {
@@ -108,6 +106,15 @@ export class Engine extends EventEmitter<EngineEvents> {
       onWork: () => this.dispatcher.runSoon(),
       onError,
     });
+    this.relay = new RelayReports({
+      clock: this.clock,
+      politeness: () => this.politeness,
+      results: this.results,
+      isLive: (record) => this.isLive(record),
+      onFetch: (outcome, latencyMs) => this.emit('relayFetch', outcome, latencyMs),
+    });
+    this.prefetcher = new Prefetcher(this.relay, options.fetcher, options.prefetchPerWorker ?? 0, (id) => this.leases.get(id));
+    this.failedFetches = this.prefetcher.failed;
     this.trust = new TrustKeeper(options.validation, {
       storage,
       crawls: this.crawls,
@@ -287,34 +294,6 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.leases.get(record.id) === record;
   }
 
-  // The relay (server/transport/relay-route.ts) reports its fetches here.
-
-  /** For the relay's fetch (server/engine/lease-fetch.ts). */
-  now(): number {
-    return this.clock.now();
-  }
-
-  /** The page is kept with the lease while it stands; the relay marks it fetched once the worker is served it. */
-  relayFetched(record: LeaseRecord, served: ServedPage, latencyMs: number): void {
-    this.emit('relayFetch', 'ok', latencyMs);
-    this.politeness.fetched(record.crawl, record.entry.host, served.fetched.status, latencyMs);
-    if (this.isLive(record)) record.served = served;
-  }
-
-  /** A second-opinion lease's page: the body kept for its check (the site is not asked again). */
-  relayServedCheck(record: LeaseRecord): ServedPage {
-    const served = record.check!.served;
-    record.fetched = served.fetched;
-    return served;
-  }
-
-  relayFailed(record: LeaseRecord, failure: Failure, elapsedMs?: number): void {
-    if (elapsedMs !== undefined) this.emit('relayFetch', 'error', elapsedMs);
-    // Before the lease ends: a 429, 503 or timeout slows the whole host down (AutoThrottle, Retry-After).
-    this.politeness.failed(record.crawl, record.entry.host, failure.code, failure.httpStatus, failure.retryAfterMs);
-    this.results.fail(record, failure);
-  }
-
   // A worker's answers
 
   /**
@@ -403,15 +382,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private notifyRevoked(records: Iterable<LeaseRecord>): void {
-    const byWorker = new Map<string, string[]>();
-    for (const record of records) byWorker.set(record.workerId, [...(byWorker.get(record.workerId) ?? []), record.id]);
-    for (const [workerId, ids] of byWorker) {
-      const worker = this.workers.get(workerId);
-      if (worker) {
-        worker.revoke(ids);
-        this.workers.markHungry(worker);
-      }
-    }
+    this.workers.revoked(records);
     this.dispatcher.kick();
   }
 

@@ -13,7 +13,6 @@ import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { WorkerKind } from '../../shared/protocol.ts';
 import type { SpecVersionStore } from './spec-versions.ts';
 import type { OpsStorage } from './ops-storage.ts';
-
 import type { FleetStorage } from './fleet-rows.ts';
 export type { CrawlStatus };
 

@@ -77,7 +77,7 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrent
     active.set(worker.id, busy + 1);
     try {
       // A second opinion is served from the body kept for its check: the site is not asked again.
-      const served = record.check ? engine.relayServedCheck(record) : await fetchOnce(engine, fetcher, record);
+      const served = record.check ? engine.relay.servedCheck(record) : await fetchOnce(engine.relay, fetcher, record);
       if (!engine.isLive(record)) {
         refuse(res, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
         return;

@@ -12,42 +12,23 @@
 import type { Socket } from 'socket.io-client';
 import {
   ACK_TIMEOUT_MS,
-  MAX_RESULTS_PER_BATCH,
   RELAY_PATH,
-  RESULT_LIMITS,
-  RESULT_UPLOAD_PATH,
   WORKER_SECRET_HEADER,
   type ClientToServerEvents,
   type CrawlSpecReply,
   type Lease,
   type ProtocolError,
-  type Reply,
-  type ResultPayload,
-  type ResultReply,
-  type ResultsReply,
   type ServerToClientEvents,
   type Welcome,
 } from '../protocol.ts';
 import type { Spec } from '../spec/schema.ts';
+import { ResultSender } from './result-sender.ts';
 import type { ExtractedItem } from '../extract/engine.ts';
 import { ErrorCode } from '../errors.ts';
-import { clearTimer, newAbortController, platformFetch, setTimer, utf8Length, type AbortControllerLike, type FetchLike, type TimerHandle } from '../platform.ts';
+import { clearTimer, newAbortController, platformFetch, setTimer, type AbortControllerLike, type FetchLike, type TimerHandle } from '../platform.ts';
 
 export type WorkerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** Room left in a socket message for socket.io's own framing (event name, ack id). */
-const MESSAGE_FRAMING_BYTES = 1024;
-
-/** Room in a batch message for its wrapper ({"results":[...]}) and commas. */
-const BATCH_OVERHEAD_BYTES = 64;
-
-/** A result waiting to go in the next batch. */
-interface Outgoing {
-  readonly payload: ResultPayload;
-  readonly bytes: number;
-  readonly resolve: (reply: ResultReply) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 export interface ExtractOutput {
   items: ExtractedItem[];
@@ -120,13 +101,7 @@ export class WorkerLoop {
   private paused = false;
   private lastStartAt = 0;
   private pumpTimer: TimerHandle | undefined;
-  /** Result uploads go one at a time (the hub caps them per worker). */
-  private uploads: Promise<unknown> = Promise.resolve();
-  /** Results waiting for the batch in flight to be acknowledged. */
-  private outbox: Outgoing[] = [];
-  /** The connection a batch is in flight on (undefined: none), so a reconnect does not wait for a lost ack. */
-  private batchInFlight: number | undefined;
-  private connection = 0;
+  private readonly results: ResultSender;
 
   constructor(options: WorkerLoopOptions) {
     this.socket = options.socket;
@@ -135,6 +110,7 @@ export class WorkerLoop {
     this.fetchImpl = options.fetch ?? platformFetch;
     this.concurrency = options.concurrency;
     this.minDelayMs = options.minDelayMs ?? 0;
+    this.results = new ResultSender(this.socket, this.hubUrl, this.fetchImpl, () => this.welcome, (leases) => this.accept(leases));
 
     this.socket.on('welcome', (welcome) => {
       this.welcome = welcome;
@@ -153,8 +129,7 @@ export class WorkerLoop {
     });
     this.socket.on('disconnect', () => {
       // The hub gives our leases back when the connection drops, so work in progress is void.
-      this.connection++;
-      this.batchInFlight = undefined;
+      this.results.disconnected();
       this.dropAll();
       if (this.state !== 'stopped' && this.state !== 'outdated' && this.state !== 'banned') this.setState('connecting');
     });
@@ -268,8 +243,6 @@ export class WorkerLoop {
   }
 
   private dropAll(): void {
-    const unsent = this.outbox.splice(0);
-    for (const out of unsent) out.reject(new Error('disconnected before the result was sent'));
     for (const job of this.running.values()) job.abort.abort();
     this.running.clear();
     this.queue.length = 0;
@@ -357,7 +330,7 @@ export class WorkerLoop {
       if (!live()) return;
       job.activity.stage = 'sending';
       this.changed();
-      const reply = await this.sendResult({ leaseId: lease.id, items: output.items, links: output.links }, job);
+      const reply = await this.results.send({ leaseId: lease.id, items: output.items, links: output.links }, job.abort.signal);
       if (reply.ok) {
         this.stats.pages++;
         this.stats.items += output.items.length;
@@ -373,82 +346,6 @@ export class WorkerLoop {
       this.stats.failures++;
       this.lastError = { code: ErrorCode.WORKER_ERROR, message: String((error as Error)?.message ?? error) };
     }
-  }
-
-  /**
-   * Sends a result by socket when it fits in one message (the hub closes the
-   * connection on a larger one), else through the hub's result upload.
-   */
-  private async sendResult(payload: ResultPayload, job: Job): Promise<ResultReply> {
-    const limit = (this.welcome?.maxMessageBytes ?? RESULT_LIMITS.maxMessageBytes) - MESSAGE_FRAMING_BYTES;
-    const json = JSON.stringify(payload);
-    // A UTF-8 byte per UTF-16 unit at least, three at most: count exactly only in between.
-    const fits = json.length <= limit && (json.length * 3 <= limit || utf8Length(json) <= limit);
-    if (fits) return new Promise<ResultReply>((resolve, reject) => {
-      this.outbox.push({ payload, bytes: json.length * 3 <= limit ? json.length * 3 : utf8Length(json), resolve, reject });
-      this.flushResults();
-    });
-    const upload = async (): Promise<ResultReply> => {
-      const response = await this.fetchImpl(`${this.hubUrl}${RESULT_UPLOAD_PATH}/${encodeURIComponent(payload.leaseId)}`, {
-        method: 'POST',
-        headers: { [WORKER_SECRET_HEADER]: this.welcome?.workerSecret ?? '', 'content-type': 'application/json' },
-        body: json,
-        signal: job.abort.signal,
-        cache: 'no-store',
-      });
-      const text = await response.text();
-      try {
-        return JSON.parse(text) as ResultReply;
-      } catch {
-        return { ok: false, error: { code: ErrorCode.WORKER_ERROR, message: `the result upload answered ${response.status} without a reply` } };
-      }
-    };
-    const sent = this.uploads.then(upload, upload);
-    this.uploads = sent.catch(() => undefined);
-    return sent;
-  }
-
-  /**
-   * Sends the waiting results as one batch, unless a batch is in flight: then
-   * they wait for its ack and go together. A batch stays within the hub's
-   * message size (its results' bytes are counted as sendResult measured them).
-   */
-  private flushResults(): void {
-    if (this.batchInFlight !== undefined || this.outbox.length === 0 || !this.socket.connected) return;
-    const limit = (this.welcome?.maxMessageBytes ?? RESULT_LIMITS.maxMessageBytes) - MESSAGE_FRAMING_BYTES - BATCH_OVERHEAD_BYTES;
-    const batch: Outgoing[] = [];
-    let bytes = 0;
-    while (this.outbox.length > 0 && batch.length < MAX_RESULTS_PER_BATCH) {
-      const next = this.outbox[0]!;
-      if (batch.length > 0 && bytes + next.bytes + 1 > limit) break;
-      batch.push(this.outbox.shift()!);
-      bytes += next.bytes + 1;
-    }
-    const connection = this.connection;
-    this.batchInFlight = connection;
-    this.socket
-      .timeout(ACK_TIMEOUT_MS)
-      .emitWithAck('results', { results: batch.map((out) => out.payload) })
-      .then(
-        (reply: ResultsReply) => {
-          if (!reply.ok) {
-            for (const out of batch) out.resolve(reply);
-            return;
-          }
-          for (const [i, out] of batch.entries()) {
-            out.resolve(reply.replies[i] ?? { ok: false, error: { code: ErrorCode.WORKER_ERROR, message: 'the hub sent no reply for this result' } });
-          }
-          if (reply.leases && reply.leases.length > 0 && connection === this.connection) this.accept(reply.leases);
-        },
-        (error: unknown) => {
-          for (const out of batch) out.reject(error);
-        },
-      )
-      .finally(() => {
-        if (this.batchInFlight !== connection) return;
-        this.batchInFlight = undefined;
-        this.flushResults();
-      });
   }
 
   private setState(state: WorkerState): void {
