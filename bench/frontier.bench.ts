@@ -121,7 +121,7 @@ async function leaseChild(dir: string, crawlId: string): Promise<void> {
     const commits: Promise<unknown>[] = [];
     for (const lease of leases) {
       const record = core.leaseFor(worker, lease.id) as LeaseRecord;
-      core.relayFetched(record, { fetched: { finalUrl: lease.url, status: 200, contentHash: '0'.repeat(64), contentType: 'text/html', fetchedAt: Date.now() }, payload: Buffer.alloc(0), charset: 'utf-8' }, 0);
+      core.relay.relayFetched(record, { fetched: { finalUrl: lease.url, status: 200, contentHash: '0'.repeat(64), contentType: 'text/html', fetchedAt: Date.now() }, payload: Buffer.alloc(0), charset: 'utf-8' }, 0);
       commits.push(core.submitResult(worker, { leaseId: lease.id, items: [], links: [] }));
     }
     await Promise.all(commits);

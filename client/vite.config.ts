@@ -1,5 +1,6 @@
 // The browser pages the hub serves, built by one Vite run into client/dist:
-// the contributor page (index.html) and the admin console (admin.html).
+// the contributor page (index.html), the admin console (admin.html) and the
+// headless edge worker's page (edge.html: the worker loop without any UI).
 // `npm run build` runs this; the hub serves client/dist when it exists.
 // `vite --config client/vite.config.ts` serves the pages for development and
 // passes the hub's routes to a hub on 127.0.0.1:8470 (or $CROWDCRAWL_HUB).
@@ -23,6 +24,7 @@ export default defineConfig({
       input: {
         index: `${root}index.html`,
         admin: `${root}admin.html`,
+        edge: `${root}edge.html`,
       },
     },
   },

@@ -19,6 +19,14 @@ export const hubOptionsSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8470),
   host: z.string().min(1).default('127.0.0.1'),
   dataDir: z.string().min(1).default(join(homedir(), '.crowdcrawl')),
+  /**
+   * PostgreSQL instead of the embedded SQLite in dataDir (docs/scale-out.md):
+   * postgres://user:password@host:port/database. The admin token stays in dataDir.
+   */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'a database URL looks like postgres://user:password@host:5432/database')
+    .optional(),
   /** Admin token; when absent, read from the data dir or generated there on first start. */
   adminToken: z.string().min(16, 'an admin token has at least 16 characters').optional(),
   /** Hosts the relay may fetch even though they are private or loopback (local sites, tests). */
@@ -26,6 +34,12 @@ export const hubOptionsSchema = z.strictObject({
   leaseTtlMs: z.number().int().min(1000).max(3_600_000).default(60_000),
   /** How often expired leases are looked for. */
   leaseSweepMs: z.number().int().min(50).max(60_000).default(1000),
+  /** The fleet (docs/scale-out.md): how often this hub renews its row in storage and gives dead hubs' rows back to the queue. */
+  hubHeartbeatMs: z.number().int().min(50).max(600_000).default(5000),
+  /** A hub whose heartbeat is older than this is dead: its claimed rows (its leases) go back to the queue. */
+  hubDeadAfterMs: z.number().int().min(200).max(3_600_000).default(20_000),
+  /** The address other hubs and the operator see (behind a load balancer: this hub's own URL); the URL it listens on by default. */
+  publicUrl: z.url().optional(),
   retry: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(20).default(3),
@@ -68,8 +82,13 @@ export const hubOptionsSchema = z.strictObject({
       maxRedirects: z.number().int().min(0).max(20).default(5),
       /** Relay requests one worker may have open at once (each lease's page is fetched once, whatever it asks). */
       maxConcurrentPerWorker: z.number().int().min(1).max(10_000).default(64),
+      /**
+       * Fetch a lease's page as soon as the lease is granted (up to maxConcurrentPerWorker
+       * per worker), so the worker's relay request finds it ready or in flight.
+       */
+      prefetch: z.boolean().default(true),
     })
-    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64 }),
+    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64, prefetch: true }),
   /** Validation and trust: who is checked, how often, and what a cheater costs (docs/trust.md). */
   validation: z
     .strictObject({
@@ -147,6 +166,37 @@ export const hubOptionsSchema = z.strictObject({
         .transform((u) => new URL(u).origin),
     )
     .default([]),
+  /** Schedules and webhooks (server/ops/, docs/operate.md). */
+  ops: z
+    .strictObject({
+      /** This hub's name among hubs sharing one database (recorded on the runs and deliveries it claims). */
+      hubId: z.string().min(1).max(200).optional(),
+      /** The address receivers reach the hub at, for the export links in webhook payloads (default: the hub's own URL). */
+      publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /** The longest the scheduler sleeps before it reads the schedules again (another hub may have changed them). */
+      schedulerPollMs: z.number().int().min(100).max(3_600_000).default(60_000),
+      webhooks: z
+        .strictObject({
+          /** One delivery attempt (connect, headers and body) ends within this. */
+          timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+          /** Attempts before a delivery is given up (failed). */
+          maxAttempts: z.number().int().min(1).max(50).default(8),
+          /** The wait after the first failed attempt; doubled after each further one, up to maxDelayMs. */
+          baseDelayMs: z.number().int().min(0).max(3_600_000).default(10_000),
+          maxDelayMs: z.number().int().min(0).max(24 * 3_600_000).default(3_600_000),
+          /** How long a hub holds a delivery it claimed; after that another hub may attempt it. */
+          claimMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+          /** How often the delivery queue is looked at. */
+          pollMs: z.number().int().min(100).max(3_600_000).default(5000),
+          /** Deliveries attempted at once by this hub. */
+          batch: z.number().int().min(1).max(1000).default(8),
+        })
+        .default({ timeoutMs: 10_000, maxAttempts: 8, baseDelayMs: 10_000, maxDelayMs: 3_600_000, claimMs: 60_000, pollMs: 5000, batch: 8 }),
+    })
+    .default({
+      schedulerPollMs: 60_000,
+      webhooks: { timeoutMs: 10_000, maxAttempts: 8, baseDelayMs: 10_000, maxDelayMs: 3_600_000, claimMs: 60_000, pollMs: 5000, batch: 8 },
+    }),
   /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
   pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
@@ -168,6 +218,9 @@ export const hubOptionsSchema = z.strictObject({
     .custom<Logger | LineLog>((v) => typeof v === 'function' || isLogger(v), 'a Logger or a (line) => void function')
     .transform(hubLogger)
     .optional(),
+}).refine((o) => o.hubDeadAfterMs >= 2 * o.hubHeartbeatMs, {
+  message: 'hubDeadAfterMs must be at least twice hubHeartbeatMs (a hub is taken for dead only after it missed a heartbeat)',
+  path: ['hubDeadAfterMs'],
 });
 
 export type HubOptions = z.input<typeof hubOptionsSchema>;

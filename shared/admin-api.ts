@@ -40,6 +40,8 @@ export interface CrawlSummary {
   pagesDone: number;
   pagesFailed: number;
   pagesSkipped: number;
+  /** Queued URLs a newer spec version no longer allowed (counted in pagesSkipped too, code SPEC_DROPPED). */
+  droppedBySpec: number;
   items: number;
   /** How the crawl's results were believed (docs/trust.md). */
   validation: CrawlValidation;
@@ -51,6 +53,37 @@ export interface CrawlSummary {
   hostsActive: number;
   /** The largest delay between two fetches now in force on one host (AutoThrottle, Crawl-delay, perHostDelayMs). */
   maxHostDelayMs: number;
+}
+
+// ---------------------------------------------------------------------------
+// Spec versions: PUT /crawls/:id/spec (a new version for a running crawl), GET /crawls/:id/versions
+
+/** One version of a crawl's spec, with what was extracted under it. */
+export interface SpecVersionView {
+  version: number;
+  /** When it came in (the crawl's creation for the first). */
+  createdAt: number;
+  /** Items recorded with this version. */
+  items: number;
+  /** Queued URLs dropped when it came in, because its rules no longer allowed them. */
+  dropped: number;
+  /** The spec, defaults filled in. */
+  spec: unknown;
+  /** The version new leases get. */
+  current: boolean;
+}
+
+export interface SpecVersionList {
+  crawlId: string;
+  current: number;
+  versions: SpecVersionView[];
+}
+
+/** The answer to PUT /crawls/:id/spec: the crawl as it is now, and what the new version dropped. */
+export interface SpecUpdated {
+  crawl: CrawlSummary;
+  version: number;
+  dropped: number;
 }
 
 export interface CrawlValidation {
@@ -162,6 +195,33 @@ export interface WorkerView {
 
 export interface WorkerList {
   workers: WorkerView[];
+}
+
+// ---------------------------------------------------------------------------
+// GET /hubs: the fleet of hubs sharing this hub's database (docs/scale-out.md)
+
+export interface HubView {
+  id: string;
+  /** The URL it is reached at (its relay's address). */
+  address: string;
+  version: string;
+  startedAt: number;
+  /** Its last heartbeat (epoch ms). */
+  heartbeatAt: number;
+  /** Workers connected to it, as of its last heartbeat. */
+  workers: number;
+  leases: number;
+  pagesPerSec: number;
+  /** Heartbeat within hubDeadAfterMs; a hub that is not alive had its leases given back to the queue. */
+  alive: boolean;
+  /** The hub that answered. */
+  self: boolean;
+}
+
+export interface HubList {
+  hubs: HubView[];
+  /** Since when this hub cannot reach its database (null when it can). */
+  databaseUnavailableSince: number | null;
 }
 
 export interface HubStats {

@@ -38,6 +38,7 @@ export const ERRORS = {
   LEASE_NOT_YOURS: { group: 'give-up', area: 'socket', status: 403, meaning: 'The lease belongs to another worker, or the worker secret is missing or wrong.', todo: "Send the welcome event's worker secret; drop leases that are not yours." },
   LEASE_EXPIRED: { group: 'give-up', area: 'socket', status: 410, meaning: 'The lease ran out before its result came; its URL went back to the queue.', todo: 'Drop the lease; work faster or take fewer leases at once.' },
   LEASE_NOT_FETCHED: { group: 'fix', area: 'socket', status: 409, meaning: 'A result came for a page not fetched through the relay.', todo: 'Fetch the page through the relay before sending its result.' },
+  SPEC_VERSION_UNKNOWN: { group: 'give-up', area: 'socket', status: 404, meaning: 'spec:get asked for a version of the crawl\'s spec this hub does not know.', todo: 'Drop leases of that version; ask without specVersion for the current one.' },
   CRAWL_UNKNOWN: { group: 'fix', area: 'socket', status: 404, meaning: 'No crawl with that id.', todo: "Check the crawl's id (crowdcrawl status lists them)." },
   CRAWL_NOT_RUNNING: { group: 'give-up', area: 'socket', status: 409, meaning: "The lease's crawl was paused, cancelled or has finished.", todo: 'Drop the lease; new leases come when a crawl runs.' },
   RESULT_INVALID: { group: 'fix', area: 'socket', status: 400, meaning: "A result does not fit the crawl's spec or the result limits; the page goes to another worker.", todo: "Extract with the crawl's current spec and stay within RESULT_LIMITS." },
@@ -61,6 +62,7 @@ export const ERRORS = {
   SPEC_NAME_TAKEN: { group: 'fix', area: 'http', status: 409, meaning: 'Another saved spec has that name.', todo: 'Choose another name.' },
   WORKER_UNKNOWN: { group: 'give-up', area: 'http', status: 404, meaning: 'No connected worker session with that id (it may have left).', todo: 'Reload the worker list.' },
   CRAWL_STATE: { group: 'fix', area: 'http', status: 409, meaning: "The crawl's status does not allow this (e.g. pausing a paused crawl).", todo: "Check the crawl's status first; an ended crawl cannot be restarted." },
+  SPEC_VERSION_STALE: { group: 'fix', area: 'http', status: 409, meaning: "A new spec for a running crawl names a version that is not above the crawl's current one.", todo: 'Leave "version" out (the hub takes the next one) or give a larger one.' },
   BAN_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No ban of that kind and value.', todo: 'Reload the list of bans (GET /api/bans).' },
   WORKER_TOKEN_NOT_FOUND: { group: 'fix', area: 'http', status: 404, meaning: 'No worker token with that id.', todo: 'Reload the list of worker tokens (GET /api/worker-tokens).' },
   PREVIEW_UNAVAILABLE: { group: 'operator', area: 'http', status: 501, meaning: 'The hub was started without a page fetcher, so it cannot preview.', todo: 'Start the hub normally (crowdcrawl hub) to preview.' },
@@ -90,6 +92,7 @@ export const ERRORS = {
   SITEMAP_TOO_LARGE: { group: 'give-up', area: 'page', meaning: 'A sitemap is larger than the limit (compressed or not).', todo: 'Nothing: the sitemap is skipped.' },
   SITEMAP_BAD_GZIP: { group: 'give-up', area: 'page', meaning: 'A .gz sitemap is not valid gzip.', todo: 'Nothing: the sitemap is skipped.' },
   RESULT_WITHDRAWN: { group: 'retry', area: 'page', meaning: "The page's result came from a contributor later caught cheating, and its body was no longer kept: its items were removed and it is crawled again.", todo: 'Nothing: the page is re-crawled while its crawl runs (see docs/trust.md).' },
+  SPEC_DROPPED: { group: 'give-up', area: 'page', meaning: "A queued URL that a newer version of the crawl's spec no longer allows (its follow rules or maxDepth); it is skipped, never fetched.", todo: "Nothing: push a version whose rules allow it if it is wanted (docs/operate.md)." },
   SITEMAP_FAILED: { group: 'give-up', area: 'page', meaning: 'A sitemap could not be read for another reason.', todo: "See the message on the crawl's sources." },
 
   // Workers: what a worker reports, and what the hub records for it.
@@ -118,6 +121,15 @@ export const ERRORS = {
   STORAGE_UNAVAILABLE: { group: 'operator', area: 'cli', meaning: 'The hub could not reach its PostgreSQL database at start (--database-url or CROWDCRAWL_DATABASE_URL), or could not bring its schema up to date.', todo: 'Check that PostgreSQL runs and answers at that URL (host, port, user, password, database name); the message says what failed.' },
   MIGRATE_TARGET_NOT_EMPTY: { group: 'fix', area: 'cli', meaning: 'crowdcrawl migrate refuses a PostgreSQL database that already holds crawls, specs or other data: it copies into an empty one only.', todo: 'Create a new, empty database (createdb) and give its URL with --to.' },
   MIGRATE_SOURCE_MISSING: { group: 'fix', area: 'cli', meaning: 'crowdcrawl migrate found no hub database (crowdcrawl.db) in the --from directory.', todo: "Give the hub's data dir (its --data-dir), the one holding crowdcrawl.db." },
+
+  // Operations: schedules, webhooks, deleting crawls (docs/operate.md).
+  SCHEDULE_INVALID: { group: 'fix', area: 'http', status: 400, meaning: 'A schedule does not validate: a bad cron expression, an unknown time zone, an unknown saved spec or a bad setting; the message lists each problem with its path.', todo: 'Fix every listed path (docs/operate.md, "Schedules").' },
+  SCHEDULE_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No schedule with that id.', todo: 'Reload the list of schedules (GET /api/schedules).' },
+  WEBHOOK_INVALID: { group: 'fix', area: 'http', status: 400, meaning: 'A webhook does not validate: its URL is not http(s), or an event or setting is unknown; the message lists each problem with its path.', todo: 'Fix every listed path (docs/operate.md, "Webhooks").' },
+  WEBHOOK_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No webhook with that id.', todo: 'Reload the list of webhooks (GET /api/webhooks).' },
+  DELIVERY_UNKNOWN: { group: 'fix', area: 'http', status: 404, meaning: 'No webhook delivery with that id.', todo: 'Reload the list of deliveries (GET /api/webhooks/deliveries).' },
+  PAGE_UNCHANGED: { group: 'give-up', area: 'relay', status: 409, meaning: "A re-crawl's page has not changed since the previous run (a 304, or the same bytes): the hub recorded it with the previous run's items.", todo: 'Drop the lease and take the next one: there is nothing to extract.' },
+  CRAWL_ACTIVE: { group: 'fix', area: 'http', status: 409, meaning: 'The crawl is running or paused: it cannot be deleted while it may still change.', todo: 'Cancel it first (POST /api/crawls/:id/cancel, or the console), then delete it.' },
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -155,6 +167,7 @@ export const SOCKET_ERROR_CODES = [
   'BAD_REQUEST', 'PROTOCOL_MISMATCH', 'BANNED', 'LEASE_UNKNOWN', 'LEASE_NOT_YOURS', 'LEASE_EXPIRED', 'LEASE_NOT_FETCHED',
   'CRAWL_UNKNOWN', 'CRAWL_NOT_RUNNING', 'RESULT_INVALID', 'STORAGE_FAILED', 'UNKNOWN_EVENT', 'INTERNAL', 'UNAUTHORIZED',
   'RESULT_REFUSED', 'WORKER_TOKEN_UNKNOWN', 'NAME_INVALID', 'RATE_LIMITED', 'TOO_MANY_SOCKETS', 'ORIGIN_NOT_ALLOWED', 'RESULT_TOO_LARGE',
+  'SPEC_VERSION_UNKNOWN',
 ] as const satisfies readonly ErrorCode[];
 
 /** The fetch relay's failures (server/relay/errors.ts). */

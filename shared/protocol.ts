@@ -77,7 +77,11 @@ export const helloSchema = z.strictObject({
 export type Hello = z.input<typeof helloSchema>;
 
 export const capacitySchema = z.strictObject({ capacity: z.number().int().min(0).max(256) });
-export const specRequestSchema = z.strictObject({ crawlId: z.string().min(1).max(64) });
+export const specRequestSchema = z.strictObject({
+  crawlId: z.string().min(1).max(64),
+  /** A lease's version (absent: the current one): leases granted before a spec change keep theirs. */
+  specVersion: z.number().int().min(1).max(1_000_000).optional(),
+});
 
 const fieldValue = z.union([
   z.string().max(RESULT_LIMITS.maxValueLength),
@@ -106,6 +110,22 @@ export const resultSchema = z.strictObject({
   extractMs: z.number().min(0).max(3_600_000).optional(),
 });
 export type ResultPayload = z.output<typeof resultSchema>;
+
+/** Results in one `results` message at most (each counts against the rate limits on its own). */
+export const MAX_RESULTS_PER_BATCH = 32;
+
+/** Several pages' results in one message (all of it within Welcome.maxMessageBytes). */
+export const resultsSchema = z.strictObject({ results: z.array(resultSchema).min(1).max(MAX_RESULTS_PER_BATCH) });
+
+/** The hub's answer to one result: `pending` when it is held back until a second opinion agrees (docs/trust.md). */
+export type ResultReply = Reply<{ duplicate: boolean; pending?: boolean }>;
+
+/**
+ * The answer to a `results` message: one reply per result, in order, each
+ * given after that result's commit; and the leases granted to the worker
+ * meanwhile (the capacity the commits freed), so they need no message of their own.
+ */
+export type ResultsReply = Reply<{ replies: ResultReply[]; leases?: Lease[] }>;
 
 export const failureSchema = z.strictObject({
   leaseId: z.string().min(1).max(64),
@@ -153,14 +173,18 @@ export interface ServerToClientEvents {
   /** Leases taken back (expired, crawl paused or cancelled): stop working on them. */
   'leases:revoked': (leaseIds: string[]) => void;
   'hub:error': (error: ProtocolError) => void;
+  /** A crawl has a new spec version, pushed by its operator: leases from now on carry it (older leases keep theirs). */
+  'spec:changed': (change: CrawlSpecReply) => void;
 }
 
 /** Events a worker sends to the hub; every one with an ack. */
 export interface ClientToServerEvents {
   capacity: (payload: { capacity: number }, ack: (reply: Reply) => void) => void;
-  'spec:get': (payload: { crawlId: string }, ack: (reply: Reply<CrawlSpecReply>) => void) => void;
-  /** `pending`: taken, and held back until a second opinion agrees (docs/trust.md). */
-  result: (payload: ResultPayload, ack: (reply: Reply<{ duplicate: boolean; pending?: boolean }>) => void) => void;
+  'spec:get': (payload: { crawlId: string; specVersion?: number }, ack: (reply: Reply<CrawlSpecReply>) => void) => void;
+  /** One page's result (workers send `results`; this one stays for simple clients). */
+  result: (payload: ResultPayload, ack: (reply: ResultReply) => void) => void;
+  /** Several pages' results at once: one reply each, in order, plus any new leases. */
+  results: (payload: { results: ResultPayload[] }, ack: (reply: ResultsReply) => void) => void;
   /** The worker could not process a page it fetched (e.g. its parser crashed). */
   failure: (payload: FailurePayload, ack: (reply: Reply) => void) => void;
   /** Hand leases back unworked (a clean shutdown). */

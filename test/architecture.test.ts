@@ -17,7 +17,7 @@ const MAX_LINES = 400;
  * after them; the live views and transport, which call the engine, after it;
  * `app.ts` and `cli/` last.
  */
-const SERVER_ORDER = ['storage', 'frontier', 'crawl', 'politeness', 'lease', 'results', 'validate', 'export', 'engine', 'live', 'metrics', 'transport', 'app'] as const;
+const SERVER_ORDER = ['storage', 'frontier', 'crawl', 'politeness', 'lease', 'results', 'validate', 'export', 'engine', 'ops', 'live', 'metrics', 'transport', 'app'] as const;
 /**
  * Leaves: any step may use them; they import only shared/ and each other. The
  * relay's fetcher is one (robots.txt and sitemaps are fetched with it too), and

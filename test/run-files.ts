@@ -10,7 +10,8 @@ import { spec } from 'node:test/reporters';
 const SLOWEST_FIRST = [
   'test/client/contributor-page.test.ts', // ~45 s: real Chromium tabs, a network drop
   'test/server/cli/cli.test.ts', // ~30 s: many CLI processes
-  'test/server/faults/hub-kill.test.ts', // ~30 s: hubs SIGKILLed and restarted
+  'test/server/faults/hub-kill.test.ts', // ~30 s: hubs SIGKILLed and restarted (fault 2 on both backends)
+  'test/server/cli/migrate.test.ts', // ~20 s: a crawl on SQLite, migrated, finished on PostgreSQL
   'test/server/cli/preview.test.ts',
   'test/server/cli/workers.test.ts',
   'test/client/admin-console.test.ts',

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
 import { hubOptionsSchema } from '../options.ts';
-import type { CrawlDetail, CrawlList, CrawlSummary, CreateCrawlRequest, HubStats, WorkerList, WorkerView } from '../../shared/admin-api.ts';
+import type { CrawlDetail, CrawlList, CrawlSummary, CreateCrawlRequest, HubList, HubStats, SpecUpdated, WorkerList, WorkerView } from '../../shared/admin-api.ts';
 import type { ExportFormat } from '../export/export.ts';
 import { ErrorCode, whatToDo } from '../../shared/errors.ts';
 
@@ -112,7 +112,7 @@ export class AdminClient {
   }
 
   /** Sends a request; resolves with the response when its status is 2xx, else throws the hub's error. */
-  private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<Dispatcher.ResponseData> {
+  private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown, timeouts: { bodyTimeout?: number } = {}): Promise<Dispatcher.ResponseData> {
     let response: Dispatcher.ResponseData;
     try {
       response = await request(`${this.hubUrl}/api${path}`, {
@@ -125,6 +125,7 @@ export class AdminClient {
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         headersTimeout: 30_000,
+        ...timeouts,
       });
     } catch (error) {
       const code = (error as { code?: string }).code ?? (error as Error).name;
@@ -157,9 +158,20 @@ export class AdminClient {
     return (await response.body.json()) as T;
   }
 
+  /** Any admin API route, answered as JSON (undefined for 204). */
+  async call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
+    return (response.statusCode === 204 ? undefined : await response.body.json()) as T;
+  }
+
   createCrawl(spec: unknown, options: { start: boolean }): Promise<CrawlSummary> {
     const body: CreateCrawlRequest = { spec, start: options.start };
     return this.json('POST', '/crawls', body);
+  }
+
+  /** A new spec version for a running crawl (PUT /crawls/:id/spec). */
+  updateSpec(id: string, spec: unknown): Promise<SpecUpdated> {
+    return this.json('PUT', `/crawls/${encodeURIComponent(id)}/spec`, { spec });
   }
 
   async listCrawls(): Promise<CrawlSummary[]> {
@@ -174,16 +186,29 @@ export class AdminClient {
     return this.json('GET', '/stats');
   }
 
+  hubs(): Promise<HubList> {
+    return this.json('GET', '/hubs');
+  }
+
   async workers(): Promise<WorkerView[]> {
     return (await this.json<WorkerList>('GET', '/workers')).workers;
   }
 
   /** The export as a byte stream (errors before the first byte are thrown; later ones come from the stream). */
-  async exportStream(id: string, format: ExportFormat, options: { escapeFormulas?: boolean } = {}): Promise<Readable> {
+  async exportStream(id: string, format: ExportFormat, options: { escapeFormulas?: boolean; changed?: boolean } = {}): Promise<Readable> {
     const query = new URLSearchParams({ format });
+    if (options.changed) query.set('changed', 'true');
     // The hub escapes CSV formulas unless told not to.
     if (options.escapeFormulas === false) query.set('escapeFormulas', 'false');
     const response = await this.send('GET', `/crawls/${encodeURIComponent(id)}/export?${query}`);
+    return response.body;
+  }
+
+  /** The crawl's item feed from `after` (JSON Lines with cursors); with `follow`, open until the crawl ends. */
+  async feedStream(id: string, options: { after: number; follow: boolean }): Promise<Readable> {
+    const query = new URLSearchParams({ after: String(options.after), follow: String(options.follow) });
+    // A followed crawl may commit nothing for a long while: no limit on the time between chunks.
+    const response = await this.send('GET', `/crawls/${encodeURIComponent(id)}/feed?${query}`, undefined, { bodyTimeout: 0 });
     return response.body;
   }
 }
@@ -204,7 +229,8 @@ export function reportFailure(command: string, error: unknown): number {
     const todo = whatToDo(error.code);
     if (todo !== undefined) console.error(`  what to do: ${todo}`);
     // A crawl id or argument the hub did not take is a bad command line (exit code 2).
-    return error.code === ErrorCode.CRAWL_UNKNOWN || error.code === ErrorCode.BAD_REQUEST ? 2 : 1;
+    const badInput: string[] = [ErrorCode.CRAWL_UNKNOWN, ErrorCode.BAD_REQUEST, ErrorCode.SCHEDULE_INVALID, ErrorCode.SCHEDULE_UNKNOWN];
+    return badInput.includes(error.code) ? 2 : 1;
   }
   console.error(`crowdcrawl ${command}: ${error instanceof Error ? error.message : String(error)}`);
   return 1;

@@ -9,6 +9,7 @@ import { AdminClient, AdminClientError, resolveHubUrl, runAdminCommand, UsageErr
 import { ProgressLine } from './progress.ts';
 
 const HELP = `usage: crowdcrawl crawl SPEC.json [--hub URL] [--token TOKEN] [--paused] [--wait]
+       crowdcrawl crawl update ID SPEC.json   (a new spec version for a running crawl; --help for more)
 
 Creates a crawl on a hub from a spider spec (a JSON file, or - for stdin) and
 prints the crawl's id on stdout. The spec is checked first: every problem is
@@ -90,9 +91,9 @@ async function follow(client: AdminClient, id: string, pollMs: number): Promise<
 }
 
 export const command: Command = {
-  summary: 'create a crawl from a spec file (and follow it with --wait)',
-  run: (argv) =>
-    runAdminCommand(
+  summary: 'create a crawl from a spec file (and follow it with --wait); crawl update: push a new spec version',
+  // `crawl update ID SPEC.json` (a spec file named "update" is ./update).
+  run: async (argv) => argv[0] === 'update' ? (await import('./crawl-update.ts')).runUpdate(argv.slice(1), readSpecFile) : runAdminCommand(
       {
         name: 'crawl',
         help: HELP,

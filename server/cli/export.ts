@@ -7,15 +7,26 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from './command.ts';
 import { EXPORT_FORMATS, isExportFormat, type ExportFormat } from '../export/export.ts';
 import { runAdminCommand, UsageError } from './admin-client.ts';
+import { followFeed } from './export-follow.ts';
 
-const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--no-escape-formulas] [--hub URL] [--token TOKEN]
+const HELP = `usage: crowdcrawl export ID [--format jsonl|json|csv] [-o FILE] [--changed] [--no-escape-formulas] [--hub URL] [--token TOKEN]
+       crowdcrawl export ID --follow [--after CURSOR] [-o FILE] [--hub URL] [--token TOKEN]
 
 Downloads a crawl's items (it may still be running: you get what is stored so far).
+
+  --follow          stream the items as they become valid, until the crawl ends,
+                    as JSON Lines with a cursor on every line; an item withdrawn
+                    later (a caught cheater) comes as {"cursor":N,"withdrawn":ID}.
+                    With -o, lines are appended to FILE
+  --after CURSOR    start after this cursor (the last one you read): resumes a
+                    follow, or with no --follow reads what came after it once
 
   --format F        jsonl (one JSON object per line), json (one array) or csv
                     (default: from the -o file's extension, else jsonl)
   -o, --output FILE write to FILE (written as FILE.part and renamed when complete)
                     instead of stdout
+  --changed         only the items of pages that changed since the previous run
+                    (a re-crawl: items carried from unchanged pages are left out)
   --no-escape-formulas
                     csv: write cells that start with = + - @ (tab, CR) as they
                     are; by default they get a leading ' so a spreadsheet does
@@ -49,14 +60,29 @@ export const command: Command = {
       {
         name: 'export',
         help: HELP,
-        options: { format: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o' }, 'escape-formulas': { type: 'boolean' } },
+        options: {
+          format: { type: 'string', short: 'f' },
+          output: { type: 'string', short: 'o' },
+          'escape-formulas': { type: 'boolean' },
+          follow: { type: 'boolean' },
+          changed: { type: 'boolean' },
+          after: { type: 'string' },
+        },
         positionals: { min: 1, max: 1, usage: 'give exactly one crawl id' },
       },
       argv,
       async ({ values, positionals, connect }) => {
         const output = values.output === '-' ? undefined : values.output;
+        if (values.follow === true || values.after !== undefined) {
+          if (values.format !== undefined && values.format !== 'jsonl') throw new UsageError('--follow and --after give JSON Lines only (withdrawals cannot be said in CSV or one JSON array)');
+          const after = values.after === undefined ? 0 : Number(values.after);
+          if (!Number.isSafeInteger(after) || after < 0) throw new UsageError(`--after takes a cursor, a whole number >= 0 (got "${values.after}")`);
+          const follow = values.follow === true;
+          const body = await connect().feedStream(positionals[0]!, { after, follow });
+          return followFeed(body, { crawlId: positionals[0]!, after, follow, output });
+        }
         const format = formatFor(values.format, output);
-        const body = await connect().exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? true });
+        const body = await connect().exportStream(positionals[0]!, format, { escapeFormulas: values['escape-formulas'] ?? true, changed: values.changed ?? false });
 
         let bytes = 0;
         const count = new Transform({

@@ -8,7 +8,7 @@ import { hubOptionsSchema, type HubOptions } from '../options.ts';
 import { UsageError } from './admin-client.ts';
 import { createLogger, logLevelFrom, type LogLevel } from '../log.ts';
 
-const HELP = `usage: crowdcrawl hub [--config FILE] [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--allow-host HOST]... [--allowed-origin ORIGIN]... [--lease-ttl-ms MS] [--log-level LEVEL]
+const HELP = `usage: crowdcrawl hub [--config FILE] [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--database-url URL] [--allow-host HOST]... [--allowed-origin ORIGIN]... [--lease-ttl-ms MS] [--log-level LEVEL]
 
 Runs a hub: the contributor page at /, the admin console at /admin and the
 admin API at /api, all on one port.
@@ -21,6 +21,12 @@ admin API at /api, all on one port.
                     only; 0.0.0.0 lets volunteers on the network connect)
   --data-dir DIR    where the database and the admin token are kept
                     (default: $CROWDCRAWL_DATA_DIR or ~/.crowdcrawl)
+  --database-url URL
+                    keep the crawls in PostgreSQL instead of the data dir's
+                    SQLite: postgres://user:password@host:5432/database
+                    (default: $CROWDCRAWL_DATABASE_URL); the schema is made or
+                    brought up to date at start. Move a data dir over with
+                    crowdcrawl migrate (docs/scale-out.md)
   --allow-host HOST a host the fetch relay may fetch although it is private or
                     loopback (a site on your own network); may be repeated
   --allowed-origin ORIGIN
@@ -36,7 +42,8 @@ admin API at /api, all on one port.
 The admin token is read from $CROWDCRAWL_ADMIN_TOKEN, else from DIR/admin-token;
 on the first start it is generated there and printed once.
 
-exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 the hub failed, 2 bad command line`;
+exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 the hub failed (STORAGE_UNAVAILABLE: the
+database could not be reached), 2 bad command line`;
 
 function parseInteger(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -60,6 +67,7 @@ export function hubOptionsFromArgs(argv: string[]): HubCommandOptions | 'help' {
         port: { type: 'string' },
         host: { type: 'string' },
         'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
         'allow-host': { type: 'string', multiple: true },
         'allowed-origin': { type: 'string', multiple: true },
         'lease-ttl-ms': { type: 'string' },
@@ -83,6 +91,8 @@ export function hubOptionsFromArgs(argv: string[]): HubCommandOptions | 'help' {
   if (values.host !== undefined) options.host = values.host;
   const dataDir = values['data-dir'] ?? process.env.CROWDCRAWL_DATA_DIR;
   if (dataDir) options.dataDir = dataDir;
+  const databaseUrl = values['database-url'] ?? process.env.CROWDCRAWL_DATABASE_URL;
+  if (databaseUrl) options.databaseUrl = databaseUrl;
   if (values['allow-host']) options.allowHosts = values['allow-host'];
   if (values['allowed-origin']) options.allowedOrigins = values['allowed-origin'];
   const leaseTtlMs = parseInteger('lease-ttl-ms', values['lease-ttl-ms']);
@@ -90,7 +100,7 @@ export function hubOptionsFromArgs(argv: string[]): HubCommandOptions | 'help' {
   const checked = hubOptionsSchema.safeParse(options);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
-    const flag = { port: 'port', host: 'host', dataDir: 'data-dir', allowHosts: 'allow-host', allowedOrigins: 'allowed-origin', leaseTtlMs: 'lease-ttl-ms' }[String(issue.path[0])];
+    const flag = { port: 'port', host: 'host', dataDir: 'data-dir', databaseUrl: 'database-url', allowHosts: 'allow-host', allowedOrigins: 'allowed-origin', leaseTtlMs: 'lease-ttl-ms' }[String(issue.path[0])];
     const where = flag ? `--${flag}: ` : values.config !== undefined ? `${values.config}: ${issue.path.join('.') || '$'}: ` : '';
     throw new UsageError(`${where}${issue.message}`);
   }
@@ -131,6 +141,7 @@ export const command: Command = {
     const options: HubOptions = { ...parsed.hub, log };
     // Loaded here, not at the top: `crowdcrawl hub --help` should not have to load the whole hub.
     const { startHub, ADMIN_TOKEN_FILE } = await import('../app.ts');
+    const { redactDatabaseUrl } = await import('../storage/postgres/postgres-storage.ts');
     let hub: Awaited<ReturnType<typeof startHub>>;
     try {
       hub = await startHub(options);
@@ -138,6 +149,7 @@ export const command: Command = {
       const code = (error as { code?: string }).code;
       if (code === 'EADDRINUSE') console.error(`crowdcrawl hub: port ${options.port ?? 8470} is in use; pick another with --port`);
       else if (code === 'EACCES' || code === 'EADDRNOTAVAIL') console.error(`crowdcrawl hub: cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 8470} (${code})`);
+      else if (code === 'STORAGE_UNAVAILABLE') console.error(`crowdcrawl hub: STORAGE_UNAVAILABLE: ${(error as Error).message}`);
       else console.error(`crowdcrawl hub: ${(error as Error).message}`);
       return 1;
     }
@@ -166,10 +178,10 @@ export const command: Command = {
       process.on('SIGTERM', stop);
     });
 
-    const { dataDir, host } = hub.options;
+    const { dataDir, host, databaseUrl } = hub.options;
     const tokenFile = join(dataDir, ADMIN_TOKEN_FILE);
     const lines = [
-      `crowdcrawl hub running (data in ${dataDir})`,
+      databaseUrl ? `crowdcrawl hub running (data in PostgreSQL at ${redactDatabaseUrl(databaseUrl)})` : `crowdcrawl hub running (data in ${dataDir})`,
       `  contributor page  ${hub.url}/`,
       `  admin console     ${hub.url}/admin`,
       `  admin API         ${hub.url}/api`,

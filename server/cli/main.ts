@@ -20,10 +20,12 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   crawl: () => import('./crawl.ts'),
   status: () => import('./status.ts'),
   export: () => import('./export.ts'),
+  schedule: () => import('./schedule.ts'),
   worker: () => import('./worker.ts'),
   workers: () => import('./workers.ts'),
   preview: () => import('./preview.ts'),
   demo: () => import('./demo.ts'),
+  migrate: () => import('./migrate.ts'),
 };
 
 async function usage(): Promise<string> {

@@ -1,12 +1,13 @@
 // `crowdcrawl status [ID]`: a table of a hub's crawls, or one crawl's details
 // (counts, limits, and its errors grouped by code and host).
 import type { Command } from './command.ts';
-import type { CrawlDetail, CrawlSummary, HubStats } from '../../shared/admin-api.ts';
+import type { CrawlDetail, CrawlSummary, HubList, HubStats } from '../../shared/admin-api.ts';
 import { runAdminCommand } from './admin-client.ts';
 
 const HELP = `usage: crowdcrawl status [ID] [--hub URL] [--token TOKEN] [--json]
 
-Without ID: the hub's totals and a table of its crawls, newest first.
+Without ID: the fleet's hubs (one on SQLite), the hub's totals and a table of
+its crawls, newest first.
 With ID: that crawl's details, its page counts and its errors by code and host.
 
   --hub URL       the hub (default: $CROWDCRAWL_HUB or http://127.0.0.1:8470)
@@ -63,6 +64,25 @@ export function formatCrawlList(stats: HubStats, crawls: CrawlSummary[]): string
   return lines.join('\n');
 }
 
+/** The fleet of hubs sharing the database (one line per hub; a SQLite hub is a fleet of one). */
+export function formatHubs(list: HubList, now = Date.now()): string {
+  const lines: string[] = [];
+  if (list.databaseUnavailableSince !== null) lines.push(`database: UNREACHABLE since ${ago(list.databaseUnavailableSince, now)}; no leases are granted until it is back`);
+  const header = ['HUB', 'ADDRESS', 'VERSION', 'STATE', 'WORKERS', 'LEASES', 'PAGES/S', 'HEARTBEAT'];
+  const rows = list.hubs.map((h) => [
+    h.self ? `${h.id} (this)` : h.id,
+    h.address,
+    h.version,
+    h.alive ? 'alive' : 'gone',
+    h.workers,
+    h.leases,
+    h.pagesPerSec,
+    ago(h.heartbeatAt, now),
+  ]);
+  lines.push(formatTable(header, rows));
+  return lines.join('\n');
+}
+
 export function formatCrawlDetail(crawl: CrawlDetail, now = Date.now()): string {
   const limits = crawl.spec.limits;
   const ran = crawl.startedAt === null ? null : (crawl.finishedAt ?? now) - crawl.startedAt;
@@ -105,8 +125,8 @@ export const command: Command = {
           const crawl = await client.getCrawl(id);
           console.log(values.json ? JSON.stringify(crawl, null, 2) : formatCrawlDetail(crawl));
         } else {
-          const [stats, crawls] = await Promise.all([client.stats(), client.listCrawls()]);
-          console.log(values.json ? JSON.stringify({ stats, crawls }, null, 2) : formatCrawlList(stats, crawls));
+          const [stats, crawls, hubs] = await Promise.all([client.stats(), client.listCrawls(), client.hubs()]);
+          console.log(values.json ? JSON.stringify({ stats, hubs, crawls }, null, 2) : `${formatHubs(hubs)}\n\n${formatCrawlList(stats, crawls)}`);
         }
         return 0;
       },

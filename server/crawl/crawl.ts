@@ -72,38 +72,94 @@ export interface CountDelta {
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Crawl extends CrawlState {}
 
-export class Crawl {
+/**
+ * One version of a crawl's spec, with what checking a result against it needs:
+ * a result is checked against the version its lease was granted under.
+ */
+export class SpecVersion {
+  readonly version: number;
   readonly spec: Spec;
-  readonly frontier: CrawlFrontier;
-  readonly throttle: ThrottleSettings;
-  /** Sources (sitemaps) not yet read: the crawl cannot end before they are. */
-  pendingSources = 0;
   /** Field names per item type, each with whether it holds a list (`all`), to check what a worker sends back. */
   readonly itemFields: Map<string, Map<string, boolean>>;
-  /** Pages whose result waits for a second opinion (server/validate/): in flight, not yet done. */
-  pendingChecks = 0;
-  /** Status writes, in order. */
-  statusWrites: Promise<void> = Promise.resolve();
-  /** Told every change of the counters, after it is applied (the registry's `count` event: metrics). */
-  onCount: ((delta: CountDelta) => void) | undefined;
 
-  constructor(row: CrawlRow, spec: Spec, frontier: CrawlFrontier) {
-    const { spec: _json, ...state } = row;
-    Object.assign(this, state satisfies CrawlState);
+  constructor(spec: Spec) {
+    this.version = spec.version;
     this.spec = spec;
-    this.frontier = frontier;
-    const auto = spec.politeness.autoThrottle;
-    this.throttle = {
-      enabled: auto.enabled,
-      targetConcurrency: auto.targetConcurrency ?? spec.politeness.perHostConcurrency,
-      maxDelayMs: auto.maxDelayMs,
-    };
     this.itemFields = new Map();
     for (const rule of spec.items) {
       const fields = this.itemFields.get(rule.type) ?? new Map<string, boolean>();
       for (const [name, field] of Object.entries(rule.fields)) fields.set(name, fields.get(name) === true || field.all === true);
       this.itemFields.set(rule.type, fields);
     }
+  }
+}
+
+export class Crawl {
+  readonly frontier: CrawlFrontier;
+  readonly throttle: ThrottleSettings;
+  /** Sources (sitemaps) not yet read: the crawl cannot end before they are. */
+  pendingSources = 0;
+  /** Pages whose result waits for a second opinion (server/validate/): in flight, not yet done. */
+  pendingChecks = 0;
+  /** Status writes, in order. */
+  statusWrites: Promise<void> = Promise.resolve();
+  /** Told every change of the counters, after it is applied (the registry's `count` event: metrics). */
+  onCount: ((delta: CountDelta) => void) | undefined;
+  /** Every version of the spec this hub knows, by version; `specVersion` is the one new leases get. */
+  private readonly versions = new Map<number, SpecVersion>();
+  /** Queued URLs dropped because a newer spec version no longer allowed them (server/crawl/respec.ts). */
+  droppedBySpec = 0;
+  /** Set while a new spec version's drop runs: the crawl grants no lease until its queue is sorted out. */
+  respecing = false;
+  /** Spec changes, one after another. */
+  specWrites: Promise<unknown> = Promise.resolve();
+
+  constructor(row: CrawlRow, spec: Spec, frontier: CrawlFrontier) {
+    const { spec: _json, ...state } = row;
+    Object.assign(this, state satisfies CrawlState);
+    this.frontier = frontier;
+    this.versions.set(row.specVersion, new SpecVersion(spec));
+    this.throttle = { enabled: false, targetConcurrency: 1, maxDelayMs: 0 };
+    this.applyThrottle();
+  }
+
+  /** The spec new leases are granted under. */
+  get spec(): Spec {
+    return this.versions.get(this.specVersion)!.spec;
+  }
+
+  get itemFields(): Map<string, Map<string, boolean>> {
+    return this.versions.get(this.specVersion)!.itemFields;
+  }
+
+  /** A version of the spec, if this hub knows it. */
+  specFor(version: number): SpecVersion | undefined {
+    return this.versions.get(version);
+  }
+
+  /** Versions this hub knows, oldest first. */
+  get specVersions(): SpecVersion[] {
+    return [...this.versions.values()].sort((a, b) => a.version - b.version);
+  }
+
+  /** Adds an older version (kept in storage), e.g. to check a result of it after a restart. */
+  keepVersion(spec: Spec): void {
+    if (!this.versions.has(spec.version)) this.versions.set(spec.version, new SpecVersion(spec));
+  }
+
+  /** Makes a stored new version the current one: new leases get it; leases of older ones keep theirs. */
+  useVersion(spec: Spec): void {
+    this.versions.set(spec.version, new SpecVersion(spec));
+    this.specVersion = spec.version;
+    this.applyThrottle();
+  }
+
+  private applyThrottle(): void {
+    const spec = this.spec;
+    const auto = spec.politeness.autoThrottle;
+    this.throttle.enabled = auto.enabled;
+    this.throttle.targetConcurrency = auto.targetConcurrency ?? spec.politeness.perHostConcurrency;
+    this.throttle.maxDelayMs = auto.maxDelayMs;
   }
 
   get isActive(): boolean {
@@ -134,6 +190,7 @@ export class Crawl {
 
   /** How many more leases this crawl may grant without going over maxPages. */
   leaseBudget(): number {
+    if (this.respecing) return 0;
     const max = this.spec.limits.maxPages;
     if (max === undefined) return Number.POSITIVE_INFINITY;
     return Math.max(0, max - this.pagesDone - this.frontier.inFlight);
@@ -156,6 +213,7 @@ export class Crawl {
       status: this.status,
       finishReason: this.finishReason,
       specVersion: this.specVersion,
+      droppedBySpec: this.droppedBySpec,
       createdAt: this.createdAt,
       startedAt: this.startedAt,
       finishedAt: this.finishedAt,

@@ -11,6 +11,7 @@ import type { CrawlRow, CrawlStatus, NewRequest, NewSource, Storage } from '../s
 import { CrawlFrontier, type FrontierGate } from '../frontier/frontier.ts';
 import type { Clock } from '../clock.ts';
 import { Crawl, type CountDelta, type FinishReason } from './crawl.ts';
+import { respec, type Respecced } from './respec.ts';
 import { HubError } from '../../shared/errors.ts';
 
 export interface CrawlEvents {
@@ -20,6 +21,8 @@ export interface CrawlEvents {
   revoke: [crawl: Crawl];
   /** New work may be available (crawl created or resumed, rows read from storage). */
   work: [crawl: Crawl | undefined];
+  /** A crawl has a new current spec version (respec.ts): it is sent to every connected worker. */
+  specChanged: [crawl: Crawl];
   /** A crawl's counters changed (storage committed the change): pages, items, validation figures. */
   count: [crawl: Crawl, delta: CountDelta];
 }
@@ -52,6 +55,11 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
   async loadAll(): Promise<void> {
     for (const row of (await this.storage.listCrawls()).reverse()) {
       const crawl = this.materialize(row);
+      // Older versions too: a re-check of a page extracted under one uses it.
+      for (const v of await this.storage.listSpecVersions(row.id)) {
+        crawl.keepVersion(assertSpec(JSON.parse(v.spec)));
+        crawl.droppedBySpec += v.dropped;
+      }
       if (crawl.isActive || crawl.status === 'created') {
         crawl.frontier.load(await this.storage.countQueued(crawl.id));
         crawl.pendingSources = await this.storage.countPendingSources(crawl.id);
@@ -111,6 +119,19 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
     return crawl;
   }
 
+  /**
+   * Pushes a new spec version to a running (or paused, or created) crawl;
+   * throws SpecError, SPEC_VERSION_STALE or CRAWL_STATE, with nothing stored.
+   */
+  async updateSpec(id: string, input: unknown): Promise<Respecced> {
+    const crawl = this.require(id);
+    const out = await respec(this.storage, this.clock, crawl, input, (c) => this.emit('specChanged', c));
+    this.emit('work', crawl);
+    this.checkFinished(crawl);
+    await this.settled(crawl);
+    return out;
+  }
+
   get(id: string): Crawl | undefined {
     return this.crawls.get(id);
   }
@@ -119,6 +140,13 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
     const crawl = this.crawls.get(id);
     if (!crawl) throw new HubError('CRAWL_UNKNOWN', `no crawl with id "${id}"`);
     return crawl;
+  }
+
+  /** Forgets an ended crawl (deleted from storage by the caller). */
+  forget(id: string): void {
+    const crawl = this.crawls.get(id);
+    if (crawl?.isActive) throw new HubError('CRAWL_ACTIVE', `crawl ${id} is ${crawl.status}: cancel it first`);
+    this.crawls.delete(id);
   }
 
   list(): Crawl[] {

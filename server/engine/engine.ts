@@ -8,20 +8,23 @@
 // steps never call each other in circles: each gets what it needs from here.
 // Transport (sockets, HTTP) and live views call the engine, never the steps.
 import { EventEmitter } from 'node:events';
-import type { FailurePayload, ProtocolError, Reply, ResultPayload } from '../../shared/protocol.ts';
+import type { FailurePayload, Lease, ProtocolError, Reply, ResultPayload } from '../../shared/protocol.ts';
 import { ErrorCode, recordedWorkerFailure } from '../../shared/errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
+import type { FailedFetches } from './lease-fetch.ts';
+import { RelayReports } from './relay-reports.ts';
+import { Prefetcher } from './prefetch.ts';
 import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
 import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import { CrawlRegistry } from '../crawl/registry.ts';
 import type { RetryPolicy } from '../crawl/retry.ts';
-import { LeaseManager, type LeaseRecord, type ServedPage } from '../lease/leases.ts';
+import { LeaseManager, type LeaseRecord } from '../lease/leases.ts';
 import { WorkerRegistry, type WorkerSession } from '../lease/workers.ts';
 import { Dispatcher } from '../lease/dispatcher.ts';
-import { Results, type Failure } from '../results/results.ts';
+import { Results } from '../results/results.ts';
 import { parserOf, type Check } from '../validate/validator.ts';
 import { systemClock, type Clock, type ClockTimer } from '../clock.ts';
 import { WorkerStats } from './worker-stats.ts';
@@ -36,6 +39,11 @@ export interface EngineOptions {
   /** The relay's fetcher, for robots.txt and sitemaps; without one every robots.txt counts as absent. */
   fetcher?: PageFetcher;
   robots: RobotsOptions & { maxCrawlDelayMs: number };
+  /**
+   * Relay fetches started per worker as soon as its leases are granted (the
+   * relay's maxConcurrentPerWorker); 0 fetches only when the worker asks.
+   */
+  prefetchPerWorker?: number;
   /** Validation and trust (docs/trust.md). */
   validation: TrustKeeperOptions & { maxLeasesPerAddress: number };
   clock?: Clock;
@@ -62,13 +70,18 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly workers = new WorkerRegistry();
   private readonly leases: LeaseManager;
   private readonly dispatcher: Dispatcher;
-  private readonly results: Results;
+  /** Public for server/ops/recrawl.ts, which records a re-crawl's unchanged pages with Results.carry. */ readonly results: Results;
   private readonly robots: RobotsCache;
   private readonly politeness: HubPoliteness;
   private readonly sitemaps: SitemapLoader;
   private readonly stats: WorkerStats;
   readonly trust: TrustKeeper;
   private sweepTimer: ClockTimer | undefined;
+  private readonly prefetcher: Prefetcher;
+  /** Prefetches that failed (and so ended their lease): the worker's relay request is told why. */
+  readonly failedFetches: FailedFetches;
+  /** The relay's fetches report here (server/transport/relay-route.ts, prefetch.ts). */
+  readonly relay: RelayReports;
 
   private constructor(storage: Storage, options: EngineOptions) {
     super();
@@ -93,6 +106,15 @@ export class Engine extends EventEmitter<EngineEvents> {
       onWork: () => this.dispatcher.runSoon(),
       onError,
     });
+    this.relay = new RelayReports({
+      clock: this.clock,
+      politeness: () => this.politeness,
+      results: this.results,
+      isLive: (record) => this.isLive(record),
+      onFetch: (outcome, latencyMs) => this.emit('relayFetch', outcome, latencyMs),
+    });
+    this.prefetcher = new Prefetcher(this.relay, options.fetcher, options.prefetchPerWorker ?? 0, (id) => this.leases.get(id));
+    this.failedFetches = this.prefetcher.failed;
     this.trust = new TrustKeeper(options.validation, {
       storage,
       crawls: this.crawls,
@@ -109,6 +131,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const validator = this.trust.validator;
     this.dispatcher = new Dispatcher(this.workers, this.leases, this.crawls, this.clock, {
       maxLeasesPerAddress: options.validation.maxLeasesPerAddress,
+      onGranted: (worker, leases) => this.prefetcher.granted(worker.id, leases),
       opinions: {
         get wanted() {
           return validator.wanted;
@@ -221,6 +244,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.dispatcher.kick();
   }
 
+  /** Runs a pending dispatch round at once (so a result batch's ack can carry what it grants). */
+  dispatchNow(): void {
+    this.dispatcher.runNow();
+  }
+
   /** A worker changed how many pages it wants in flight. */
   setCapacity(worker: WorkerSession, capacity: number): void {
     worker.capacity = capacity;
@@ -264,31 +292,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** The lease still stands (the relay checks after its fetch). */
   isLive(record: LeaseRecord): boolean {
     return this.leases.get(record.id) === record;
-  }
-
-  // The relay (server/transport/relay-route.ts) reports its fetches here.
-
-  relayFetched(record: LeaseRecord, served: ServedPage, latencyMs: number): void {
-    this.emit('relayFetch', 'ok', latencyMs);
-    this.politeness.fetched(record.crawl, record.entry.host, served.fetched.status, latencyMs);
-    if (this.isLive(record)) {
-      record.fetched = served.fetched;
-      record.served = served;
-    }
-  }
-
-  /** A second-opinion lease's page: the body kept for its check (the site is not asked again). */
-  relayServedCheck(record: LeaseRecord): ServedPage {
-    const served = record.check!.served;
-    record.fetched = served.fetched;
-    return served;
-  }
-
-  relayFailed(record: LeaseRecord, failure: Failure, elapsedMs?: number): void {
-    if (elapsedMs !== undefined) this.emit('relayFetch', 'error', elapsedMs);
-    // Before the lease ends: a 429, 503 or timeout slows the whole host down (AutoThrottle, Retry-After).
-    this.politeness.failed(record.crawl, record.entry.host, failure.code, failure.httpStatus, failure.retryAfterMs);
-    this.results.fail(record, failure);
   }
 
   // A worker's answers
@@ -355,6 +358,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   private giveBack(record: LeaseRecord, how: 'expired' | 'revoked' = 'revoked'): boolean {
     if (record.committing || !this.isLive(record)) return false;
     this.leases.end(record, how);
+    // A prefetched body goes with the lease (a fetch still in flight finds the lease gone and keeps nothing).
+    if (!record.check) {
+      record.served = undefined;
+      record.relay = undefined;
+    }
     // A second-opinion lease: its page stays with its check, which asks someone else.
     if (record.check) this.trust.validator.dropped(record.check as Check, record);
     else if (record.crawl.isActive) record.crawl.frontier.giveBack(record.entry);
@@ -374,15 +382,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private notifyRevoked(records: Iterable<LeaseRecord>): void {
-    const byWorker = new Map<string, string[]>();
-    for (const record of records) byWorker.set(record.workerId, [...(byWorker.get(record.workerId) ?? []), record.id]);
-    for (const [workerId, ids] of byWorker) {
-      const worker = this.workers.get(workerId);
-      if (worker) {
-        worker.revoke(ids);
-        this.workers.markHungry(worker);
-      }
-    }
+    this.workers.revoked(records);
     this.dispatcher.kick();
   }
 

@@ -14,7 +14,7 @@ import type { CrawlRegistry } from '../crawl/registry.ts';
 import type { LeaseRecord } from '../lease/leases.ts';
 import type { WorkerRegistry, WorkerSession } from '../lease/workers.ts';
 import type { Believed, Results } from '../results/results.ts';
-import { checkResult, type ValidResult } from '../results/check.ts';
+import { checkResult, linksToQueue, type ValidResult } from '../results/check.ts';
 import { Validator, isRefusal, parserOf, type Check, type Opinion, type ValidationSettings } from '../validate/validator.ts';
 import type { Reply, ResultPayload } from '../../shared/protocol.ts';
 import type { ContributorTrust, TrustList } from '../../shared/admin-api.ts';
@@ -83,7 +83,7 @@ export class TrustKeeper {
       struck: (c, reason, ban) => this.struck(c, reason, ban),
       undecided: (check) => {
         deps.log.warn({ url: check.entry.url }, 'a check found no agreement in time; the page goes back to the frontier');
-        deps.results.giveBack({ crawl: check.crawl, entry: check.entry, fetched: check.served.fetched, id: 'check', workerId: check.primary.workerId });
+        deps.results.giveBack({ crawl: check.crawl, entry: check.entry, fetched: check.served.fetched, specVersion: check.specVersion, id: 'check', workerId: check.primary.workerId });
       },
       wantsReplica: () => deps.kick(),
       judged: (primary) => {
@@ -283,7 +283,7 @@ export class TrustKeeper {
 
   private async decided(check: Check, agreed: Opinion, by: Contributor | undefined): Promise<void> {
     await this.deps.results.record(
-      { crawl: check.crawl, entry: check.entry, fetched: check.served.fetched, id: by ? 'checked' : 'hub', workerId: by?.workerId ?? 'hub' },
+      { crawl: check.crawl, entry: check.entry, fetched: check.served.fetched, specVersion: check.specVersion, id: by ? 'checked' : 'hub', workerId: by?.workerId ?? 'hub' },
       agreed.result,
       {
         clientId: by?.clientId ?? null,
@@ -340,14 +340,18 @@ export class TrustKeeper {
       return 'withdrawn';
     }
     const html = (await decompress(body)).toString('utf8');
-    const output = await this.hub.extract(html, crawl.spec, page.finalUrl, page.depth);
+    // Checked against the version it was extracted with (kept in storage; loaded with the crawl).
+    const version = crawl.specFor(page.specVersion);
+    if (!version) throw new Error(`spec version ${page.specVersion} of crawl ${crawl.id} is not known`);
+    const output = await this.hub.extract(html, version.spec, page.finalUrl, page.depth);
     const digest = resultDigest(output.items, output.links);
     if (digest === page.resultDigest) return 'valid';
     const entry = { key: page.key, url: page.url, host: new URL(page.url).host, depth: page.depth, seq: 0, attempts: 0, notBefore: 0 };
-    const checked = checkResult({ crawl, entry, fetched: { finalUrl: page.finalUrl, status: page.httpStatus, contentHash: page.contentHash, contentType: 'text/html', fetchedAt: 0 } }, output.items, output.links);
+    const fetched = { finalUrl: page.finalUrl, status: page.httpStatus, contentHash: page.contentHash, contentType: 'text/html', fetchedAt: 0 };
+    const checked = checkResult({ crawl, entry, fetched, specVersion: page.specVersion }, output.items, output.links);
     if (typeof checked === 'string') throw new Error(`the hub's extraction does not fit the spec: ${checked}`);
     const stored = await this.deps.storage.replacePage({
-      crawlId: page.crawlId, key: page.key, items: checked.items, links: crawl.isActive ? checked.links : [], resultDigest: digest, doneAt: this.deps.clock.now(),
+      crawlId: page.crawlId, key: page.key, items: checked.items, links: crawl.isActive ? linksToQueue({ crawl, entry, fetched, specVersion: page.specVersion }, checked.links) : [], resultDigest: digest, doneAt: this.deps.clock.now(),
     });
     crawl.count({ items: stored.itemsAfter - stored.itemsBefore, checked: 1, trusted: -1, rejected: 1, extraExtractions: 1, itemsWithdrawn: stored.itemsBefore });
     if (crawl.isActive && stored.queued.length > 0) {

@@ -130,11 +130,13 @@ export interface ExportOptions {
    * controls the text). JSON and JSON Lines are never changed.
    */
   escapeFormulas?: boolean;
+  /** Only the items of pages that changed since the previous run of a re-crawl (not carried; docs/operate.md). */
+  changedOnly?: boolean;
 }
 
 /** The export of a crawl's items as a list of streams to pipe into a response. */
 export function exportStreams(storage: Storage, crawl: Crawl, format: ExportFormat, options: ExportOptions = {}): [Readable, ...Transform[]] {
-  const items = storage.iterateItems(crawl.id, READ_BATCH);
+  const items = options.changedOnly ? storage.iterateChangedItems(crawl.id, READ_BATCH) : storage.iterateItems(crawl.id, READ_BATCH);
   if (format === 'csv') {
     const { header, fields } = csvColumns(crawl.spec);
     const csv = stringify({ header: true, columns: header, escape_formulas: options.escapeFormulas ?? true });
@@ -171,7 +173,7 @@ export async function sendExport(res: Response, storage: Storage, crawl: Crawl, 
   }
 }
 
-function isPrematureClose(error: unknown): boolean {
+export function isPrematureClose(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
 }

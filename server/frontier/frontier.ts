@@ -46,7 +46,7 @@ const MAX_REFUSED_PER_TAKE = 1000;
 export class CrawlFrontier {
   readonly crawlId: string;
   private readonly storage: Storage;
-  private readonly policy: HostPolicy;
+  readonly policy: HostPolicy;
   private readonly clock: Clock;
   private readonly onWork: () => void;
   private readonly onError: (error: unknown) => void;
@@ -62,7 +62,7 @@ export class CrawlFrontier {
   queued = 0;
   inFlight = 0;
   /** Keys leased right now; storage still has them queued, so a reload must skip them. */
-  private readonly leasedKeys = new Set<string>();
+  readonly leasedKeys = new Set<string>();
   private readonly dormant: DormantHosts;
   private readonly cooldowns: Cooldowns;
   /** Set by the engine: robots.txt and Crawl-delay (server/politeness/gate.ts). */

@@ -46,13 +46,19 @@ export class Dispatcher {
   private closed = false;
   private readonly opinions: OpinionSource | undefined;
   private readonly maxLeasesPerAddress: number;
+  private readonly onGranted: ((worker: WorkerSession, leases: readonly Lease[]) => void) | undefined;
 
   constructor(
     workers: WorkerRegistry,
     leases: LeaseManager,
     crawls: CrawlRegistry,
     clock: Clock,
-    options: { opinions?: OpinionSource; maxLeasesPerAddress?: number } = {},
+    options: {
+      opinions?: OpinionSource;
+      maxLeasesPerAddress?: number;
+      /** Leases just sent to a worker (the engine starts their pages' fetches: prefetch). */
+      onGranted?: (worker: WorkerSession, leases: readonly Lease[]) => void;
+    } = {},
   ) {
     this.clock = clock;
     this.workers = workers;
@@ -60,6 +66,7 @@ export class Dispatcher {
     this.crawls = crawls;
     this.opinions = options.opinions;
     this.maxLeasesPerAddress = options.maxLeasesPerAddress ?? Number.POSITIVE_INFINITY;
+    this.onGranted = options.onGranted;
   }
 
   /** Asks for a dispatch round soon (coalesced: at most one per turn of the event loop). */
@@ -78,9 +85,20 @@ export class Dispatcher {
     if (this.microScheduled || this.closed) return;
     this.microScheduled = true;
     queueMicrotask(() => {
+      if (!this.microScheduled) return; // runNow() ran it already
       this.microScheduled = false;
       if (!this.closed) this.run();
     });
+  }
+
+  /**
+   * Runs the round asked for now, if one is: a batch of results whose commits
+   * just settled gets the leases they made room for into its own ack.
+   */
+  runNow(): void {
+    if (this.closed || (!this.microScheduled && !this.scheduled)) return;
+    this.microScheduled = false;
+    this.run();
   }
 
   close(): void {
@@ -111,6 +129,7 @@ export class Dispatcher {
       }
       worker.send(granted);
       this.workers.served(worker, granted.length < free);
+      this.onGranted?.(worker, granted);
     }
     this.scheduleWake(now);
   }

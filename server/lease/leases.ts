@@ -28,12 +28,16 @@ export interface ServedPage {
 /** A lease for a second opinion on a page already fetched (server/validate/): the relay serves this body. */
 export interface CheckRef {
   readonly served: ServedPage;
+  /** The spec version the page's first lease was granted under: every opinion on it uses that version. */
+  readonly specVersion: number;
 }
 
 export interface LeaseRecord {
   readonly id: string;
   readonly crawl: Crawl;
   readonly entry: FrontierEntry;
+  /** The spec version the lease was granted under: its result is extracted and checked with it. */
+  readonly specVersion: number;
   readonly workerId: string;
   /** The worker's address: leases are capped per address. */
   readonly address: string;
@@ -154,6 +158,7 @@ export class LeaseManager {
       id: newLeaseId(),
       crawl,
       entry,
+      specVersion: check?.specVersion ?? crawl.specVersion,
       workerId,
       address: worker.address,
       expiresAt: now + this.ttlMs,
@@ -173,7 +178,7 @@ export class LeaseManager {
       crawlId: crawl.id,
       url: entry.url,
       depth: entry.depth,
-      specVersion: crawl.specVersion,
+      specVersion: record.specVersion,
       expiresAt: record.expiresAt,
     };
   }

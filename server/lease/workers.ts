@@ -77,6 +77,18 @@ export class WorkerRegistry {
   }
 
   /** Marks a worker as possibly having free capacity. */
+  /** Tells each worker which of its leases were taken back; they may take more. */
+  revoked(leases: Iterable<{ id: string; workerId: string }>): void {
+    const byWorker = new Map<string, string[]>();
+    for (const lease of leases) byWorker.set(lease.workerId, [...(byWorker.get(lease.workerId) ?? []), lease.id]);
+    for (const [workerId, ids] of byWorker) {
+      const worker = this.get(workerId);
+      if (!worker) continue;
+      worker.revoke(ids);
+      this.markHungry(worker);
+    }
+  }
+
   markHungry(session: WorkerSession): void {
     if (this.sessions.has(session.id) && !this.hungry.has(session.id)) this.hungry.set(session.id, session);
   }

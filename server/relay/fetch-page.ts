@@ -83,6 +83,11 @@ export interface FetchPageOptions {
   allowedContentTypes?: readonly string[];
   /** A lower cap on the body for this fetch (never above the fetcher's maxBodyBytes). */
   maxBodyBytes?: number;
+  /**
+   * A conditional request (a re-crawl): sent as If-None-Match / If-Modified-Since;
+   * a 304 answer then comes back as a page with status 304 and no body.
+   */
+  conditional?: { etag?: string | null; lastModified?: string | null };
 }
 
 /** The response headers worth keeping: for the charset, caching and politeness. */
@@ -205,6 +210,8 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
       'user-agent': opts.userAgent || options.userAgent,
       accept: opts.accept ?? (callTypes ? acceptHeader(callTypes) : defaultAccept),
       'accept-encoding': ACCEPT_ENCODING,
+      ...(opts.conditional?.etag ? { 'if-none-match': opts.conditional.etag } : {}),
+      ...(opts.conditional?.lastModified ? { 'if-modified-since': opts.conditional.lastModified } : {}),
     };
     for (;;) {
       // IP literals and localhost are refused here, before any connection; names are checked when resolved.
@@ -236,7 +243,8 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
         continue;
       }
 
-      if (status < 200 || status > 299) {
+      const notModified = status === 304 && opts.conditional !== undefined;
+      if ((status < 200 || status > 299) && !notModified) {
         await discardBody(response.body, signal);
         const retryAfterMs = parseRetryAfterMs(firstHeader(responseHeaders, 'retry-after'));
         throw new RelayError(RelayErrorCode.RELAY_HTTP_STATUS, `${url.href} answered ${status}`, {
@@ -247,7 +255,8 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
 
       const contentType = firstHeader(responseHeaders, 'content-type');
       const mediaType = mediaTypeOf(contentType);
-      if (!anyType && (contentType === undefined || !accepted.has(mediaType))) {
+      if (notModified) await discardBody(response.body, signal);
+      else if (!anyType && (contentType === undefined || !accepted.has(mediaType))) {
         await discardBody(response.body, signal);
         throw new RelayError(
           RelayErrorCode.RELAY_CONTENT_TYPE,
@@ -257,11 +266,13 @@ export function createPageFetcher(input: PageFetcherOptions = {}): PageFetcher {
 
       const contentEncoding = joinedHeader(responseHeaders, 'content-encoding');
       const declaredLength = Number(firstHeader(responseHeaders, 'content-length'));
-      if (parseContentCodings(contentEncoding).length === 0 && declaredLength > maxBodyBytes) {
+      if (!notModified && parseContentCodings(contentEncoding).length === 0 && declaredLength > maxBodyBytes) {
         await discardBody(response.body, signal);
         throw new RelayError(RelayErrorCode.RELAY_BODY_TOO_LARGE, `the response body is ${declaredLength} bytes, more than ${maxBodyBytes}`);
       }
-      const body = await readBody(response.body, { contentEncoding, maxBodyBytes, maxCompressionRatio: options.maxCompressionRatio, signal });
+      const body = notModified
+        ? Buffer.alloc(0)
+        : await readBody(response.body, { contentEncoding, maxBodyBytes, maxCompressionRatio: options.maxCompressionRatio, signal });
 
       const kept: FetchedPageHeaders = {};
       for (const name of KEPT_HEADERS) {

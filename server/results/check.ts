@@ -14,6 +14,8 @@ export interface ResultTarget {
   readonly crawl: Crawl;
   readonly entry: FrontierEntry;
   readonly fetched: FetchRecord | undefined;
+  /** The spec version the page was leased (and extracted) under. */
+  readonly specVersion: number;
 }
 
 export interface ValidResult {
@@ -24,9 +26,11 @@ export interface ValidResult {
 
 /** Returns an error message, or the result with disallowed links dropped. */
 export function checkResult(record: ResultTarget, items: ItemData[], links: readonly string[]): ValidResult | string {
-  const crawl = record.crawl;
+  const version = record.crawl.specFor(record.specVersion);
+  if (!version) return `spec version ${record.specVersion} is not known to this hub`;
+  const spec = version.spec;
   for (const [i, item] of items.entries()) {
-    const fields = crawl.itemFields.get(item.type);
+    const fields = version.itemFields.get(item.type);
     if (!fields) return `items[${i}].type: the spec has no item type "${item.type}"`;
     for (const [name, value] of Object.entries(item.data)) {
       const all = fields.get(name);
@@ -36,7 +40,7 @@ export function checkResult(record: ResultTarget, items: ItemData[], links: read
     }
   }
   const pageUrl = record.fetched?.finalUrl ?? record.entry.url;
-  const maxDepth = crawl.spec.limits.maxDepth;
+  const maxDepth = spec.limits.maxDepth;
   const depth = record.entry.depth + 1;
   const kept: NewRequest[] = [];
   const seen = new Set<string>();
@@ -47,8 +51,23 @@ export function checkResult(record: ResultTarget, items: ItemData[], links: read
       const key = urlKey(url);
       if (seen.has(key)) continue;
       seen.add(key);
-      if (isLinkFollowable(crawl.spec, pageUrl, url, record.entry.depth)) kept.push({ url, key, host: new URL(url).host, depth });
+      if (isLinkFollowable(spec, pageUrl, url, record.entry.depth)) kept.push({ url, key, host: new URL(url).host, depth });
     }
   }
   return { items, links: kept };
+}
+
+/**
+ * The links of a result to queue now: a page extracted under an older spec
+ * version was checked against that version, but what it queues must also be
+ * allowed by the crawl's current rules (a new version drops what they refuse).
+ */
+export function linksToQueue(record: ResultTarget, links: readonly NewRequest[]): readonly NewRequest[] {
+  const crawl = record.crawl;
+  if (record.specVersion === crawl.specVersion || links.length === 0) return links;
+  const spec = crawl.spec;
+  const pageUrl = record.fetched?.finalUrl ?? record.entry.url;
+  const maxDepth = spec.limits.maxDepth;
+  if (maxDepth !== undefined && record.entry.depth + 1 > maxDepth) return [];
+  return links.filter((link) => isLinkFollowable(spec, pageUrl, link.url, record.entry.depth));
 }

@@ -12,7 +12,7 @@ import type { CrawlRegistry } from '../crawl/registry.ts';
 import { retryDelayMs, retryPolicyFor, type RetryPolicy } from '../crawl/retry.ts';
 import type { LeaseManager, LeaseRecord } from '../lease/leases.ts';
 import type { Clock } from '../clock.ts';
-import type { ResultTarget, ValidResult } from './check.ts';
+import { linksToQueue, type ResultTarget, type ValidResult } from './check.ts';
 
 /** A page to record: its crawl, queue entry and fetch, and who it is credited to. */
 export interface PageSource extends ResultTarget {
@@ -101,6 +101,32 @@ export class Results {
     this.settle(page, outcome);
   }
 
+  /**
+   * A re-crawl's page that did not change since the previous run: `carry`
+   * records it with the previous run's items (server/ops/recrawl.ts). No
+   * worker extracted it, so nobody is credited. False when the lease had
+   * ended, or the write failed (then the page is failed for a retry).
+   */
+  async carry(record: LeaseRecord, carry: () => Promise<{ recorded: boolean; items: number }>): Promise<boolean> {
+    if (record.committing || !this.leases.get(record.id)) return false;
+    record.committing = true;
+    let stored: { recorded: boolean; items: number };
+    try {
+      stored = await carry();
+    } catch (error) {
+      record.committing = false;
+      this.events.onError?.(error, `recording an unchanged page of crawl ${record.crawl.id}`);
+      this.fail(record, { code: ErrorCode.STORAGE_FAILED, message: 'the unchanged page could not be recorded', retryable: true });
+      return false;
+    }
+    this.leases.end(record, 'done');
+    if (stored.recorded) record.crawl.count({ done: 1, items: stored.items });
+    if (record.crawl.isActive) record.crawl.frontier.finish(record.entry);
+    this.crawls.checkFinished(record.crawl);
+    this.events.onWork?.();
+    return true;
+  }
+
   /** A checked page that could not be decided goes back to the frontier: fetched again, by someone else. */
   giveBack(page: PageSource): void {
     if (page.crawl.isActive) page.crawl.frontier.giveBack(page.entry);
@@ -119,10 +145,10 @@ export class Results {
         contentHash: fetched.contentHash,
         items: result.items,
         // The crawl may already be over (cancelled): record the page, queue nothing.
-        links: crawl.isActive ? result.links : [],
+        links: crawl.isActive ? linksToQueue(page, result.links) : [],
         worker: page.workerId,
         leaseId: page.id,
-        specVersion: crawl.specVersion,
+        specVersion: page.specVersion,
         doneAt: this.clock.now(),
         clientId: believed.clientId,
         validation: believed.validation,

@@ -11,7 +11,9 @@ import type { CrawlErrorGroup, CrawlStatus, CrawlSummary } from '../../shared/ad
 import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { WorkerKind } from '../../shared/protocol.ts';
-
+import type { SpecVersionStore } from './spec-versions.ts';
+import type { OpsStorage } from './ops-storage.ts';
+import type { FleetStorage } from './fleet-rows.ts';
 export type { CrawlStatus };
 
 /** A request's state, by name. Leased requests stay `queued`: a lease lives in memory only. */
@@ -168,10 +170,7 @@ export interface NewCrawl {
 /** Failed and skipped pages by error code and host (the API's view of it). */
 export type ErrorSummaryRow = CrawlErrorGroup;
 
-/**
- * A contributor's all-time totals on the live board: one row per clientId and
- * nickname (`id` is the board's public hash of both).
- */
+/** A contributor's all-time totals on the live board: one row per clientId and nickname (`id` is the board's public hash of both). */
 export interface ContributorRow {
   id: string;
   clientId: string;
@@ -261,7 +260,8 @@ export interface ReplacedPage {
   doneAt: number;
 }
 
-export interface Storage {
+export type * from './ops-storage.ts'; // schedules, webhooks, re-crawls: their rows and methods
+export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts */, SpecVersionStore {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
   createCrawl(crawl: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }>;

@@ -33,9 +33,12 @@ export class EventLimiter {
     this.refusals = new RateLimiterMemory({ keyPrefix: 'refused', points: Math.max(1, options.refusalsBeforeDisconnect), duration });
   }
 
-  /** Counts one event of `key` (a worker session) from `address`. */
-  async take(key: string, address: string): Promise<Verdict> {
-    if ((await consumed(this.perSocket, key)) && (await consumed(this.perAddress, address))) return 'ok';
+  /**
+   * Counts `points` events of `key` (a worker session) from `address`: a
+   * batch of results counts one per result, so batching gets around nothing.
+   */
+  async take(key: string, address: string, points = 1): Promise<Verdict> {
+    if ((await consumed(this.perSocket, key, points)) && (await consumed(this.perAddress, address, points))) return 'ok';
     return (await consumed(this.refusals, key)) ? 'refused' : 'disconnect';
   }
 
@@ -45,10 +48,10 @@ export class EventLimiter {
   }
 }
 
-/** True when `limiter` had a point left for `key` (the point is used). */
-async function consumed(limiter: RateLimiterMemory, key: string): Promise<boolean> {
+/** True when `limiter` had `points` left for `key` (they are used). */
+async function consumed(limiter: RateLimiterMemory, key: string, points = 1): Promise<boolean> {
   try {
-    await limiter.consume(key);
+    await limiter.consume(key, points);
     return true;
   } catch (error) {
     if (error instanceof RateLimiterRes) return false;

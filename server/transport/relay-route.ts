@@ -3,16 +3,16 @@
 // so the relay is no open proxy; the fetcher refuses private addresses. The page
 // comes back decoded to UTF-8, with its final URL, status and content hash in
 // headers. A failed fetch ends the lease here: the hub records or retries it.
-// Each lease's page is fetched once (shared by every request for the lease)
-// and kept with the lease, so the worker's result is checked against exactly
+// Each lease's page is fetched once (shared by every request for the lease,
+// and usually started by the engine's prefetch when the lease was granted:
+// server/engine/lease-fetch.ts) and kept with the lease, so the worker's result is checked against exactly
 // what it was served; a second-opinion lease is served the kept body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RELAY_PATH, WORKER_SECRET_HEADER } from '../../shared/protocol.ts';
 import { ErrorCode, httpStatusOf, type HttpErrorCode } from '../../shared/errors.ts';
-import { decodeHtml, sniffHtmlCharset } from '../relay/charset.ts';
-import { RelayError, type PageFetcher } from '../relay/fetch-page.ts';
+import type { PageFetcher } from '../relay/fetch-page.ts';
+import { SharedFetchError, fetchOnce } from '../engine/lease-fetch.ts';
 import type { Engine } from '../engine/engine.ts';
-import type { LeaseRecord, ServedPage } from '../lease/leases.ts';
 
 export const RELAY_HEADERS = {
   finalUrl: 'x-crowdcrawl-final-url',
@@ -43,49 +43,6 @@ export function relayLeaseId(req: IncomingMessage): string | undefined {
   }
 }
 
-/** Why the relay's one fetch of a lease failed, for every request that shared it. */
-class SharedFetchError extends Error {
-  readonly relayError: RelayError;
-  constructor(relayError: RelayError) {
-    super(relayError.message);
-    this.relayError = relayError;
-  }
-}
-
-/**
- * Fetches a lease's page once: the first relay request starts the fetch, every
- * other request for the same lease (a retry, or a flood of them) shares it and
- * gets the same body. The site sees one request per lease whatever the worker does.
- */
-function fetchOnce(engine: Engine, fetcher: PageFetcher, record: LeaseRecord): Promise<ServedPage> {
-  record.relay ??= (async () => {
-    const startedMs = performance.now();
-    try {
-      const page = await fetcher.fetchPage(record.entry.url, { userAgent: record.crawl.spec.politeness.userAgent });
-      const fetched = { finalUrl: page.finalUrl, status: page.status, contentHash: page.contentHash, contentType: page.contentType, fetchedAt: engine.clock.now() };
-      // UTF-8 pages (most of the web) go out as they came, with no decode and re-encode;
-      // the worker decodes them as UTF-8 exactly as the hub would.
-      const charset = sniffHtmlCharset(page.body, page.contentType);
-      const payload = charset === 'utf-8' ? page.body : Buffer.from(decodeHtml(page.body, page.contentType).text, 'utf8');
-      const served: ServedPage = { fetched, payload, charset };
-      engine.relayFetched(record, served, page.elapsedMs);
-      return served;
-    } catch (error) {
-      const relayError =
-        error instanceof RelayError ? error : new RelayError('RELAY_INTERNAL', (error as Error).message ?? String(error), { retryable: true });
-      engine.relayFailed(record, {
-        code: relayError.code,
-        message: relayError.message,
-        retryable: relayError.retryable,
-        ...(relayError.retryAfterMs !== undefined ? { retryAfterMs: relayError.retryAfterMs } : {}),
-        ...(relayError.status !== undefined ? { httpStatus: relayError.status } : {}),
-      }, performance.now() - startedMs);
-      throw new SharedFetchError(relayError);
-    }
-  })();
-  return record.relay;
-}
-
 export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrentPerWorker: number) {
   /** Relay requests being answered, per worker: one worker cannot tie up the relay. */
   const active = new Map<string, number>();
@@ -99,6 +56,11 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrent
       return;
     }
     const record = engine.leaseFor(worker, leaseId);
+    const prefetchFailed = 'entry' in record ? undefined : engine.failedFetches.of(worker.id, leaseId);
+    if (prefetchFailed) {
+      refuse(res, prefetchFailed.refusal.code, prefetchFailed.refusal.message, prefetchFailed.refusal.retryable);
+      return;
+    }
     if (!('entry' in record)) {
       refuse(res, record.code === ErrorCode.LEASE_NOT_YOURS || record.code === ErrorCode.LEASE_EXPIRED ? record.code : ErrorCode.LEASE_UNKNOWN, record.message);
       return;
@@ -115,11 +77,13 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrent
     active.set(worker.id, busy + 1);
     try {
       // A second opinion is served from the body kept for its check: the site is not asked again.
-      const served = record.check ? engine.relayServedCheck(record) : await fetchOnce(engine, fetcher, record);
+      const served = record.check ? engine.relay.servedCheck(record) : await fetchOnce(engine.relay, fetcher, record);
       if (!engine.isLive(record)) {
         refuse(res, ErrorCode.LEASE_EXPIRED, 'the lease ended while its page was being fetched');
         return;
       }
+      // Served to the worker: from now on its result is taken (a prefetched body alone is not enough).
+      record.fetched = served.fetched;
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': served.payload.length,
@@ -132,7 +96,7 @@ export function relayHandler(engine: Engine, fetcher: PageFetcher, maxConcurrent
       res.end(served.payload);
     } catch (error) {
       if (!(error instanceof SharedFetchError)) throw error;
-      refuse(res, error.relayError.code, error.relayError.message, error.relayError.retryable);
+      refuse(res, error.refusal.code, error.refusal.message, error.refusal.retryable);
     } finally {
       const left = (active.get(worker.id) ?? 1) - 1;
       if (left <= 0) active.delete(worker.id);

@@ -10,12 +10,16 @@ import {
   describeIssues,
   failureSchema,
   helloSchema,
+  MAX_RESULTS_PER_BATCH,
   releaseSchema,
   resultSchema,
+  resultsSchema,
   specRequestSchema,
   type ClientToServerEvents,
   type Lease,
   type Reply,
+  type ResultPayload,
+  type ResultReply,
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -36,12 +40,21 @@ export interface WorkerSocketOptions {
 
 type WorkerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { workerId: string }>;
 
-const KNOWN_EVENTS = new Set(['capacity', 'spec:get', 'result', 'failure', 'release']);
+const KNOWN_EVENTS = new Set(['capacity', 'spec:get', 'result', 'results', 'failure', 'release']);
+
+/** What a message costs against the rate limits: one per result it carries (read before validation, so capped). */
+function eventPoints(event: string, payload: unknown): number {
+  if (event !== 'results') return 1;
+  const results = (payload as { results?: unknown } | null)?.results;
+  return Array.isArray(results) ? Math.min(MAX_RESULTS_PER_BATCH, Math.max(1, results.length)) : 1;
+}
 
 export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, engine: Engine, options: WorkerSocketOptions): void {
   const slots = new AddressSlots(options.maxSocketsPerAddress);
   const allowedOrigins = new Set(options.allowedOrigins);
   const { limiter } = options;
+  // Sent, not polled: every connected worker learns a crawl's new spec version at once.
+  engine.crawls.on('specChanged', (crawl) => io.emit('spec:changed', { crawlId: crawl.id, specVersion: crawl.specVersion, spec: crawl.spec }));
   io.use((socket, next) => {
     if (!originAllowed(socket.handshake.headers, allowedOrigins)) {
       next(connectError(ErrorCode.ORIGIN_NOT_ALLOWED, `workers connect from this hub's own page, not from ${String(socket.handshake.headers.origin).slice(0, 200)}`));
@@ -88,6 +101,35 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
   io.on('connection', (raw) => {
     const socket = raw as unknown as WorkerSocket;
     const hello = (socket.data as unknown as { hello: z.output<typeof helloSchema> }).hello;
+    // Leases granted while results are being committed ride in those results' ack
+    // (one message instead of two); anything not picked up goes out on its own in the next turn.
+    let resultsInFlight = 0;
+    let heldLeases: Lease[] = [];
+    let flushScheduled = false;
+    const flushLeases = () => {
+      flushScheduled = false;
+      if (heldLeases.length === 0) return;
+      const leases = heldLeases;
+      heldLeases = [];
+      socket.emit('leases', leases);
+    };
+    const sendLeases = (leases: Lease[]) => {
+      if (resultsInFlight === 0) {
+        socket.emit('leases', leases);
+        return;
+      }
+      heldLeases.push(...leases);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushLeases);
+      }
+    };
+    const takeHeldLeases = (): { leases?: Lease[] } => {
+      if (heldLeases.length === 0) return {};
+      const leases = heldLeases;
+      heldLeases = [];
+      return { leases };
+    };
     const session = engine.joinWorker({
       // Unique on the board by skeleton: a second "alice" is shown as "alice (2)" (server/live/names.ts).
       name: namesFor(engine).claim(hello.clientId, hello.name),
@@ -97,7 +139,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       address: socket.handshake.address,
       operatorTrusted: hello.token !== undefined,
       tokenId: hello.token !== undefined ? engine.trust.tokenId(hello.token) : null,
-      send: (leases: Lease[]) => socket.emit('leases', leases),
+      send: sendLeases,
       revoke: (ids: string[]) => socket.emit('leases:revoked', ids),
       disconnect: () => socket.disconnect(true),
     });
@@ -114,7 +156,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
     // Every event counts against the socket's and the address's budgets before anything reads it
     // (socket.use runs before the handlers; onAny listeners would run before it, so unknown events are refused here too).
     (socket as unknown as Socket).use(([event, ...args], next) => {
-      void limiter.take(session.id, socket.handshake.address).then((verdict) => {
+      void limiter.take(session.id, socket.handshake.address, eventPoints(String(event), args[0])).then((verdict) => {
         const ack = args.at(-1);
         const refuse = (code: ErrorCode, message: string) => {
           if (typeof ack === 'function') ack(fail(code, message));
@@ -168,13 +210,36 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       return { ok: true };
     });
 
-    on('spec:get', specRequestSchema, ({ crawlId }) => {
+    on('spec:get', specRequestSchema, ({ crawlId, specVersion }) => {
       const crawl = engine.crawls.get(crawlId);
       if (!crawl) return fail(ErrorCode.CRAWL_UNKNOWN, `no crawl with id "${crawlId}"`);
-      return { ok: true, crawlId: crawl.id, specVersion: crawl.specVersion, spec: crawl.spec };
+      const version = crawl.specFor(specVersion ?? crawl.specVersion);
+      if (!version) return fail(ErrorCode.SPEC_VERSION_UNKNOWN, `crawl ${crawlId} has no spec version ${String(specVersion)}`);
+      return { ok: true, crawlId: crawl.id, specVersion: version.version, spec: version.spec };
     });
 
-    on('result', resultSchema, (payload) => engine.submitResult(session, payload));
+    /** One result: an error in it is its own reply, never the batch's. */
+    const submit = async (payload: ResultPayload): Promise<ResultReply> => {
+      try {
+        return await engine.submitResult(session, payload);
+      } catch (error) {
+        engine.log.error({ err: error, worker: session.name }, 'error handling a result');
+        return fail(ErrorCode.INTERNAL, 'the hub failed to handle this result');
+      }
+    };
+    on('result', resultSchema, submit);
+    // Each result is taken, checked and committed on its own (a refused one leaves the others be);
+    // the ack goes once every one of them has its reply.
+    on('results', resultsSchema, async ({ results }) => {
+      resultsInFlight++;
+      try {
+        const replies = await Promise.all(results.map(submit));
+        engine.dispatchNow();
+        return { ok: true, replies, ...takeHeldLeases() };
+      } finally {
+        resultsInFlight--;
+      }
+    });
     on('failure', failureSchema, (payload) => engine.workerFailure(session, payload));
     on('release', releaseSchema, ({ leaseIds }) => engine.release(session, leaseIds));
 

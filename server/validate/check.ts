@@ -25,6 +25,8 @@ export interface Opinion {
 export class Check implements CheckRef {
   readonly crawl: Crawl;
   readonly entry: FrontierEntry;
+  /** The spec version of the lease whose result is judged: every opinion is checked against it. */
+  readonly specVersion: number;
   readonly served: ServedPage;
   readonly primary: Contributor;
   /** The body is one the two parsers read differently: only like may judge like. */
@@ -46,6 +48,7 @@ export class Check implements CheckRef {
   constructor(record: LeaseRecord, primary: Contributor, primaryParser: Parser, now: number) {
     this.crawl = record.crawl;
     this.entry = record.entry;
+    this.specVersion = record.specVersion;
     this.served = record.served!;
     this.primary = primary;
     this.openedAt = now;

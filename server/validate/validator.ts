@@ -228,7 +228,7 @@ export class Validator {
     check.extractions++;
     const { payload, fetched } = check.served;
     this.hub
-      .extract(payload.toString('utf8'), check.crawl.spec, fetched.finalUrl, check.entry.depth)
+      .extract(payload.toString('utf8'), check.crawl.specFor(check.specVersion)!.spec, fetched.finalUrl, check.entry.depth)
       .then((output) => {
         if (!this.checks.has(check)) return;
         // The hub's own run is not scanned for links: it is the parse the scan stands in for.

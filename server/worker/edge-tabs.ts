@@ -1,6 +1,7 @@
 // Headless edge workers: one Chromium (through Playwright) with N tabs of the
-// hub's own contributor page in edge mode (kind 'headless', started at once).
-// Each tab is a full browser worker: the same loop, DOMParser, the relay.
+// hub's edge worker page (client/edge.html: kind 'headless', started at once,
+// no UI at all). Each tab is a full browser worker: the same loop, DOMParser,
+// the relay.
 //
 // Each tab gets its own browser context, so each has its own 6 connections per
 // host (a browser's limit) and its own crash domain. All tabs share one clientId
@@ -74,9 +75,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
   ]);
 }
 
-/** The contributor page URL of an edge tab. */
+/** The edge worker page URL of an edge tab (no board, no activity rendering: only the worker loop). */
 export function edgeTabUrl(options: Pick<EdgeTabsOptions, 'hubUrl' | 'name' | 'clientId' | 'concurrency' | 'minDelayMs' | 'token'>): string {
-  const url = new URL('/', options.hubUrl);
+  const url = new URL('/edge.html', options.hubUrl);
   url.searchParams.set('worker', 'headless');
   url.searchParams.set('name', options.name);
   url.searchParams.set('clientId', options.clientId);

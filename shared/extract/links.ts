@@ -49,6 +49,25 @@ export function isLinkFollowable(spec: Spec, pageUrl: string, linkUrl: string, d
   return followRulesFor(spec, pageUrl).some((rule) => ruleAllows(spec, rule, pageUrl, url, depth));
 }
 
+/**
+ * Whether a URL queued at `depth` may stay queued under a (new) spec: start
+ * URLs and sitemap pages (depth 0) always may; a found link may when the
+ * spec's maxDepth allows its depth and some follow rule could have followed
+ * it: the rule's maxDepth, allow and deny, and a listed-domains scope. What
+ * depends on the page the link was found on (urlPatterns, sameHost and
+ * sameDomain scopes) is not known any more, so it never drops a URL.
+ */
+export function mayStayQueued(spec: Spec, url: string, depth: number): boolean {
+  if (depth === 0) return true;
+  if (spec.limits.maxDepth !== undefined && depth > spec.limits.maxDepth) return false;
+  return spec.follow.some((rule) => {
+    if (rule.maxDepth !== undefined && depth > rule.maxDepth) return false;
+    if (rule.allow.length > 0 && !matchesAny(rule.allow, url)) return false;
+    if (rule.deny.length > 0 && matchesAny(rule.deny, url)) return false;
+    return typeof rule.scope !== 'object' || isInScope(rule.scope, url, url);
+  });
+}
+
 /** The raw href values a rule picks, in order. */
 function candidateHrefs<N>(dom: DomAdapter<N>, rule: FollowRule): string[] {
   const hrefs: string[] = [];

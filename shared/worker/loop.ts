@@ -3,33 +3,32 @@
 // hub's relay, extract with the crawl's spec, send items and links back.
 // Only the socket, `fetch` and the extraction function differ between them, so
 // they are passed in; this file uses nothing but standard web APIs.
+//
+// Round trips per page: leases come in batches (as many as the worker has free
+// capacity for, pushed by the hub); results go in batches (those finished while
+// the previous batch waits for its ack go together, Nagle-style, so a busy
+// worker sends fewer, larger messages and an idle one sends at once); and the
+// ack of a batch carries the leases its commits made room for.
 import type { Socket } from 'socket.io-client';
 import {
   ACK_TIMEOUT_MS,
   RELAY_PATH,
-  RESULT_LIMITS,
-  RESULT_UPLOAD_PATH,
   WORKER_SECRET_HEADER,
   type ClientToServerEvents,
   type CrawlSpecReply,
   type Lease,
   type ProtocolError,
-  type Reply,
-  type ResultPayload,
   type ServerToClientEvents,
   type Welcome,
 } from '../protocol.ts';
 import type { Spec } from '../spec/schema.ts';
+import { ResultSender } from './result-sender.ts';
 import type { ExtractedItem } from '../extract/engine.ts';
 import { ErrorCode } from '../errors.ts';
-import { clearTimer, newAbortController, platformFetch, setTimer, utf8Length, type AbortControllerLike, type FetchLike, type TimerHandle } from '../platform.ts';
+import { clearTimer, newAbortController, platformFetch, setTimer, type AbortControllerLike, type FetchLike, type TimerHandle } from '../platform.ts';
 
 export type WorkerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** Room left in a socket message for socket.io's own framing (event name, ack id). */
-const MESSAGE_FRAMING_BYTES = 1024;
-
-type ResultReply = Reply<{ duplicate: boolean; pending?: boolean }>;
 
 export interface ExtractOutput {
   items: ExtractedItem[];
@@ -102,8 +101,7 @@ export class WorkerLoop {
   private paused = false;
   private lastStartAt = 0;
   private pumpTimer: TimerHandle | undefined;
-  /** Result uploads go one at a time (the hub caps them per worker). */
-  private uploads: Promise<unknown> = Promise.resolve();
+  private readonly results: ResultSender;
 
   constructor(options: WorkerLoopOptions) {
     this.socket = options.socket;
@@ -112,6 +110,7 @@ export class WorkerLoop {
     this.fetchImpl = options.fetch ?? platformFetch;
     this.concurrency = options.concurrency;
     this.minDelayMs = options.minDelayMs ?? 0;
+    this.results = new ResultSender(this.socket, this.hubUrl, this.fetchImpl, () => this.welcome, (leases) => this.accept(leases));
 
     this.socket.on('welcome', (welcome) => {
       this.welcome = welcome;
@@ -122,12 +121,15 @@ export class WorkerLoop {
     });
     this.socket.on('leases', (leases) => this.accept(leases));
     this.socket.on('leases:revoked', (ids) => this.revoke(ids));
+    // A crawl's new spec version, pushed by the hub: cached for the leases that will carry it (older leases keep theirs).
+    this.socket.on('spec:changed', (change) => this.specs.set(`${change.crawlId}@${change.specVersion}`, Promise.resolve(change.spec)));
     this.socket.on('hub:error', (error) => {
       this.lastError = error;
       this.changed();
     });
     this.socket.on('disconnect', () => {
       // The hub gives our leases back when the connection drops, so work in progress is void.
+      this.results.disconnected();
       this.dropAll();
       if (this.state !== 'stopped' && this.state !== 'outdated' && this.state !== 'banned') this.setState('connecting');
     });
@@ -279,7 +281,7 @@ export class WorkerLoop {
     if (!spec) {
       spec = this.socket
         .timeout(ACK_TIMEOUT_MS)
-        .emitWithAck('spec:get', { crawlId })
+        .emitWithAck('spec:get', { crawlId, specVersion })
         .then((reply) => {
           if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
           return (reply as CrawlSpecReply).spec;
@@ -328,7 +330,7 @@ export class WorkerLoop {
       if (!live()) return;
       job.activity.stage = 'sending';
       this.changed();
-      const reply = await this.sendResult({ leaseId: lease.id, items: output.items, links: output.links }, job);
+      const reply = await this.results.send({ leaseId: lease.id, items: output.items, links: output.links }, job.abort.signal);
       if (reply.ok) {
         this.stats.pages++;
         this.stats.items += output.items.length;
@@ -344,36 +346,6 @@ export class WorkerLoop {
       this.stats.failures++;
       this.lastError = { code: ErrorCode.WORKER_ERROR, message: String((error as Error)?.message ?? error) };
     }
-  }
-
-  /**
-   * Sends a result by socket when it fits in one message (the hub closes the
-   * connection on a larger one), else through the hub's result upload.
-   */
-  private async sendResult(payload: ResultPayload, job: Job): Promise<ResultReply> {
-    const limit = (this.welcome?.maxMessageBytes ?? RESULT_LIMITS.maxMessageBytes) - MESSAGE_FRAMING_BYTES;
-    const json = JSON.stringify(payload);
-    // A UTF-8 byte per UTF-16 unit at least, three at most: count exactly only in between.
-    const fits = json.length <= limit && (json.length * 3 <= limit || utf8Length(json) <= limit);
-    if (fits) return this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('result', payload);
-    const upload = async (): Promise<ResultReply> => {
-      const response = await this.fetchImpl(`${this.hubUrl}${RESULT_UPLOAD_PATH}/${encodeURIComponent(payload.leaseId)}`, {
-        method: 'POST',
-        headers: { [WORKER_SECRET_HEADER]: this.welcome?.workerSecret ?? '', 'content-type': 'application/json' },
-        body: json,
-        signal: job.abort.signal,
-        cache: 'no-store',
-      });
-      const text = await response.text();
-      try {
-        return JSON.parse(text) as ResultReply;
-      } catch {
-        return { ok: false, error: { code: ErrorCode.WORKER_ERROR, message: `the result upload answered ${response.status} without a reply` } };
-      }
-    };
-    const sent = this.uploads.then(upload, upload);
-    this.uploads = sent.catch(() => undefined);
-    return sent;
   }
 
   private setState(state: WorkerState): void {

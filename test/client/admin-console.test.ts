@@ -185,7 +185,7 @@ test('switching between the form and the JSON editor keeps settings the form doe
   }
 });
 
-test('the Contributors page shows trust per contributor, issues and revokes a worker token, and lifts a ban made through the API', async () => {
+test('the Contributors page shows the fleet\'s hubs, trust per contributor, issues and revokes a worker token, and lifts a ban made through the API', async () => {
   // A volunteer of its own address crawls two pages: on probation, both results checked.
   const [worker] = await startWorkers(hub.url, 1, { name: 'ui-volunteer', clientId: 'ui-volunteer-client-0001', localAddress: '127.0.0.4' });
   const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { name: 'trust-ui', limits: { maxPages: 2 } }));
@@ -204,6 +204,11 @@ test('the Contributors page shows trust per contributor, issues and revokes a wo
     assert.equal(await page.locator('[data-validation="pending"]').textContent(), '0');
 
     await page.getByRole('link', { name: /Contributors/ }).click();
+    // The fleet: this hub, alive, at its address (a SQLite hub is a fleet of one).
+    const hubRow = page.locator(`tr[data-hub="${hub.fleet.id}"]`);
+    await hubRow.waitFor();
+    assert.equal(await hubRow.getAttribute('data-alive'), 'true');
+    assert.match(await hubRow.textContent() ?? '', new RegExp(`${hub.url.replace(/[.]/g, '\\.')}.*alive`));
     const browserRow = page.locator('tr[data-trust="client:ui-volunteer-client-0001"]');
     await browserRow.waitFor();
     assert.equal(await browserRow.getAttribute('data-state'), 'probation');
@@ -245,6 +250,31 @@ test('the Contributors page shows trust per contributor, issues and revokes a wo
     await banRow.waitFor({ state: 'detached' });
     assert.equal(hub.engine.isBanned('any-client', '127.0.0.4'), false);
     await page.locator('tr[data-trust="address:127.0.0.4"][data-state="probation"]').waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+test('a crawl\'s page lists its spec versions and pushes a new one with the spec editor', async () => {
+  const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { name: 'respec' }), { start: false });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await signIn(page);
+    await page.goto(`${hub.url}/admin/crawls/${crawl.id}`);
+    const table = page.locator('table.spec-versions');
+    await table.locator('tr[data-version="1"]').waitFor();
+    await page.getByRole('button', { name: 'Push a new version…' }).click();
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    const json = page.getByLabel('Spec as JSON');
+    const draft = JSON.parse(await json.inputValue());
+    assert.equal(draft.version, undefined, 'the hub gives the next version');
+    await json.fill(JSON.stringify({ ...draft, follow: [{ selector: 'li.next a', deny: ['*/page/4/*'] }] }, null, 2));
+    await page.getByRole('button', { name: 'Push version' }).click();
+    await table.locator('tr[data-version="2"]').filter({ hasText: 'current' }).waitFor();
+    await page.getByText('Spec version 2 is live').waitFor();
+    assert.equal(hub.engine.crawls.require(crawl.id).specVersion, 2);
+    assert.deepEqual(hub.engine.crawls.require(crawl.id).spec.follow[0]!.deny, ['*/page/4/*']);
   } finally {
     await context.close();
   }

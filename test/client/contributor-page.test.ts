@@ -245,3 +245,30 @@ test('when the hub speaks another protocol version, the page says to reload', as
     await hub.cleanup();
   }
 });
+
+test('the edge page (crowdcrawl workers) crawls with no board and no activity rendering', async () => {
+  const hub = await startTestHub();
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const boardSockets: string[] = [];
+    page.on('websocket', (ws) => {
+      if (ws.url().includes('/board')) boardSockets.push(ws.url());
+    });
+    await page.goto(`${hub.url}/edge.html?worker=headless&name=edge&clientId=edge-client-id-0123456&autostart=1&concurrency=4`);
+    await waitForState(page, ['idle', 'working']);
+    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: 10 } }));
+    const summary = await waitForCrawlEnd(hub, crawl.id);
+    assert.equal(summary.pagesDone, 10);
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).crowdcrawl?.status().pages === 10);
+    // Nothing but one status line: no Svelte app, no board, no activity list, no board connection.
+    assert.equal(await page.locator('#app, [data-testid=board], [data-testid=activity]').count(), 0);
+    assert.equal(await page.evaluate(() => document.body.querySelectorAll('*').length), 2, 'the status line and the noscript (the build puts the script in the head)');
+    await page.waitForFunction(() => /10 pages/.test(document.querySelector('[data-testid=edge-status]')?.textContent ?? ''));
+    assert.deepEqual(boardSockets, []);
+    assert.equal([...hub.engine.workers.all()][0]?.kind, 'headless');
+  } finally {
+    await context.close();
+    await hub.cleanup();
+  }
+});

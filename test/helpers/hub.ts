@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { startHub, type Hub } from '../../server/app.ts';
 import type { Clock } from '../../server/clock.ts';
 import type { HubOptions } from '../../server/options.ts';
+import type { SqliteStorage } from '../../server/storage/sqlite/sqlite-storage.ts';
+import type { Storage } from '../../server/storage/storage.ts';
 import { startNodeWorker, type NodeWorker, type NodeWorkerOptions } from '../../server/worker/node-worker.ts';
 import type { CrawlSummary } from '../../shared/admin-api.ts';
 
@@ -16,8 +18,16 @@ export function tempDir(prefix = 'crowdcrawl-test-'): { path: string; remove(): 
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** A hub on port 0 with its own data dir; `clock` puts its core on fake time (test/helpers/fake-clock.ts). */
-export async function startTestHub(options: HubOptions = {}, wiring: { clock?: Clock; random?: () => number } = {}): Promise<Hub & { dataDir: string; cleanup(): Promise<void> }> {
+export type TestHub<S extends Storage = SqliteStorage> = Hub & { storage: S; dataDir: string; cleanup(): Promise<void> };
+type Wiring = { clock?: Clock; random?: () => number };
+
+/**
+ * A hub on port 0 with its own data dir; `clock` puts its core on fake time (test/helpers/fake-clock.ts).
+ * Its storage is the data dir's SQLite (tests may read the file), or PostgreSQL when given a databaseUrl.
+ */
+export async function startTestHub(options: HubOptions & { databaseUrl: string }, wiring?: Wiring): Promise<TestHub<Storage>>;
+export async function startTestHub(options?: HubOptions, wiring?: Wiring): Promise<TestHub<SqliteStorage>>;
+export async function startTestHub(options: HubOptions = {}, wiring: Wiring = {}): Promise<TestHub<Storage>> {
   const dir = options.dataDir ? undefined : tempDir();
   const hub = await startHub({
     port: 0,

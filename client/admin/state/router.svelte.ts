@@ -7,6 +7,8 @@ export type Route =
   | { name: 'crawl'; id: string }
   | { name: 'contributors' }
   | { name: 'specs' }
+  | { name: 'schedules' }
+  | { name: 'webhooks' }
   | { name: 'notFound'; path: string };
 
 export const BASE = '/admin';
@@ -18,6 +20,8 @@ export function parseRoute(pathname: string, search: string): Route {
   if (path === `${BASE}/new`) return { name: 'new', specId: query.get('spec'), fromCrawl: query.get('from') };
   if (path === `${BASE}/contributors`) return { name: 'contributors' };
   if (path === `${BASE}/specs`) return { name: 'specs' };
+  if (path === `${BASE}/schedules`) return { name: 'schedules' };
+  if (path === `${BASE}/webhooks`) return { name: 'webhooks' };
   const crawl = new RegExp(`^${BASE}/crawls/([^/]+)$`).exec(path);
   if (crawl) return { name: 'crawl', id: decodeURIComponent(crawl[1]!) };
   return { name: 'notFound', path };

@@ -2,15 +2,18 @@
 // the edge tabs') with DOMParser for extraction, plus what a volunteer controls:
 // pause and resume, the throttle, and pausing while the tab is hidden.
 // Components read the $state fields; the loop's own objects are copied into
-// them at most every 100 ms, so a fast crawl does not re-render per event.
+// them at most every 250 ms (lib/throttle.ts), so the panel renders about four
+// times a second whatever the page rate.
 import { ErrorCode, PROTOCOL_VERSION, type Hello, type ProtocolError, type WorkerKind } from '../../../shared/protocol.ts';
 import { WorkerLoop, type PageActivity, type WorkerSocket, type WorkerStats } from '../../../shared/worker/loop.ts';
 import { clampConcurrency, clampMinDelay, saveSettings, type Settings } from '../lib/identity.ts';
 import type { VolunteerState, VolunteerStatus } from '../../../shared/page-api.ts';
 import { closeWhenOffline } from '../lib/offline.ts';
 import { connectToHub } from '../../shared/hub-socket.ts';
+import { Throttle } from '../lib/throttle.ts';
 
-const SYNC_EVERY_MS = 100;
+/** The panel's refresh: at most four renders a second, however many pages a second. */
+export const SYNC_EVERY_MS = 250;
 
 /** The extraction engine (with its URL and selector libraries) loads only once the tab contributes. */
 let extractor: Promise<typeof import('../../extract/dom-parser.ts')> | undefined;
@@ -66,7 +69,7 @@ export class Volunteer {
   private readonly onNameRefused: ((error: ProtocolError) => void) | undefined;
   private loop: WorkerLoop | undefined;
   private unwatchOffline: (() => void) | undefined;
-  private syncTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly syncThrottle = new Throttle(() => this.sync(), SYNC_EVERY_MS);
   private rateTimer: ReturnType<typeof setInterval> | undefined;
   private completions: number[] = [];
   private lastPages = 0;
@@ -132,8 +135,7 @@ export class Volunteer {
     this.loop = undefined;
     this.unwatchOffline?.();
     clearInterval(this.rateTimer);
-    clearTimeout(this.syncTimer);
-    this.syncTimer = undefined;
+    this.syncThrottle.cancel();
     this.sync(loop);
     this.state = 'off';
     this.activity = [];
@@ -206,11 +208,7 @@ export class Volunteer {
   }
 
   private scheduleSync(): void {
-    if (this.syncTimer !== undefined) return;
-    this.syncTimer = setTimeout(() => {
-      this.syncTimer = undefined;
-      this.sync();
-    }, SYNC_EVERY_MS);
+    this.syncThrottle.request();
   }
 
   /** Takes the name the hub gave; stops when it refused the nickname (reconnecting cannot change that). */

@@ -11,14 +11,19 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
-  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry,
+  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
+import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import { PgSpecVersions } from './spec-versions.ts';
+import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import * as frontier from './frontier.ts';
 import * as pages from './pages.ts';
 import { PgLibrary } from './library.ts';
 import { migrate } from './schema.ts';
 import { PgTrustStore } from './trust-store.ts';
+import { delegatePgOps, PgOpsStore } from './ops-store.ts';
+import { PgFleetStore } from './fleet-store.ts';
 
 /** The database could not be reached or opened when the hub started. */
 export class StorageUnavailableError extends Error {
@@ -46,17 +51,25 @@ export interface PostgresOptions {
   onConnectionError?: (error: Error) => void;
 }
 
+/** Schedules, webhooks and re-crawls: the methods come from PgOpsStore (ops-store.ts), given in the constructor. */
+export interface PostgresStorage extends OpsStorage<StoredItem> {}
+
 export class PostgresStorage implements Storage {
   readonly pool: pg.Pool;
   private readonly commits: PgGroupCommit;
   private readonly trust: PgTrustStore;
   private readonly library: PgLibrary;
+  private readonly fleet: PgFleetStore;
+  private readonly versions: PgSpecVersions;
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
     this.commits = new PgGroupCommit(pool);
     this.trust = new PgTrustStore(pool, this.commits);
     this.library = new PgLibrary(pool, this.commits);
+    this.versions = new PgSpecVersions(pool, this.commits);
+    delegatePgOps(this, new PgOpsStore(pool, this.commits));
+    this.fleet = new PgFleetStore(pool);
   }
 
   /** Connects and brings the schema up to date; StorageUnavailableError when the database cannot be reached. */
@@ -105,8 +118,9 @@ export class PostgresStorage implements Storage {
   // The frontier's queue
 
   countQueued(crawlId: string): Promise<number> { return frontier.countQueued(this.pool, crawlId); }
+  /** Claimed for this hub once it registered (fleet-store.ts): no other hub reads these rows while it is alive. */
   loadQueued(crawlId: string, host: string, afterSeq: number, limit: number): Promise<QueuedEntry[]> {
-    return frontier.loadQueued(this.pool, crawlId, host, afterSeq, limit);
+    return this.fleet.loadQueued(this.pool, crawlId, host, afterSeq, limit, () => frontier.loadQueued(this.pool, crawlId, host, afterSeq, limit));
   }
   nextQueuedHost(crawlId: string, afterHost: string): Promise<string | undefined> { return frontier.nextQueuedHost(this.pool, crawlId, afterHost); }
 
@@ -177,6 +191,14 @@ export class PostgresStorage implements Storage {
   getBody(contentHash: string): Promise<Uint8Array | undefined> { return this.trust.getBody(contentHash); }
   pruneBodies(before: number): Promise<number> { return this.trust.pruneBodies(before); }
 
+  // The fleet (fleet-store.ts, docs/scale-out.md)
+
+  registerHub(hub: HubRow): Promise<void> { return this.fleet.registerHub(hub); }
+  heartbeat(id: string, beat: HubHeartbeat): Promise<boolean> { return this.fleet.heartbeat(id, beat); }
+  reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
+  leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
+  listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
+
   // The board's contributors and the console's specs (library.ts)
 
   contributor(id: string): Promise<ContributorRow | undefined> { return this.library.contributor(id); }
@@ -191,4 +213,14 @@ export class PostgresStorage implements Storage {
     return this.library.updateSpec(id, change);
   }
   deleteSpec(id: string): Promise<boolean> { return this.library.deleteSpec(id); }
+
+  // A running crawl's spec versions (spec-versions.ts)
+
+  addSpecVersion(crawlId: string, v: { version: number; spec: string; at: number }): Promise<void> { return this.versions.addSpecVersion(crawlId, v); }
+  listSpecVersions(crawlId: string): Promise<SpecVersionRow[]> { return this.versions.listSpecVersions(crawlId); }
+  scanQueued(crawlId: string, afterKey: string, limit: number): Promise<QueuedUrl[]> { return this.versions.scanQueued(crawlId, afterKey, limit); }
+  dropQueued(crawlId: string, version: number, keys: readonly string[], e: { code: string; message: string; at: number }): Promise<number> {
+    return this.versions.dropQueued(crawlId, version, keys, e);
+  }
+  itemsByVersion(crawlId: string): Promise<{ specVersion: number; items: number }[]> { return this.versions.itemsByVersion(crawlId); }
 }

@@ -166,6 +166,64 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (crawl_id, position)
   );
   `,
+  // 3: operations and re-crawls (server/ops/), as the SQLite backend's
+  // migrations 7 and 8: schedules and the runs they claimed (unique per
+  // schedule and due time), webhooks and their deliveries; each page's ETag
+  // and Last-Modified, what a re-crawl's queued page had in the previous run,
+  // pages recorded unchanged, items carried, which crawl revisits which.
+  `
+  CREATE TABLE schedules (
+    id ${T} PRIMARY KEY, name TEXT NOT NULL, spec_id ${T} NOT NULL, cron TEXT NOT NULL, time_zone TEXT NOT NULL, overlap ${T} NOT NULL,
+    paused INTEGER NOT NULL, incremental INTEGER NOT NULL, keep_runs INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE schedule_runs (
+    schedule_id ${T} NOT NULL, due_at BIGINT NOT NULL, state ${T} NOT NULL, crawl_id ${T}, message TEXT, hub TEXT NOT NULL,
+    claimed_at BIGINT NOT NULL, started_at BIGINT, PRIMARY KEY (schedule_id, due_at)
+  );
+  CREATE INDEX schedule_runs_crawl ON schedule_runs (crawl_id);
+  CREATE TABLE webhooks (
+    id ${T} PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL, spec_name TEXT, events TEXT NOT NULL, enabled INTEGER NOT NULL, created_at BIGINT NOT NULL
+  );
+  CREATE TABLE webhook_deliveries (
+    id ${T} PRIMARY KEY, webhook_id ${T} NOT NULL, crawl_id ${T} NOT NULL, event ${T} NOT NULL, payload TEXT NOT NULL, state ${T} NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at BIGINT NOT NULL, claimed_by TEXT, claimed_until BIGINT, last_status INTEGER,
+    last_latency_ms INTEGER, last_error TEXT, created_at BIGINT NOT NULL, delivered_at BIGINT
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);
+  ALTER TABLE requests ADD COLUMN etag TEXT, ADD COLUMN last_modified TEXT, ADD COLUMN prev_etag TEXT, ADD COLUMN prev_last_modified TEXT,
+    ADD COLUMN prev_hash TEXT, ADD COLUMN unchanged INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE items ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE recrawls (crawl_id ${T} PRIMARY KEY, previous_crawl_id ${T} NOT NULL);
+  `,
+  // 4: the fleet (docs/scale-out.md): the hubs' registry, and which hub's window holds a queued row.
+  `
+  CREATE TABLE hubs (
+    id ${T} PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    workers INTEGER NOT NULL DEFAULT 0,
+    leases INTEGER NOT NULL DEFAULT 0,
+    pages_per_sec DOUBLE PRECISION NOT NULL DEFAULT 0,
+    gone BOOLEAN NOT NULL DEFAULT FALSE
+  );
+  ALTER TABLE requests ADD COLUMN claimed_by ${T};
+  CREATE INDEX requests_claimed ON requests (claimed_by) WHERE claimed_by IS NOT NULL;
+  `,
+  // 5: every version of a running crawl's spec (server/crawl/respec.ts), and
+  // how many queued URLs each version's rules dropped when it came in.
+  `
+  CREATE TABLE crawl_spec_versions (
+    crawl_id ${T} NOT NULL,
+    version INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    dropped BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (crawl_id, version)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -171,6 +171,106 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX item_withdrawals_crawl ON item_withdrawals (crawl_id, position);
   `,
+  // 7: operations (server/ops/): schedules of saved specs and the runs they
+  // claimed (unique per schedule and due time: one hub of a fleet wins each),
+  // webhooks and their deliveries (one row per webhook, crawl and event,
+  // claimed by one hub at a time).
+  `
+  CREATE TABLE schedules (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    spec_id TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    time_zone TEXT NOT NULL,
+    overlap TEXT NOT NULL,
+    paused INTEGER NOT NULL,
+    incremental INTEGER NOT NULL,
+    keep_runs INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE schedule_runs (
+    schedule_id TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    crawl_id TEXT,
+    message TEXT,
+    hub TEXT NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    started_at INTEGER,
+    PRIMARY KEY (schedule_id, due_at)
+  ) WITHOUT ROWID;
+  CREATE INDEX schedule_runs_crawl ON schedule_runs (crawl_id);
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    spec_name TEXT,
+    events TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    webhook_id TEXT NOT NULL,
+    crawl_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    claimed_by TEXT,
+    claimed_until INTEGER,
+    last_status INTEGER,
+    last_latency_ms INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);
+  `,
+  // 8: re-crawls (server/ops/recrawl.ts): each page's ETag and Last-Modified
+  // as fetched; for a re-crawl's queued page, what the previous run had (the
+  // conditional request's validators and its content hash); pages recorded
+  // unchanged; items carried from the previous run; which crawl revisits which.
+  `
+  ALTER TABLE requests ADD COLUMN etag TEXT;
+  ALTER TABLE requests ADD COLUMN last_modified TEXT;
+  ALTER TABLE requests ADD COLUMN prev_etag TEXT;
+  ALTER TABLE requests ADD COLUMN prev_last_modified TEXT;
+  ALTER TABLE requests ADD COLUMN prev_hash TEXT;
+  ALTER TABLE requests ADD COLUMN unchanged INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE items ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX items_page ON items (crawl_id, request_key);
+  CREATE TABLE recrawls (crawl_id TEXT PRIMARY KEY, previous_crawl_id TEXT NOT NULL) WITHOUT ROWID;
+  `,
+  // 9: the fleet's registry (docs/scale-out.md): on SQLite the one hub, and the runs before it.
+  `
+  CREATE TABLE hubs (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    workers INTEGER NOT NULL DEFAULT 0,
+    leases INTEGER NOT NULL DEFAULT 0,
+    pages_per_sec REAL NOT NULL DEFAULT 0,
+    gone INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  `,
+  // 10: every version of a running crawl's spec (server/crawl/respec.ts), and
+  // how many queued URLs each version's rules dropped when it came in.
+  `
+  CREATE TABLE crawl_spec_versions (
+    crawl_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (crawl_id, version)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function openDatabase(dataDir: string): DatabaseSync {

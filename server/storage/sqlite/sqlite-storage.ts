@@ -6,25 +6,27 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import {
-  SpecNameTakenError,
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
-  type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry,
+  type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type OpsStorage,
 } from '../storage.ts';
+import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import { SqliteSpecVersions } from './spec-versions.ts';
+import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
 import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
-import { contributorRow, crawlRow, queuedEntry, requestRow, savedSpecRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
+import { attachOps } from './ops-store.ts';
+import { SqliteFleetStore } from './fleet-store.ts';
+import { SqliteSpecLibrary } from './spec-library.ts';
+import { contributorRow, crawlRow, queuedEntry, requestRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
 
-/** A statement refused by a UNIQUE index: only that statement is undone, the transaction (and its batch) goes on. */
-function isUniqueViolation(error: unknown): boolean {
-  return /UNIQUE constraint failed/i.test((error as Error)?.message ?? '');
-}
 
-const nameTaken = (name: string) => new SpecNameTakenError(`a saved spec is already named "${name}"`);
+/** Schedules, webhooks and re-crawls: their methods are given in the constructor (attachOps, ops-store.ts). */
+export interface SqliteStorage extends OpsStorage<StoredItem> {}
 
 export class SqliteStorage implements Storage {
   /** For tests and tools that check the file itself (integrity, hashes). */
@@ -33,7 +35,10 @@ export class SqliteStorage implements Storage {
   private readonly commits: GroupCommit;
   private readonly nextSeq = new Map<string, number>();
   private readonly trust: SqliteTrustStore;
+  private readonly fleet: SqliteFleetStore;
+  private readonly specs: SqliteSpecLibrary;
   private readonly feed: SqliteItemFeed;
+  private readonly versions: SqliteSpecVersions;
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -42,6 +47,10 @@ export class SqliteStorage implements Storage {
     this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); });
     this.feed = new SqliteItemFeed(db);
     this.trust = new SqliteTrustStore(db, this.commits);
+    this.versions = new SqliteSpecVersions(db, this.commits);
+    attachOps(this, db, this.commits, { forgetSeq: (crawlId) => this.nextSeq.delete(crawlId), takeItemId: () => this.feed.take() });
+    this.fleet = new SqliteFleetStore(db, this.commits);
+    this.specs = new SqliteSpecLibrary(this.s, this.commits);
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
     this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
     this.replaceDone = db.prepare(
@@ -116,9 +125,7 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async listCrawls(): Promise<CrawlRow[]> {
-    return this.s.listCrawls.all().map(crawlRow);
-  }
+  async listCrawls(): Promise<CrawlRow[]> { return this.s.listCrawls.all().map(crawlRow); }
 
   setCrawlStatus(id: string, s: { status: CrawlRow['status']; finishReason: string | null; startedAt: number | null; finishedAt: number | null }): Promise<void> {
     return this.commits.run(() => {
@@ -224,9 +231,7 @@ export class SqliteStorage implements Storage {
     return row ? sourceRow(row) : undefined;
   }
 
-  async listSources(crawlId: string): Promise<SourceRow[]> {
-    return this.s.listSources.all(crawlId).map(sourceRow);
-  }
+  async listSources(crawlId: string): Promise<SourceRow[]> { return this.s.listSources.all(crawlId).map(sourceRow); }
 
   async sumSourceUrls(crawlId: string): Promise<number> {
     return Number((this.s.sumSourceUrls.get(crawlId) as { n: number }).n);
@@ -327,6 +332,14 @@ export class SqliteStorage implements Storage {
   getBody(contentHash: string): Promise<Uint8Array | undefined> { return this.trust.getBody(contentHash); }
   pruneBodies(before: number): Promise<number> { return this.trust.pruneBodies(before); }
 
+  // The fleet (fleet-store.ts): a SQLite hub is a fleet of one
+
+  registerHub(hub: HubRow): Promise<void> { return this.fleet.registerHub(hub); }
+  heartbeat(id: string, beat: HubHeartbeat): Promise<boolean> { return this.fleet.heartbeat(id, beat); }
+  reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
+  leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
+  listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
+
   // The board's contributors
 
   async contributor(id: string): Promise<ContributorRow | undefined> {
@@ -350,50 +363,22 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  // The console's library of specs
+  // The console's library of specs (spec-library.ts)
 
-  async listSpecs(): Promise<SavedSpecRow[]> {
-    return this.s.listSpecs.all().map(savedSpecRow);
-  }
+  listSpecs(): Promise<SavedSpecRow[]> { return this.specs.listSpecs(); }
+  getSpec(id: string): Promise<SavedSpecRow | undefined> { return this.specs.getSpec(id); }
+  specNameTaken(name: string): Promise<boolean> { return this.specs.specNameTaken(name); }
+  insertSpec(row: SavedSpecRow): Promise<SavedSpecRow> { return this.specs.insertSpec(row); }
+  updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined> { return this.specs.updateSpec(id, change); }
+  deleteSpec(id: string): Promise<boolean> { return this.specs.deleteSpec(id); }
 
-  async getSpec(id: string): Promise<SavedSpecRow | undefined> {
-    const row = this.s.getSpec.get(id);
-    return row ? savedSpecRow(row) : undefined;
-  }
+  // A running crawl's spec versions (spec-versions.ts)
 
-  async specNameTaken(name: string): Promise<boolean> {
-    return this.s.specByName.get(name) !== undefined;
+  addSpecVersion(crawlId: string, v: { version: number; spec: string; at: number }): Promise<void> { return this.versions.addSpecVersion(crawlId, v); }
+  listSpecVersions(crawlId: string): Promise<SpecVersionRow[]> { return this.versions.listSpecVersions(crawlId); }
+  scanQueued(crawlId: string, afterKey: string, limit: number): Promise<QueuedUrl[]> { return this.versions.scanQueued(crawlId, afterKey, limit); }
+  dropQueued(crawlId: string, version: number, keys: readonly string[], e: { code: string; message: string; at: number }): Promise<number> {
+    return this.versions.dropQueued(crawlId, version, keys, e);
   }
-
-  async insertSpec(row: SavedSpecRow): Promise<SavedSpecRow> {
-    const saved = await this.commits.run(() => {
-      try {
-        this.s.insertSpec.run(row.id, row.name, row.spec, row.createdAt, row.updatedAt);
-      } catch (error) {
-        if (isUniqueViolation(error)) return undefined;
-        throw error;
-      }
-      return savedSpecRow(this.s.getSpec.get(row.id));
-    });
-    if (!saved) throw nameTaken(row.name);
-    return saved;
-  }
-
-  async updateSpec(id: string, change: { name: string; spec: string; updatedAt: number }): Promise<SavedSpecRow | undefined> {
-    const outcome = await this.commits.run((): SavedSpecRow | 'missing' | 'taken' => {
-      try {
-        if (Number(this.s.updateSpec.run(change.name, change.spec, change.updatedAt, id).changes) !== 1) return 'missing';
-      } catch (error) {
-        if (isUniqueViolation(error)) return 'taken';
-        throw error;
-      }
-      return savedSpecRow(this.s.getSpec.get(id));
-    });
-    if (outcome === 'taken') throw nameTaken(change.name);
-    return outcome === 'missing' ? undefined : outcome;
-  }
-
-  deleteSpec(id: string): Promise<boolean> {
-    return this.commits.run(() => Number(this.s.deleteSpec.run(id).changes) === 1);
-  }
+  itemsByVersion(crawlId: string): Promise<{ specVersion: number; items: number }[]> { return this.versions.itemsByVersion(crawlId); }
 }

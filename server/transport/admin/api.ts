@@ -11,13 +11,20 @@ import { sendError } from './send-error.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { crawlDetail, hubStats, itemView, pageView, PAGE_STATES, workerViews, type PageStateName } from './views.ts';
 import { EXPORT_FORMATS, isExportFormat, sendExport } from '../../export/export.ts';
+import { FeedChanges, sendFeed } from '../../export/feed.ts';
+import type { Crawl } from '../../crawl/crawl.ts';
 import { AdminSessions, sessionRoutes } from './session.ts';
 import { AdminTokenLimiter, clientAddress } from './rate-limit.ts';
 import { previewHandler } from './preview.ts';
 import { specsRouter } from './specs-routes.ts';
 import { trustRouter } from './trust-routes.ts';
+import { specVersionRouter } from './spec-version-routes.ts';
 import type { PageFetcher } from '../../relay/fetch-page.ts';
-import type { CrawlList, CreateCrawlRequest, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
+import type { Ops } from '../../ops/ops.ts';
+import { schedulesRouter } from './schedules-routes.ts';
+import { webhooksRouter } from './webhooks-routes.ts';
+import type { CrawlList, CreateCrawlRequest, HubList, ItemsPage, PageList, WorkerList } from '../../../shared/admin-api.ts';
+import type { FleetMember } from '../../engine/fleet.ts';
 
 export interface AdminRouterOptions {
   adminToken: string;
@@ -25,6 +32,10 @@ export interface AdminRouterOptions {
   sessions?: AdminSessions;
   /** The hub's page fetcher, for POST /preview (which answers 501 without one). */
   fetcher?: PageFetcher;
+  /** Schedules and webhooks (their routes are absent without it). */
+  ops?: Ops;
+  /** This hub in its fleet, for GET /hubs (which lists no hub without one). */
+  fleet?: FleetMember;
 }
 
 /** Large enough for a spec with 10,000 start URLs. */
@@ -138,6 +149,12 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   router.post('/preview', previewHandler(options.fetcher, sendError));
   router.use(specsRouter(engine.storage));
   router.use(trustRouter(engine));
+  router.use(specVersionRouter(engine));
+  if (options.ops) {
+    const now = () => engine.clock.now();
+    router.use(schedulesRouter(engine.storage, options.ops, now));
+    router.use(webhooksRouter(engine.storage, options.ops, now));
+  }
 
   router.post('/workers/:id/disconnect', (req, res) => {
     const worker = engine.workers.get(req.params.id!);
@@ -164,6 +181,15 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
     res.json(list);
   });
 
+  // The fleet: every hub sharing this hub's database (docs/scale-out.md).
+  router.get('/hubs', async (_req, res) => {
+    const list: HubList = {
+      hubs: options.fleet ? (await options.fleet.hubs()).map(({ state: _state, ...hub }) => hub) : [],
+      databaseUnavailableSince: options.fleet?.unavailableSince ?? null,
+    };
+    res.json(list);
+  });
+
   router.post('/crawls', async (req, res) => {
     if (req.body === undefined) {
       sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'send the spec as JSON with "Content-Type: application/json"');
@@ -180,7 +206,11 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   });
 
   router.get('/crawls/:id', async (req, res) => {
-    res.json(await crawlDetail(engine, engine.crawls.require(req.params.id)));
+    const crawl = engine.crawls.require(req.params.id);
+    const previousCrawlId = options.ops?.recrawls.previousOf(crawl.id);
+    // A re-crawl says which crawl it revisits and how much did not change.
+    const recrawl = previousCrawlId === undefined ? {} : { recrawl: { previousCrawlId, ...(await engine.storage.recrawlCounts(crawl.id)) } };
+    res.json({ ...(await crawlDetail(engine, crawl)), ...recrawl });
   });
 
   // Politeness per host: AutoThrottle's current delay, Crawl-delay, backoffs (server/hub/politeness.ts).
@@ -234,7 +264,32 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
     const crawl = engine.crawls.require(req.params.id);
     const format = stringParam(req, 'format') ?? 'jsonl';
     if (!isExportFormat(format)) throw new HubError('BAD_REQUEST', `"format" must be one of ${EXPORT_FORMATS.join(', ')}`);
-    await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas', true) });
+    await sendExport(res, engine.storage, crawl, format, { escapeFormulas: booleanParam(req, 'escapeFormulas', true), changedOnly: booleanParam(req, 'changed') });
+  });
+
+  // Deletes an ended crawl and its data; a running or paused one is refused with CRAWL_ACTIVE (cancel it first).
+  router.delete('/crawls/:id', async (req, res) => {
+    if (!options.ops) throw new HubError('NOT_FOUND', 'this hub cannot delete crawls');
+    await options.ops.recrawls.deleteCrawl(req.params.id);
+    res.status(204).end();
+  });
+
+  router.get('/crawls/:id/feed', async (req, res) => {
+    const crawl = engine.crawls.require(req.params.id);
+    const after = intParam(req, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
+    const follow = booleanParam(req, 'follow', false);
+    const changes = new FeedChanges();
+    const onChange = (changed: Crawl): void => {
+      if (changed === crawl) changes.notify();
+    };
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    engine.crawls.on('count', onChange).on('status', onChange);
+    try {
+      await sendFeed(res, engine.storage, crawl, { after, follow, changes, signal: gone.signal });
+    } finally {
+      engine.crawls.off('count', onChange).off('status', onChange);
+    }
   });
 
   router.use((req, res) => {

@@ -127,10 +127,12 @@ test('crawl --wait exits 1 when the crawl is cancelled', async () => {
   assert.match(run.stderr, /cancelled/);
 });
 
-test('status prints a table of crawls, one crawl in detail, or JSON; an unknown id exits 2', async () => {
+test('status prints the fleet\'s hubs and a table of crawls, one crawl in detail, or JSON; an unknown id exits 2', async () => {
   const crawl = await hub.engine.createCrawl(testSpec({ name: 'status-me' }), { start: false });
   const table = await cli(['status']);
   assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^HUB\s+ADDRESS\s+VERSION\s+STATE\s+WORKERS\s+LEASES\s+PAGES\/S\s+HEARTBEAT/m);
+  assert.match(table.stdout, new RegExp(`^${hub.fleet.id} \\(this\\)\\s+${hub.url.replace(/[.]/g, '\\.')}\\s+\\S+\\s+alive\\s+\\d+\\s+\\d+\\s+[\\d.]+\\s+\\d+s ago`, 'm'));
   assert.match(table.stdout, /^ID\s+NAME\s+STATUS\s+PAGES\s+ITEMS/m);
   assert.match(table.stdout, new RegExp(`^${crawl.id}\\s+status-me\\s+created\\s+0\\s+0`, 'm'));
 
@@ -193,6 +195,41 @@ test('export escapes CSV formulas by default, and --no-escape-formulas writes th
   assert.deepEqual(parseCsv(raw.stdout)[1], ['http://127.0.0.1:9/1', 'item', '=HYPERLINK("http://evil")', '-1']);
   const json = await cli(['export', crawl.id, '--format', 'json']);
   assert.equal(JSON.parse(json.stdout)[0].data.title, '=HYPERLINK("http://evil")', 'JSON is never changed');
+});
+
+test('export --follow streams the feed until the crawl ends, says where to resume, and --after resumes there', async () => {
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'followed' }), { start: false });
+  await insertItems(hub, crawl.id, [
+    { url: 'http://127.0.0.1:9/1', type: 'item', data: { title: 'one', price: '1' } },
+    { url: 'http://127.0.0.1:9/2', type: 'item', data: { title: 'two', price: '2' } },
+  ]);
+  let cancelled = false;
+  // The crawl ends only once the follower has its first lines: the command must have been waiting.
+  const followed = await cli(['export', crawl.id, '--follow'], {}, (stdout) => {
+    if (!cancelled && stdout.split('\n').length > 2) {
+      cancelled = true;
+      void hub.engine.control(crawl.id, 'cancel');
+    }
+  });
+  assert.equal(followed.code, 0, followed.stderr);
+  const lines = followed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { cursor: number; id: number; data: { title: string } });
+  assert.deepEqual(lines.map((l) => l.data.title), ['one', 'two']);
+  const last = lines[1]!.cursor;
+  assert.match(followed.stderr, new RegExp(`followed the crawl to its end: 2 entries; last cursor ${last} \\(later withdrawals: crowdcrawl export ${crawl.id} --follow --after ${last}\\)`));
+
+  const resumed = await cli(['export', crawl.id, '--after', String(lines[0]!.cursor)]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(JSON.parse(resumed.stdout.trim()), lines[1]);
+  const file = join(dir, 'followed.jsonl');
+  writeFileSync(file, `${JSON.stringify(lines[0])}\n`);
+  const appended = await cli(['export', crawl.id, '--follow', '--after', String(lines[0]!.cursor), '-o', file]);
+  assert.equal(appended.code, 0, appended.stderr);
+  assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)), lines, 'a resumed follow appends to the file');
+
+  for (const args of [['--follow', '--format', 'csv'], ['--after', '-3'], ['--after', 'x']]) {
+    const bad = await cli(['export', crawl.id, ...args]);
+    assert.equal(bad.code, 2, args.join(' '));
+  }
 });
 
 test('an unreachable hub, a refused token or no token at all end with a clear message', async () => {
@@ -290,4 +327,20 @@ test('hub refuses a bad command line with exit 2', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('crawl update pushes a new spec version and prints it; a stale version or an invalid spec is refused', async () => {
+  const crawl = await hub.engine.createCrawl(testSpec({ name: 'update-me' }), { start: false });
+  const run = await cli(['crawl', 'update', crawl.id, specFile('v2', testSpec({ name: 'update-me' }))]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout.trim(), '2');
+  assert.match(run.stderr, /now runs spec version 2; 0 queued URL\(s\)/);
+  assert.equal(hub.engine.crawls.require(crawl.id).specVersion, 2);
+  const stale = await cli(['crawl', 'update', crawl.id, specFile('stale', testSpec({ name: 'update-me', version: 2 }))]);
+  assert.equal(stale.code, 1);
+  assert.match(stale.stderr, /SPEC_VERSION_STALE/);
+  const bad = await cli(['crawl', 'update', crawl.id, specFile('bad-update', { name: 'x', startUrls: [] })]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /startUrls/);
+  assert.equal(hub.engine.crawls.require(crawl.id).specVersion, 2, 'nothing changed');
 });

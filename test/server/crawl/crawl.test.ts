@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { quotesSite, expectedQuotes } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../../helpers/hub.ts';
+import { BACKENDS, openTestStore } from '../../helpers/backends.ts';
 
 type Server = Awaited<ReturnType<typeof startFixtureServer>>;
 let site: Server;
@@ -18,33 +19,39 @@ async function storedItems(hub: Awaited<ReturnType<typeof startTestHub>>, crawlI
   return (await Array.fromAsync(hub.storage.iterateItems(crawlId))).map((row) => ({ url: row.url, ...(JSON.parse(row.data) as { text: string; author: string }) }));
 }
 
-test('three Node workers crawl the 100-page quotes site: exactly 1000 items, none duplicated, every page once', async () => {
-  const hub = await startTestHub();
-  const workers = await startWorkers(hub.url, 3);
-  try {
-    const crawl = await hub.engine.createCrawl(quotesSpec(site.origin));
-    const summary = await waitForCrawlEnd(hub, crawl.id);
-    assert.equal(summary.status, 'finished');
-    assert.equal(summary.finishReason, 'completed');
-    assert.equal(summary.pagesDone, 100);
-    assert.equal(summary.pagesFailed, 0);
-    const items = await storedItems(hub, crawl.id);
-    assert.equal(items.length, 1000);
-    assert.equal(new Set(items.map((i) => i.text)).size, 1000, 'no quote is stored twice');
-    for (let page = 1; page <= 100; page++) {
-      const expected = expectedQuotes(page).map((q) => ({ url: `${site.origin}/page/${page}/`, text: q.text, author: q.author }));
-      const got = items.filter((i) => i.url === `${site.origin}/page/${page}/`);
-      assert.deepEqual(got, expected, `page ${page}`);
+for (const backend of BACKENDS) {
+  test(`${backend}: three Node workers crawl the 100-page quotes site: exactly 1000 items, none duplicated, every page once`, async () => {
+    const store = await openTestStore(backend);
+    const hub = await startTestHub(store.hubOptions());
+    site.resetRequests();
+    const workers = await startWorkers(hub.url, 3);
+    try {
+      const crawl = await hub.engine.createCrawl(quotesSpec(site.origin));
+      // Two backends one after the other on a shared machine: room for a slow one.
+      const summary = await waitForCrawlEnd(hub, crawl.id, 180_000);
+      assert.equal(summary.status, 'finished');
+      assert.equal(summary.finishReason, 'completed');
+      assert.equal(summary.pagesDone, 100);
+      assert.equal(summary.pagesFailed, 0);
+      const items = await storedItems(hub, crawl.id);
+      assert.equal(items.length, 1000);
+      assert.equal(new Set(items.map((i) => i.text)).size, 1000, 'no quote is stored twice');
+      for (let page = 1; page <= 100; page++) {
+        const expected = expectedQuotes(page).map((q) => ({ url: `${site.origin}/page/${page}/`, text: q.text, author: q.author }));
+        const got = items.filter((i) => i.url === `${site.origin}/page/${page}/`);
+        assert.deepEqual(got, expected, `page ${page}`);
+      }
+      const counts = (await hub.storage.countByState(crawl.id));
+      assert.deepEqual(counts, { queued: 0, done: 100, failed: 0, skipped: 0 }, 'every page recorded once, nothing left queued');
+      for (let page = 1; page <= 100; page++) assert.equal(site.requestsFor(`/page/${page}/`), 1, `page ${page} fetched once`);
+      assert.ok(workers.every((w) => w.loop.stats.pages > 0) || workers.some((w) => w.loop.stats.pages > 0));
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      await hub.cleanup();
+      await store.remove();
     }
-    const counts = (await hub.storage.countByState(crawl.id));
-    assert.deepEqual(counts, { queued: 0, done: 100, failed: 0, skipped: 0 }, 'every page recorded once, nothing left queued');
-    for (let page = 1; page <= 100; page++) assert.equal(site.requestsFor(`/page/${page}/`), 1, `page ${page} fetched once`);
-    assert.ok(workers.every((w) => w.loop.stats.pages > 0) || workers.some((w) => w.loop.stats.pages > 0));
-  } finally {
-    await Promise.all(workers.map((w) => w.stop()));
-    await hub.cleanup();
-  }
-});
+  });
+}
 
 test('maxPages stops the crawl at exactly that many pages recorded', async () => {
   const hub = await startTestHub();

@@ -1,10 +1,10 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
-import { quotesSpec, startTestHub, startWorkers, tempDir, waitForCrawlEnd, TEST_ADMIN_TOKEN } from '../../helpers/hub.ts';
+import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd, TEST_ADMIN_TOKEN } from '../../helpers/hub.ts';
+import { BACKENDS, openTestStore } from '../../helpers/backends.ts';
 import { helpers, killed, spawnUntil } from './lib.ts';
 
 type Server = Awaited<ReturnType<typeof startFixtureServer>>;
@@ -45,53 +45,51 @@ async function api(url: string, path: string, init: RequestInit = {}) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-test('the hub SIGKILLed mid-crawl and restarted on the same data dir completes the crawl with the exact result', async () => {
-  const dir = tempDir();
-  const script = join(helpers, 'hub-process.ts');
-  let { child, match } = await spawnUntil([script, dir.path], /^READY (\S+)/);
-  const url = match[1]!;
-  const port = new URL(url).port;
-  const workers = await startWorkers(url, 3, { concurrency: 2 });
-  try {
-    const created = await api(url, '/crawls', { method: 'POST', body: JSON.stringify(quotesSpec(site.origin)) });
-    assert.equal(created.status, 201);
-    const id = created.body.id as string;
-    for (;;) {
-      const { body } = await api(url, `/crawls/${id}`);
-      if ((body.pagesDone as number) >= 30) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await killed(child);
-    const atKill = new DatabaseSync(join(dir.path, 'crowdcrawl.db'), { readOnly: true });
-    const doneAtKill = (atKill.prepare('SELECT COUNT(*) AS n FROM requests WHERE state = 2').get() as { n: number }).n;
-    atKill.close();
-    assert.ok(doneAtKill >= 30 && doneAtKill < 100, `killed mid-crawl (${doneAtKill} pages recorded)`);
-    ({ child } = await spawnUntil([script, dir.path, port], /^READY (\S+)/));
-    let final: Record<string, unknown>;
-    for (;;) {
-      const { body } = await api(url, `/crawls/${id}`);
-      if (body.status !== 'running') {
-        final = body;
-        break;
+for (const backend of BACKENDS) {
+  test(`${backend}: the hub SIGKILLed mid-crawl and restarted on the same database completes the crawl with the exact result`, async () => {
+    const store = await openTestStore(backend);
+    const script = join(helpers, 'hub-process.ts');
+    let { child, match } = await spawnUntil([script, ...store.hubArgs()], /^READY (\S+)/);
+    const url = match[1]!;
+    const port = new URL(url).port;
+    const workers = await startWorkers(url, 3, { concurrency: 2 });
+    try {
+      const created = await api(url, '/crawls', { method: 'POST', body: JSON.stringify(quotesSpec(site.origin)) });
+      assert.equal(created.status, 201);
+      const id = created.body.id as string;
+      for (;;) {
+        const { body } = await api(url, `/crawls/${id}`);
+        if ((body.pagesDone as number) >= 30) break;
+        await new Promise((r) => setTimeout(r, 5));
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await killed(child);
+      const doneAtKill = (await store.query<{ n: number }>('SELECT COUNT(*) AS n FROM requests WHERE state = 2'))[0]!.n;
+      assert.ok(doneAtKill >= 30 && doneAtKill < 100, `killed mid-crawl (${doneAtKill} pages recorded)`);
+      ({ child } = await spawnUntil([script, ...store.hubArgs(port)], /^READY (\S+)/));
+      let final: Record<string, unknown>;
+      for (;;) {
+        const { body } = await api(url, `/crawls/${id}`);
+        if (body.status !== 'running') {
+          final = body;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(final.status, 'finished');
+      assert.equal(final.pagesDone, 100);
+      await Promise.all(workers.map((w) => w.stop()));
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      const items = await store.query<{ data: string }>('SELECT data FROM items WHERE crawl_id = ?', id);
+      assert.equal(items.length, 1000);
+      assert.equal(new Set(items.map((i) => i.data)).size, 1000, 'no item stored twice');
+      const states = await store.query('SELECT state, COUNT(*) AS n FROM requests WHERE crawl_id = ? GROUP BY state', id);
+      assert.deepEqual(states, [{ state: 2, n: 100 }]);
+      await store.checkIntegrity();
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      await killed(child);
+      await store.remove();
     }
-    assert.equal(final.status, 'finished');
-    assert.equal(final.pagesDone, 100);
-    await Promise.all(workers.map((w) => w.stop()));
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    const db = new DatabaseSync(join(dir.path, 'crowdcrawl.db'));
-    const items = db.prepare('SELECT data FROM items WHERE crawl_id = ?').all(id) as { data: string }[];
-    assert.equal(items.length, 1000);
-    assert.equal(new Set(items.map((i) => i.data)).size, 1000, 'no item stored twice');
-    const states = db.prepare('SELECT state, COUNT(*) AS n FROM requests WHERE crawl_id = ? GROUP BY state').all(id);
-    assert.deepEqual(states.map((r) => ({ ...r })), [{ state: 2, n: 100 }]);
-    assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
-    db.close();
-  } finally {
-    await Promise.all(workers.map((w) => w.stop()));
-    await killed(child);
-    dir.remove();
-  }
-});
+  });
+}

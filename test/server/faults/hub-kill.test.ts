@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
-import { quotesSpec, startWorkers, tempDir } from '../../helpers/hub.ts';
+import { quotesSpec, startWorkers } from '../../helpers/hub.ts';
+import { BACKENDS, openTestStore, type TestStore } from '../../helpers/backends.ts';
 import { connectRawWorker } from '../../helpers/raw-worker.ts';
 import { api, helpers, killed, seededRandom, sleep, spawnUntil } from './lib.ts';
 
@@ -20,8 +21,8 @@ after(() => site.close());
 
 const hubScript = join(helpers, 'hub-process.ts');
 
-async function startHubProcess(dataDir: string, port?: string): Promise<{ child: ChildProcess; url: string }> {
-  const { child, match } = await spawnUntil(port ? [hubScript, dataDir, port] : [hubScript, dataDir], /^READY (\S+)/);
+async function startHubProcess(store: TestStore, port?: string): Promise<{ child: ChildProcess; url: string }> {
+  const { child, match } = await spawnUntil([hubScript, ...store.hubArgs(port)], /^READY (\S+)/);
   return { child, url: match[1]! };
 }
 
@@ -38,8 +39,10 @@ test('fault 1: the hub SIGKILLed at 5 random moments of a 500-page crawl and res
   const random = seededRandom('fault 1');
   // One kill in each fifth of the crawl, at a random page count within it.
   const killAt = Array.from({ length: 5 }, (_, i) => 20 + i * 90 + random.int(0, 60));
-  const dir = tempDir();
-  let hub = await startHubProcess(dir.path);
+  // On SQLite, whose file is read between the kills (the same on PostgreSQL: fault 2 and hub-faults.test.ts).
+  const store = await openTestStore('SQLite');
+  const dir = { path: store.dataDir, remove: () => void store.remove() };
+  let hub = await startHubProcess(store);
   const port = new URL(hub.url).port;
   const workers = await startWorkers(hub.url, 4, { concurrency: 3 });
   try {
@@ -60,7 +63,7 @@ test('fault 1: the hub SIGKILLed at 5 random moments of a 500-page crawl and res
       const db = new DatabaseSync(join(dir.path, 'crowdcrawl.db'), { readOnly: true });
       killedAt.push((db.prepare('SELECT COUNT(*) AS n FROM requests WHERE state = 2').get() as { n: number }).n);
       db.close();
-      hub = await startHubProcess(dir.path, port);
+      hub = await startHubProcess(store, port);
     }
     assert.equal(killedAt.length, 5);
     for (const n of killedAt) assert.ok(n > 0 && n < 500, `killed mid-crawl at ${killedAt.join(', ')} pages`);
@@ -95,39 +98,39 @@ test('fault 1: the hub SIGKILLed at 5 random moments of a 500-page crawl and res
   }
 });
 
-test('fault 2: an acknowledged result is in the database after an immediate SIGKILL of the hub', async () => {
-  const dir = tempDir();
-  let hub = await startHubProcess(dir.path);
-  const port = new URL(hub.url).port;
-  try {
-    const spec = quotesSpec(site.origin, { startUrls: Array.from({ length: 8 }, (_, i) => site.url(`/page/${i + 1}/`)), follow: [] });
-    const id = (await api(hub.url, '/crawls', { method: 'POST', body: JSON.stringify(spec) })).body.id as string;
-    // An operator's worker token (kept in the database, so it holds across the restarts): its results are recorded
-    // when acknowledged; an ordinary contributor's wait for a check, and a kill before it only costs a re-crawl.
-    const token = (await api(hub.url, '/worker-tokens', { method: 'POST', body: JSON.stringify({ name: 'fault 2' }) })).body.token as string;
-    for (let round = 1; round <= 8; round++) {
-      const worker = await connectRawWorker(hub.url, { capacity: 1, token });
-      const [lease] = await worker.waitForLeases(1);
-      await (await worker.relay(lease!.id)).text();
-      const marker = `round-${round}-${lease!.id}`;
-      const reply = await worker.socket.emitWithAck('result', { leaseId: lease!.id, items: [{ type: 'item', data: { text: marker, author: 'fault 2' } }], links: [] });
-      // The ack is in: kill the hub before it can do anything else.
-      hub.child.kill('SIGKILL');
-      assert.deepEqual(reply, { ok: true, duplicate: false });
+for (const backend of BACKENDS) {
+  test(`fault 2 (${backend}): an acknowledged result is in the database after an immediate SIGKILL of the hub`, async () => {
+    const store = await openTestStore(backend);
+    let hub = await startHubProcess(store);
+    const port = new URL(hub.url).port;
+    try {
+      const spec = quotesSpec(site.origin, { startUrls: Array.from({ length: 8 }, (_, i) => site.url(`/page/${i + 1}/`)), follow: [] });
+      const id = (await api(hub.url, '/crawls', { method: 'POST', body: JSON.stringify(spec) })).body.id as string;
+      // An operator's worker token (kept in the database, so it holds across the restarts): its results are recorded
+      // when acknowledged; an ordinary contributor's wait for a check, and a kill before it only costs a re-crawl.
+      const token = (await api(hub.url, '/worker-tokens', { method: 'POST', body: JSON.stringify({ name: 'fault 2' }) })).body.token as string;
+      for (let round = 1; round <= 8; round++) {
+        const worker = await connectRawWorker(hub.url, { capacity: 1, token });
+        const [lease] = await worker.waitForLeases(1);
+        await (await worker.relay(lease!.id)).text();
+        const marker = `round-${round}-${lease!.id}`;
+        const reply = await worker.socket.emitWithAck('result', { leaseId: lease!.id, items: [{ type: 'item', data: { text: marker, author: 'fault 2' } }], links: [] });
+        // The ack is in: kill the hub before it can do anything else.
+        hub.child.kill('SIGKILL');
+        assert.deepEqual(reply, { ok: true, duplicate: false });
+        await killed(hub.child);
+        worker.close();
+        const [row] = await store.query('SELECT state, lease_id FROM requests WHERE crawl_id = ? AND url = ?', id, lease!.url);
+        const stored = (await store.query<{ data: string }>('SELECT data FROM items WHERE crawl_id = ?', id)).filter((i) => (JSON.parse(i.data) as { text: string }).text === marker);
+        assert.deepEqual({ ...row }, { state: 2, lease_id: lease!.id }, `round ${round}: the page is recorded`);
+        assert.equal(stored.length, 1, `round ${round}: its item is stored`);
+        hub = await startHubProcess(store, port);
+      }
+      const final = (await api(hub.url, `/crawls/${id}`)).body;
+      assert.deepEqual([final.status, final.pagesDone], ['finished', 8]);
+    } finally {
       await killed(hub.child);
-      worker.close();
-      const db = new DatabaseSync(join(dir.path, 'crowdcrawl.db'), { readOnly: true });
-      const row = db.prepare('SELECT state, lease_id FROM requests WHERE crawl_id = ? AND url = ?').get(id, lease!.url) as { state: number; lease_id: string };
-      const stored = db.prepare("SELECT COUNT(*) AS n FROM items WHERE crawl_id = ? AND json_extract(data, '$.text') = ?").get(id, marker) as { n: number };
-      db.close();
-      assert.deepEqual({ ...row }, { state: 2, lease_id: lease!.id }, `round ${round}: the page is recorded`);
-      assert.equal(stored.n, 1, `round ${round}: its item is stored`);
-      hub = await startHubProcess(dir.path, port);
+      await store.remove();
     }
-    const final = (await api(hub.url, `/crawls/${id}`)).body;
-    assert.deepEqual([final.status, final.pagesDone], ['finished', 8]);
-  } finally {
-    await killed(hub.child);
-    dir.remove();
-  }
-});
+  });
+}

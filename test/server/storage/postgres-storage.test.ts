@@ -14,6 +14,7 @@ storageContract('PostgreSQL', {
   async open() {
     const db = await createTestDatabase();
     databases.push(db);
-    return { storage: await PostgresStorage.open(db.url), reopen: () => PostgresStorage.open(db.url) };
+    return { storage: await PostgresStorage.open(db.url), reopen: () => PostgresStorage.open(db.url), another: () => PostgresStorage.open(db.url) };
   },
+  shared: true,
 });

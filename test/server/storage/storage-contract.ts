@@ -5,11 +5,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpecNameTakenError, type FeedEntry, type NewRequest, type Storage } from '../../../server/storage/storage.ts';
+import type { HubRow } from '../../../server/storage/fleet-rows.ts';
 
 export interface StorageFactory {
   /** A new, empty store, and a way to open the same data again after close(). */
-  open(): Promise<{ storage: Storage; reopen(): Promise<Storage> }>;
+  open(): Promise<{ storage: Storage; reopen(): Promise<Storage>; another?(): Promise<Storage> }>;
+  /**
+   * Whether several hubs can share one database (PostgreSQL): then `open()`
+   * answers `another()`, a second store on the same data, as a second hub has.
+   */
+  shared?: boolean;
 }
+
+const hub = (id: string, at: number): HubRow => ({
+  id,
+  address: `http://${id}.example:8470`,
+  version: '1.0.0',
+  startedAt: at,
+  heartbeatAt: at,
+  workers: 0,
+  leases: 0,
+  pagesPerSec: 0,
+  state: 'alive',
+});
 
 const req = (path: string, depth = 0, host = 'a.example'): NewRequest => {
   const url = `http://${host}${path}`;
@@ -238,6 +256,54 @@ export function storageContract(name: string, factory: StorageFactory): void {
     }
   });
 
+  // A running crawl's spec versions (server/crawl/respec.ts)
+
+  test(`${name}: a crawl's spec versions are all kept; queued URLs a version drops end as skipped, counted once; items are counted per version`, async () => {
+    const { storage, reopen } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3'), req('/4', 0, 'b.example')]));
+      await storage.createCrawl(newCrawl('other', [req('/1')]));
+      assert.deepEqual(await storage.listSpecVersions('c'), [], 'a crawl never changed keeps its one spec in its row');
+      await storage.recordPage(page('c', 'http://a.example/1', [req('/5', 1)], 2));
+      await storage.addSpecVersion('c', { version: 2, spec: '{"name":"x","version":2}', at: 3000 });
+      await storage.addSpecVersion('c', { version: 5, spec: '{"name":"x","version":5}', at: 4000 });
+      await assert.rejects(storage.addSpecVersion('c', { version: 5, spec: '{}', at: 5000 }), 'a version is stored once');
+      assert.deepEqual((await storage.listSpecVersions('c')).map((v) => [v.version, v.spec, v.createdAt, v.dropped]), [
+        [1, '{"name":"x"}', 1000, 0],
+        [2, '{"name":"x","version":2}', 3000, 0],
+        [5, '{"name":"x","version":5}', 4000, 0],
+      ], 'the first version is kept with the crawl\'s creation time');
+      const row = (await storage.listCrawls()).find((c) => c.id === 'c')!;
+      assert.deepEqual([row.specVersion, row.spec], [5, '{"name":"x","version":5}'], 'the crawl runs the newest');
+      // Scanned in key order, a page at a time; only what is queued.
+      const first = await storage.scanQueued('c', '', 2);
+      const rest = await storage.scanQueued('c', first.at(-1)!.key, 10);
+      assert.deepEqual([...first, ...rest].map((q) => [q.url, q.depth]), [
+        ['http://a.example/2', 0], ['http://a.example/3', 0], ['http://a.example/5', 1], ['http://b.example/4', 0],
+      ]);
+      const dropped = await storage.dropQueued('c', 5, ['http://a.example/5', 'http://b.example/4', 'http://a.example/1', 'http://nope/'], { code: 'SPEC_DROPPED', message: 'no rule', at: 4500 });
+      assert.equal(dropped, 2, 'a done page and an unknown key are not dropped');
+      assert.equal(await storage.dropQueued('c', 5, ['http://a.example/5'], { code: 'SPEC_DROPPED', message: 'no rule', at: 4500 }), 0, 'dropped once');
+      assert.deepEqual(await storage.countByState('c'), { queued: 2, done: 1, failed: 0, skipped: 2 });
+      assert.equal((await storage.getRequest('c', 'http://a.example/5'))?.errorCode, 'SPEC_DROPPED');
+      assert.deepEqual((await storage.loadQueued('c', 'b.example', 0, 10)).length, 0, 'gone from its host\'s queue');
+      const page2 = { ...page('c', 'http://a.example/2', [], 3), specVersion: 5 };
+      await storage.recordPage(page2);
+      assert.deepEqual(await storage.itemsByVersion('c'), [{ specVersion: 1, items: 2 }, { specVersion: 5, items: 3 }]);
+      assert.deepEqual(await storage.itemsByVersion('other'), []);
+    } finally {
+      await storage.close();
+    }
+    const again = await reopen();
+    try {
+      const row = (await again.listCrawls()).find((c) => c.id === 'c')!;
+      assert.deepEqual([row.pagesSkipped, row.specVersion], [2, 5]);
+      assert.deepEqual((await again.listSpecVersions('c')).map((v) => [v.version, v.dropped]), [[1, 0], [2, 0], [5, 2]]);
+    } finally {
+      await again.close();
+    }
+  });
+
   // Metrics
   test(`${name}: observeCommits is told of each commit that made writes durable, until it is removed`, async () => {
     const { storage } = await factory.open();
@@ -302,6 +368,160 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.ok(afterReopen[0]!.cursor > newItem.cursor);
     } finally {
       await (again ?? storage).close();
+    }
+  });
+
+  // Operations (server/ops/): schedules, their runs, webhooks and deliveries.
+
+  test(`${name}: schedules are saved, and each (schedule, due time) run is claimed once, whoever asks`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const row = { id: 's1', name: 'nightly', specId: 'x', cron: '0 3 * * *', timeZone: 'UTC', overlap: 'skip' as const, paused: false, incremental: true, keepRuns: 2, createdAt: 1, updatedAt: 1 };
+      await storage.insertSchedule(row);
+      assert.deepEqual(await storage.getSchedule('s1'), row);
+      const { id: _id, createdAt: _c, ...rest } = row;
+      assert.deepEqual(await storage.updateSchedule('s1', { ...rest, paused: true, updatedAt: 5 }), { ...row, paused: true, updatedAt: 5 });
+      assert.equal(await storage.updateSchedule('nope', { ...rest, updatedAt: 5 }), undefined);
+      const claims = await Promise.all([storage.claimScheduleRun('s1', 100, 'hub-a', 7), storage.claimScheduleRun('s1', 100, 'hub-b', 7)]);
+      assert.deepEqual(claims.sort(), [false, true], 'one claim wins');
+      assert.equal(await storage.claimScheduleRun('s1', 200, 'hub-b', 8), true);
+      assert.equal(await storage.setScheduleRun('s1', 100, 'claimed', { state: 'started', crawlId: 'c1', startedAt: 9 }), true);
+      assert.equal(await storage.setScheduleRun('s1', 100, 'claimed', { state: 'failed' }), false, 'guarded by the state it leaves');
+      assert.equal(await storage.setScheduleRun('s1', 200, 'claimed', { state: 'queued', message: 'waits' }), true);
+      assert.equal(await storage.setScheduleRun('s1', 200, 'queued', { state: 'claimed', hub: 'hub-c' }), true);
+      const runs = await storage.listScheduleRuns('s1', 10);
+      assert.deepEqual(runs.map((r) => [r.dueAt, r.state, r.crawlId, r.hub]), [[200, 'claimed', null, 'hub-c'], [100, 'started', 'c1', runs[1]!.hub]]);
+      assert.equal(await storage.lastScheduleDue('s1'), 200);
+      assert.equal(await storage.lastScheduleDue('s2'), undefined);
+      assert.equal(await storage.deleteSchedule('s1'), true);
+      assert.deepEqual([await storage.listSchedules(), await storage.listScheduleRuns('s1', 10)], [[], []]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: a webhook delivery is queued once and claimed by one hub at a time until its claim runs out`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const hook = { id: 'w1', url: 'http://127.0.0.1:1/hook', secret: 's'.repeat(20), specName: null, events: ['crawl.finished' as const], enabled: true, createdAt: 1 };
+      await storage.insertWebhook(hook);
+      assert.deepEqual(await storage.listWebhooks(), [hook]);
+      const d = { id: 'w1:c:crawl.finished', webhookId: 'w1', crawlId: 'c', event: 'crawl.finished' as const, payload: '{}', createdAt: 10 };
+      assert.deepEqual(await Promise.all([storage.enqueueDelivery(d), storage.enqueueDelivery(d)]), [true, false]);
+      const [a, b] = await Promise.all([storage.claimDeliveries(10, 'hub-a', 110, 5), storage.claimDeliveries(10, 'hub-b', 110, 5)]);
+      assert.equal(a!.length + b!.length, 1, 'one hub gets it');
+      assert.deepEqual(await storage.claimDeliveries(50, 'hub-b', 150, 5), [], 'held until the claim runs out');
+      const taken = await storage.claimDeliveries(110, 'hub-b', 210, 5);
+      assert.equal(taken.length, 1, 'a dead hub\'s claim is taken over');
+      const loser = a!.length === 1 ? 'hub-a' : 'hub-b';
+      if (loser === 'hub-a') assert.equal(await storage.recordDeliveryAttempt(d.id, 'hub-a', { at: 120, status: 200, latencyMs: 3, error: null, state: 'delivered', nextAttemptAt: 120 }), false, 'the old claim records nothing');
+      assert.equal(await storage.recordDeliveryAttempt(d.id, 'hub-b', { at: 120, status: 500, latencyMs: 3, error: 'the receiver answered 500', state: 'pending', nextAttemptAt: 1000 }), true);
+      assert.deepEqual(await storage.claimDeliveries(999, 'hub-a', 2000, 5), [], 'not before its retry is due');
+      const retry = await storage.claimDeliveries(1000, 'hub-a', 2000, 5);
+      assert.deepEqual(retry.map((r) => [r.attempts, r.lastStatus, r.lastError]), [[1, 500, 'the receiver answered 500']]);
+      assert.equal(await storage.recordDeliveryAttempt(d.id, 'hub-a', { at: 1001, status: 204, latencyMs: 4, error: null, state: 'delivered', nextAttemptAt: 1001 }), true);
+      const [done] = await storage.listDeliveries('w1', 10);
+      assert.deepEqual([done!.state, done!.attempts, done!.deliveredAt, done!.claimedBy], ['delivered', 2, 1001, null]);
+      assert.equal(await storage.redeliver(d.id, 1100), true);
+      assert.equal((await storage.claimDeliveries(1100, 'hub-a', 1200, 5)).length, 1, 'redelivered');
+      assert.deepEqual((await storage.updateWebhook('w1', { url: hook.url, specName: 'books', events: ['crawl.started'], enabled: false }))?.enabled, false);
+      assert.equal(await storage.deleteWebhook('w1'), true);
+      assert.deepEqual([await storage.listWebhooks(), await storage.listDeliveries(undefined, 10)], [[], []]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: a re-crawl is seeded with the previous run's URLs and validators, carries unchanged pages' items, and a crawl is deleted whole`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('old', [req('/1')]));
+      await storage.recordPage(page('old', 'http://a.example/1', [req('/2', 1), req('/3', 1)], 2));
+      await storage.setValidators('old', 'http://a.example/1', { etag: '"e1"', lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' });
+      await storage.recordPage(page('old', 'http://a.example/2', [], 1));
+      await storage.createCrawl(newCrawl('new', [req('/1')]));
+      assert.equal(await storage.seedRecrawl('new', 'old', true), 2, '/2 and /3 (the start URL was queued already)');
+      assert.deepEqual(await storage.listRecrawls(), [{ crawlId: 'new', previousCrawlId: 'old' }]);
+      assert.deepEqual(await storage.countByState('new'), { queued: 3, done: 0, failed: 0, skipped: 0 });
+      assert.deepEqual(await storage.previousPage('new', 'http://a.example/1'), { etag: '"e1"', lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT', contentHash: 'h' });
+      assert.deepEqual(await storage.previousPage('new', 'http://a.example/2'), { etag: null, lastModified: null, contentHash: 'h' });
+      assert.equal(await storage.previousPage('new', 'http://a.example/3'), undefined, 'never fetched: nothing known');
+      const carry = { crawlId: 'new', key: 'http://a.example/1', previousCrawlId: 'old', finalUrl: 'http://a.example/1', httpStatus: 304, contentHash: 'h', etag: null, lastModified: null, specVersion: 1, doneAt: 5000 };
+      assert.deepEqual(await storage.carryPage(carry), { recorded: true, items: 2 });
+      assert.deepEqual(await storage.carryPage(carry), { recorded: false, items: 0 }, 'once');
+      await storage.recordPage(page('new', 'http://a.example/2', [], 1));
+      assert.equal(await storage.countItems('new'), 3);
+      assert.deepEqual((await Array.fromAsync(storage.iterateChangedItems('new'))).map((i) => i.url), ['http://a.example/2'], 'carried items are not changes');
+      assert.deepEqual(await storage.recrawlCounts('new'), { pagesUnchanged: 1, itemsCarried: 2 });
+      const next = (await storage.listCrawls()).find((c) => c.id === 'new')!;
+      assert.deepEqual([next.pagesDone, next.items], [2, 3]);
+      assert.equal((await storage.getRequest('new', 'http://a.example/1'))?.httpStatus, 304);
+      // The next run asks with what this one kept (the 304 carried the validators on).
+      await storage.createCrawl(newCrawl('newer', []));
+      await storage.seedRecrawl('newer', 'new', true);
+      assert.equal((await storage.previousPage('newer', 'http://a.example/1'))?.etag, '"e1"');
+      assert.equal(await storage.deleteCrawl('old'), true);
+      assert.equal(await storage.deleteCrawl('old'), false);
+      assert.deepEqual((await storage.listCrawls()).map((c) => c.id).sort(), ['new', 'newer']);
+      assert.deepEqual([await storage.countItems('old'), await storage.countQueued('old')], [0, 0]);
+      assert.deepEqual(await storage.listRecrawls(), [{ crawlId: 'newer', previousCrawlId: 'new' }]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  // The fleet (docs/scale-out.md)
+
+  test(`${name}: a hub registers, beats, is listed; one that stops beating is marked gone and must rejoin; gone hubs are forgotten in the end`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.registerHub(hub('h1', 1000));
+      assert.equal(await storage.heartbeat('h1', { heartbeatAt: 2000, workers: 3, leases: 7, pagesPerSec: 12.5 }), true);
+      assert.deepEqual(await storage.listHubs(), [{ ...hub('h1', 1000), heartbeatAt: 2000, workers: 3, leases: 7, pagesPerSec: 12.5 }]);
+      assert.deepEqual(await storage.reclaimDeadHubs(1500, 0), { hubs: [], rows: 0 }, 'a heartbeat after the limit keeps it alive');
+      const reclaimed = await storage.reclaimDeadHubs(2500, 0);
+      assert.deepEqual(reclaimed.hubs, ['h1']);
+      assert.equal(await storage.heartbeat('h1', { heartbeatAt: 3000, workers: 3, leases: 7, pagesPerSec: 1 }), false, 'a gone hub is told so');
+      assert.equal((await storage.listHubs())[0]!.state, 'gone');
+      // It rejoins (as a new run would).
+      await storage.registerHub(hub('h2', 4000));
+      assert.deepEqual((await storage.listHubs()).map((h) => [h.id, h.state]), [['h2', 'alive'], ['h1', 'gone']], 'alive first');
+      await storage.leaveFleet('h2', 5000);
+      assert.deepEqual((await storage.listHubs()).map((h) => [h.id, h.state]), [['h2', 'gone'], ['h1', 'gone']]);
+      assert.deepEqual((await storage.reclaimDeadHubs(6000, 4500)).hubs, [], 'no hub was alive');
+      assert.deepEqual((await storage.listHubs()).map((h) => h.id), ['h2'], 'h1 (last seen at 2000) is forgotten');
+    } finally {
+      await storage.close();
+    }
+  });
+
+  if (!factory.shared) return;
+
+  test(`${name}: two hubs on one database: a row one hub read into its window is not read by the other until the first is reclaimed; a result is recorded once`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      await a.registerHub(hub('a', 1000));
+      await b.registerHub(hub('b', 1000));
+      await a.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3')]));
+      const mine = await a.loadQueued('c', 'a.example', 0, 2);
+      assert.deepEqual(mine.map((q) => q.url), ['http://a.example/1', 'http://a.example/2']);
+      const theirs = await b.loadQueued('c', 'a.example', 0, 10);
+      assert.deepEqual(theirs.map((q) => q.url), ['http://a.example/3'], 'claimed rows are skipped');
+      assert.equal(await a.countQueued('c'), 3, 'claimed rows are still queued');
+      // a stops beating: its rows go back, b reads them.
+      await b.heartbeat('b', { heartbeatAt: 30_000, workers: 0, leases: 0, pagesPerSec: 0 });
+      const back = await b.reclaimDeadHubs(25_000, 0);
+      assert.deepEqual(back, { hubs: ['a'], rows: 2 });
+      assert.deepEqual((await b.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2', 'http://a.example/3'], 'its own, and those a held');
+      // a, not dead after all, records page 1; b's record of it then changes nothing.
+      assert.equal((await a.recordPage(page('c', 'http://a.example/1', [req('/4', 1)], 1))).recorded, true);
+      assert.equal((await b.recordPage(page('c', 'http://a.example/1', [req('/5', 1)], 1))).recorded, false);
+      assert.equal(await b.countItems('c'), 1);
+      assert.equal(await a.heartbeat('a', { heartbeatAt: 31_000, workers: 0, leases: 0, pagesPerSec: 0 }), false, 'a learns it was taken for dead');
+    } finally {
+      await b.close();
+      await a.close();
     }
   });
 }

@@ -7,11 +7,10 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
-import { operatorToken, quotesSpec, startTestHub, startWorkers, waitForCrawlEnd } from '../../helpers/hub.ts';
+import { operatorToken, quotesSpec, startTestHub, startWorkers, waitForCrawlEnd, type TestHub } from '../../helpers/hub.ts';
 import { startNodeWorker, type NodeWorker } from '../../../server/worker/node-worker.ts';
 import { extractHtml } from '../../../server/extract/cheerio.ts';
 import type { ExtractFn } from '../../../shared/worker/loop.ts';
-import type { Hub } from '../../../server/app.ts';
 import { seededRandom } from '../../fixtures/site/random.ts';
 
 const PAGES = 60;
@@ -31,7 +30,7 @@ const forge = (output: ReturnType<typeof extractHtml>) => ({
   items: output.items.map((item) => ({ ...item, data: { ...item.data, text: `FORGED ${String(item.data.text).slice(0, 20)}` } })),
 });
 
-function storedItems(hub: Hub, crawlId: string): string[] {
+function storedItems(hub: TestHub, crawlId: string): string[] {
   const rows = hub.storage.db.prepare('SELECT data FROM items WHERE crawl_id = ?').all(crawlId) as { data: string }[];
   return rows.map((r) => r.data).sort();
 }
