@@ -229,7 +229,8 @@ test('unknown crawl ids answer 404 CRAWL_UNKNOWN on every crawl route, unknown r
 });
 
 test('GET /api/stats and /api/workers show connected workers, the leases they hold and the crawls by status', async () => {
-  const fresh = await startAdminTestHub();
+  // The leases go to a worker that never fetches them: no prefetch either, so they stay held.
+  const fresh = await startAdminTestHub({ relay: { prefetch: false } });
   try {
     const empty = await api(fresh, 'GET', '/stats');
     assert.deepEqual(empty.body, {
