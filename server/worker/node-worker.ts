@@ -62,6 +62,7 @@ export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
     fetch: requestFetch(agent),
   });
   loop.start();
+  let stopped: Promise<void> | undefined;
   return {
     loop,
     socket,
@@ -78,9 +79,11 @@ export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
           }
         });
       }),
-    stop: async () => {
-      await loop.stop();
-      await agent.close();
-    },
+    // Once, however often it is asked (a second agent.close() would throw).
+    stop: () =>
+      (stopped ??= (async () => {
+        await loop.stop();
+        await agent.close();
+      })()),
   };
 }

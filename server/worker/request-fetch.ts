@@ -17,6 +17,10 @@ export function requestFetch(agent: Agent): FetchLike {
       ...(init.body === undefined ? {} : { body: init.body }),
       signal: init.signal as AbortSignal,
     });
+    // A body the loop never reads (its job was aborted when the hub went away)
+    // errors when its connection dies: with no listener that error would throw
+    // from the stream. A body that is read still reports it through text().
+    response.body.on('error', () => {});
     const headers = response.headers;
     const reply: ResponseLike = {
       ok: response.statusCode >= 200 && response.statusCode < 300,
