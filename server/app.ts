@@ -32,7 +32,6 @@ import { EventLimiter } from './transport/edge-limits.ts';
 import { attachBoard } from './transport/board-socket.ts';
 import type { Board } from './live/board.ts';
 import { Ops } from './ops/ops.ts';
-import { hostname } from 'node:os';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
@@ -126,7 +125,9 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   });
 
   // This hub in the fleet sharing its storage (docs/scale-out.md; on SQLite a fleet of one).
-  const fleet = new FleetMember(storage, engine.clock, log.child({ component: 'fleet' }), { id: loadHubId(options.dataDir), heartbeatMs: options.hubHeartbeatMs, deadAfterMs: options.hubDeadAfterMs, version: hubVersion() }, {
+  // One identity per hub, kept in its data dir: the fleet's registry and the runs and deliveries it claims name the same hub.
+  const hubId = loadHubId(options.dataDir);
+  const fleet = new FleetMember(storage, engine.clock, log.child({ component: 'fleet' }), { id: hubId, heartbeatMs: options.hubHeartbeatMs, deadAfterMs: options.hubDeadAfterMs, version: hubVersion() }, {
     stats: () => ({ workers: engine.workers.size, leases: engine.leasesInFlight }),
     // Taken for dead: the rows in this hub's windows were given back, so they are read (claimed) again.
     rejoined: () => {
@@ -136,7 +137,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   engine.on('page', () => fleet.pageDone());
   let hubUrl = '';
   const ops = new Ops(engine, {
-    hubId: options.ops.hubId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    hubId: options.ops.hubId ?? hubId,
     schedulerPollMs: options.ops.schedulerPollMs,
     webhooks: options.ops.webhooks,
     publicUrl: () => options.ops.publicUrl ?? hubUrl,
