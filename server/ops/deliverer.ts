@@ -13,6 +13,7 @@ import type { Clock, ClockTimer } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { DeliveryAttempt, DeliveryRow, Storage } from '../storage/storage.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.ts';
+import { Rounds } from './rounds.ts';
 
 export interface DelivererOptions {
   storage: Storage;
@@ -37,13 +38,19 @@ export class Deliverer {
   private readonly o: DelivererOptions;
   private readonly agent: Agent;
   private timer: ClockTimer | undefined;
-  private running: Promise<void> = Promise.resolve();
-  private busy = false;
-  private again = false;
+  private readonly rounds: Rounds;
   private closed = false;
 
   constructor(options: DelivererOptions) {
     this.o = options;
+    this.rounds = new Rounds(
+      () => this.drain(),
+      (error) => this.o.log.error({ err: error }, 'webhooks: a delivery round failed'),
+      // Retries come due later: look again after pollMs at the latest.
+      () => {
+        if (!this.closed) this.timer = this.o.clock.setTimeout(() => this.kick(), this.o.pollMs);
+      },
+    );
     this.agent = new Agent({
       connect: { timeout: options.timeoutMs },
       headersTimeout: options.timeoutMs,
@@ -66,28 +73,12 @@ export class Deliverer {
   /** Delivers what is due now (after an event was queued). */
   kick(): void {
     if (this.closed) return;
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    this.o.clock.clearTimeout(this.timer);
-    this.running = this.drain()
-      .catch((error: unknown) => this.o.log.error({ err: error }, 'webhooks: a delivery round failed'))
-      .finally(() => {
-        this.busy = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        } else if (!this.closed) {
-          this.timer = this.o.clock.setTimeout(() => this.kick(), this.o.pollMs);
-        }
-      });
+    if (this.rounds.kick()) this.o.clock.clearTimeout(this.timer);
   }
 
   /** Resolves when the current round is over (tests: tick the clock, then await this). */
-  async idle(): Promise<void> {
-    while (this.busy) await this.running;
+  idle(): Promise<void> {
+    return this.rounds.idle();
   }
 
   private async drain(): Promise<void> {

@@ -9,6 +9,7 @@ import type { Clock, ClockTimer } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ScheduleRow, ScheduleRunRow, Storage } from '../storage/storage.ts';
 import { dueOccurrence, nextOccurrence } from './cron.ts';
+import { Rounds } from './rounds.ts';
 
 export interface SchedulerOptions {
   storage: Storage;
@@ -32,13 +33,12 @@ const RUNS_READ = 50;
 export class Scheduler {
   private readonly o: SchedulerOptions;
   private timer: ClockTimer | undefined;
-  private running: Promise<void> = Promise.resolve();
-  private again = false;
-  private busy = false;
+  private readonly rounds: Rounds;
   private closed = false;
 
   constructor(options: SchedulerOptions) {
     this.o = options;
+    this.rounds = new Rounds(() => this.tick(), (error) => this.o.log.error({ err: error }, 'scheduler: a tick failed'));
   }
 
   start(): void {
@@ -53,26 +53,13 @@ export class Scheduler {
   /** Looks at the schedules now (after one was created, changed or resumed, or a crawl ended). */
   kick(): void {
     if (this.closed) return;
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    this.o.clock.clearTimeout(this.timer);
-    this.running = this.tick()
-      .catch((error: unknown) => this.o.log.error({ err: error }, 'scheduler: a tick failed'))
-      .finally(() => {
-        this.busy = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    // The tick sets the next wake-up itself.
+    if (this.rounds.kick()) this.o.clock.clearTimeout(this.timer);
   }
 
   /** Resolves when the current look at the schedules is over (tests: tick the clock, then await this). */
-  async idle(): Promise<void> {
-    while (this.busy) await this.running;
+  idle(): Promise<void> {
+    return this.rounds.idle();
   }
 
   /** When a schedule runs next, for the API (undefined while paused). */
