@@ -133,8 +133,12 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     rejoined: () => {
       for (const crawl of engine.crawls.running()) crawl.frontier.resync().catch((error: unknown) => log.error({ err: error }, 'reading the queue again failed'));
     },
+    // Storage away for a while: no leases until it is back (server/engine/storage-outage.ts).
+    storageLost: (since) => engine.storageOutage.lost(since),
+    storageBack: () => engine.storageOutage.back(),
   });
   engine.on('page', () => fleet.pageDone());
+  engine.on('storageError', () => fleet.probe());
   let hubUrl = '';
   const ops = new Ops(engine, {
     hubId: options.ops.hubId ?? hubId,

@@ -218,10 +218,24 @@ export interface HubView {
   self: boolean;
 }
 
+/**
+ * Whether the hub can reach its storage (docs/scale-out.md "The database away
+ * for a while"). While it cannot, no lease is granted and workers stay
+ * connected; results are answered STORAGE_FAILED and sent again.
+ */
+export interface StorageStatus {
+  available: boolean;
+  /** Since when it cannot be reached (epoch ms; null when it can). */
+  unavailableSince: number | null;
+  /** STORAGE_UNAVAILABLE while it cannot be reached. */
+  code: 'STORAGE_UNAVAILABLE' | null;
+}
+
 export interface HubList {
+  /** The fleet's hubs; while storage cannot be reached, as last read. */
   hubs: HubView[];
-  /** Since when this hub cannot reach its database (null when it can). */
-  databaseUnavailableSince: number | null;
+  /** This hub's storage. */
+  storage: StorageStatus;
 }
 
 export interface HubStats {

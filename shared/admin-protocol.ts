@@ -7,7 +7,7 @@
 // `admin:crawl` details. (The admin HTTP API's shapes are in admin-api.ts.)
 import { z } from 'zod';
 import type { ProtocolError, Reply, WorkerKind } from './protocol.ts';
-import type { CrawlStatus, CrawlValidation } from './admin-api.ts';
+import type { CrawlStatus, CrawlValidation, StorageStatus } from './admin-api.ts';
 
 /** What an admin socket may send in the handshake (`auth`); the console sends nothing and relies on its cookie. */
 export const adminHelloSchema = z.object({ token: z.string().min(1).max(1000).optional() });
@@ -74,6 +74,8 @@ export interface AdminUpdate {
   /** Every connected worker, longest connected first. */
   readonly workers: AdminWorker[];
   readonly totals: AdminTotals;
+  /** Whether the hub can reach its storage (the console shows a banner while it cannot). */
+  readonly storage: StorageStatus;
 }
 
 /** Pages recorded per time bucket since the crawl started (or the hub did); buckets widen as the crawl goes on. */

@@ -67,7 +67,8 @@ export function formatCrawlList(stats: HubStats, crawls: CrawlSummary[]): string
 /** The fleet of hubs sharing the database (one line per hub; a SQLite hub is a fleet of one). */
 export function formatHubs(list: HubList, now = Date.now()): string {
   const lines: string[] = [];
-  if (list.databaseUnavailableSince !== null) lines.push(`database: UNREACHABLE since ${ago(list.databaseUnavailableSince, now)}; no leases are granted until it is back`);
+  const down = list.storage.unavailableSince;
+  if (down !== null) lines.push(`database: UNREACHABLE since ${ago(down, now)} (${list.storage.code}); no leases are granted until it is back`);
   const header = ['HUB', 'ADDRESS', 'VERSION', 'STATE', 'WORKERS', 'LEASES', 'PAGES/S', 'HEARTBEAT'];
   const rows = list.hubs.map((h) => [
     h.self ? `${h.id} (this)` : h.id,

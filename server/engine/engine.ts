@@ -30,6 +30,7 @@ import { systemClock, type Clock, type ClockTimer } from '../clock.ts';
 import { WorkerStats } from './worker-stats.ts';
 import { TrustKeeper, contributorOf, type TrustKeeperOptions } from './trust-keeper.ts';
 import type { Logger } from '../log.ts';
+import { StorageOutage } from './storage-outage.ts';
 
 export interface EngineOptions {
   leaseTtlMs: number;
@@ -39,10 +40,7 @@ export interface EngineOptions {
   /** The relay's fetcher, for robots.txt and sitemaps; without one every robots.txt counts as absent. */
   fetcher?: PageFetcher;
   robots: RobotsOptions & { maxCrawlDelayMs: number };
-  /**
-   * Relay fetches started per worker as soon as its leases are granted (the
-   * relay's maxConcurrentPerWorker); 0 fetches only when the worker asks.
-   */
+  /** Relay fetches started per worker as soon as its leases are granted (the relay's maxConcurrentPerWorker); 0: only when the worker asks. */
   prefetchPerWorker?: number;
   /** Validation and trust (docs/trust.md). */
   validation: TrustKeeperOptions & { maxLeasesPerAddress: number };
@@ -60,6 +58,8 @@ export interface EngineEvents {
   workerJoined: [worker: WorkerSession];
   workerLeft: [worker: WorkerSession];
   relayFetch: [outcome: 'ok' | 'error', elapsedMs: number]; // the relay's fetch of a page from its site (metrics)
+  storageError: [error: unknown]; // a storage write or read failed (the fleet's heartbeat then checks whether storage is away)
+  storage: [status: StorageOutage['status']]; // storage went away or came back (storage-outage.ts)
 }
 
 export class Engine extends EventEmitter<EngineEvents> {
@@ -82,13 +82,15 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly failedFetches: FailedFetches;
   /** The relay's fetches report here (server/transport/relay-route.ts, prefetch.ts). */
   readonly relay: RelayReports;
+  /** Storage out of reach: no leases granted or expired meanwhile (storage-outage.ts; the fleet's heartbeat says when). */
+  readonly storageOutage: StorageOutage;
 
   private constructor(storage: Storage, options: EngineOptions) {
     super();
     this.storage = storage;
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
-    const onError = (error: unknown, what: string) => this.log.error({ err: error }, `${what} failed`);
+    const onError = (error: unknown, what: string) => void (this.log.error({ err: error }, `${what} failed`), this.emit('storageError', error));
     this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock);
     this.crawls = new CrawlRegistry(storage, this.clock, {
       gate: (crawl) => this.politeness.gateFor(crawl),
@@ -96,6 +98,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       onError,
     });
     this.leases = new LeaseManager(options.leaseTtlMs);
+    const outageHooks = { kick: () => this.dispatcher.kick(), changed: (status: StorageOutage['status']) => this.emit('storage', status) };
+    this.storageOutage = new StorageOutage({ clock: this.clock, log: this.log, crawls: this.crawls, leases: this.leases }, outageHooks);
     this.stats = new WorkerStats(this.workers, this.clock);
     this.results = new Results(storage, this.crawls, this.leases, options.retry, this.clock, {
       onPageDone: (page, items) => this.emit('page', this.stats.pageDone(page.workerId, items), page.crawl, items),
@@ -131,6 +135,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const validator = this.trust.validator;
     this.dispatcher = new Dispatcher(this.workers, this.leases, this.crawls, this.clock, {
       maxLeasesPerAddress: options.validation.maxLeasesPerAddress,
+      held: () => this.storageOutage.down,
       onGranted: (worker, leases) => this.prefetcher.granted(worker.id, leases),
       opinions: {
         get wanted() {
@@ -219,10 +224,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.trust.isBanned(clientId, address);
   }
 
-  /**
-   * Bans a browser (by its client id, so a new nickname does not help) and/or
-   * an address, disconnects their sessions and re-checks what they got in on trust.
-   */
+  /** Bans a browser (by its client id, so a new nickname does not help) and/or an address, disconnects their sessions and re-checks what they got in on trust. */
   ban(targets: { clientId?: string; address?: string }, reason = 'banned by the operator'): Promise<number> {
     return this.trust.ban(targets, reason);
   }
@@ -267,13 +269,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     return out;
   }
 
-  get leasesInFlight(): number {
-    return this.leases.size;
-  }
-
-  get leaseTtlMs(): number {
-    return this.leases.ttlMs;
-  }
+  get leasesInFlight(): number { return this.leases.size; }
+  get leaseTtlMs(): number { return this.leases.ttlMs; }
 
   /** Finds a lease for a worker's request, or says why it cannot be used. */
   leaseFor(worker: WorkerSession, leaseId: string): LeaseRecord | ProtocolError {
@@ -297,11 +294,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   // A worker's answers
 
   /**
-   * Why a result for `leaseId` from `worker` would be refused before its
-   * payload is looked at, or undefined when it would be taken (or answered as
-   * a duplicate). The result upload asks this before it reads a body.
+   * Why a result for `leaseId` from `worker` would be refused before its payload is looked at, or undefined when it would be
+   * taken (or answered as a duplicate). The result upload asks this before it reads a body.
    */
   resultRefusal(worker: WorkerSession, leaseId: string): ProtocolError | undefined {
+    // Storage away: the worker keeps the result and sends it again (storage-outage.ts).
+    if (this.storageOutage.down) return { code: ErrorCode.STORAGE_FAILED, message: 'the hub cannot reach its database now; send the result again' };
     const record = this.leases.get(leaseId);
     const ended = record ? undefined : this.leases.endedLease(leaseId);
     // A repeated submission of a result already taken: acknowledged again, recorded once.
@@ -388,6 +386,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Expired leases go back to the frontier; a page whose leases keep expiring (it hangs or crashes workers) fails in the end. */
   private sweep(): void {
+    if (this.storageOutage.down) return; // nothing expires while results cannot be stored
     void this.trust.flush();
     const expired = this.leases.expired(this.clock.now());
     if (expired.length === 0) return;

@@ -28,6 +28,10 @@ export interface FleetHooks {
   stats(): { workers: number; leases: number };
   /** This hub learnt it was taken for dead (its claimed rows were given back): its windows must be read again. */
   rejoined(): void;
+  /** A heartbeat could not reach storage, the first since it last could (the engine stops leasing: storage-outage.ts). */
+  storageLost?(since: number): void;
+  /** Storage answers again (the engine reads its windows again and leases again); the beat waits for it. */
+  storageBack?(): Promise<void>;
 }
 
 /** A hub as GET /api/hubs shows it: its row, and whether its heartbeat is recent. */
@@ -56,6 +60,8 @@ export class FleetMember {
   private closed = false;
   /** Since when storage could not be reached (null: it can). */
   unavailableSince: number | null = null;
+  /** The fleet as last read, shown while storage cannot be reached. */
+  private lastHubs: HubRow[] = [];
   constructor(storage: Storage, clock: Clock, log: Logger, options: FleetOptions, hooks: FleetHooks) {
     this.storage = storage;
     this.clock = clock;
@@ -75,6 +81,13 @@ export class FleetMember {
     this.address = address;
     await this.storage.registerHub(this.row(this.clock.now()));
     this.timer = this.clock.setInterval(() => void this.beat(), this.options.heartbeatMs);
+  }
+
+  /** A storage call failed: beat now, so an outage is noticed (and leasing held) at once rather than at the next tick. */
+  probe(): void {
+    // At most a few probes a heartbeat: a burst of failed writes costs one beat.
+    if (this.unavailableSince !== null || this.clock.now() - this.lastBeatAt < this.options.heartbeatMs / 5) return;
+    void this.beat();
   }
 
   /** A page was recorded by this hub (for its pages/s). */
@@ -111,21 +124,30 @@ export class FleetMember {
         this.log.warn({ hubs: reclaimed.hubs, rows: reclaimed.rows }, 'hubs stopped beating; their leased and claimed URLs went back to the queue');
       }
       if (this.unavailableSince !== null) {
-        this.log.info({ downMs: now - this.unavailableSince }, 'the database is reachable again');
+        this.log.info({ downMs: now - this.unavailableSince }, 'the database is reachable again; reading the queue again and leasing');
         this.unavailableSince = null;
+        await this.hooks.storageBack?.();
       }
     } catch (error) {
       if (this.unavailableSince === null) {
         this.unavailableSince = now;
-        this.log.error({ err: error }, 'the database cannot be reached; retrying every heartbeat');
+        this.log.error({ err: error, code: 'STORAGE_UNAVAILABLE' }, 'the database cannot be reached; no leases are granted until it is back; retrying every heartbeat');
+        this.hooks.storageLost?.(now);
       }
     }
   }
 
-  /** Every hub of the fleet, this one marked; alive means a heartbeat within hubDeadAfterMs. */
+  /** Every hub of the fleet, this one marked; alive means a heartbeat within hubDeadAfterMs. Storage away: as last read. */
   async hubs(): Promise<FleetHub[]> {
     const now = this.clock.now();
-    return (await this.storage.listHubs()).map((row) => ({
+    if (this.unavailableSince === null) {
+      try {
+        this.lastHubs = await this.storage.listHubs();
+      } catch {
+        // Away since the last heartbeat: the next one says so.
+      }
+    }
+    return this.lastHubs.map((row) => ({
       ...row,
       alive: row.state === 'alive' && row.heartbeatAt >= now - this.options.deadAfterMs,
       self: row.id === this.idValue,

@@ -47,6 +47,7 @@ export class Dispatcher {
   private readonly opinions: OpinionSource | undefined;
   private readonly maxLeasesPerAddress: number;
   private readonly onGranted: ((worker: WorkerSession, leases: readonly Lease[]) => void) | undefined;
+  private readonly held: () => boolean;
 
   constructor(
     workers: WorkerRegistry,
@@ -56,6 +57,8 @@ export class Dispatcher {
     options: {
       opinions?: OpinionSource;
       maxLeasesPerAddress?: number;
+      /** While true no lease is granted (storage is out of reach); workers stay hungry until a later round. */
+      held?: () => boolean;
       /** Leases just sent to a worker (the engine starts their pages' fetches: prefetch). */
       onGranted?: (worker: WorkerSession, leases: readonly Lease[]) => void;
     } = {},
@@ -67,6 +70,7 @@ export class Dispatcher {
     this.opinions = options.opinions;
     this.maxLeasesPerAddress = options.maxLeasesPerAddress ?? Number.POSITIVE_INFINITY;
     this.onGranted = options.onGranted;
+    this.held = options.held ?? (() => false);
   }
 
   /** Asks for a dispatch round soon (coalesced: at most one per turn of the event loop). */
@@ -108,7 +112,7 @@ export class Dispatcher {
 
   private run(): void {
     this.scheduled = false;
-    if (this.closed) return;
+    if (this.closed || this.held()) return;
     const now = this.clock.now();
     for (const worker of [...this.workers.hungryWorkers()]) {
       // One address's workers together hold at most maxLeasesPerAddress: more sockets get no more work.

@@ -207,6 +207,11 @@ export class LeaseManager {
     return out;
   }
 
+  /** Every lease's expiry moves `byMs` later (storage was away that long: no worker could have its result taken). */
+  extendAll(byMs: number): void {
+    for (const record of this.leases.values()) record.expiresAt += byMs;
+  }
+
   private remember(record: LeaseRecord, how: EndedLease['how']): void {
     this.ended.add(record.id, record.workerId, record.crawl.id, how);
   }

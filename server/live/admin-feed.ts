@@ -215,7 +215,7 @@ export class AdminLive {
       leasesInFlight: this.core.leasesInFlight,
       pagesPerSecond: this.rate(this.hubRecent, now),
     };
-    return { at: now, crawls, workers, totals };
+    return { at: now, crawls, workers, totals, storage: this.core.storageOutage.status };
   }
 
   private workers(now: number): AdminWorker[] {

@@ -330,7 +330,7 @@ export class WorkerLoop {
       if (!live()) return;
       job.activity.stage = 'sending';
       this.changed();
-      const reply = await this.results.send({ leaseId: lease.id, items: output.items, links: output.links }, job.abort.signal);
+      const reply = await this.results.sendUntilStored({ leaseId: lease.id, items: output.items, links: output.links }, job.abort.signal, live);
       if (reply.ok) {
         this.stats.pages++;
         this.stats.items += output.items.length;

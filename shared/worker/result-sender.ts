@@ -20,7 +20,11 @@ import {
   type ServerToClientEvents,
 } from '../protocol.ts';
 import { ErrorCode } from '../errors.ts';
-import { utf8Length, type AbortSignalLike, type FetchLike } from '../platform.ts';
+import { setTimer, utf8Length, type AbortSignalLike, type FetchLike } from '../platform.ts';
+
+/** A result the hub could not store (STORAGE_FAILED: its database is away) is sent again after 1 s, 2 s, 4 s… up to this. */
+export const RESEND_MAX_DELAY_MS = 10_000;
+const RESEND_FIRST_DELAY_MS = 1000;
 
 /** Room left in a socket message for socket.io's own framing (event name, ack id). */
 const MESSAGE_FRAMING_BYTES = 1024;
@@ -63,6 +67,24 @@ export class ResultSender {
     this.connection++;
     this.batchInFlight = undefined;
     for (const out of this.outbox.splice(0)) out.reject(new Error('disconnected before the result was sent'));
+  }
+
+  /**
+   * Sends a result until the hub has stored it: a STORAGE_FAILED answer (the
+   * hub's database is away; the hub keeps the lease and grants no other) means
+   * "send it again", with backoff, while `live()` (the lease is still ours and
+   * the connection up). Any other answer is final. A result is acknowledged
+   * only after its commit, so one never acknowledged is never lost: it is either
+   * stored on a later try or its lease ends and the page is fetched again.
+   */
+  async sendUntilStored(payload: ResultPayload, signal: AbortSignalLike, live: () => boolean): Promise<ResultReply> {
+    let reply = await this.send(payload, signal);
+    for (let delay = RESEND_FIRST_DELAY_MS; !reply.ok && reply.error.code === ErrorCode.STORAGE_FAILED && live(); delay = Math.min(RESEND_MAX_DELAY_MS, delay * 2)) {
+      await new Promise<void>((resolve) => setTimer(resolve, delay));
+      if (!live()) break;
+      reply = await this.send(payload, signal);
+    }
+    return reply;
   }
 
   /**

@@ -31,7 +31,7 @@ export class FleetState {
       .get<HubList>('/hubs')
       .then((list) => {
         this.hubs = list.hubs;
-        this.databaseUnavailableSince = list.databaseUnavailableSince;
+        this.databaseUnavailableSince = list.storage.unavailableSince;
         this.loaded = true;
         this.error = null;
       })

@@ -11,6 +11,7 @@ import type {
   AdminTotals,
   AdminWorker,
 } from '../../../shared/admin-protocol.ts';
+import type { StorageStatus } from '../../../shared/admin-api.ts';
 import { connectToHub, type HubConnectError } from '../../shared/hub-socket.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 
@@ -25,6 +26,8 @@ export class LiveState {
   /** Details of the watched crawl. */
   detail = $state.raw<AdminCrawlDetail | null>(null);
   connection = $state<LiveConnection>('off');
+  /** The hub's storage as of its last update: a banner while it cannot be reached (STORAGE_UNAVAILABLE). */
+  storage = $state.raw<StorageStatus | null>(null);
   updatedAt = $state(0);
   private socket: AdminSocket | null = null;
   private watching: string | null = null;
@@ -64,11 +67,17 @@ export class LiveState {
       this.crawls = update.crawls;
       this.workers = update.workers;
       this.totals = update.totals;
+      this.storage = update.storage;
       this.updatedAt = update.at;
     });
     socket.on('admin:crawl', (detail) => {
       if (detail.crawlId === this.watching) this.detail = detail;
     });
+  }
+
+  /** Since when the hub cannot reach its database, or null. */
+  get storageDownSince(): number | null {
+    return this.storage?.available === false ? this.storage.unavailableSince : null;
   }
 
   disconnect(): void {

@@ -80,8 +80,12 @@ export class PostgresStorage implements Storage {
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       application_name: 'crowdcrawl-hub',
     });
-    // An idle connection that dies (the server restarted) must not take the hub with it.
+    // An idle connection that dies (the server restarted) must not take the hub with it: pg.Pool emits 'error' for it, and an
+    // EventEmitter's 'error' with no listener throws. A connection in use has no pool listener: one that fails between two
+    // queries (the server's "terminating connection" arrives then) emits 'error' on its client; its next query fails, and
+    // the caller releases it as broken. Each client gets a listener of its own for that.
     pool.on('error', (error) => options.onConnectionError?.(error));
+    pool.on('connect', (client) => client.on('error', () => {}));
     let client: pg.PoolClient;
     try {
       client = await pool.connect();

@@ -185,7 +185,7 @@ export function createAdminRouter(engine: Engine, input: AdminRouterOptions): Ro
   router.get('/hubs', async (_req, res) => {
     const list: HubList = {
       hubs: options.fleet ? (await options.fleet.hubs()).map(({ state: _state, ...hub }) => hub) : [],
-      databaseUnavailableSince: options.fleet?.unavailableSince ?? null,
+      storage: engine.storageOutage.status,
     };
     res.json(list);
   });

@@ -36,7 +36,7 @@ test('GET /api/hubs lists this hub with its address, version, workers, leases, p
       { ...me, id: undefined },
       { id: undefined, address: hub.url, version: (await import('../../../server/app.ts')).hubVersion(), startedAt: clock.now(), heartbeatAt: clock.now(), workers: 0, leases: 0, pagesPerSec: 0, alive: true, self: true },
     );
-    assert.equal(first.databaseUnavailableSince, null);
+    assert.deepEqual(first.storage, { available: true, unavailableSince: null, code: null });
     await clock.tickAsync(1000);
     await hub.fleet.beat();
     assert.equal((await get()).hubs[0]!.heartbeatAt, clock.now(), 'renewed every hubHeartbeatMs');
