@@ -30,6 +30,13 @@ export interface PostgresCluster {
   readonly port: number;
   /** Stops the server at once and removes its files (synchronous: safe in an exit handler). */
   stop(): void;
+  /**
+   * Stops the server and keeps its files (the fault tests' "database away"): `fast` ends every
+   * connection and shuts down cleanly, `immediate` is a crash (recovery on the next start).
+   */
+  halt(mode: 'fast' | 'immediate'): void;
+  /** Starts a halted server again, on the same port with the same settings. */
+  resume(): void;
 }
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
@@ -165,7 +172,9 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
       if (existsSync(join(data, 'postmaster.pid'))) {
         const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
         if (!options.quiet) console.log(`[setup] PostgreSQL: ${url} (${dir})`);
-        return { url, dir, port, stop };
+        const halt = (mode: 'fast' | 'immediate') => void asOwner(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', mode, '-w']);
+        const resume = () => void asOwner(join(bin, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o', pgOptions]);
+        return { url, dir, port, stop, halt, resume };
       }
       if (attempt === 3) {
         const log = existsSync(join(dir, 'server.log')) ? readFileSync(join(dir, 'server.log'), 'utf8') : '';
