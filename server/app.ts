@@ -127,12 +127,15 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   // This hub in the fleet sharing its storage (docs/scale-out.md; on SQLite a fleet of one).
   // One identity per hub, kept in its data dir: the fleet's registry and the runs and deliveries it claims name the same hub.
   const hubId = loadHubId(options.dataDir);
+  const readQueuesAgain = () => {
+    for (const crawl of engine.crawls.running()) crawl.frontier.resync().catch((error: unknown) => log.error({ err: error }, 'reading the queue again failed'));
+  };
   const fleet = new FleetMember(storage, engine.clock, log.child({ component: 'fleet' }), { id: hubId, heartbeatMs: options.hubHeartbeatMs, deadAfterMs: options.hubDeadAfterMs, version: hubVersion() }, {
     stats: () => ({ workers: engine.workers.size, leases: engine.leasesInFlight }),
     // Taken for dead: the rows in this hub's windows were given back, so they are read (claimed) again.
-    rejoined: () => {
-      for (const crawl of engine.crawls.running()) crawl.frontier.resync().catch((error: unknown) => log.error({ err: error }, 'reading the queue again failed'));
-    },
+    rejoined: () => readQueuesAgain(),
+    // Dead hubs' rows came back to the queue: read at once, not when this hub's windows next run dry.
+    reclaimed: () => readQueuesAgain(),
     // Storage away for a while: no leases until it is back (server/engine/storage-outage.ts).
     storageLost: (since) => engine.storageOutage.lost(since),
     storageBack: () => engine.storageOutage.back(),

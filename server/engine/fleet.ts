@@ -28,6 +28,11 @@ export interface FleetHooks {
   stats(): { workers: number; leases: number };
   /** This hub learnt it was taken for dead (its claimed rows were given back): its windows must be read again. */
   rejoined(): void;
+  /**
+   * This hub gave dead hubs' rows back to the queue: its windows are read again at once, so those rows are leased
+   * within hubDeadAfterMs + hubHeartbeatMs (a window reads a host's rows after the last one it read, and theirs may be before).
+   */
+  reclaimed?(rows: number): void;
   /** A heartbeat could not reach storage, the first since it last could (the engine stops leasing: storage-outage.ts). */
   storageLost?(since: number): void;
   /** Storage answers again (the engine reads its windows again and leases again); the beat waits for it. */
@@ -123,6 +128,7 @@ export class FleetMember {
       if (reclaimed.hubs.length > 0) {
         this.log.warn({ hubs: reclaimed.hubs, rows: reclaimed.rows }, 'hubs stopped beating; their leased and claimed URLs went back to the queue');
       }
+      if (reclaimed.rows > 0) this.hooks.reclaimed?.(reclaimed.rows);
       if (this.unavailableSince !== null) {
         this.log.info({ downMs: now - this.unavailableSince }, 'the database is reachable again; reading the queue again and leasing');
         this.unavailableSince = null;

@@ -138,3 +138,35 @@ test('hubDeadAfterMs shorter than two heartbeats is refused', () => {
   assert.match(JSON.stringify(parsed.error?.issues), /hubDeadAfterMs must be at least twice hubHeartbeatMs/);
   assert.equal(hubOptionsSchema.parse({}).hubDeadAfterMs, 20_000);
 });
+
+test('a beat that gives dead hubs\' rows back tells the hub at once (its windows are read again), and only then', async () => {
+  const clock = createFakeClock();
+  let rows = 0;
+  const storage = {
+    registerHub: async () => {},
+    heartbeat: async () => true,
+    // Rows come back once: the beat after gives back nothing.
+    reclaimDeadHubs: async () => {
+      const given = rows;
+      rows = 0;
+      return { hubs: given > 0 ? ['hub-dead'] : [], rows: given };
+    },
+    leaveFleet: async () => {},
+  } as unknown as SqliteStorage;
+  const told: number[] = [];
+  const member = new FleetMember(storage, clock, recordingLogger(), { heartbeatMs: 1000, deadAfterMs: 4000, version: '1' }, {
+    stats: () => ({ workers: 0, leases: 0 }),
+    rejoined: () => {},
+    reclaimed: (n) => told.push(n),
+  });
+  await member.join('http://a');
+  await member.beat();
+  assert.deepEqual(told, [], 'nothing reclaimed: windows stay');
+  rows = 25;
+  await clock.tickAsync(1000);
+  await member.beat();
+  await clock.tickAsync(1000);
+  await member.beat();
+  assert.deepEqual(told, [25]);
+  await member.leave();
+});
