@@ -8,8 +8,9 @@
 // prints `READY <hubId>` once registered, `CLAIMED <n>` after its first pass
 // over the hosts, then (without --hold) `DONE <leases> <ms>` after DURATION_MS.
 // With --hold it claims one window per host and then only beats (a hub to kill);
-// a hub that is not holding reads the hosts again from the start whenever dead
-// hubs' rows were given back.
+// a hub that is not holding reads the hosts again from the start as soon as
+// dead hubs' rows were given back (as a hub's frontier resync does), printing
+// `REREAD <epoch ms>`.
 import { PostgresStorage } from '../server/storage/postgres/postgres-storage.ts';
 
 const [url, crawlId, hostsArg, durationArg] = process.argv.slice(2);
@@ -30,14 +31,23 @@ setInterval(() => {
   const at = Date.now();
   void storage.heartbeat(id, { heartbeatAt: at, workers: 0, leases: 0, pagesPerSec: 0 });
   void storage.reclaimDeadHubs(at - DEAD_AFTER_MS, at - 86_400_000).then((r) => {
-    if (r.rows > 0) reread = true;
+    if (r.rows > 0) {
+      reread = true;
+      console.log(`REREAD ${Date.now()}`);
+    }
   });
 }, HEARTBEAT_MS);
 
-/** One pass over the hosts: a window's worth of each host's rows claimed. */
+/** One pass over the hosts: a window's worth of each host's rows claimed; dead hubs' rows given back start it again at once. */
 async function pass(): Promise<number> {
   let claimed = 0;
-  for (const host of hosts) {
+  for (let h = 0; h < hosts.length; h++) {
+    if (reread && !hold) {
+      reread = false;
+      cursors = new Map();
+      h = 0;
+    }
+    const host = hosts[h]!;
     const rows = await storage.loadQueued(crawlId!, host, cursors.get(host) ?? 0, WINDOW);
     if (rows.length > 0) cursors.set(host, rows[rows.length - 1]!.seq);
     claimed += rows.length;
@@ -52,10 +62,6 @@ if (!hold) {
   let leases = first;
   const until = start + Number(durationArg);
   while (Date.now() < until) {
-    if (reread) {
-      reread = false;
-      cursors = new Map();
-    }
     leases += await pass();
   }
   console.log(`DONE ${leases} ${Date.now() - start}`);

@@ -178,8 +178,11 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const recoveryMs = Date.now() - killedAt;
+// (rows come back only through a reclaim, which the survivor prints)
+const rereadAt = regranted >= held ? Number((await survivor.line(/^REREAD (\d+)/))[1]) : Number.NaN;
 survivor.child.kill('SIGTERM');
 console.log(`\nA hub SIGKILLed holding ${held.toLocaleString('en')} claimed rows: the last of them granted again after ${(recoveryMs / 1000).toFixed(1)} s (${regranted} of ${held}; heartbeat 5 s, dead after 20 s: bound 25 s)`);
+console.log(`  given back to the queue (and the survivor's windows read again) after ${((rereadAt - killedAt) / 1000).toFixed(1)} s; claimed again in the ${((killedAt + recoveryMs - rereadAt) / 1000).toFixed(1)} s after that`);
 
 await sql.end();
 await storage.close();
