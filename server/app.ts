@@ -120,6 +120,8 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     prefetchPerWorker: options.relay.prefetch ? options.relay.maxConcurrentPerWorker : 0,
     robots: options.robots,
     validation: options.validation,
+    // A fleet shares a PostgreSQL database: crawls are followed from it (server/crawl/sync.ts); SQLite is a fleet of one.
+    ...(options.databaseUrl ? { fleetSyncMs: options.fleetSyncMs } : {}),
     ...(wiring.clock ? { clock: wiring.clock } : {}),
     ...(wiring.random ? { random: wiring.random } : {}),
   });

@@ -20,6 +20,7 @@ import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import { CrawlRegistry } from '../crawl/registry.ts';
+import { FleetSync } from '../crawl/sync.ts';
 import type { RetryPolicy } from '../crawl/retry.ts';
 import { LeaseManager, type LeaseRecord } from '../lease/leases.ts';
 import { WorkerRegistry, type WorkerSession } from '../lease/workers.ts';
@@ -47,6 +48,8 @@ export interface EngineOptions {
   clock?: Clock;
   /** Draws which results of trusted contributors are checked (tests make it predictable). */
   random?: () => number;
+  /** Storage is shared by a fleet of hubs (PostgreSQL): how often crawls are followed from it (server/crawl/sync.ts). */
+  fleetSyncMs?: number;
 }
 
 export interface EngineEvents {
@@ -84,6 +87,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly relay: RelayReports;
   /** Storage out of reach: no leases granted or expired meanwhile (storage-outage.ts; the fleet's heartbeat says when). */
   readonly storageOutage: StorageOutage;
+  /** On a shared database: follows the crawls the fleet's other hubs change (server/crawl/sync.ts). */
+  readonly fleetSync: FleetSync | undefined;
 
   private constructor(storage: Storage, options: EngineOptions) {
     super();
@@ -96,7 +101,9 @@ export class Engine extends EventEmitter<EngineEvents> {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
       onError,
+      shared: options.fleetSyncMs !== undefined,
     });
+    if (options.fleetSyncMs !== undefined) this.fleetSync = new FleetSync(storage, this.clock, this.crawls, options.fleetSyncMs, { onError });
     this.leases = new LeaseManager(options.leaseTtlMs);
     const outageHooks = { kick: () => this.dispatcher.kick(), changed: (status: StorageOutage['status']) => this.emit('storage', status) };
     this.storageOutage = new StorageOutage({ clock: this.clock, log: this.log, crawls: this.crawls, leases: this.leases }, outageHooks);
@@ -186,10 +193,12 @@ export class Engine extends EventEmitter<EngineEvents> {
       throw error;
     }
     for (const crawl of engine.crawls.running()) engine.sitemaps.kick(crawl);
+    engine.fleetSync?.start();
     return engine;
   }
 
   close(): void {
+    void this.fleetSync?.close();
     this.clock.clearInterval(this.sweepTimer);
     this.dispatcher.close();
     this.crawls.close();
