@@ -209,8 +209,10 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     allowedOrigins: options.allowedOrigins,
     limiter,
   });
-  const board = await attachBoard(io, engine, { ...options.board, bus });
-  const adminLive = attachAdminLive(io as unknown as Server, engine, { adminToken, sessions: adminSessions, bus, staleHubAfterMs: options.board.staleHubAfterMs });
+  // A fleet of one (SQLite) has no one to merge with: its views skip the fleet's work.
+  const viewsBus = options.databaseUrl ? bus : undefined;
+  const board = await attachBoard(io, engine, { ...options.board, bus: viewsBus });
+  const adminLive = attachAdminLive(io as unknown as Server, engine, { adminToken, sessions: adminSessions, bus: viewsBus, staleHubAfterMs: options.board.staleHubAfterMs });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -340,11 +340,9 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
   topContributors(limit: number): Promise<ContributorRow[]>;
   contributorTotals(): Promise<ContributorTotals>;
   /**
-   * Adds each row's pages and items to the contributor's stored totals (a new
-   * contributor starts from them), in one transaction: increments, not
-   * absolute totals, so hubs of a fleet counting the same contributor add up
-   * instead of overwriting each other (docs/scale-out.md). An existing row keeps its
-   * clientId, name and firstSeenAt; it takes the kind given and the latest lastSeenAt.
+   * Adds each row's pages and items to the stored totals (increments: hubs of a fleet add up,
+   * never overwrite), in one transaction. An existing row keeps its clientId, name and
+   * firstSeenAt; it takes the kind given and the latest lastSeenAt.
    */
   addToContributors(increments: readonly ContributorRow[]): Promise<void>;
 
