@@ -15,6 +15,8 @@ import { BusSubscribers, encodeNotice, type BusHandler, type FleetBus } from '..
 
 /** Channel names are put in LISTEN as identifiers: keep them plain. */
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
+/** How long close() waits for the notices still queued. */
+const CLOSE_WAIT_MS = 2000;
 
 export interface PgBusOptions {
   clock?: Clock;
@@ -95,9 +97,14 @@ export class PgBus implements FleetBus {
     return ((await this.send(client, 'SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number }).pid;
   }
 
+  /** Sends what was published (a closing hub's "gone" notices), then disconnects. */
   async close(): Promise<void> {
     this.closed = true;
     this.clock.clearTimeout(this.retryTimer);
+    // Not for ever: a connection that hangs must not hold the hub's shutdown.
+    let timer: ClockTimer | undefined;
+    await Promise.race([this.queue, new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    this.clock.clearTimeout(timer);
     const client = this.current;
     this.client = this.current = undefined;
     for (const resolve of this.waiters.splice(0)) resolve();

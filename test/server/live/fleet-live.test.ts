@@ -29,10 +29,10 @@ after(async () => {
 });
 
 /** Two hubs on one new database, their buses listening. */
-async function twoHubs(): Promise<{ a: TestHub<Storage>; b: TestHub<Storage>; db: TestDatabase; close(): Promise<void> }> {
+async function twoHubs(staleHubAfterMs = 10_000): Promise<{ a: TestHub<Storage>; b: TestHub<Storage>; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
   databases.push(db);
-  const options = { databaseUrl: db.url, board: { intervalMs: 200, maxRows: 100, staleHubAfterMs: 10_000 } };
+  const options = { databaseUrl: db.url, board: { intervalMs: 200, maxRows: 100, staleHubAfterMs } };
   const a = await startTestHub(options);
   const b = await startTestHub(options);
   await Promise.all([(a.bus as PgBus).ready(), (b.bus as PgBus).ready()]);
@@ -112,10 +112,12 @@ function watchAdmin(hubUrl: string) {
   };
 }
 
-test('a worker holding a lease on hub A shows on hub B’s board within a tick, and leaves it when it goes', async () => {
-  const { a, b, close } = await twoHubs();
+test('a worker holding a lease on hub A shows on hub B’s board within a tick, and leaves it when it goes, or when hub A closes', async () => {
+  // A hub not heard of is dropped only after a minute here: what is dropped sooner was told.
+  const { a, b, close } = await twoHubs(60_000);
   const board = watchBoard(b.url);
   const worker = await connectRawWorker(a.url, { name: 'rita', capacity: 1 });
+  const second = await connectRawWorker(a.url, { name: 'sam', capacity: 1 });
   try {
     await a.engine.createCrawl(quotesSpec(site.origin));
     await worker.waitForLeases(1);
@@ -124,13 +126,18 @@ test('a worker holding a lease on hub A shows on hub B’s board within a tick, 
     assert.equal(rita.sessions, 1);
     assert.equal(rita.kind, 'node');
     assert.equal(rita.pages, 0, 'listed for the lease it holds');
-    await board.until(() => board.totals?.sessionsOnline === 1);
+    await board.until(() => board.totals?.sessionsOnline === 2);
     assert.equal(b.engine.workers.size, 0, 'no worker on hub B itself');
 
     worker.close();
     await board.until(() => board.named('rita') === undefined);
+    // Hub A closing takes sam (online there) off B's board at once, not after staleHubAfterMs.
+    await board.until(() => board.totals?.sessionsOnline === 1);
+    await a.close();
+    await board.until(() => board.totals?.sessionsOnline === 0 && board.named('sam') === undefined);
   } finally {
     worker.close();
+    second.close();
     board.close();
     await close();
   }
