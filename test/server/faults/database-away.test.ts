@@ -14,13 +14,13 @@ import { io } from 'socket.io-client';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer, type FixtureServer } from '../../fixtures/site/server.ts';
 import { quotesSpec, startTestHub, startWorkers, waitForCrawlEnd, TEST_ADMIN_TOKEN } from '../../helpers/hub.ts';
+import { crawlOutcome, undisturbedOutcome, type CrawlOutcome } from './lib.ts';
 import { startPostgresCluster, type PostgresCluster } from '../../setup/postgres.ts';
 import { withDatabase } from '../../helpers/postgres.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { ADMIN_NAMESPACE } from '../../../shared/protocol.ts';
 import type { AdminUpdate } from '../../../shared/admin-protocol.ts';
 import type { HubList } from '../../../shared/admin-api.ts';
-import type { Storage } from '../../../server/storage/storage.ts';
 
 const PAGES = 120;
 const CHAINS = 8;
@@ -39,32 +39,10 @@ after(async () => {
 // Chains of pages, each linking to the next: leases in flight on many pages at once, and new links found all along.
 const spec = () => quotesSpec(site.origin, { startUrls: Array.from({ length: CHAINS }, (_, i) => site.url(`/page/${i * (PAGES / CHAINS) + 1}/`)) });
 
-/** What a crawl stored: its done URLs and its items (url + data), sorted, and how many pages are in another state. */
-async function outcome(storage: Storage, crawlId: string): Promise<{ urls: string[]; items: string[]; notDone: number }> {
-  const done = await storage.requestsByState(crawlId, 'done', 100_000, 0);
-  const counts = await storage.countByState(crawlId);
-  const items = (await Array.fromAsync(storage.iterateItems(crawlId))).map((i) => `${i.url}\t${i.data}`);
-  return {
-    urls: done.map((r) => r.url).sort(),
-    items: items.sort(),
-    notDone: Object.entries(counts).reduce((n, [state, k]) => (state === 'done' ? n : n + k), 0),
-  };
-}
-
-let reference: Awaited<ReturnType<typeof outcome>> | undefined;
-/** The undisturbed crawl (on the embedded SQLite: the backends give the same result, the storage contract says so). */
-async function undisturbed(): Promise<Awaited<ReturnType<typeof outcome>>> {
-  if (reference) return reference;
-  const hub = await startTestHub();
-  const workers = await startWorkers(hub.url, 2, { concurrency: 3 });
-  try {
-    const crawl = await hub.engine.createCrawl(spec());
-    assert.equal((await waitForCrawlEnd(hub, crawl.id, 120_000)).pagesDone, PAGES);
-    reference = await outcome(hub.storage, crawl.id);
-  } finally {
-    await Promise.all(workers.map((w) => w.stop()));
-    await hub.cleanup();
-  }
+let reference: CrawlOutcome | undefined;
+/** The undisturbed crawl's outcome, once for both tests. */
+async function undisturbed(): Promise<CrawlOutcome> {
+  reference ??= await undisturbedOutcome(spec());
   assert.equal(reference.urls.length, PAGES);
   assert.equal(reference.items.length, PAGES * 10);
   return reference;
@@ -137,7 +115,7 @@ for (const mode of ['fast', 'immediate'] as const) {
       assert.deepEqual([summary.status, summary.finishReason, summary.pagesDone], ['finished', 'completed', PAGES]);
       assert.equal(disconnects, 0, 'no worker was disconnected');
       for (const id of kept) assert.equal(answers.get(id)!.at(-1), 'ok', `the result of lease ${id}, refused meanwhile, is stored once the database is back`);
-      const got = await outcome(hub.storage, crawl.id);
+      const got = await crawlOutcome(hub.storage, crawl.id);
       assert.equal(got.notDone, 0, 'every page done, none failed or left queued');
       assert.deepEqual(got.urls, expected.urls, 'the same URLs, each recorded once');
       assert.deepEqual(got.items, expected.items, 'the same items, none lost or doubled');
