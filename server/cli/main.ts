@@ -2,6 +2,7 @@
 // loaded only when used, so `crowdcrawl preview` does not start a hub's worth of code.
 import { pathToFileURL } from 'node:url';
 import type { Command } from './command.ts';
+import { enableCompileCache } from '../runtime/compile-cache.ts';
 
 // node:sqlite prints an ExperimentalWarning on Node 24: noise for users, so that
 // one warning is dropped; every other warning is printed as usual.
@@ -53,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`crowdcrawl: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
+  // Before the command's modules load: they come from the cache from the second start on.
+  enableCompileCache();
   const { command } = await load();
   return command.run(rest);
 }
