@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.ts';
 import { hubOptionsSchema, type HubOptions } from '../options.ts';
 import { UsageError } from './admin-client.ts';
-import { capYoungGeneration } from '../runtime/young-generation.ts';
 import { createLogger, logLevelFrom, type LogLevel } from '../log.ts';
 
 const HELP = `usage: crowdcrawl hub [--config FILE] [--port 8470] [--host 127.0.0.1] [--data-dir DIR] [--database-url URL] [--allow-host HOST]... [--allowed-origin ORIGIN]... [--lease-ttl-ms MS] [--log-level LEVEL]
@@ -139,8 +138,6 @@ export const command: Command = {
       return 0;
     }
     const log = createLogger({ level: parsed.logLevel, name: 'hub' });
-    // A hub runs for days: keep V8's young generation small (server/runtime/young-generation.ts).
-    capYoungGeneration();
     const options: HubOptions = { ...parsed.hub, log };
     // Loaded here, not at the top: `crowdcrawl hub --help` should not have to load the whole hub.
     const { startHub, ADMIN_TOKEN_FILE } = await import('../app.ts');

@@ -1,7 +1,6 @@
 // `crowdcrawl worker`: a Node worker that crawls for a hub until Ctrl-C.
 import { parseArgs } from 'node:util';
 import type { Command } from './command.ts';
-import { capYoungGeneration } from '../runtime/young-generation.ts';
 import { startNodeWorker } from '../worker/node-worker.ts';
 import { aboveProgressLine, ProgressLine } from './progress.ts';
 import { createLogger, logLevelFrom, type LogLevel, type Logger } from '../log.ts';
@@ -101,8 +100,6 @@ export const command: Command = {
       console.error(`crowdcrawl worker: ${(error as Error).message}`);
       return 2;
     }
-    // Peak RSS: keep V8's young generation small (server/runtime/young-generation.ts).
-    capYoungGeneration();
     const worker = startNodeWorker({ hubUrl, concurrency, minDelayMs, ...token, ...(name?.ok ? { name: name.name } : {}) });
     const progress = new ProgressLine(process.stderr);
     logStates(worker.loop, hubUrl, createLogger({ level: logLevel, name: 'worker', destination: aboveProgressLine(process.stderr) }));
