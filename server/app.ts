@@ -164,8 +164,11 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
       })
     : new LocalBus(hubId);
   const crawlNotices = new CrawlNotices(bus, engine);
-  // h-sync's crawl sync (engine) is woken here once it lands: crawlNotices.onChanged(() => engine.<crawl sync>.kick()).
-  crawlNotices.onChanged((notice: CrawlNotice) => log.debug({ crawl: notice?.crawlId, status: notice?.status }, 'fleet: a crawl changed on another hub'));
+  // A crawl changed on another hub: the crawl sync reads the rows now, not at its next tick (server/crawl/sync.ts).
+  crawlNotices.onChanged((notice: CrawlNotice) => {
+    log.debug({ crawl: notice?.crawlId, status: notice?.status }, 'fleet: a crawl changed on another hub');
+    void engine.fleetSync?.tick();
+  });
   let hubUrl = '';
   const ops = new Ops(engine, {
     hubId: options.ops.hubId ?? hubId,
