@@ -209,8 +209,10 @@ export const hubOptionsSchema = z.strictObject({
     .strictObject({
       intervalMs: z.number().int().min(100).max(60_000).default(1000),
       maxRows: z.number().int().min(1).max(10_000).default(100),
+      /** Live views across hubs (docs/scale-out.md): another hub not heard of for this long is dropped from the board and the console's feed. */
+      staleHubAfterMs: z.number().int().min(1000).max(600_000).default(10_000),
     })
-    .default({ intervalMs: 1000, maxRows: 100 }),
+    .default({ intervalMs: 1000, maxRows: 100, staleHubAfterMs: 10_000 }),
   /**
    * Where the hub logs (server/log.ts): a Logger such as createLogger()'s, or
    * silentLogger in tests. A `(line) => void` function is still accepted for

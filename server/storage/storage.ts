@@ -340,11 +340,11 @@ export interface Storage extends OpsStorage<StoredItem>, CrawlSyncStorage /* the
   topContributors(limit: number): Promise<ContributorRow[]>;
   contributorTotals(): Promise<ContributorTotals>;
   /**
-   * Writes the rows as they are, in one transaction: absolute totals, not
-   * increments (the board keeps the running totals). An existing row keeps its
-   * clientId, name and firstSeenAt.
+   * Adds each row's pages and items to the stored totals (increments: hubs of a fleet add up,
+   * never overwrite), in one transaction. An existing row keeps its clientId, name and
+   * firstSeenAt; it takes the kind given and the latest lastSeenAt.
    */
-  saveContributors(rows: readonly ContributorRow[]): Promise<void>;
+  addToContributors(increments: readonly ContributorRow[]): Promise<void>;
 
   // The admin console's library of saved specs
   /** Every saved spec, the latest updated first. */

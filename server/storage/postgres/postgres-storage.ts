@@ -210,7 +210,7 @@ export class PostgresStorage implements Storage {
   contributor(id: string): Promise<ContributorRow | undefined> { return this.library.contributor(id); }
   topContributors(limit: number): Promise<ContributorRow[]> { return this.library.topContributors(limit); }
   contributorTotals(): Promise<ContributorTotals> { return this.library.contributorTotals(); }
-  saveContributors(rows: readonly ContributorRow[]): Promise<void> { return this.library.saveContributors(rows); }
+  addToContributors(increments: readonly ContributorRow[]): Promise<void> { return this.library.addToContributors(increments); }
   listSpecs(): Promise<SavedSpecRow[]> { return this.library.listSpecs(); }
   getSpec(id: string): Promise<SavedSpecRow | undefined> { return this.library.getSpec(id); }
   specNameTaken(name: string): Promise<boolean> { return this.library.specNameTaken(name); }

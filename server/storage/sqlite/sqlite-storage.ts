@@ -366,10 +366,10 @@ export class SqliteStorage implements Storage {
     return { known: Number(r.known), pages: Number(r.pages), items: Number(r.items) };
   }
 
-  saveContributors(rows: readonly ContributorRow[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
+  addToContributors(increments: readonly ContributorRow[]): Promise<void> {
+    if (increments.length === 0) return Promise.resolve();
     return this.commits.run(() => {
-      for (const r of rows) this.s.saveContributor.run(r.id, r.clientId, r.name, r.kind, r.pages, r.items, r.firstSeenAt, r.lastSeenAt);
+      for (const r of increments) this.s.addToContributor.run(r.id, r.clientId, r.name, r.kind, r.pages, r.items, r.firstSeenAt, r.lastSeenAt);
     });
   }
 
