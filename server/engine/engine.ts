@@ -20,7 +20,6 @@ import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import { CrawlRegistry } from '../crawl/registry.ts';
-import { FleetSync } from '../crawl/sync.ts';
 import type { RetryPolicy } from '../crawl/retry.ts';
 import { LeaseManager, type LeaseRecord } from '../lease/leases.ts';
 import { WorkerRegistry, type WorkerSession } from '../lease/workers.ts';
@@ -48,8 +47,8 @@ export interface EngineOptions {
   clock?: Clock;
   /** Draws which results of trusted contributors are checked (tests make it predictable). */
   random?: () => number;
-  /** Storage is shared by a fleet of hubs (PostgreSQL): how often crawls are followed from it (server/crawl/sync.ts). */
-  fleetSyncMs?: number;
+  /** Storage is shared by a fleet of hubs (PostgreSQL): a crawl's end and maxPages are decided on it (server/crawl/sync.ts). */
+  shared?: boolean;
 }
 
 export interface EngineEvents {
@@ -87,8 +86,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly relay: RelayReports;
   /** Storage out of reach: no leases granted or expired meanwhile (storage-outage.ts; the fleet's heartbeat says when). */
   readonly storageOutage: StorageOutage;
-  /** On a shared database: follows the crawls the fleet's other hubs change (server/crawl/sync.ts). */
-  readonly fleetSync: FleetSync | undefined;
 
   private constructor(storage: Storage, options: EngineOptions) {
     super();
@@ -101,9 +98,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
       onError,
-      shared: options.fleetSyncMs !== undefined,
+      shared: options.shared === true,
     });
-    if (options.fleetSyncMs !== undefined) this.fleetSync = new FleetSync(storage, this.clock, this.crawls, options.fleetSyncMs, { onError });
     this.leases = new LeaseManager(options.leaseTtlMs);
     const outageHooks = { kick: () => this.dispatcher.kick(), changed: (status: StorageOutage['status']) => this.emit('storage', status) };
     this.storageOutage = new StorageOutage({ clock: this.clock, log: this.log, crawls: this.crawls, leases: this.leases }, outageHooks);
@@ -193,12 +189,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       throw error;
     }
     for (const crawl of engine.crawls.running()) engine.sitemaps.kick(crawl);
-    engine.fleetSync?.start();
     return engine;
   }
 
   close(): void {
-    void this.fleetSync?.close();
     this.clock.clearInterval(this.sweepTimer);
     this.dispatcher.close();
     this.crawls.close();
@@ -332,11 +326,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.results.submit(found, taken.record.result, taken.record.believed);
   }
 
-  /**
-   * A worker says it could not process a page. A page fails only on the
-   * relay's own evidence: if it was fetched, the hub has the bytes and the page
-   * is decided by other opinions; if not, it simply goes back (no attempt used).
-   */
+  /** A worker says it could not process a page. A page fails only on the relay's own evidence: if it was fetched, the hub has
+   * the bytes and the page is decided by other opinions; if not, it simply goes back (no attempt used). */
   workerFailure(worker: WorkerSession, payload: FailurePayload): Reply {
     const found = this.leaseFor(worker, payload.leaseId);
     if (!('entry' in found)) return { ok: false, error: found };
