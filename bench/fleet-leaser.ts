@@ -25,6 +25,8 @@ await storage.registerHub({ id, address: `pid:${process.pid}`, version: 'bench',
 console.log(`READY ${id}`);
 
 let cursors = new Map<string, number>();
+/** Hosts this hub holds (Storage.holdHost): only their rows are claimed, as the frontier does; the others are another hub's. */
+let held = new Set<string>();
 let reread = false;
 setInterval(() => {
   const at = Date.now();
@@ -38,6 +40,10 @@ setInterval(() => {
 async function pass(): Promise<number> {
   let claimed = 0;
   for (const host of hosts) {
+    if (!held.has(host)) {
+      if (!(await storage.holdHost(crawlId!, host)).held) continue;
+      held.add(host);
+    }
     const rows = await storage.loadQueued(crawlId!, host, cursors.get(host) ?? 0, WINDOW);
     if (rows.length > 0) cursors.set(host, rows[rows.length - 1]!.seq);
     claimed += rows.length;
@@ -55,6 +61,7 @@ if (!hold) {
     if (reread) {
       reread = false;
       cursors = new Map();
+      held = new Set();
     }
     leases += await pass();
   }

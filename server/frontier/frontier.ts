@@ -20,6 +20,7 @@ import { HostQueue, type FrontierEntry, type FrontierGate, type GateVerdict, typ
 import { MinHeap } from './min-heap.ts';
 import { Cooldowns } from './cooldowns.ts';
 import { DormantHosts } from './dormant-hosts.ts';
+import { HostOwners } from './host-owners.ts';
 
 export { HostQueue } from './host-queue.ts';
 export type { FrontierEntry, FrontierGate, GateVerdict, HostPolicy } from './host-queue.ts';
@@ -65,6 +66,8 @@ export class CrawlFrontier {
   readonly leasedKeys = new Set<string>();
   private readonly dormant: DormantHosts;
   private readonly cooldowns: Cooldowns;
+  /** Which hosts this hub holds in a fleet sharing the database (host-owners.ts). */
+  private readonly owners: HostOwners;
   /** Set by the engine: robots.txt and Crawl-delay (server/politeness/gate.ts). */
   gate: FrontierGate | undefined;
   private closed = false;
@@ -81,6 +84,7 @@ export class CrawlFrontier {
     this.clock = options.clock ?? systemClock;
     this.onWork = options.onWork ?? (() => {});
     this.onError = options.onError ?? (() => {});
+    this.owners = new HostOwners(storage, crawlId, this.clock, this.onError);
   }
 
   /** Takes the count of URLs storage holds queued (at start-up); hosts are found lazily, by the first take(). */
@@ -106,6 +110,7 @@ export class CrawlFrontier {
   private activate(name: string): HostQueue {
     const queue = new HostQueue(name, this.policy);
     this.cooldowns.restore(queue);
+    this.owners.activated(queue);
     this.hosts.set(name, queue);
     return queue;
   }
@@ -273,6 +278,7 @@ export class CrawlFrontier {
     this.readyHead = 0;
     this.waiting.clear();
     this.delayed.clear();
+    this.owners.forget(this.hosts.values());
     for (const host of this.hosts.values()) {
       host.buffer = [];
       host.head = 0;
@@ -290,6 +296,7 @@ export class CrawlFrontier {
   /** Drops everything queued from memory (crawl ended); storage keeps it. */
   clear(): void {
     this.closed = true;
+    for (const host of this.hosts.values()) this.owners.release(host);
     this.hosts.clear();
     this.ready = [];
     this.readyHead = 0;
@@ -360,12 +367,13 @@ export class CrawlFrontier {
     return false;
   }
 
-  /** Lets a host that has nothing left leave memory, when memory is wanted for others. */
+  /** Lets a host that has nothing left leave memory, when memory is wanted for others (in a fleet, always: another hub may have its next rows). */
   private maybeEvict(host: HostQueue, now: number): void {
-    if (!this.dormant.pending && this.hosts.size <= this.maxActiveHosts) return;
+    if (!this.dormant.pending && this.hosts.size <= this.maxActiveHosts && !this.owners.shared) return;
     if (!host.idle || this.hosts.get(host.host) !== host) return;
     this.hosts.delete(host.host);
     this.cooldowns.remember(host, now);
+    this.owners.release(host);
   }
 
   private next(host: HostQueue, now: number): FrontierEntry | undefined {
@@ -377,6 +385,18 @@ export class CrawlFrontier {
   /** Reads the host's next rows from storage in the background; the host is scheduled again when they arrive. */
   private refill(host: HostQueue): void {
     if (host.loading) return;
+    if (!host.owned) {
+      // Read only once this hub holds the host; held by another hub, it waits (paused) and is asked for again.
+      return this.owners.hold(host, (held) => {
+        if (this.closed || this.hosts.get(host.host) !== host) return false;
+        if (held) this.refill(host);
+        else {
+          this.schedule(host, this.clock.now());
+          this.onWork(); // the dispatcher's next wake-up counts this host's retry
+        }
+        return true;
+      });
+    }
     host.loading = true;
     const size = this.bufferSize(host);
     const generation = this.generation;

@@ -13,7 +13,7 @@ import type {
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
   TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
-import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import type { HostHold, HostRelease, HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { PgSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { PgGroupCommit } from './group-commit.ts';
@@ -24,6 +24,7 @@ import { migrate } from './schema.ts';
 import { PgTrustStore } from './trust-store.ts';
 import { delegatePgOps, PgOpsStore } from './ops-store.ts';
 import { PgFleetStore } from './fleet-store.ts';
+import { PgHostStore } from './host-store.ts';
 
 /** The database could not be reached or opened when the hub started. */
 export class StorageUnavailableError extends Error {
@@ -60,6 +61,7 @@ export class PostgresStorage implements Storage {
   private readonly trust: PgTrustStore;
   private readonly library: PgLibrary;
   private readonly fleet: PgFleetStore;
+  private readonly hostOwners: PgHostStore;
   private readonly versions: PgSpecVersions;
 
   private constructor(pool: pg.Pool) {
@@ -70,6 +72,7 @@ export class PostgresStorage implements Storage {
     this.versions = new PgSpecVersions(pool, this.commits);
     delegatePgOps(this, new PgOpsStore(pool, this.commits));
     this.fleet = new PgFleetStore(pool);
+    this.hostOwners = new PgHostStore(pool, () => this.fleet.hubId);
   }
 
   /** Connects and brings the schema up to date; StorageUnavailableError when the database cannot be reached. */
@@ -198,6 +201,12 @@ export class PostgresStorage implements Storage {
   reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
   leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
   listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
+
+  // Host ownership (host-store.ts): one hub works a host at a time
+
+  get sharesHosts(): boolean { return this.hostOwners.sharesHosts; }
+  holdHost(crawlId: string, host: string): Promise<HostHold> { return this.hostOwners.holdHost(crawlId, host); }
+  releaseHosts(crawlId: string, hosts: readonly HostRelease[]): Promise<void> { return this.hostOwners.releaseHosts(crawlId, hosts); }
 
   // The board's contributors and the console's specs (library.ts)
 

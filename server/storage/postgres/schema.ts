@@ -224,6 +224,19 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (crawl_id, version)
   );
   `,
+  // 6: host ownership (docs/scale-out.md, "politeness per host"): the hub
+  // holding a crawl's host (NULL: free) alone claims its rows; not_before is
+  // when the host's next lease may go out, left by its last holder.
+  `
+  CREATE TABLE crawl_hosts (
+    crawl_id ${T} NOT NULL,
+    host ${T} NOT NULL,
+    hub_id ${T},
+    not_before BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (crawl_id, host)
+  );
+  CREATE INDEX crawl_hosts_hub ON crawl_hosts (hub_id) WHERE hub_id IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

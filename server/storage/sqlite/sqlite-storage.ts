@@ -11,7 +11,7 @@ import {
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
   type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type OpsStorage,
 } from '../storage.ts';
-import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import type { HostHold, HostRelease, HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { SqliteSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -339,6 +339,10 @@ export class SqliteStorage implements Storage {
   reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
   leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
   listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
+  // Host ownership: every host is this hub's (the frontier does not ask when sharesHosts is false).
+  readonly sharesHosts = false;
+  holdHost(_crawlId: string, _host: string): Promise<HostHold> { return Promise.resolve({ held: true, notBefore: 0 }); }
+  releaseHosts(_crawlId: string, _hosts: readonly HostRelease[]): Promise<void> { return Promise.resolve(); }
 
   // The board's contributors
 

@@ -495,7 +495,68 @@ export function storageContract(name: string, factory: StorageFactory): void {
     }
   });
 
+  test(`${name}: host ownership: a store alone (SQLite, or PostgreSQL before it registers) holds every host at once`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1')]));
+      if (!factory.shared) {
+        await storage.registerHub(hub('h1', 1000));
+        assert.equal(storage.sharesHosts, false, 'a fleet of one: the frontier never asks');
+      } else assert.equal(storage.sharesHosts, false, 'not registered yet');
+      assert.deepEqual(await storage.holdHost('c', 'a.example'), { held: true, notBefore: 0 });
+      await storage.releaseHosts('c', [{ host: 'a.example', notBefore: 5000 }]);
+      assert.deepEqual((await storage.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1']);
+    } finally {
+      await storage.close();
+    }
+  });
+
   if (!factory.shared) return;
+
+  test(`${name}: two hubs on one database: a host is held by one hub at a time, and only its holder claims the host's rows; given up, or its holder dead, the other takes it`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      await a.registerHub(hub('a', 1000));
+      await b.registerHub(hub('b', 1000));
+      assert.equal(a.sharesHosts, true);
+      await a.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/1', 0, 'b.example'), req('/1', 0, 'c.example')]));
+      assert.deepEqual(await a.holdHost('c', 'a.example'), { held: true, notBefore: 0 });
+      assert.deepEqual(await b.holdHost('c', 'a.example'), { held: false, notBefore: 0 }, 'a holds it');
+      assert.deepEqual(await a.holdHost('c', 'a.example'), { held: true, notBefore: 0 }, 'asking again is harmless');
+      assert.deepEqual(await b.loadQueued('c', 'a.example', 0, 10), [], 'b does not hold the host: it claims none of its rows');
+      assert.deepEqual((await a.loadQueued('c', 'a.example', 0, 1)).map((q) => q.url), ['http://a.example/1']);
+      // Each hub holds hosts of its own; holding one host is per crawl.
+      assert.equal((await b.holdHost('c', 'b.example')).held, true);
+      assert.equal((await a.holdHost('c', 'b.example')).held, false);
+      await a.createCrawl(newCrawl('d', [req('/1')]));
+      assert.equal((await b.holdHost('d', 'a.example')).held, true, 'another crawl\'s host of the same name is another host');
+      // a gives a.example up, its next lease not before 5000: b takes it with that time, and the row a had claimed.
+      await a.releaseHosts('c', [{ host: 'a.example', notBefore: 5000 }]);
+      assert.deepEqual(await b.holdHost('c', 'a.example'), { held: true, notBefore: 5000 });
+      assert.deepEqual((await b.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2']);
+      assert.equal((await a.holdHost('c', 'a.example')).held, false);
+      await a.releaseHosts('c', [{ host: 'b.example', notBefore: 9000 }]);
+      assert.equal((await a.holdHost('c', 'b.example')).held, false, 'a cannot give up a host it does not hold');
+      // b leaves: its hosts are free.
+      await b.leaveFleet('b', 2000);
+      assert.deepEqual(await a.holdHost('c', 'b.example'), { held: true, notBefore: 0 });
+      assert.deepEqual((await a.loadQueued('c', 'a.example', 0, 10)).length, 0, 'a.example is not a\'s until it holds it again');
+      assert.equal((await a.holdHost('c', 'a.example')).held, true);
+      assert.deepEqual((await a.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2'], 'the rows b had claimed came back when it left');
+      // a stops beating: a hub that registers later takes a's hosts once a is reclaimed.
+      await b.registerHub(hub('b2', 40_000));
+      assert.equal((await b.holdHost('c', 'c.example')).held, true);
+      const back = await b.reclaimDeadHubs(30_000, 0);
+      assert.deepEqual(back.hubs, ['a']);
+      assert.equal((await b.holdHost('c', 'a.example')).held, true, 'a dead hub\'s hosts are free');
+      assert.equal((await a.holdHost('c', 'b.example')).held, false, 'a gone hub holds nothing');
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
 
   test(`${name}: two hubs on one database: a row one hub read into its window is not read by the other until the first is reclaimed; a result is recorded once`, async () => {
     const { storage: a, another } = await factory.open();
@@ -504,15 +565,16 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await a.registerHub(hub('a', 1000));
       await b.registerHub(hub('b', 1000));
       await a.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3')]));
+      assert.equal((await a.holdHost('c', 'a.example')).held, true);
       const mine = await a.loadQueued('c', 'a.example', 0, 2);
       assert.deepEqual(mine.map((q) => q.url), ['http://a.example/1', 'http://a.example/2']);
-      const theirs = await b.loadQueued('c', 'a.example', 0, 10);
-      assert.deepEqual(theirs.map((q) => q.url), ['http://a.example/3'], 'claimed rows are skipped');
+      assert.deepEqual(await b.loadQueued('c', 'a.example', 0, 10), [], 'the host is a\'s: b claims none of its rows');
       assert.equal(await a.countQueued('c'), 3, 'claimed rows are still queued');
       // a stops beating: its rows go back, b reads them.
       await b.heartbeat('b', { heartbeatAt: 30_000, workers: 0, leases: 0, pagesPerSec: 0 });
       const back = await b.reclaimDeadHubs(25_000, 0);
       assert.deepEqual(back, { hubs: ['a'], rows: 2 });
+      assert.equal((await b.holdHost('c', 'a.example')).held, true, 'a dead hub\'s host is free');
       assert.deepEqual((await b.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2', 'http://a.example/3'], 'its own, and those a held');
       // a, not dead after all, records page 1; b's record of it then changes nothing.
       assert.equal((await a.recordPage(page('c', 'http://a.example/1', [req('/4', 1)], 1))).recorded, true);
