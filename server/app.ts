@@ -133,6 +133,8 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     rejoined: () => {
       for (const crawl of engine.crawls.running()) crawl.frontier.resync().catch((error: unknown) => log.error({ err: error }, 'reading the queue again failed'));
     },
+    // Bans made on other hubs of the fleet hold here within a heartbeat (server/engine/trust-keeper.ts).
+    beaten: () => engine.trust.sync(),
   });
   engine.on('page', () => fleet.pageDone());
   let hubUrl = '';

@@ -28,6 +28,8 @@ export interface FleetHooks {
   stats(): { workers: number; leases: number };
   /** This hub learnt it was taken for dead (its claimed rows were given back): its windows must be read again. */
   rejoined(): void;
+  /** After each heartbeat that reached storage: what other hubs change and this one holds in memory is read again (bans). */
+  beaten?(): Promise<void>;
 }
 
 /** A hub as GET /api/hubs shows it: its row, and whether its heartbeat is recent. */
@@ -110,6 +112,7 @@ export class FleetMember {
       if (reclaimed.hubs.length > 0) {
         this.log.warn({ hubs: reclaimed.hubs, rows: reclaimed.rows }, 'hubs stopped beating; their leased and claimed URLs went back to the queue');
       }
+      await this.hooks.beaten?.();
       if (this.unavailableSince !== null) {
         this.log.info({ downMs: now - this.unavailableSince }, 'the database is reachable again');
         this.unavailableSince = null;

@@ -221,6 +221,32 @@ export interface TrustRow {
   updatedAt: number;
 }
 
+/**
+ * What one hub changed in a contributor's record since it last stored it, as
+ * increments (server/storage/trust-changes.ts): two hubs on one database add
+ * theirs to the same row, so neither overwrites the other's counts.
+ */
+export interface TrustChange {
+  key: string;
+  label: string;
+  checked: number;
+  valid: number;
+  invalid: number;
+  trusted: number;
+  /** Strikes added; after `strikesReset`, the count to start again from. */
+  strikes: number;
+  /** The operator lifted a ban here: strikes start again from zero. */
+  strikesReset: boolean;
+  /** Valid results added to the run; after `runReset`, the run since a wrong result here ended it. */
+  consecutiveValid: number;
+  runReset: boolean;
+  /** Set here (a ban, or its lifting); null: left as stored. */
+  banned: boolean | null;
+  /** Set here; null: left as stored. */
+  lastReason: string | null;
+  updatedAt: number;
+}
+
 export type BanKind = 'client' | 'address';
 export interface BanRow {
   kind: BanKind;
@@ -319,8 +345,11 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
 
   // Trust (server/validate/)
   listTrust(): Promise<TrustRow[]>;
-  /** Writes the rows as they are (absolute values). */
+  /** Writes the rows as they are (absolute values): for copying a data dir (crowdcrawl migrate); hubs use updateTrust. */
   saveTrust(rows: readonly TrustRow[]): Promise<void>;
+  // Trust records shared by a fleet (docs/scale-out.md): hubs add their changes, none overwrites another's counts.
+  /** Adds each change to its record (made if new), in one transaction; answers the records as they now stand. */
+  updateTrust(changes: readonly TrustChange[]): Promise<TrustRow[]>;
   listWorkerTokens(): Promise<WorkerTokenRow[]>;
   insertWorkerToken(row: WorkerTokenRow): Promise<void>;
   deleteWorkerToken(id: string): Promise<boolean>;

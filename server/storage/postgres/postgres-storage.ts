@@ -11,7 +11,7 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
-  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
+  TrustedPage, TrustChange, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
 import type { HostHold, HostRelease, HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { PgSpecVersions } from './spec-versions.ts';
@@ -187,6 +187,7 @@ export class PostgresStorage implements Storage {
   removeBan(kind: BanKind, value: string): Promise<boolean> { return this.trust.removeBan(kind, value); }
   listTrust(): Promise<TrustRow[]> { return this.trust.listTrust(); }
   saveTrust(rows: readonly TrustRow[]): Promise<void> { return this.trust.saveTrust(rows); }
+  updateTrust(changes: readonly TrustChange[]): Promise<TrustRow[]> { return this.trust.updateTrust(changes); }
   listWorkerTokens(): Promise<WorkerTokenRow[]> { return this.trust.listWorkerTokens(); }
   insertWorkerToken(row: WorkerTokenRow): Promise<void> { return this.trust.insertWorkerToken(row); }
   deleteWorkerToken(id: string): Promise<boolean> { return this.trust.deleteWorkerToken(id); }

@@ -6,7 +6,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import {
-  type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
+  type BanKind, type BanRow, type ReplacedPage, type TrustChange, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
   type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type OpsStorage,
@@ -325,6 +325,7 @@ export class SqliteStorage implements Storage {
   removeBan(kind: BanKind, value: string): Promise<boolean> { return this.trust.removeBan(kind, value); }
   listTrust(): Promise<TrustRow[]> { return this.trust.listTrust(); }
   saveTrust(rows: readonly TrustRow[]): Promise<void> { return this.trust.saveTrust(rows); }
+  updateTrust(changes: readonly TrustChange[]): Promise<TrustRow[]> { return this.trust.updateTrust(changes); }
   listWorkerTokens(): Promise<WorkerTokenRow[]> { return this.trust.listWorkerTokens(); }
   insertWorkerToken(row: WorkerTokenRow): Promise<void> { return this.trust.insertWorkerToken(row); }
   deleteWorkerToken(id: string): Promise<boolean> { return this.trust.deleteWorkerToken(id); }

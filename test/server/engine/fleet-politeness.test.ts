@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { quotesSite } from '../../fixtures/site/quotes.ts';
 import { startFixtureServer } from '../../fixtures/site/server.ts';
-import { operatorToken, quotesSpec, startTestHub, startWorkers, tempDir } from '../../helpers/hub.ts';
+import { operatorToken, quotesSpec, startTestHub, startWorkers, tempDir, type TestHub } from '../../helpers/hub.ts';
+import type { Storage } from '../../../server/storage/storage.ts';
 import { openTestStore } from '../../helpers/backends.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -30,7 +31,7 @@ test('two hubs on one PostgreSQL, one host, perHostConcurrency 2: the site never
   const store = await openTestStore('PostgreSQL');
   const dirB = tempDir();
   const a = await startTestHub({ ...store.hubOptions(), databaseUrl: store.databaseUrl! });
-  let b: Awaited<ReturnType<typeof startTestHub>> | undefined;
+  let b: TestHub<Storage> | undefined;
   const workers: { stop(): Promise<void> }[] = [];
   try {
     // The crawl and an operator's token exist before b starts, so b loads both (finding crawls made

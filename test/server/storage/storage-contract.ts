@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpecNameTakenError, type FeedEntry, type NewRequest, type Storage } from '../../../server/storage/storage.ts';
 import type { HubRow } from '../../../server/storage/fleet-rows.ts';
+import type { TrustChange } from '../../../server/storage/storage.ts';
+import { emptyChange } from '../../../server/storage/trust-changes.ts';
 
 export interface StorageFactory {
   /** A new, empty store, and a way to open the same data again after close(). */
@@ -495,6 +497,28 @@ export function storageContract(name: string, factory: StorageFactory): void {
     }
   });
 
+  test(`${name}: trust records change by increments: counts add up, a wrong result resets the run, a lifted ban resets strikes; the records are answered as they stand`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const change = (over: Partial<TrustChange>): TrustChange => ({ ...emptyChange('client:c1', 'Ann', 10), ...over });
+      const first = await storage.updateTrust([change({ checked: 3, valid: 3, consecutiveValid: 3, trusted: 2 }), { ...emptyChange('address:10.0.0.1', '10.0.0.1', 10), checked: 1, valid: 1, consecutiveValid: 1 }]);
+      assert.deepEqual(first.map((r) => [r.key, r.checked, r.consecutiveValid]).sort(), [['address:10.0.0.1', 1, 1], ['client:c1', 3, 3]], 'new records are made');
+      // Another hub's changes: a wrong result (the run starts again from it, 1 valid since), then this one's valid result.
+      const [after] = await storage.updateTrust([
+        change({ label: 'Ann B', checked: 2, valid: 1, invalid: 1, strikes: 1, runReset: true, consecutiveValid: 1, lastReason: 'wrong', updatedAt: 20 }),
+      ]);
+      assert.deepEqual(after, { key: 'client:c1', label: 'Ann B', checked: 5, valid: 4, invalid: 1, trusted: 2, strikes: 1, consecutiveValid: 1, banned: false, lastReason: 'wrong', updatedAt: 20 });
+      const [banned] = await storage.updateTrust([change({ strikes: 1, banned: true, updatedAt: 15 })]);
+      assert.deepEqual([banned!.strikes, banned!.banned, banned!.lastReason, banned!.updatedAt], [2, true, 'wrong', 20], 'an older change keeps the later time; unset fields stay');
+      const [lifted] = await storage.updateTrust([change({ banned: false, strikesReset: true, runReset: true, updatedAt: 30 }), change({ valid: 1, checked: 1, consecutiveValid: 1, updatedAt: 31 })]);
+      assert.deepEqual([lifted!.strikes, lifted!.consecutiveValid, lifted!.banned, lifted!.checked], [0, 1, false, 6], 'two changes of one record in one call, in order');
+      assert.deepEqual((await storage.listTrust()).find((r) => r.key === 'client:c1'), lifted);
+      assert.deepEqual(await storage.updateTrust([]), []);
+    } finally {
+      await storage.close();
+    }
+  });
+
   test(`${name}: host ownership: a store alone (SQLite, or PostgreSQL before it registers) holds every host at once`, async () => {
     const { storage } = await factory.open();
     try {
@@ -512,6 +536,21 @@ export function storageContract(name: string, factory: StorageFactory): void {
   });
 
   if (!factory.shared) return;
+
+  test(`${name}: two hubs on one database change one contributor's record at once: both hubs' counts are kept`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      const change = (valid: number): TrustChange => ({ ...emptyChange('client:new', 'Nell', 10), checked: valid, valid, consecutiveValid: valid });
+      // Both make the record (it is new) and add to it in the same instant, many times over.
+      await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).updateTrust([change(i + 1)])));
+      const [row] = (await a.listTrust()).filter((r) => r.key === 'client:new');
+      assert.deepEqual([row!.checked, row!.valid, row!.consecutiveValid], [55, 55, 55]);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
 
   test(`${name}: two hubs on one database: a host is held by one hub at a time, and only its holder claims the host's rows; given up, or its holder dead, the other takes it`, async () => {
     const { storage: a, another } = await factory.open();
