@@ -133,8 +133,11 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     rejoined: () => {
       for (const crawl of engine.crawls.running()) crawl.frontier.resync().catch((error: unknown) => log.error({ err: error }, 'reading the queue again failed'));
     },
-    // Bans made on other hubs of the fleet hold here within a heartbeat (server/engine/trust-keeper.ts).
-    beaten: () => engine.trust.sync(),
+    // Bans made on other hubs hold here within a heartbeat (server/engine/trust-keeper.ts); per-address caps count their leases.
+    beaten: async () => {
+      await engine.trust.sync();
+      await engine.shareAddressLeases(fleet.id);
+    },
   });
   engine.on('page', () => fleet.pageDone());
   let hubUrl = '';

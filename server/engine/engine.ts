@@ -90,6 +90,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.log = options.log;
     const onError = (error: unknown, what: string) => this.log.error({ err: error }, `${what} failed`);
     this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock);
+    this.robots.store = storage; // the fleet's copies (SQLite keeps none)
     this.crawls = new CrawlRegistry(storage, this.clock, {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
@@ -253,6 +254,20 @@ export class Engine extends EventEmitter<EngineEvents> {
   setCapacity(worker: WorkerSession, capacity: number): void {
     worker.capacity = capacity;
     this.workers.markHungry(worker);
+    this.dispatcher.kick();
+  }
+
+  /**
+   * The fleet's heartbeat: publishes this hub's leases per address and takes
+   * the other hubs' into the per-address cap (bounded over-grant: one
+   * heartbeat's worth). When they changed, workers held back may take more.
+   */
+  async shareAddressLeases(hubId: string): Promise<void> {
+    const elsewhere = new Map(Object.entries(await this.storage.shareAddressLeases(hubId, this.leases.addressCounts())));
+    const before = this.dispatcher.leasesElsewhere;
+    this.dispatcher.leasesElsewhere = elsewhere;
+    if (before.size === 0 && elsewhere.size === 0) return;
+    for (const worker of this.workers.all()) this.workers.markHungry(worker);
     this.dispatcher.kick();
   }
 

@@ -46,6 +46,8 @@ export class Dispatcher {
   private closed = false;
   private readonly opinions: OpinionSource | undefined;
   private readonly maxLeasesPerAddress: number;
+  /** Leases the fleet's other hubs hold per address (as of their last heartbeat): they count against the cap too. */
+  leasesElsewhere: ReadonlyMap<string, number> = new Map();
   private readonly onGranted: ((worker: WorkerSession, leases: readonly Lease[]) => void) | undefined;
 
   constructor(
@@ -114,7 +116,7 @@ export class Dispatcher {
       // One address's workers together hold at most maxLeasesPerAddress: more sockets get no more work.
       const free = Math.min(
         worker.capacity - this.leases.countHeldBy(worker.id) - (this.opinions?.unchecked(worker) ?? 0),
-        this.maxLeasesPerAddress - this.leases.countByAddress(worker.address),
+        this.maxLeasesPerAddress - this.leases.countByAddress(worker.address) - (this.leasesElsewhere.get(worker.address) ?? 0),
       );
       if (free <= 0) {
         this.workers.notHungry(worker);

@@ -49,8 +49,39 @@ export interface HostOwnershipStorage {
   releaseHosts(crawlId: string, hosts: readonly HostRelease[]): Promise<void>;
 }
 
+// robots.txt shared by a fleet (docs/scale-out.md): a hub asks storage before
+// it fetches an origin's robots.txt, so the fleet fetches each about once per expiry.
+
+/** An origin's robots.txt as a hub read it: its text, or null when it gave no rules (4xx and alike: everything allowed). */
+export interface StoredRobots {
+  origin: string;
+  body: string | null;
+  fetchedAt: number;
+  /** Fresh until then (robots.cacheTtlMs after it was fetched). */
+  expiresAt: number;
+}
+
+export interface RobotsStorage {
+  /** The latest copy a hub of the fleet stored; undefined when none. SQLite (a fleet of one, whose memory is the cache) keeps none. */
+  getRobots(origin: string): Promise<StoredRobots | undefined>;
+  /** Keeps a copy, unless a later one is kept already. */
+  putRobots(row: StoredRobots): Promise<void>;
+}
+
+// Per-address lease caps across a fleet (docs/scale-out.md): each hub publishes
+// how many leases each address holds from it, with its heartbeat, and grants an
+// address at most the cap minus what the other hubs hold.
+export interface AddressLeasesStorage {
+  /**
+   * Stores this hub's leases per worker address (only addresses holding some)
+   * and answers what the other live hubs last published, added up per address.
+   * SQLite, a fleet of one: nothing is stored, and there are no others.
+   */
+  shareAddressLeases(hubId: string, counts: Readonly<Record<string, number>>): Promise<Record<string, number>>;
+}
+
 /** Storage's methods for the fleet (part of the Storage interface). */
-export interface FleetStorage extends HostOwnershipStorage {
+export interface FleetStorage extends HostOwnershipStorage, RobotsStorage, AddressLeasesStorage {
   /**
    * Registers this hub (state alive). From now on, on a shared backend, the
    * rows `loadQueued` answers are claimed for it: no other hub reads them

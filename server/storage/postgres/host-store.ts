@@ -6,7 +6,7 @@
 // host's queue while it is held. The row is given up when the host leaves the
 // holder's memory, and freed with a dead or departed hub's claims.
 import type pg from 'pg';
-import type { HostHold, HostRelease } from '../fleet-rows.ts';
+import type { HostHold, HostRelease, StoredRobots } from '../fleet-rows.ts';
 import { run, statement } from './group-commit.ts';
 
 export const HOST_STATEMENTS = {
@@ -28,6 +28,19 @@ export const HOST_STATEMENTS = {
   releaseRows: statement('ho_release_rows', 'UPDATE requests SET claimed_by = NULL WHERE crawl_id = $1 AND host = ANY($2::text[]) AND state = 0 AND claimed_by = $3'),
   /** In reclaimDeadHubs' transaction: hosts of every gone hub are free. */
   freeGone: statement('ho_free_gone', 'UPDATE crawl_hosts SET hub_id = NULL WHERE hub_id IN (SELECT id FROM hubs WHERE gone)'),
+  getRobots: statement('ro_get', 'SELECT * FROM robots WHERE origin = $1'),
+  putRobots: statement(
+    'ro_put',
+    `INSERT INTO robots AS r (origin, body, fetched_at, expires_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (origin) DO UPDATE SET body = EXCLUDED.body, fetched_at = EXCLUDED.fetched_at, expires_at = EXCLUDED.expires_at
+     WHERE r.fetched_at < EXCLUDED.fetched_at`,
+  ),
+  shareAddressLeases: statement(
+    'al_share',
+    `WITH mine AS (UPDATE hubs SET address_leases = $2::jsonb WHERE id = $1)
+     SELECT e.key AS address, SUM(e.value::bigint) AS leases FROM hubs h, jsonb_each_text(h.address_leases) e
+     WHERE NOT h.gone AND h.id <> $1 GROUP BY e.key`,
+  ),
   /** In leaveFleet's transaction. */
   freeOf: statement('ho_free_of', 'UPDATE crawl_hosts SET hub_id = NULL WHERE hub_id = $1'),
 };
@@ -54,6 +67,21 @@ export class PgHostStore {
     if (me === undefined) return { held: true, notBefore: 0 };
     const row = (await run<{ not_before: string }>(this.pool, HOST_STATEMENTS.hold, [crawlId, host, me])).rows[0];
     return row ? { held: true, notBefore: Number(row.not_before) } : { held: false, notBefore: 0 };
+  }
+
+  /** The fleet's robots.txt cache (the other politeness state hubs share). */
+  async getRobots(origin: string): Promise<StoredRobots | undefined> {
+    const r = (await run(this.pool, HOST_STATEMENTS.getRobots, [origin])).rows[0];
+    return r ? { origin: String(r.origin), body: r.body === null ? null : String(r.body), fetchedAt: Number(r.fetched_at), expiresAt: Number(r.expires_at) } : undefined;
+  }
+
+  async putRobots(row: StoredRobots): Promise<void> {
+    await run(this.pool, HOST_STATEMENTS.putRobots, [row.origin, row.body, row.fetchedAt, row.expiresAt]);
+  }
+
+  async shareAddressLeases(hubId: string, counts: Readonly<Record<string, number>>): Promise<Record<string, number>> {
+    const rows = (await run<{ address: string; leases: string }>(this.pool, HOST_STATEMENTS.shareAddressLeases, [hubId, JSON.stringify(counts)])).rows;
+    return Object.fromEntries(rows.map((r) => [r.address, Number(r.leases)]));
   }
 
   async releaseHosts(crawlId: string, hosts: readonly HostRelease[]): Promise<void> {

@@ -13,7 +13,7 @@ import type {
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
   TrustedPage, TrustChange, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
-import type { HostHold, HostRelease, HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import type { HostHold, HostRelease, HubHeartbeat, HubRow, StoredRobots } from '../fleet-rows.ts';
 import { PgSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { PgGroupCommit } from './group-commit.ts';
@@ -208,6 +208,9 @@ export class PostgresStorage implements Storage {
   get sharesHosts(): boolean { return this.hostOwners.sharesHosts; }
   holdHost(crawlId: string, host: string): Promise<HostHold> { return this.hostOwners.holdHost(crawlId, host); }
   releaseHosts(crawlId: string, hosts: readonly HostRelease[]): Promise<void> { return this.hostOwners.releaseHosts(crawlId, hosts); }
+  getRobots(origin: string): Promise<StoredRobots | undefined> { return this.hostOwners.getRobots(origin); }
+  putRobots(row: StoredRobots): Promise<void> { return this.hostOwners.putRobots(row); }
+  shareAddressLeases(hubId: string, counts: Readonly<Record<string, number>>): Promise<Record<string, number>> { return this.hostOwners.shareAddressLeases(hubId, counts); }
 
   // The board's contributors and the console's specs (library.ts)
 

@@ -11,7 +11,7 @@ import {
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
   type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type OpsStorage,
 } from '../storage.ts';
-import type { HostHold, HostRelease, HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import type { HostHold, HostRelease, HubHeartbeat, HubRow, StoredRobots } from '../fleet-rows.ts';
 import { SqliteSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -344,6 +344,11 @@ export class SqliteStorage implements Storage {
   readonly sharesHosts = false;
   holdHost(_crawlId: string, _host: string): Promise<HostHold> { return Promise.resolve({ held: true, notBefore: 0 }); }
   releaseHosts(_crawlId: string, _hosts: readonly HostRelease[]): Promise<void> { return Promise.resolve(); }
+  // robots.txt: the hub's memory is the cache (server/politeness/robots.ts); nothing is kept here.
+  getRobots(_origin: string): Promise<StoredRobots | undefined> { return Promise.resolve(undefined); }
+  putRobots(_row: StoredRobots): Promise<void> { return Promise.resolve(); }
+  // Per-address caps: no other hub holds leases.
+  shareAddressLeases(_hubId: string, _counts: Readonly<Record<string, number>>): Promise<Record<string, number>> { return Promise.resolve({}); }
 
   // The board's contributors
 

@@ -519,6 +519,33 @@ export function storageContract(name: string, factory: StorageFactory): void {
     }
   });
 
+  test(`${name}: robots.txt copies are kept for the fleet (a later one wins); SQLite, a fleet of one, keeps none`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.putRobots({ origin: 'http://a.example', body: 'User-agent: *\nDisallow: /x\n', fetchedAt: 10, expiresAt: 100 });
+      await storage.putRobots({ origin: 'http://b.example', body: null, fetchedAt: 10, expiresAt: 100 });
+      await storage.putRobots({ origin: 'http://a.example', body: 'older', fetchedAt: 5, expiresAt: 95 });
+      const kept = factory.shared ? { origin: 'http://a.example', body: 'User-agent: *\nDisallow: /x\n', fetchedAt: 10, expiresAt: 100 } : undefined;
+      assert.deepEqual(await storage.getRobots('http://a.example'), kept);
+      assert.deepEqual(await storage.getRobots('http://b.example'), factory.shared ? { origin: 'http://b.example', body: null, fetchedAt: 10, expiresAt: 100 } : undefined, 'no rules (4xx) is kept too');
+      await storage.putRobots({ origin: 'http://a.example', body: 'newer', fetchedAt: 20, expiresAt: 120 });
+      assert.equal((await storage.getRobots('http://a.example'))?.body, factory.shared ? 'newer' : undefined);
+      assert.equal(await storage.getRobots('http://c.example'), undefined);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: a hub alone publishing its leases per address learns of no other hub's`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.registerHub(hub('h1', 1000));
+      assert.deepEqual(await storage.shareAddressLeases('h1', { '10.0.0.1': 3 }), {});
+    } finally {
+      await storage.close();
+    }
+  });
+
   test(`${name}: host ownership: a store alone (SQLite, or PostgreSQL before it registers) holds every host at once`, async () => {
     const { storage } = await factory.open();
     try {
@@ -546,6 +573,25 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).updateTrust([change(i + 1)])));
       const [row] = (await a.listTrust()).filter((r) => r.key === 'client:new');
       assert.deepEqual([row!.checked, row!.valid, row!.consecutiveValid], [55, 55, 55]);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  test(`${name}: two hubs on one database: each publishes its leases per address and reads the other live hubs', added up`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      await a.registerHub(hub('a', 1000));
+      await b.registerHub(hub('b', 1000));
+      await b.registerHub(hub('c', 1000));
+      assert.deepEqual(await a.shareAddressLeases('a', { '10.0.0.1': 3 }), {}, 'the others have published nothing yet');
+      assert.deepEqual(await b.shareAddressLeases('b', { '10.0.0.1': 2, '10.0.0.2': 1 }), { '10.0.0.1': 3 });
+      assert.deepEqual(await b.shareAddressLeases('c', { '10.0.0.1': 1 }), { '10.0.0.1': 5, '10.0.0.2': 1 });
+      assert.deepEqual(await a.shareAddressLeases('a', {}), { '10.0.0.1': 3, '10.0.0.2': 1 }, 'its own are not counted');
+      await b.leaveFleet('b', 2000);
+      assert.deepEqual(await a.shareAddressLeases('a', {}), { '10.0.0.1': 1 }, 'a gone hub holds none');
     } finally {
       await b.close();
       await a.close();
