@@ -266,18 +266,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.dispatcher.kick();
   }
 
-  /**
-   * The fleet's heartbeat: publishes this hub's leases per address and takes
-   * the other hubs' into the per-address cap (bounded over-grant: one
-   * heartbeat's worth). When they changed, workers held back may take more.
-   */
-  async shareAddressLeases(hubId: string): Promise<void> {
-    const elsewhere = new Map(Object.entries(await this.storage.shareAddressLeases(hubId, this.leases.addressCounts())));
-    const before = this.dispatcher.leasesElsewhere;
-    this.dispatcher.leasesElsewhere = elsewhere;
-    if (before.size === 0 && elsewhere.size === 0) return;
-    for (const worker of this.workers.all()) this.workers.markHungry(worker);
-    this.dispatcher.kick();
+  /** The fleet's heartbeat: per-address caps count the other hubs' leases (lease/dispatcher.ts). */
+  shareAddressLeases(hubId: string): Promise<void> {
+    return this.dispatcher.shareAddressLeases(this.storage, hubId);
   }
 
   leasesHeldBy(workerId: string): number {

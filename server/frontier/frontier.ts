@@ -407,21 +407,21 @@ export class CrawlFrontier {
     return entry;
   }
 
+  /** The host's row was asked for: its rows are read now, or it waits for its retry (the dispatcher's next wake-up counts it). */
+  private held(host: HostQueue, held: boolean): true {
+    if (held) this.refill(host);
+    else {
+      this.schedule(host, this.clock.now());
+      this.onWork();
+    }
+    return true;
+  }
+
   /** Reads the host's next rows from storage in the background; the host is scheduled again when they arrive. */
   private refill(host: HostQueue): void {
     if (host.loading) return;
-    if (!host.owned) {
-      // Read only once this hub holds the host; held by another hub, it waits (paused) and is asked for again.
-      return this.owners.hold(host, (held) => {
-        if (this.closed || this.hosts.get(host.host) !== host) return false;
-        if (held) this.refill(host);
-        else {
-          this.schedule(host, this.clock.now());
-          this.onWork(); // the dispatcher's next wake-up counts this host's retry
-        }
-        return true;
-      });
-    }
+    // Read only once this hub holds the host (host-owners.ts); held by another hub, it waits, paused, and asks again.
+    if (!host.owned) return this.owners.hold(host, (held) => this.closed || this.hosts.get(host.host) !== host ? false : this.held(host, held));
     host.loading = true;
     const size = this.bufferSize(host);
     const generation = this.generation;

@@ -8,6 +8,7 @@ import type { Clock, ClockTimer } from '../clock.ts';
 import type { CrawlRegistry } from '../crawl/registry.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { FrontierEntry } from '../frontier/frontier.ts';
+import type { Storage } from '../storage/storage.ts';
 import type { CheckRef, LeaseManager, LeaseRecord } from './leases.ts';
 import type { WorkerRegistry, WorkerSession } from './workers.ts';
 
@@ -69,6 +70,20 @@ export class Dispatcher {
     this.opinions = options.opinions;
     this.maxLeasesPerAddress = options.maxLeasesPerAddress ?? Number.POSITIVE_INFINITY;
     this.onGranted = options.onGranted;
+  }
+
+  /**
+   * The fleet's heartbeat: publishes this hub's leases per address and takes
+   * the other hubs' into the per-address cap (bounded over-grant: one
+   * heartbeat's worth). When they changed, workers held back may take more.
+   */
+  async shareAddressLeases(storage: Pick<Storage, 'shareAddressLeases'>, hubId: string): Promise<void> {
+    const elsewhere = new Map(Object.entries(await storage.shareAddressLeases(hubId, this.leases.addressCounts())));
+    const before = this.leasesElsewhere;
+    this.leasesElsewhere = elsewhere;
+    if (before.size === 0 && elsewhere.size === 0) return;
+    for (const worker of this.workers.all()) this.workers.markHungry(worker);
+    this.kick();
   }
 
   /** Asks for a dispatch round soon (coalesced: at most one per turn of the event loop). */

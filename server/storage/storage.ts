@@ -14,6 +14,7 @@ import type { WorkerKind } from '../../shared/protocol.ts';
 import type { SpecVersionStore } from './spec-versions.ts';
 import type { OpsStorage } from './ops-storage.ts';
 import type { FleetStorage } from './fleet-rows.ts';
+import type { TrustChange } from './trust-change.ts';
 export type { CrawlStatus };
 
 /** A request's state, by name. Leased requests stay `queued`: a lease lives in memory only. */
@@ -238,31 +239,7 @@ export interface TrustRow {
   updatedAt: number;
 }
 
-/**
- * What one hub changed in a contributor's record since it last stored it, as
- * increments (server/storage/trust-changes.ts): two hubs on one database add
- * theirs to the same row, so neither overwrites the other's counts.
- */
-export interface TrustChange {
-  key: string;
-  label: string;
-  checked: number;
-  valid: number;
-  invalid: number;
-  trusted: number;
-  /** Strikes added; after `strikesReset`, the count to start again from. */
-  strikes: number;
-  /** The operator lifted a ban here: strikes start again from zero. */
-  strikesReset: boolean;
-  /** Valid results added to the run; after `runReset`, the run since a wrong result here ended it. */
-  consecutiveValid: number;
-  runReset: boolean;
-  /** Set here (a ban, or its lifting); null: left as stored. */
-  banned: boolean | null;
-  /** Set here; null: left as stored. */
-  lastReason: string | null;
-  updatedAt: number;
-}
+export type { TrustChange }; // a record's changes as increments, for a fleet (trust-changes.ts)
 
 export type BanKind = 'client' | 'address';
 export interface BanRow {

@@ -3,7 +3,8 @@
 // them, and storage adds them to the shared row, so no hub overwrites
 // another's counts. The same arithmetic runs here (to put changes made while
 // a write was under way back on top of the stored row) and in SQL (both backends).
-import type { TrustChange, TrustRow } from './storage.ts';
+import type { TrustRow } from './storage.ts';
+import type { TrustChange } from './trust-change.ts';
 
 export function emptyChange(key: string, label: string, now: number): TrustChange {
   return { key, label, checked: 0, valid: 0, invalid: 0, trusted: 0, strikes: 0, strikesReset: false, consecutiveValid: 0, runReset: false, banned: null, lastReason: null, updatedAt: now };

@@ -349,14 +349,11 @@ export class SqliteStorage implements Storage {
   reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
   leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
   listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
-  // Host ownership: every host is this hub's (the frontier does not ask when sharesHosts is false).
-  readonly sharesHosts = false;
+  readonly sharesHosts = false; // a fleet of one: every host is its own, robots.txt cached in memory only, no other hub's leases
   holdHost(_crawlId: string, _host: string): Promise<HostHold> { return Promise.resolve({ held: true, notBefore: 0 }); }
   releaseHosts(_crawlId: string, _hosts: readonly HostRelease[]): Promise<void> { return Promise.resolve(); }
-  // robots.txt: the hub's memory is the cache (server/politeness/robots.ts); nothing is kept here.
   getRobots(_origin: string): Promise<StoredRobots | undefined> { return Promise.resolve(undefined); }
   putRobots(_row: StoredRobots): Promise<void> { return Promise.resolve(); }
-  // Per-address caps: no other hub holds leases.
   shareAddressLeases(_hubId: string, _counts: Readonly<Record<string, number>>): Promise<Record<string, number>> { return Promise.resolve({}); }
 
   // The board's contributors
