@@ -2,6 +2,8 @@
 // loaded only when used, so `crowdcrawl preview` does not start a hub's worth of code.
 import { pathToFileURL } from 'node:url';
 import type { Command } from './command.ts';
+import { enableCompileCache } from '../runtime/compile-cache.ts';
+import { sizeHeapForLongRun } from '../runtime/heap-sizing.ts';
 
 // node:sqlite prints an ExperimentalWarning on Node 24: noise for users, so that
 // one warning is dropped; every other warning is printed as usual.
@@ -11,6 +13,9 @@ process.on('warning', (warning) => {
   if (warning.name === 'ExperimentalWarning' && /SQLite/i.test(warning.message)) return;
   for (const listener of printWarning) listener(warning);
 });
+
+/** Commands that run until stopped, whose peak memory matters (docs/performance.md, "Memory"). */
+const LONG_RUNNING: ReadonlySet<string> = new Set(['hub', 'worker']);
 
 // The type's old home: sub-commands import it from command.ts now.
 export type { Command } from './command.ts';
@@ -53,6 +58,11 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`crowdcrawl: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
+  // Before the command's modules load: they come from the cache from the second
+  // start on; and loading them is the first burst a long-running process's heap
+  // should already be sized for (server/runtime/heap-sizing.ts).
+  enableCompileCache();
+  if (LONG_RUNNING.has(name)) sizeHeapForLongRun();
   const { command } = await load();
   return command.run(rest);
 }

@@ -10,11 +10,12 @@ import type { AdminErrorGroup } from '../../shared/admin-protocol.ts';
 import type { CrawlErrorGroup, CrawlStatus, CrawlSummary } from '../../shared/admin-api.ts';
 import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
-import type { WorkerKind } from '../../shared/protocol.ts';
 import type { SpecVersionStore } from './spec-versions.ts';
 import type { OpsStorage } from './ops-storage.ts';
 import type { FleetStorage } from './fleet-rows.ts';
 import type { TrustChange } from './trust-change.ts';
+import type { ContributorStorage } from './contributor-rows.ts';
+export type { ContributorRow, ContributorTotals } from './contributor-rows.ts';
 export type { CrawlStatus };
 
 /** A request's state, by name. Leased requests stay `queued`: a lease lives in memory only. */
@@ -188,25 +189,6 @@ export interface NewCrawl {
 /** Failed and skipped pages by error code and host (the API's view of it). */
 export type ErrorSummaryRow = CrawlErrorGroup;
 
-/** A contributor's all-time totals on the live board: one row per clientId and nickname (`id` is the board's public hash of both). */
-export interface ContributorRow {
-  id: string;
-  clientId: string;
-  name: string;
-  kind: WorkerKind;
-  pages: number;
-  items: number;
-  firstSeenAt: number;
-  lastSeenAt: number;
-}
-
-/** All contributors together: how many are known, their pages and items. */
-export interface ContributorTotals {
-  known: number;
-  pages: number;
-  items: number;
-}
-
 /** A spec in the admin console's library. Names are unique regardless of case. */
 export interface SavedSpecRow {
   id: string;
@@ -281,7 +263,7 @@ export interface ReplacedPage {
 }
 
 export type * from './ops-storage.ts'; // schedules, webhooks, re-crawls: their rows and methods
-export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts */, SpecVersionStore {
+export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts */, ContributorStorage /* the board's: contributor-rows.ts */, SpecVersionStore {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
   createCrawl(crawl: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }>;
@@ -365,18 +347,6 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
   replacePage(page: ReplacedPage): Promise<{ itemsBefore: number; itemsAfter: number; queued: QueuedEntry[] }>;
   /** Removes a done page's items and queues it again (its body is gone: it is re-crawled); undefined when it was not done. */
   withdrawPage(crawlId: string, key: string): Promise<{ itemsRemoved: number; queued: QueuedEntry } | undefined>;
-
-  // The live board's contributors (all-time totals, so the board survives a restart)
-  contributor(id: string): Promise<ContributorRow | undefined>;
-  /** The contributors with the most pages (the latest seen first among equals), at most `limit`. */
-  topContributors(limit: number): Promise<ContributorRow[]>;
-  contributorTotals(): Promise<ContributorTotals>;
-  /**
-   * Adds each row's pages and items to the stored totals (increments: hubs of a fleet add up,
-   * never overwrite), in one transaction. An existing row keeps its clientId, name and
-   * firstSeenAt; it takes the kind given and the latest lastSeenAt.
-   */
-  addToContributors(increments: readonly ContributorRow[]): Promise<void>;
 
   // The admin console's library of saved specs
   /** Every saved spec, the latest updated first. */
