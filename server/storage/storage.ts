@@ -222,7 +222,6 @@ export interface TrustRow {
 }
 
 export type { TrustChange }; // a record's changes as increments, for a fleet (trust-changes.ts)
-
 export type BanKind = 'client' | 'address';
 export interface BanRow {
   kind: BanKind;
@@ -332,8 +331,7 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
   listTrust(): Promise<TrustRow[]>;
   /** Writes the rows as they are (absolute values): for copying a data dir (crowdcrawl migrate); hubs use updateTrust. */
   saveTrust(rows: readonly TrustRow[]): Promise<void>;
-  // Trust records shared by a fleet (docs/scale-out.md): hubs add their changes, none overwrites another's counts.
-  /** Adds each change to its record (made if new), in one transaction; answers the records as they now stand. */
+  /** Shared by a fleet: adds each change to its record (made if new) in one transaction, so no hub overwrites another's counts; answers the records as they now stand. */
   updateTrust(changes: readonly TrustChange[]): Promise<TrustRow[]>;
   listWorkerTokens(): Promise<WorkerTokenRow[]>;
   insertWorkerToken(row: WorkerTokenRow): Promise<void>;
