@@ -12,10 +12,10 @@ import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { SpecVersionStore } from './spec-versions.ts';
 import type { OpsStorage } from './ops-storage.ts';
-import type { FleetStorage } from './fleet-rows.ts';
 import type { TrustChange } from './trust-change.ts';
 import type { ContributorStorage } from './contributor-rows.ts';
 export type { ContributorRow, ContributorTotals } from './contributor-rows.ts';
+import type { CrawlSyncStorage, FleetLimit, RecordedPage } from './crawl-sync.ts';
 export type { CrawlStatus };
 
 /** A request's state, by name. Leased requests stay `queued`: a lease lives in memory only. */
@@ -148,23 +148,6 @@ export interface PageRecord {
   extraExtractions: number;
   /** The served body, compressed, kept for re-checks of a result accepted on trust. */
   body?: { contentHash: string; data: Uint8Array };
-  /**
-   * The crawl's maxPages, checked in this page's transaction by a backend a
-   * fleet shares (PostgreSQL: the crawl row's pages_done, under its lock), so
-   * the limit holds across hubs: a page past it is not recorded, and the page
-   * that reaches it ends the crawl (finished, maxPages) in the same commit.
-   * Given only by a hub of a fleet (server/crawl/sync.ts); SQLite, a fleet of
-   * one, ignores it: one hub's lease budget already keeps the limit there.
-   */
-  maxPages?: number;
-}
-
-/** What recordPage answers. */
-export interface RecordedPage {
-  recorded: boolean;
-  queued: QueuedEntry[];
-  /** maxPages (PageRecord.maxPages) was reached: the crawl is stored as finished (maxPages). */
-  limitReached?: boolean;
 }
 
 export interface EndedRequest {
@@ -262,21 +245,12 @@ export interface ReplacedPage {
 }
 
 export type * from './ops-storage.ts'; // schedules, webhooks, re-crawls: their rows and methods
-export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts */, ContributorStorage /* the board's: contributor-rows.ts */, SpecVersionStore {
+export interface Storage extends OpsStorage<StoredItem>, CrawlSyncStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts, crawl-sync.ts */, ContributorStorage /* the board's: contributor-rows.ts */, SpecVersionStore {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
   createCrawl(crawl: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }>;
   listCrawls(): Promise<CrawlRow[]>;
   setCrawlStatus(id: string, s: { status: CrawlStatus; finishReason: string | null; startedAt: number | null; finishedAt: number | null }): Promise<void>;
-
-  // A crawl across the fleet (server/crawl/sync.ts, docs/scale-out.md)
-  /**
-   * Ends a running crawl as finished (completed), in one statement, only if
-   * storage holds no queued request (leased ones stay queued) and no pending
-   * source for it; false when it is not running or has work left. Whichever
-   * hub of a fleet notices first ends it; the others find it ended.
-   */
-  endCrawlIfDrained(crawlId: string, at: number): Promise<boolean>;
 
   // The frontier's queue
   countQueued(crawlId: string): Promise<number>;
@@ -287,7 +261,7 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
 
   // Outcomes: each bumps the crawl's counters in the same transaction
   /** Records a page's result, its items and new links; `recorded` is false when the page already had one (nothing changed). */
-  recordPage(page: PageRecord): Promise<RecordedPage>;
+  recordPage(page: PageRecord & FleetLimit): Promise<RecordedPage<QueuedEntry>>;
   /** Ends a queued request as failed or skipped; false when it had already ended. */
   endRequest(crawlId: string, key: string, state: 'failed' | 'skipped', e: EndedRequest): Promise<boolean>;
   /** Puts a failed request back at the end of its host's queue, not before `notBefore`; answers with its new place. */
