@@ -91,8 +91,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
     const onError = (error: unknown, what: string) => this.log.error({ err: error }, `${what} failed`);
-    this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock);
-    this.robots.store = storage; // the fleet's copies (SQLite keeps none)
+    this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock, storage);
     this.crawls = new CrawlRegistry(storage, this.clock, {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
@@ -260,11 +259,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.dispatcher.kick();
   }
 
-  /** The fleet's heartbeat: per-address caps count the other hubs' leases (lease/dispatcher.ts). */
-  shareAddressLeases(hubId: string): Promise<void> {
-    return this.dispatcher.shareAddressLeases(this.storage, hubId);
-  }
-
+  shareAddressLeases(hubId: string): Promise<void> { return this.dispatcher.shareAddressLeases(this.storage, hubId); } // the fleet's heartbeat: per-address caps (lease/dispatcher.ts)
   leasesHeldBy(workerId: string): number {
     return this.leases.countHeldBy(workerId);
   }

@@ -68,8 +68,7 @@ export class CrawlFrontier {
   readonly leasedKeys = new Set<string>();
   private readonly dormant: DormantHosts;
   private readonly cooldowns: Cooldowns;
-  /** Which hosts this hub holds in a fleet sharing the database (host-owners.ts). */
-  private readonly owners: HostOwners;
+  private readonly owners: HostOwners; // which hosts this hub holds in a fleet (host-owners.ts)
   /** Set by the engine: robots.txt and Crawl-delay (server/politeness/gate.ts). */
   gate: FrontierGate | undefined;
   private closed = false;
@@ -381,21 +380,11 @@ export class CrawlFrontier {
     return entry;
   }
 
-  /** The host's row was asked for: its rows are read now, or it waits for its retry (the dispatcher's next wake-up counts it). */
-  private held(host: HostQueue, held: boolean): true {
-    if (held) this.refill(host);
-    else {
-      this.schedule(host, this.clock.now());
-      this.onWork();
-    }
-    return true;
-  }
-
   /** Reads the host's next rows from storage in the background; the host is scheduled again when they arrive. */
   private refill(host: HostQueue): void {
     if (host.loading) return;
     // Read only once this hub holds the host (host-owners.ts); held by another hub, it waits, paused, and asks again.
-    if (!host.owned) return this.owners.hold(host, (held) => this.closed || this.hosts.get(host.host) !== host ? false : this.held(host, held));
+    if (!host.owned) return this.owners.hold(host, () => !this.closed && this.hosts.get(host.host) === host, () => this.refill(host), () => this.schedule(host, this.clock.now()), this.onWork);
     host.loading = true;
     const size = this.bufferSize(host);
     const generation = this.generation;

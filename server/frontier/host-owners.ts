@@ -44,11 +44,21 @@ export class HostOwners {
 
   /**
    * Asks for the host's row (the host counts as loading meanwhile). Held: the
-   * host may not be leased before the time its last holder left; not held:
-   * paused for HOST_ELSEWHERE_RETRY_MS. Then `settle(held)`; when it answers
-   * false (the host left memory meanwhile), a host just taken is given up again.
+   * host may not be leased before the time its last holder left, and `read`
+   * reads its rows; not held: paused for HOST_ELSEWHERE_RETRY_MS, `wait`
+   * schedules it and `wake` has the dispatcher count its retry. A host that
+   * left memory meanwhile (`current` false) and was just taken is given up again.
    */
-  hold(host: HostQueue, settle: (held: boolean) => boolean): void {
+  hold(host: HostQueue, current: () => boolean, read: () => void, wait: () => void, wake: () => void): void {
+    const settle = (held: boolean): boolean => {
+      if (!current()) return false;
+      if (held) read();
+      else {
+        wait();
+        wake();
+      }
+      return true;
+    };
     host.loading = true;
     this.releasing
       .then(() => this.storage.holdHost(this.crawlId, host.host))

@@ -200,8 +200,9 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
-  constructor(fetcher: RobotsFetcher | undefined, options: RobotsOptions, log: Logger = silentLogger, clock: Clock = systemClock) {
+  constructor(fetcher: RobotsFetcher | undefined, options: RobotsOptions, log: Logger = silentLogger, clock: Clock = systemClock, store?: RobotsStore) {
     super();
+    this.store = store;
     this.clock = clock;
     this.fetcher = fetcher;
     this.options = options;

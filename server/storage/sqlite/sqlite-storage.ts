@@ -353,8 +353,7 @@ export class SqliteStorage implements Storage {
   readonly sharesHosts = false; // a fleet of one: every host is its own, robots.txt cached in memory only, no other hub's leases
   holdHost(_crawlId: string, _host: string): Promise<HostHold> { return Promise.resolve({ held: true, notBefore: 0 }); }
   releaseHosts(_crawlId: string, _hosts: readonly HostRelease[]): Promise<void> { return Promise.resolve(); }
-  getRobots(_origin: string): Promise<StoredRobots | undefined> { return Promise.resolve(undefined); }
-  putRobots(_row: StoredRobots): Promise<void> { return Promise.resolve(); }
+  getRobots(_origin: string): Promise<StoredRobots | undefined> { return Promise.resolve(undefined); } putRobots(_row: StoredRobots): Promise<void> { return Promise.resolve(); }
   shareAddressLeases(_hubId: string, _counts: Readonly<Record<string, number>>): Promise<Record<string, number>> { return Promise.resolve({}); }
 
   // The board's contributors
