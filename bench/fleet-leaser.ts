@@ -26,6 +26,8 @@ await storage.registerHub({ id, address: `pid:${process.pid}`, version: 'bench',
 console.log(`READY ${id}`);
 
 let cursors = new Map<string, number>();
+/** Hosts this hub holds (Storage.holdHost): only their rows are claimed, as the frontier does; the others are another hub's. */
+let held = new Set<string>();
 let reread = false;
 setInterval(() => {
   const at = Date.now();
@@ -43,11 +45,17 @@ async function pass(): Promise<number> {
   let claimed = 0;
   for (let h = 0; h < hosts.length; h++) {
     if (reread && !hold) {
+      // Dead hubs' rows and hosts are free again: hold and read them from the start.
       reread = false;
       cursors = new Map();
+      held = new Set();
       h = 0;
     }
     const host = hosts[h]!;
+    if (!held.has(host)) {
+      if (!(await storage.holdHost(crawlId!, host)).held) continue;
+      held.add(host);
+    }
     const rows = await storage.loadQueued(crawlId!, host, cursors.get(host) ?? 0, WINDOW);
     if (rows.length > 0) cursors.set(host, rows[rows.length - 1]!.seq);
     claimed += rows.length;

@@ -151,6 +151,11 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     // Storage away for a while: no leases until it is back (server/engine/storage-outage.ts).
     storageLost: (since) => engine.storageOutage.lost(since),
     storageBack: () => engine.storageOutage.back(),
+    // Bans made on other hubs hold here within a heartbeat (server/engine/trust-keeper.ts); per-address caps count their leases.
+    beaten: async () => {
+      await engine.trust.sync();
+      await engine.shareAddressLeases(fleet.id);
+    },
   });
   engine.on('page', () => fleet.pageDone());
   engine.on('storageError', () => fleet.probe());

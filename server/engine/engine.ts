@@ -93,7 +93,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
     const onError = (error: unknown, what: string) => void (this.log.error({ err: error }, `${what} failed`), this.emit('storageError', error));
-    this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock);
+    this.robots = new RobotsCache(options.fetcher, options.robots, options.log.child({ component: 'robots' }), this.clock, storage);
     this.crawls = new CrawlRegistry(storage, this.clock, {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
@@ -261,6 +261,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.dispatcher.kick();
   }
 
+  shareAddressLeases(hubId: string): Promise<void> { return this.dispatcher.shareAddressLeases(this.storage, hubId); } // the fleet's heartbeat: per-address caps (lease/dispatcher.ts)
   leasesHeldBy(workerId: string): number {
     return this.leases.countHeldBy(workerId);
   }

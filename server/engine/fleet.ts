@@ -37,6 +37,8 @@ export interface FleetHooks {
   storageLost?(since: number): void;
   /** Storage answers again (the engine reads its windows again and leases again); the beat waits for it. */
   storageBack?(): Promise<void>;
+  /** After each heartbeat that reached storage: what other hubs change and this one holds in memory is read again (bans). */
+  beaten?(): Promise<void>;
 }
 
 /** A hub as GET /api/hubs shows it: its row, and whether its heartbeat is recent. */
@@ -129,6 +131,7 @@ export class FleetMember {
         this.log.warn({ hubs: reclaimed.hubs, rows: reclaimed.rows }, 'hubs stopped beating; their leased and claimed URLs went back to the queue');
       }
       if (reclaimed.rows > 0) this.hooks.reclaimed?.(reclaimed.rows);
+      await this.hooks.beaten?.();
       if (this.unavailableSince !== null) {
         this.log.info({ downMs: now - this.unavailableSince }, 'the database is reachable again; reading the queue again and leasing');
         this.unavailableSince = null;

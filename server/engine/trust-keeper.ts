@@ -198,6 +198,22 @@ export class TrustKeeper {
     return closed;
   }
 
+  /**
+   * The fleet's heartbeat (server/engine/fleet.ts): bans another hub added or
+   * lifted apply here too, and this hub's sessions of a browser or address
+   * banned elsewhere are closed (their leases go back). The hub that banned
+   * re-checks what they got in on trust (from storage, whichever hub took it).
+   */
+  async sync(): Promise<void> {
+    const added = await this.bans.refresh();
+    if (added.length === 0) return;
+    const clients = new Set(added.filter((b) => b.kind === 'client').map((b) => b.value));
+    const addresses = new Set(added.filter((b) => b.kind === 'address').map((b) => b.value));
+    for (const worker of [...this.deps.workers.all()]) {
+      if (clients.has(worker.clientId) || addresses.has(worker.address)) worker.disconnect('banned');
+    }
+  }
+
   async unban(kind: BanKind, value: string): Promise<boolean> {
     const removed = await this.bans.remove(kind, value);
     if (removed) {
@@ -209,9 +225,17 @@ export class TrustKeeper {
 
   /** Stores changed trust records; and, once an hour, forgets bodies past their retention. */
   async flush(): Promise<void> {
-    const rows = this.trust.takeDirty();
+    const changes = this.trust.takeChanges();
     try {
-      if (rows.length > 0) await this.deps.storage.saveTrust(rows);
+      // Increments: on a shared database the other hubs' counts are added to, never overwritten.
+      if (changes.length > 0) {
+        try {
+          this.trust.stored(await this.deps.storage.updateTrust(changes));
+        } catch (error) {
+          this.trust.unsaved(changes);
+          throw error;
+        }
+      }
       const now = this.deps.clock.now();
       if (now - this.lastPruneAt >= 3_600_000) {
         this.lastPruneAt = now;

@@ -20,6 +20,7 @@ import { HostQueue, type FrontierEntry, type FrontierGate, type GateVerdict, typ
 import { MinHeap } from './min-heap.ts';
 import { Cooldowns } from './cooldowns.ts';
 import { DormantHosts } from './dormant-hosts.ts';
+import { HostOwners } from './host-owners.ts';
 
 export { HostQueue } from './host-queue.ts';
 export type { FrontierEntry, FrontierGate, GateVerdict, HostPolicy } from './host-queue.ts';
@@ -67,6 +68,7 @@ export class CrawlFrontier {
   readonly leasedKeys = new Set<string>();
   private readonly dormant: DormantHosts;
   private readonly cooldowns: Cooldowns;
+  private readonly owners: HostOwners; // which hosts this hub holds in a fleet (host-owners.ts)
   /** Set by the engine: robots.txt and Crawl-delay (server/politeness/gate.ts). */
   gate: FrontierGate | undefined;
   private closed = false;
@@ -83,6 +85,7 @@ export class CrawlFrontier {
     this.clock = options.clock ?? systemClock;
     this.onWork = options.onWork ?? (() => {});
     this.onError = options.onError ?? (() => {});
+    this.owners = new HostOwners(storage, crawlId, this.clock, this.onError);
   }
 
   /** Takes the count of URLs storage holds queued (at start-up); hosts are found lazily, by the first take(). */
@@ -104,6 +107,7 @@ export class CrawlFrontier {
   private activate(name: string): HostQueue {
     const queue = new HostQueue(name, this.policy);
     this.cooldowns.restore(queue);
+    this.owners.activated(queue);
     this.hosts.set(name, queue);
     return queue;
   }
@@ -248,10 +252,7 @@ export class CrawlFrontier {
     this.maybeEvict(host, now);
   }
 
-  /**
-   * Storage put a failed entry back at the end of its host's queue (a new seq,
-   * not before its retry time): it is read from there again in its turn.
-   */
+  /** Storage put a failed entry back at the end of its host's queue (a new seq, not before its retry time): read again in its turn. */
   requeued(entry: FrontierEntry): void {
     const host = this.landed(entry);
     this.queued++;
@@ -259,10 +260,7 @@ export class CrawlFrontier {
     this.schedule(host, this.clock.now());
   }
 
-  /**
-   * Rebuilds the in-memory window from storage, e.g. after a write that
-   * queued links failed. Leased entries stay leased.
-   */
+  /** Rebuilds the in-memory window from storage, e.g. after a write that queued links failed. Leased entries stay leased. */
   async resync(): Promise<void> {
     this.generation++;
     const queuedOnDisk = await this.storage.countQueued(this.crawlId);
@@ -271,6 +269,7 @@ export class CrawlFrontier {
     this.readyHead = 0;
     this.waiting.clear();
     this.delayed.clear();
+    this.owners.forget(this.hosts.values());
     for (const host of this.hosts.values()) host.forgetWindow();
     const now = this.clock.now();
     for (const host of this.hosts.values()) this.schedule(host, now);
@@ -291,6 +290,7 @@ export class CrawlFrontier {
   /** Drops everything queued from memory (crawl ended); storage keeps it. */
   clear(): void {
     this.closed = true;
+    for (const host of this.hosts.values()) this.owners.release(host);
     this.hosts.clear();
     this.ready = [];
     this.readyHead = 0;
@@ -350,21 +350,17 @@ export class CrawlFrontier {
       (name) => this.schedule(this.activate(name), this.clock.now()),
       () => this.closed,
     );
-    scan?.then(
-      (found) => {
-        if (found > 0) this.onWork();
-      },
-      (error: unknown) => this.onError(error),
-    );
+    scan?.then((found) => void (found > 0 && this.onWork()), (error: unknown) => this.onError(error));
     return false;
   }
 
-  /** Lets a host that has nothing left leave memory, when memory is wanted for others. */
+  /** Lets a host that has nothing left leave memory, when memory is wanted for others (in a fleet, always: another hub may have its next rows). */
   private maybeEvict(host: HostQueue, now: number): void {
-    if (!this.dormant.pending && this.hosts.size <= this.maxActiveHosts) return;
+    if (!this.dormant.pending && this.hosts.size <= this.maxActiveHosts && !this.owners.shared) return;
     if (!host.idle || this.hosts.get(host.host) !== host) return;
     this.hosts.delete(host.host);
     this.cooldowns.remember(host, now);
+    this.owners.release(host);
   }
 
   private next(host: HostQueue, now: number): FrontierEntry | undefined {
@@ -376,6 +372,8 @@ export class CrawlFrontier {
   /** Reads the host's next rows from storage in the background; the host is scheduled again when they arrive. */
   private refill(host: HostQueue): void {
     if (host.loading) return;
+    // Read only once this hub holds the host (host-owners.ts); held by another hub, it waits, paused, and asks again.
+    if (!host.owned) return this.owners.hold(host, () => !this.closed && this.hosts.get(host.host) === host, () => this.refill(host), () => this.schedule(host, this.clock.now()), this.onWork);
     host.loading = true;
     const size = this.bufferSize(host);
     const generation = this.generation;

@@ -60,6 +60,8 @@ export class HostQueue {
   scheduled = false;
   /** Entries of this host waiting in the retry heap. */
   delayedCount = 0;
+  /** This hub holds the host in the fleet (host-owners.ts); always, on SQLite. Its rows are read only then. */
+  owned = false;
 
   constructor(host: string, policy: HostPolicy) {
     this.host = host;

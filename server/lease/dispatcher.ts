@@ -8,6 +8,7 @@ import type { Clock, ClockTimer } from '../clock.ts';
 import type { CrawlRegistry } from '../crawl/registry.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { FrontierEntry } from '../frontier/frontier.ts';
+import type { Storage } from '../storage/storage.ts';
 import type { CheckRef, LeaseManager, LeaseRecord } from './leases.ts';
 import type { WorkerRegistry, WorkerSession } from './workers.ts';
 
@@ -46,6 +47,8 @@ export class Dispatcher {
   private closed = false;
   private readonly opinions: OpinionSource | undefined;
   private readonly maxLeasesPerAddress: number;
+  /** Leases the fleet's other hubs hold per address (as of their last heartbeat): they count against the cap too. */
+  leasesElsewhere: ReadonlyMap<string, number> = new Map();
   private readonly onGranted: ((worker: WorkerSession, leases: readonly Lease[]) => void) | undefined;
   private readonly held: () => boolean;
 
@@ -71,6 +74,20 @@ export class Dispatcher {
     this.maxLeasesPerAddress = options.maxLeasesPerAddress ?? Number.POSITIVE_INFINITY;
     this.onGranted = options.onGranted;
     this.held = options.held ?? (() => false);
+  }
+
+  /**
+   * The fleet's heartbeat: publishes this hub's leases per address and takes
+   * the other hubs' into the per-address cap (bounded over-grant: one
+   * heartbeat's worth). When they changed, workers held back may take more.
+   */
+  async shareAddressLeases(storage: Pick<Storage, 'shareAddressLeases'>, hubId: string): Promise<void> {
+    const elsewhere = new Map(Object.entries(await storage.shareAddressLeases(hubId, this.leases.addressCounts())));
+    const before = this.leasesElsewhere;
+    this.leasesElsewhere = elsewhere;
+    if (before.size === 0 && elsewhere.size === 0) return;
+    for (const worker of this.workers.all()) this.workers.markHungry(worker);
+    this.kick();
   }
 
   /** Asks for a dispatch round soon (coalesced: at most one per turn of the event loop). */
@@ -118,7 +135,7 @@ export class Dispatcher {
       // One address's workers together hold at most maxLeasesPerAddress: more sockets get no more work.
       const free = Math.min(
         worker.capacity - this.leases.countHeldBy(worker.id) - (this.opinions?.unchecked(worker) ?? 0),
-        this.maxLeasesPerAddress - this.leases.countByAddress(worker.address),
+        this.maxLeasesPerAddress - this.leases.countByAddress(worker.address) - (this.leasesElsewhere.get(worker.address) ?? 0),
       );
       if (free <= 0) {
         this.workers.notHungry(worker);

@@ -151,6 +151,11 @@ export class LeaseManager {
     return this.byAddress.get(address) ?? 0;
   }
 
+  /** Leases per address (those holding some), for the fleet's per-address caps. */
+  addressCounts(): Record<string, number> {
+    return Object.fromEntries(this.byAddress);
+  }
+
   /** Leases a frontier entry of a crawl to a worker until now + ttlMs. */
   open(worker: { id: string; address: string }, crawl: Crawl, entry: FrontierEntry, now: number, check?: CheckRef): Lease {
     const workerId = worker.id;

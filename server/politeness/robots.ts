@@ -15,6 +15,10 @@
 //
 // A stale entry is used while its replacement is fetched, so a crawl never
 // pauses every 24 hours. Fetches run in the background; `peek` never waits.
+// Hubs of a fleet share what they read (RobotsStore: the database's robots
+// table): a fresh copy another hub stored is used instead of a fetch, and a
+// file or "unavailable" fetched here is stored, so a fleet fetches each
+// robots.txt about once per expiry. Failures are not shared: each hub backs off.
 // Allow/Disallow are matched by robots-match.ts, not by robots-parser's own
 // matcher, which a hostile file can make take seconds per URL.
 import { EventEmitter } from 'node:events';
@@ -179,8 +183,16 @@ export function originOf(url: string, host: string): string {
   return url.startsWith('https:') ? `https://${host}` : `http://${host}`;
 }
 
+/** Where the fleet's hubs share robots.txt copies (Storage.getRobots/putRobots; SQLite keeps none). */
+export interface RobotsStore {
+  getRobots(origin: string): Promise<{ body: string | null; expiresAt: number } | undefined>;
+  putRobots(row: { origin: string; body: string | null; fetchedAt: number; expiresAt: number }): Promise<void>;
+}
+
 export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   private readonly fetcher: RobotsFetcher | undefined;
+  /** Set by the engine: the fleet's shared copies. */
+  store: RobotsStore | undefined;
   private readonly options: RobotsOptions;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -188,8 +200,9 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
-  constructor(fetcher: RobotsFetcher | undefined, options: RobotsOptions, log: Logger = silentLogger, clock: Clock = systemClock) {
+  constructor(fetcher: RobotsFetcher | undefined, options: RobotsOptions, log: Logger = silentLogger, clock: Clock = systemClock, store?: RobotsStore) {
     super();
+    this.store = store;
     this.clock = clock;
     this.fetcher = fetcher;
     this.options = options;
@@ -251,6 +264,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
       this.succeed(entry, undefined);
       return;
     }
+    if (await this.fromStore(entry)) return;
     try {
       const page = await this.fetcher.fetchPage(url, {
         userAgent,
@@ -259,7 +273,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
         maxBodyBytes: ROBOTS_MAX_BYTES,
       });
       // RFC 9309: UTF-8, and a byte order mark is not part of the first rule.
-      this.succeed(entry, page.body.toString('utf8').replace(/^\uFEFF/, ''));
+      this.succeed(entry, page.body.toString('utf8').replace(/^\uFEFF/, ''), true);
     } catch (error) {
       if (this.closed) return;
       const relayError = asRelayFailure(error);
@@ -267,7 +281,7 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
       if (relayError?.code === 'RELAY_ABORTED') return;
       if (relayError && !relayError.retryable) {
         // 4xx, a refusal by policy, a redirect loop: "unavailable", so no rules (RFC 9309 §2.3.1.3).
-        this.succeed(entry, undefined);
+        this.succeed(entry, undefined, true);
         return;
       }
       entry.failures++;
@@ -279,12 +293,32 @@ export class RobotsCache extends EventEmitter<RobotsCacheEvents> {
     }
   }
 
-  private succeed(entry: Entry, text: string | undefined): void {
+  /** A fresh copy another hub of the fleet stored: used instead of a fetch. A store that cannot be read is passed over. */
+  private async fromStore(entry: Entry): Promise<boolean> {
+    if (!this.store) return false;
+    try {
+      const stored = await this.store.getRobots(entry.origin);
+      if (!stored || stored.expiresAt <= this.clock.now()) return false;
+      this.succeed(entry, stored.body ?? undefined, false, stored.expiresAt);
+      return true;
+    } catch (error) {
+      this.log.warn(`reading the fleet's copy of ${entry.origin}/robots.txt failed: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  private succeed(entry: Entry, text: string | undefined, share = false, expiresAt = this.clock.now() + this.options.cacheTtlMs): void {
     entry.rules = new RobotsRules(entry.origin, text, this.options.maxRuleLength);
-    entry.expiresAt = this.clock.now() + this.options.cacheTtlMs;
+    entry.expiresAt = expiresAt;
     entry.failures = 0;
     entry.retryAt = 0;
     entry.reason = '';
+    if (share && this.store) {
+      const fetchedAt = this.clock.now();
+      this.store.putRobots({ origin: entry.origin, body: text ?? null, fetchedAt, expiresAt }).catch((error: unknown) => {
+        this.log.warn(`storing ${entry.origin}/robots.txt for the fleet failed: ${(error as Error).message}`);
+      });
+    }
   }
 
   private evict(): void {

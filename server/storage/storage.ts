@@ -12,6 +12,7 @@ import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
 import type { SpecVersionStore } from './spec-versions.ts';
 import type { OpsStorage } from './ops-storage.ts';
+import type { TrustChange } from './trust-change.ts';
 import type { ContributorStorage } from './contributor-rows.ts';
 export type { ContributorRow, ContributorTotals } from './contributor-rows.ts';
 import type { CrawlSyncStorage, FleetLimit, RecordedPage } from './crawl-sync.ts';
@@ -203,6 +204,7 @@ export interface TrustRow {
   updatedAt: number;
 }
 
+export type { TrustChange }; // a record's changes as increments, for a fleet (trust-changes.ts)
 export type BanKind = 'client' | 'address';
 export interface BanRow {
   kind: BanKind;
@@ -301,8 +303,10 @@ export interface Storage extends OpsStorage<StoredItem>, CrawlSyncStorage /* the
 
   // Trust (server/validate/)
   listTrust(): Promise<TrustRow[]>;
-  /** Writes the rows as they are (absolute values). */
+  /** Writes the rows as they are (absolute values): for copying a data dir (crowdcrawl migrate); hubs use updateTrust. */
   saveTrust(rows: readonly TrustRow[]): Promise<void>;
+  /** Shared by a fleet: adds each change to its record (made if new) in one transaction, so no hub overwrites another's counts; answers the records as they now stand. */
+  updateTrust(changes: readonly TrustChange[]): Promise<TrustRow[]>;
   listWorkerTokens(): Promise<WorkerTokenRow[]>;
   insertWorkerToken(row: WorkerTokenRow): Promise<void>;
   deleteWorkerToken(id: string): Promise<boolean>;

@@ -6,7 +6,8 @@
 // ban the contributor. Records are kept per browser (client id) and per
 // address: a cheater who makes a new client id starts probation again, and
 // its strikes still add up on its address.
-import type { TrustRow } from '../storage/storage.ts';
+import type { TrustChange, TrustRow } from '../storage/storage.ts';
+import { applyChange, combineChanges, emptyChange } from '../storage/trust-changes.ts';
 
 export interface TrustSettings {
   probationResults: number;
@@ -28,7 +29,8 @@ export const addressKey = (address: string) => `address:${address}`;
 
 export class TrustBook {
   private readonly rows = new Map<string, TrustRow>();
-  private readonly dirty = new Set<string>();
+  /** What changed since the records were last stored, as increments (storage/trust-changes.ts): hubs sharing a database add theirs up. */
+  private changes = new Map<string, TrustChange>();
   private readonly settings: TrustSettings;
   private readonly random: () => number;
 
@@ -64,58 +66,101 @@ export class TrustBook {
   }
 
   valid(c: Contributor, now: number): void {
-    for (const row of this.rowsOf(c, now)) {
+    for (const [row, change] of this.rowsOf(c, now)) {
       row.checked++;
       row.valid++;
       row.consecutiveValid++;
+      change.checked++;
+      change.valid++;
+      change.consecutiveValid++;
     }
   }
 
   /** A wrong result: a strike on the browser and on its address. True when either has reached the ban. */
   invalid(c: Contributor, now: number, reason: string): boolean {
     let ban = false;
-    for (const row of this.rowsOf(c, now)) {
+    for (const [row, change] of this.rowsOf(c, now)) {
       row.checked++;
       row.invalid++;
       row.strikes++;
       row.consecutiveValid = 0;
       row.lastReason = reason.slice(0, 300);
       if (row.strikes >= this.settings.strikesToBan) ban = true;
+      change.checked++;
+      change.invalid++;
+      change.strikes++;
+      change.runReset = true;
+      change.consecutiveValid = 0;
+      change.lastReason = row.lastReason;
     }
     return ban;
   }
 
   /** An accepted result that was not checked (trusted at random). */
   trusted(c: Contributor, now: number): void {
-    for (const row of this.rowsOf(c, now)) row.trusted++;
+    for (const [row, change] of this.rowsOf(c, now)) {
+      row.trusted++;
+      change.trusted++;
+    }
   }
 
   markBanned(key: string, banned: boolean, now: number): void {
     const row = this.rows.get(key);
     if (!row) return;
     row.banned = banned;
+    row.updatedAt = now;
+    const change = this.changeOf(row, now);
+    change.banned = banned;
     if (!banned) {
       // Lifted by the operator: a fresh start, on probation again.
       row.strikes = 0;
       row.consecutiveValid = 0;
+      change.strikes = 0;
+      change.strikesReset = true;
+      change.consecutiveValid = 0;
+      change.runReset = true;
     }
-    row.updatedAt = now;
-    this.dirty.add(key);
   }
 
-  /** Rows changed since the last call, to store. */
-  takeDirty(): TrustRow[] {
-    const out: TrustRow[] = [];
-    for (const key of this.dirty) {
-      const row = this.rows.get(key);
-      if (row) out.push({ ...row });
-    }
-    this.dirty.clear();
+  /** The changes made since the last call, to add to the stored records (Storage.updateTrust). */
+  takeChanges(): TrustChange[] {
+    const out = [...this.changes.values()];
+    this.changes = new Map();
     return out;
   }
 
-  private rowsOf(c: Contributor, now: number): TrustRow[] {
-    const out: TrustRow[] = [];
+  /**
+   * The records as storage now holds them (this hub's changes and every other
+   * hub's added up), with what changed here since the write began put back on top.
+   */
+  stored(rows: readonly TrustRow[]): void {
+    for (const row of rows) {
+      const since = this.changes.get(row.key);
+      this.rows.set(row.key, since ? applyChange(row, since) : row);
+    }
+  }
+
+  /** A write of these changes failed: they are kept, under the changes made since, for the next one. */
+  unsaved(changes: readonly TrustChange[]): void {
+    for (const older of changes) {
+      const newer = this.changes.get(older.key);
+      this.changes.set(older.key, newer ? combineChanges(older, newer) : older);
+    }
+  }
+
+  private changeOf(row: TrustRow, now: number): TrustChange {
+    let change = this.changes.get(row.key);
+    if (!change) {
+      change = emptyChange(row.key, row.label, now);
+      this.changes.set(row.key, change);
+    }
+    change.label = row.label;
+    change.updatedAt = now;
+    return change;
+  }
+
+  private rowsOf(c: Contributor, now: number): [TrustRow, TrustChange][] {
+    const out: [TrustRow, TrustChange][] = [];
     for (const [key, label] of [[clientKey(c.clientId), c.name], [addressKey(c.address), c.address]] as const) {
       let row = this.rows.get(key);
       if (!row) {
@@ -124,8 +169,7 @@ export class TrustBook {
       }
       row.label = label;
       row.updatedAt = now;
-      this.dirty.add(key);
-      out.push(row);
+      out.push([row, this.changeOf(row, now)]);
     }
     return out;
   }

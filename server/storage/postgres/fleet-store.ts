@@ -12,6 +12,7 @@ import type { QueuedEntry } from '../storage.ts';
 import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { run, statement, type Queryable } from './group-commit.ts';
 import { queued, QUEUED_COLUMNS } from './frontier.ts';
+import { HOST_HELD_BY_CLAIMER, HOST_STATEMENTS } from './host-store.ts';
 
 type QueuedDbRow = Parameters<typeof queued>[0];
 
@@ -34,7 +35,8 @@ const S = {
   leaveFree: statement('fl_leave_free', 'UPDATE requests SET claimed_by = NULL WHERE claimed_by = $1'),
   list: statement('fl_list', 'SELECT * FROM hubs ORDER BY gone, started_at DESC, id'),
   // A host's next queued rows that are free (unclaimed, claimed by this hub, or by a hub no longer alive), claimed
-  // for this hub, only while this hub is alive. Rows another hub is claiming right now are skipped, not waited for.
+  // for this hub, only while this hub is alive and holds the host (host-store.ts). Rows another hub is claiming right
+  // now are skipped, not waited for.
   claim: statement(
     'fl_claim',
     `UPDATE requests r SET claimed_by = $5
@@ -42,7 +44,7 @@ const S = {
        SELECT q.crawl_id, q.key FROM requests q
        WHERE q.crawl_id = $1 AND q.host = $2 AND q.state = 0 AND q.seq > $3
          AND (q.claimed_by IS NULL OR q.claimed_by = $5 OR q.claimed_by NOT IN (SELECT id FROM hubs WHERE NOT gone))
-         AND EXISTS (SELECT 1 FROM hubs WHERE id = $5 AND NOT gone)
+         AND EXISTS (SELECT 1 FROM hubs WHERE id = $5 AND NOT gone) AND ${HOST_HELD_BY_CLAIMER}
        ORDER BY q.seq LIMIT $4
        FOR UPDATE OF q SKIP LOCKED
      ) c
@@ -94,6 +96,7 @@ export class PgFleetStore {
     return this.transaction(async (client) => {
       const hubs = (await run<{ id: string }>(client, S.dead, [before])).rows.map((r) => r.id);
       const rows = (await run(client, S.free)).rowCount ?? 0;
+      await run(client, HOST_STATEMENTS.freeGone);
       await run(client, S.forget, [forgetBefore]);
       return { hubs, rows };
     });
@@ -103,6 +106,7 @@ export class PgFleetStore {
     await this.transaction(async (client) => {
       await run(client, S.leave, [id, at]);
       await run(client, S.leaveFree, [id]);
+      await run(client, HOST_STATEMENTS.freeOf, [id]);
     });
     if (this.hubId === id) this.hubId = undefined;
   }

@@ -11,10 +11,10 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
   PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
-  TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
+  TrustedPage, TrustChange, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
 import type { FleetLimit, RecordedPage } from '../crawl-sync.ts';
-import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import type { HostHold, HostRelease, HubHeartbeat, HubRow, StoredRobots } from '../fleet-rows.ts';
 import { PgSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { PgGroupCommit } from './group-commit.ts';
@@ -25,6 +25,7 @@ import { migrate } from './schema.ts';
 import { PgTrustStore } from './trust-store.ts';
 import { delegatePgOps, PgOpsStore } from './ops-store.ts';
 import { PgFleetStore } from './fleet-store.ts';
+import { PgHostStore } from './host-store.ts';
 import { endCrawlIfDrained } from './crawl-sync.ts';
 
 /** The database could not be reached or opened when the hub started. */
@@ -62,6 +63,7 @@ export class PostgresStorage implements Storage {
   private readonly trust: PgTrustStore;
   private readonly library: PgLibrary;
   private readonly fleet: PgFleetStore;
+  private readonly hostOwners: PgHostStore;
   private readonly versions: PgSpecVersions;
 
   private constructor(pool: pg.Pool) {
@@ -72,6 +74,7 @@ export class PostgresStorage implements Storage {
     this.versions = new PgSpecVersions(pool, this.commits);
     delegatePgOps(this, new PgOpsStore(pool, this.commits));
     this.fleet = new PgFleetStore(pool);
+    this.hostOwners = new PgHostStore(pool, () => this.fleet.hubId);
   }
 
   /** Connects and brings the schema up to date; StorageUnavailableError when the database cannot be reached. */
@@ -194,6 +197,7 @@ export class PostgresStorage implements Storage {
   removeBan(kind: BanKind, value: string): Promise<boolean> { return this.trust.removeBan(kind, value); }
   listTrust(): Promise<TrustRow[]> { return this.trust.listTrust(); }
   saveTrust(rows: readonly TrustRow[]): Promise<void> { return this.trust.saveTrust(rows); }
+  updateTrust(changes: readonly TrustChange[]): Promise<TrustRow[]> { return this.trust.updateTrust(changes); }
   listWorkerTokens(): Promise<WorkerTokenRow[]> { return this.trust.listWorkerTokens(); }
   insertWorkerToken(row: WorkerTokenRow): Promise<void> { return this.trust.insertWorkerToken(row); }
   deleteWorkerToken(id: string): Promise<boolean> { return this.trust.deleteWorkerToken(id); }
@@ -208,6 +212,15 @@ export class PostgresStorage implements Storage {
   reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
   leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
   listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
+
+  // Host ownership (host-store.ts): one hub works a host at a time
+
+  get sharesHosts(): boolean { return this.hostOwners.sharesHosts; }
+  holdHost(crawlId: string, host: string): Promise<HostHold> { return this.hostOwners.holdHost(crawlId, host); }
+  releaseHosts(crawlId: string, hosts: readonly HostRelease[]): Promise<void> { return this.hostOwners.releaseHosts(crawlId, hosts); }
+  getRobots(origin: string): Promise<StoredRobots | undefined> { return this.hostOwners.getRobots(origin); }
+  putRobots(row: StoredRobots): Promise<void> { return this.hostOwners.putRobots(row); }
+  shareAddressLeases(hubId: string, counts: Readonly<Record<string, number>>): Promise<Record<string, number>> { return this.hostOwners.shareAddressLeases(hubId, counts); }
 
   // The board's contributors and the console's specs (library.ts)
 

@@ -224,6 +224,24 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (crawl_id, version)
   );
   `,
+  // 6: host ownership (docs/scale-out.md, "politeness per host"): the hub
+  // holding a crawl's host (NULL: free) alone claims its rows; not_before is
+  // when the host's next lease may go out, left by its last holder. And the
+  // fleet's robots.txt cache, and each hub's leases per address.
+  `
+  CREATE TABLE crawl_hosts (
+    crawl_id ${T} NOT NULL,
+    host ${T} NOT NULL,
+    hub_id ${T},
+    not_before BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (crawl_id, host)
+  );
+  CREATE INDEX crawl_hosts_hub ON crawl_hosts (hub_id) WHERE hub_id IS NOT NULL;
+  -- robots.txt as a hub of the fleet last read it (body NULL: no rules), so the others need not fetch it.
+  CREATE TABLE robots (origin ${T} PRIMARY KEY, body TEXT, fetched_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+  -- Leases each worker address holds from the hub, published with its heartbeat (per-address caps across hubs).
+  ALTER TABLE hubs ADD COLUMN address_leases JSONB NOT NULL DEFAULT '{}';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,8 @@
 // PostgreSQL: the trust tables (server/validate/ is their one user):
 // contributors' records, bans, worker tokens and the bodies kept for re-checks.
 // Writes join the storage's group commit like every other write.
-import type { BanKind, BanRow, TrustRow, TrustedPage, WorkerTokenRow } from '../storage.ts';
+import type { BanKind, BanRow, TrustChange, TrustRow, TrustedPage, WorkerTokenRow } from '../storage.ts';
+import { mergeByKey } from '../trust-changes.ts';
 import { trustedPage, VALIDATION_CODES } from '../sqlite/trust-store.ts';
 import { run, statement, type PgGroupCommit, type Queryable } from './group-commit.ts';
 
@@ -21,6 +22,25 @@ const S = {
      invalid = excluded.invalid, trusted = excluded.trusted, strikes = excluded.strikes,
      consecutive_valid = excluded.consecutive_valid, banned = excluded.banned, last_reason = excluded.last_reason,
      updated_at = excluded.updated_at`,
+  ),
+  // Changes as increments (../trust-changes.ts): a new record is made first, then every change is added
+  // under the row's lock, so two hubs' changes to one record add up whichever commits first.
+  makeTrust: statement(
+    'tr_make_trust',
+    `INSERT INTO trust (key, label, checked, valid, invalid, trusted, strikes, consecutive_valid, banned, last_reason, updated_at)
+     SELECT k, l, 0, 0, 0, 0, 0, 0, FALSE, NULL, u FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(k, l, u)
+     ON CONFLICT (key) DO NOTHING`,
+  ),
+  addTrust: statement(
+    'tr_add_trust',
+    `UPDATE trust t SET label = x.l, checked = t.checked + x.c, valid = t.valid + x.v, invalid = t.invalid + x.i, trusted = t.trusted + x.tr,
+       strikes = CASE WHEN x.sr THEN 0 ELSE t.strikes END + x.s,
+       consecutive_valid = CASE WHEN x.rr THEN 0 ELSE t.consecutive_valid END + x.cv,
+       banned = COALESCE(x.b, t.banned), last_reason = COALESCE(x.lr, t.last_reason), updated_at = GREATEST(t.updated_at, x.u)
+     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[], $9::bigint[], $10::boolean[], $11::boolean[], $12::text[], $13::bigint[])
+       AS x(k, l, c, v, i, tr, s, sr, cv, rr, b, lr, u)
+     WHERE t.key = x.k
+     RETURNING t.*`,
   ),
   listTokens: statement('tr_list_tokens', 'SELECT * FROM worker_tokens ORDER BY created_at DESC'),
   insertToken: statement('tr_insert_token', 'INSERT INTO worker_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)'),
@@ -87,6 +107,20 @@ export class PgTrustStore {
         last.map((r) => r.trusted), last.map((r) => r.strikes), last.map((r) => r.consecutiveValid), last.map((r) => r.banned),
         last.map((r) => r.lastReason), last.map((r) => r.updatedAt),
       ]);
+    });
+  }
+
+  updateTrust(changes: readonly TrustChange[]): Promise<TrustRow[]> {
+    if (changes.length === 0) return Promise.resolve([]);
+    const c = mergeByKey(changes);
+    return this.commits.run(async (tx) => {
+      await tx.run(S.makeTrust, [c.map((r) => r.key), c.map((r) => r.label), c.map((r) => r.updatedAt)]);
+      const r = await tx.run(S.addTrust, [
+        c.map((r) => r.key), c.map((r) => r.label), c.map((r) => r.checked), c.map((r) => r.valid), c.map((r) => r.invalid), c.map((r) => r.trusted),
+        c.map((r) => r.strikes), c.map((r) => r.strikesReset), c.map((r) => r.consecutiveValid), c.map((r) => r.runReset), c.map((r) => r.banned),
+        c.map((r) => r.lastReason), c.map((r) => r.updatedAt),
+      ]);
+      return r.rows.map(trustRow);
     });
   }
 

@@ -6,13 +6,13 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import {
-  type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
+  type BanKind, type BanRow, type ReplacedPage, type TrustChange, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
   type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
   type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type OpsStorage,
 } from '../storage.ts';
 import type { FleetLimit, RecordedPage } from '../crawl-sync.ts';
-import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
+import type { HostHold, HostRelease, HubHeartbeat, HubRow, StoredRobots } from '../fleet-rows.ts';
 import { SqliteSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -335,6 +335,7 @@ export class SqliteStorage implements Storage {
   removeBan(kind: BanKind, value: string): Promise<boolean> { return this.trust.removeBan(kind, value); }
   listTrust(): Promise<TrustRow[]> { return this.trust.listTrust(); }
   saveTrust(rows: readonly TrustRow[]): Promise<void> { return this.trust.saveTrust(rows); }
+  updateTrust(changes: readonly TrustChange[]): Promise<TrustRow[]> { return this.trust.updateTrust(changes); }
   listWorkerTokens(): Promise<WorkerTokenRow[]> { return this.trust.listWorkerTokens(); }
   insertWorkerToken(row: WorkerTokenRow): Promise<void> { return this.trust.insertWorkerToken(row); }
   deleteWorkerToken(id: string): Promise<boolean> { return this.trust.deleteWorkerToken(id); }
@@ -349,6 +350,11 @@ export class SqliteStorage implements Storage {
   reclaimDeadHubs(before: number, forgetBefore: number): Promise<{ hubs: string[]; rows: number }> { return this.fleet.reclaimDeadHubs(before, forgetBefore); }
   leaveFleet(id: string, at: number): Promise<void> { return this.fleet.leaveFleet(id, at); }
   listHubs(): Promise<HubRow[]> { return this.fleet.listHubs(); }
+  readonly sharesHosts = false; // a fleet of one: every host is its own, robots.txt cached in memory only, no other hub's leases
+  holdHost(_crawlId: string, _host: string): Promise<HostHold> { return Promise.resolve({ held: true, notBefore: 0 }); }
+  releaseHosts(_crawlId: string, _hosts: readonly HostRelease[]): Promise<void> { return Promise.resolve(); }
+  getRobots(_origin: string): Promise<StoredRobots | undefined> { return Promise.resolve(undefined); } putRobots(_row: StoredRobots): Promise<void> { return Promise.resolve(); }
+  shareAddressLeases(_hubId: string, _counts: Readonly<Record<string, number>>): Promise<Record<string, number>> { return Promise.resolve({}); }
 
   // The board's contributors
 

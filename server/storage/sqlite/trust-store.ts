@@ -2,7 +2,8 @@
 // contributors' records, bans, worker tokens and the bodies kept for
 // re-checks. Writes join the storage's group commit like every other write.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { BanKind, BanRow, TrustRow, TrustedPage, WorkerTokenRow } from '../storage.ts';
+import type { BanKind, BanRow, TrustChange, TrustRow, TrustedPage, WorkerTokenRow } from '../storage.ts';
+import { applyChange, mergeByKey } from '../trust-changes.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 type Row = Record<string, unknown>;
@@ -55,6 +56,7 @@ export class SqliteTrustStore {
       addBan: p('INSERT INTO bans (kind, value, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       removeBan: p('DELETE FROM bans WHERE kind = ? AND value = ?'),
       listTrust: p('SELECT * FROM trust'),
+      getTrust: p('SELECT * FROM trust WHERE key = ?'),
       saveTrust: p(
         `INSERT INTO trust (key, label, checked, valid, invalid, trusted, strikes, consecutive_valid, banned, last_reason, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -105,6 +107,22 @@ export class SqliteTrustStore {
         this.s.saveTrust!.run(r.key, r.label, r.checked, r.valid, r.invalid, r.trusted, r.strikes, r.consecutiveValid, r.banned ? 1 : 0, r.lastReason, r.updatedAt);
       }
     });
+  }
+
+  /** Read, added to and written in one transaction (one writer: nothing comes between). */
+  updateTrust(changes: readonly TrustChange[]): Promise<TrustRow[]> {
+    if (changes.length === 0) return Promise.resolve([]);
+    return this.commits.run(() =>
+      mergeByKey(changes).map((c) => {
+        const found = this.s.getTrust!.get(c.key);
+        const before: TrustRow = found
+          ? trustRow(found)
+          : { key: c.key, label: c.label, checked: 0, valid: 0, invalid: 0, trusted: 0, strikes: 0, consecutiveValid: 0, banned: false, lastReason: null, updatedAt: c.updatedAt };
+        const r = applyChange(before, c);
+        this.s.saveTrust!.run(r.key, r.label, r.checked, r.valid, r.invalid, r.trusted, r.strikes, r.consecutiveValid, r.banned ? 1 : 0, r.lastReason, r.updatedAt);
+        return r;
+      }),
+    );
   }
 
   async listWorkerTokens(): Promise<WorkerTokenRow[]> {

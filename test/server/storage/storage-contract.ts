@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpecNameTakenError, type FeedEntry, type NewRequest, type Storage } from '../../../server/storage/storage.ts';
 import type { HubRow } from '../../../server/storage/fleet-rows.ts';
+import type { TrustChange } from '../../../server/storage/storage.ts';
+import { emptyChange } from '../../../server/storage/trust-changes.ts';
 
 export interface StorageFactory {
   /** A new, empty store, and a way to open the same data again after close(). */
@@ -519,6 +521,71 @@ export function storageContract(name: string, factory: StorageFactory): void {
     }
   });
 
+  test(`${name}: trust records change by increments: counts add up, a wrong result resets the run, a lifted ban resets strikes; the records are answered as they stand`, async () => {
+    const { storage } = await factory.open();
+    try {
+      const change = (over: Partial<TrustChange>): TrustChange => ({ ...emptyChange('client:c1', 'Ann', 10), ...over });
+      const first = await storage.updateTrust([change({ checked: 3, valid: 3, consecutiveValid: 3, trusted: 2 }), { ...emptyChange('address:10.0.0.1', '10.0.0.1', 10), checked: 1, valid: 1, consecutiveValid: 1 }]);
+      assert.deepEqual(first.map((r) => [r.key, r.checked, r.consecutiveValid]).sort(), [['address:10.0.0.1', 1, 1], ['client:c1', 3, 3]], 'new records are made');
+      // Another hub's changes: a wrong result (the run starts again from it, 1 valid since), then this one's valid result.
+      const [after] = await storage.updateTrust([
+        change({ label: 'Ann B', checked: 2, valid: 1, invalid: 1, strikes: 1, runReset: true, consecutiveValid: 1, lastReason: 'wrong', updatedAt: 20 }),
+      ]);
+      assert.deepEqual(after, { key: 'client:c1', label: 'Ann B', checked: 5, valid: 4, invalid: 1, trusted: 2, strikes: 1, consecutiveValid: 1, banned: false, lastReason: 'wrong', updatedAt: 20 });
+      const [banned] = await storage.updateTrust([change({ strikes: 1, banned: true, updatedAt: 15 })]);
+      assert.deepEqual([banned!.strikes, banned!.banned, banned!.lastReason, banned!.updatedAt], [2, true, 'wrong', 20], 'an older change keeps the later time; unset fields stay');
+      const [lifted] = await storage.updateTrust([change({ banned: false, strikesReset: true, runReset: true, updatedAt: 30 }), change({ valid: 1, checked: 1, consecutiveValid: 1, updatedAt: 31 })]);
+      assert.deepEqual([lifted!.strikes, lifted!.consecutiveValid, lifted!.banned, lifted!.checked], [0, 1, false, 6], 'two changes of one record in one call, in order');
+      assert.deepEqual((await storage.listTrust()).find((r) => r.key === 'client:c1'), lifted);
+      assert.deepEqual(await storage.updateTrust([]), []);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: robots.txt copies are kept for the fleet (a later one wins); SQLite, a fleet of one, keeps none`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.putRobots({ origin: 'http://a.example', body: 'User-agent: *\nDisallow: /x\n', fetchedAt: 10, expiresAt: 100 });
+      await storage.putRobots({ origin: 'http://b.example', body: null, fetchedAt: 10, expiresAt: 100 });
+      await storage.putRobots({ origin: 'http://a.example', body: 'older', fetchedAt: 5, expiresAt: 95 });
+      const kept = factory.shared ? { origin: 'http://a.example', body: 'User-agent: *\nDisallow: /x\n', fetchedAt: 10, expiresAt: 100 } : undefined;
+      assert.deepEqual(await storage.getRobots('http://a.example'), kept);
+      assert.deepEqual(await storage.getRobots('http://b.example'), factory.shared ? { origin: 'http://b.example', body: null, fetchedAt: 10, expiresAt: 100 } : undefined, 'no rules (4xx) is kept too');
+      await storage.putRobots({ origin: 'http://a.example', body: 'newer', fetchedAt: 20, expiresAt: 120 });
+      assert.equal((await storage.getRobots('http://a.example'))?.body, factory.shared ? 'newer' : undefined);
+      assert.equal(await storage.getRobots('http://c.example'), undefined);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: a hub alone publishing its leases per address learns of no other hub's`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.registerHub(hub('h1', 1000));
+      assert.deepEqual(await storage.shareAddressLeases('h1', { '10.0.0.1': 3 }), {});
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test(`${name}: host ownership: a store alone (SQLite, or PostgreSQL before it registers) holds every host at once`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1')]));
+      if (!factory.shared) {
+        await storage.registerHub(hub('h1', 1000));
+        assert.equal(storage.sharesHosts, false, 'a fleet of one: the frontier never asks');
+      } else assert.equal(storage.sharesHosts, false, 'not registered yet');
+      assert.deepEqual(await storage.holdHost('c', 'a.example'), { held: true, notBefore: 0 });
+      await storage.releaseHosts('c', [{ host: 'a.example', notBefore: 5000 }]);
+      assert.deepEqual((await storage.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1']);
+    } finally {
+      await storage.close();
+    }
+  });
+
   // A crawl across the fleet (server/crawl/sync.ts): its end and maxPages decided on storage.
 
   test(`${name}: endCrawlIfDrained ends a running crawl only when nothing is queued (leased rows are) and no source is pending, once`, async () => {
@@ -546,6 +613,85 @@ export function storageContract(name: string, factory: StorageFactory): void {
 
   if (!factory.shared) return;
 
+  test(`${name}: two hubs on one database change one contributor's record at once: both hubs' counts are kept`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      const change = (valid: number): TrustChange => ({ ...emptyChange('client:new', 'Nell', 10), checked: valid, valid, consecutiveValid: valid });
+      // Both make the record (it is new) and add to it in the same instant, many times over.
+      await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).updateTrust([change(i + 1)])));
+      const [row] = (await a.listTrust()).filter((r) => r.key === 'client:new');
+      assert.deepEqual([row!.checked, row!.valid, row!.consecutiveValid], [55, 55, 55]);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  test(`${name}: two hubs on one database: each publishes its leases per address and reads the other live hubs', added up`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      await a.registerHub(hub('a', 1000));
+      await b.registerHub(hub('b', 1000));
+      await b.registerHub(hub('c', 1000));
+      assert.deepEqual(await a.shareAddressLeases('a', { '10.0.0.1': 3 }), {}, 'the others have published nothing yet');
+      assert.deepEqual(await b.shareAddressLeases('b', { '10.0.0.1': 2, '10.0.0.2': 1 }), { '10.0.0.1': 3 });
+      assert.deepEqual(await b.shareAddressLeases('c', { '10.0.0.1': 1 }), { '10.0.0.1': 5, '10.0.0.2': 1 });
+      assert.deepEqual(await a.shareAddressLeases('a', {}), { '10.0.0.1': 3, '10.0.0.2': 1 }, 'its own are not counted');
+      await b.leaveFleet('b', 2000);
+      assert.deepEqual(await a.shareAddressLeases('a', {}), { '10.0.0.1': 1 }, 'a gone hub holds none');
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  test(`${name}: two hubs on one database: a host is held by one hub at a time, and only its holder claims the host's rows; given up, or its holder dead, the other takes it`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      await a.registerHub(hub('a', 1000));
+      await b.registerHub(hub('b', 1000));
+      assert.equal(a.sharesHosts, true);
+      await a.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/1', 0, 'b.example'), req('/1', 0, 'c.example')]));
+      assert.deepEqual(await a.holdHost('c', 'a.example'), { held: true, notBefore: 0 });
+      assert.deepEqual(await b.holdHost('c', 'a.example'), { held: false, notBefore: 0 }, 'a holds it');
+      assert.deepEqual(await a.holdHost('c', 'a.example'), { held: true, notBefore: 0 }, 'asking again is harmless');
+      assert.deepEqual(await b.loadQueued('c', 'a.example', 0, 10), [], 'b does not hold the host: it claims none of its rows');
+      assert.deepEqual((await a.loadQueued('c', 'a.example', 0, 1)).map((q) => q.url), ['http://a.example/1']);
+      // Each hub holds hosts of its own; holding one host is per crawl.
+      assert.equal((await b.holdHost('c', 'b.example')).held, true);
+      assert.equal((await a.holdHost('c', 'b.example')).held, false);
+      await a.createCrawl(newCrawl('d', [req('/1')]));
+      assert.equal((await b.holdHost('d', 'a.example')).held, true, 'another crawl\'s host of the same name is another host');
+      // a gives a.example up, its next lease not before 5000: b takes it with that time, and the row a had claimed.
+      await a.releaseHosts('c', [{ host: 'a.example', notBefore: 5000 }]);
+      assert.deepEqual(await b.holdHost('c', 'a.example'), { held: true, notBefore: 5000 });
+      assert.deepEqual((await b.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2']);
+      assert.equal((await a.holdHost('c', 'a.example')).held, false);
+      await a.releaseHosts('c', [{ host: 'b.example', notBefore: 9000 }]);
+      assert.equal((await a.holdHost('c', 'b.example')).held, false, 'a cannot give up a host it does not hold');
+      // b leaves: its hosts are free.
+      await b.leaveFleet('b', 2000);
+      assert.deepEqual(await a.holdHost('c', 'b.example'), { held: true, notBefore: 0 });
+      assert.deepEqual((await a.loadQueued('c', 'a.example', 0, 10)).length, 0, 'a.example is not a\'s until it holds it again');
+      assert.equal((await a.holdHost('c', 'a.example')).held, true);
+      assert.deepEqual((await a.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2'], 'the rows b had claimed came back when it left');
+      // a stops beating: a hub that registers later takes a's hosts once a is reclaimed.
+      await b.registerHub(hub('b2', 40_000));
+      assert.equal((await b.holdHost('c', 'c.example')).held, true);
+      const back = await b.reclaimDeadHubs(30_000, 0);
+      assert.deepEqual(back.hubs, ['a']);
+      assert.equal((await b.holdHost('c', 'a.example')).held, true, 'a dead hub\'s hosts are free');
+      assert.equal((await a.holdHost('c', 'b.example')).held, false, 'a gone hub holds nothing');
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+
   test(`${name}: two hubs on one database: a row one hub read into its window is not read by the other until the first is reclaimed; a result is recorded once`, async () => {
     const { storage: a, another } = await factory.open();
     const b = await another!();
@@ -553,15 +699,16 @@ export function storageContract(name: string, factory: StorageFactory): void {
       await a.registerHub(hub('a', 1000));
       await b.registerHub(hub('b', 1000));
       await a.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3')]));
+      assert.equal((await a.holdHost('c', 'a.example')).held, true);
       const mine = await a.loadQueued('c', 'a.example', 0, 2);
       assert.deepEqual(mine.map((q) => q.url), ['http://a.example/1', 'http://a.example/2']);
-      const theirs = await b.loadQueued('c', 'a.example', 0, 10);
-      assert.deepEqual(theirs.map((q) => q.url), ['http://a.example/3'], 'claimed rows are skipped');
+      assert.deepEqual(await b.loadQueued('c', 'a.example', 0, 10), [], 'the host is a\'s: b claims none of its rows');
       assert.equal(await a.countQueued('c'), 3, 'claimed rows are still queued');
       // a stops beating: its rows go back, b reads them.
       await b.heartbeat('b', { heartbeatAt: 30_000, workers: 0, leases: 0, pagesPerSec: 0 });
       const back = await b.reclaimDeadHubs(25_000, 0);
       assert.deepEqual(back, { hubs: ['a'], rows: 2 });
+      assert.equal((await b.holdHost('c', 'a.example')).held, true, 'a dead hub\'s host is free');
       assert.deepEqual((await b.loadQueued('c', 'a.example', 0, 10)).map((q) => q.url), ['http://a.example/1', 'http://a.example/2', 'http://a.example/3'], 'its own, and those a held');
       // a, not dead after all, records page 1; b's record of it then changes nothing.
       assert.equal((await a.recordPage(page('c', 'http://a.example/1', [req('/4', 1)], 1))).recorded, true);
