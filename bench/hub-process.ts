@@ -1,7 +1,12 @@
 // A hub in its own process for the benchmarks; prints `READY <url>`.
 // Usage: node bench/hub-process.ts DATA_DIR [OPTIONS_JSON] (more hub options, e.g. validation settings)
-import { startHub } from '../server/app.ts';
-import { ADMIN_TOKEN } from './lib.ts';
+import { enableCompileCache } from 'node:module';
+
+// As `crowdcrawl hub` does (server/cli/main.ts): modules compiled once, reused by the next start.
+const cache = enableCompileCache();
+if (cache.directory) process.env.NODE_COMPILE_CACHE ??= cache.directory;
+const { startHub } = await import('../server/app.ts');
+const { ADMIN_TOKEN } = await import('./lib.ts');
 
 const extra = process.argv[3] ? (JSON.parse(process.argv[3]) as Record<string, unknown>) : {};
 const hub = await startHub({ port: 0, dataDir: process.argv[2]!, allowHosts: ['127.0.0.1'], adminToken: ADMIN_TOKEN, log: () => {}, ...extra });

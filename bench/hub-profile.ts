@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { docsSite } from '../test/fixtures/site/docs.ts';
 import { startFixtureServer } from '../test/fixtures/site/server.ts';
-import { api, docsCrawlSpec, median, peakRssMb, processCpuSeconds, root, spawnNodeWorkers, spawnUntil, stop, waitForEnd, waitForWorkers } from './lib.ts';
+import { ADMIN_TOKEN, api, docsCrawlSpec, median, peakRssMb, processCpuSeconds, root, spawnNodeWorkers, spawnUntil, stop, waitForEnd, waitForWorkers } from './lib.ts';
 import { rawLoop } from './references.ts';
 
 const PAGES = Number(process.argv[2] ?? 1200);
@@ -41,6 +41,11 @@ async function run(): Promise<{ cold: number; warm: number; rss: number; raw: nu
     const cold = processCpuSeconds(child.pid!);
     await crawl(url, 'warm');
     const warm = processCpuSeconds(child.pid!) - cold;
+    // How many writes each storage transaction held (group commit), over both crawls.
+    const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const figure = (name: string) => Number(metrics.match(new RegExp(`^${name} (\\S+)`, 'm'))?.[1]);
+    const commits = figure('crowdcrawl_storage_commit_seconds_count');
+    console.log(`  storage: ${commits} transactions, ${(figure('crowdcrawl_storage_writes_total') / commits).toFixed(2)} writes each, ${((2 * PAGES) / commits).toFixed(2)} pages each`);
     return { cold: (cold * 1000) / PAGES, warm: (warm * 1000) / PAGES, rss: peakRssMb(child.pid!), raw: raw.cpuMsPerPage };
   } finally {
     await Promise.all(workers.map((w) => stop(w, 'SIGINT')));

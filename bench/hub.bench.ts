@@ -133,6 +133,7 @@ async function swarmFigures(): Promise<void> {
   console.log(`\n${SWARM} lightweight socket workers (2 processes, 1 page in flight each, worker token), the same crawl, medians of ${RUNS} runs (ulimit -n ${limit})`);
   printTable(['figure', `${SWARM} sockets`, '1 Node worker, 16 in flight (same hub, same run)'], [
     ['connected', s((f) => f.connected), '1'],
+    ['hub CPU while idle, all connected (ms per s)', s((f) => f.idleCpuMsPerSecond), ''],
     ['board: result to board, median (ms)', s((f) => f.boardLatencyMedianMs), ''],
     ['board: result to board, 95th percentile (ms)', s((f) => f.boardLatencyP95Ms), ''],
     ['board: result to board, longest (ms)', s((f) => f.boardLatencyMaxMs), ''],

@@ -3,9 +3,10 @@
 // hub, beside the same crawl by one Node worker on that hub. Measured:
 // - connected: sockets the hub welcomed;
 // - the board's latency: a /board subscriber records when the crawl's
-//   pagesDone reaches each count, and the swarm prints when each result was
-//   acknowledged (after its commit); the k-th acknowledgement to the board
-//   first showing k pages is one page's time from its result to the board;
+//   pagesDone reaches each count, and the swarm prints when it sent each
+//   result the hub acknowledged; the k-th result sent to the board first
+//   showing k pages is one page's time from its result to the board (the
+//   result's trip to the hub and its commit included);
 // - the board's gaps between updates;
 // - the hub's CPU per page (/proc, all threads) and RSS, with everyone connected.
 import type { ChildProcess } from 'node:child_process';
@@ -17,7 +18,9 @@ import { api, crawlRate, median, peakRssMb, processCpuSeconds, root, rssMb, spaw
 
 export interface SwarmFigure {
   connected: number;
-  /** Result (its ack) to the board showing it, per page: median, 95th percentile, longest. */
+  /** The hub's CPU with everyone connected and no crawl running, ms per second. */
+  idleCpuMsPerSecond: number;
+  /** A result sent to the board showing it, per page: median, 95th percentile, longest. */
   boardLatencyMedianMs: number;
   boardLatencyP95Ms: number;
   boardLatencyMaxMs: number;
@@ -51,9 +54,12 @@ export function swarmRanges(count: number): { first: number; n: number }[] {
   return [{ first: 0, n: a }, { first: a, n: count - a }].filter((r) => r.n > 0);
 }
 
+/** How long the hub's idle CPU is read, with the crowd connected. */
+const IDLE_MS = 10_000;
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 
-/** Per page: the time the board first showed ≥ k pages minus the k-th acknowledgement. */
+/** Per page: the time the board first showed ≥ k pages minus the time the k-th (acknowledged) result was sent. */
 export function boardLatencies(acks: number[], shown: { at: number; pagesDone: number }[]): number[] {
   const sorted = [...acks].sort((a, b) => a - b);
   const out: number[] = [];
@@ -107,12 +113,16 @@ export async function swarmRun(setup: SwarmSetup, count: number): Promise<SwarmF
     };
     const connected = await Promise.all(
       swarmRanges(count).map(async ({ first, n }) => {
-        const { child, match } = await spawnUntil([join(root, 'bench/swarm-process.ts'), hub.url, String(n), String(first), token], /^CONNECTED (\d+)/, {}, { onLine, timeoutMs: 180_000 });
+        const { child, match } = await spawnUntil([join(root, 'bench/swarm-process.ts'), hub.url, String(n), String(first), token], /^CONNECTED (\d+)/, {}, { onLine, timeoutMs: 600_000 });
         children.push(child);
         return Number(match[1]);
       }),
     );
     await waitForWorkers(hub.url, count);
+    // What the connected crowd costs with no work: heartbeats (pingIntervalMs), the board's ticks.
+    cpu = processCpuSeconds(hub.child.pid!);
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    const idleCpuMsPerSecond = ((processCpuSeconds(hub.child.pid!) - cpu) * 1000) / (IDLE_MS / 1000);
     cpu = processCpuSeconds(hub.child.pid!);
     gaps.length = 0;
     let swarmCrawl = '';
@@ -125,6 +135,7 @@ export async function swarmRun(setup: SwarmSetup, count: number): Promise<SwarmF
     if (acks.length < setup.pages) process.stderr.write(`swarm: ${acks.length} acks for ${setup.pages} pages (some acks timed out)\n`);
     return {
       connected: connected.reduce((a, b) => a + b, 0),
+      idleCpuMsPerSecond,
       boardLatencyMedianMs: median(latencies),
       boardLatencyP95Ms: percentile(latencies, 0.95),
       boardLatencyMaxMs: latencies.at(-1) ?? Number.NaN,
