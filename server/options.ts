@@ -38,6 +38,8 @@ export const hubOptionsSchema = z.strictObject({
   hubHeartbeatMs: z.number().int().min(50).max(600_000).default(5000),
   /** A hub whose heartbeat is older than this is dead: its claimed rows (its leases) go back to the queue. */
   hubDeadAfterMs: z.number().int().min(200).max(3_600_000).default(20_000),
+  /** On a shared database (PostgreSQL): how often this hub reads the crawls' rows to follow what other hubs changed (server/crawl/sync.ts). */
+  fleetSyncMs: z.number().int().min(20).max(60_000).default(1000),
   /** The address other hubs and the operator see (behind a load balancer: this hub's own URL); the URL it listens on by default. */
   publicUrl: z.url().optional(),
   retry: z
@@ -207,8 +209,10 @@ export const hubOptionsSchema = z.strictObject({
     .strictObject({
       intervalMs: z.number().int().min(100).max(60_000).default(1000),
       maxRows: z.number().int().min(1).max(10_000).default(100),
+      /** Live views across hubs (docs/scale-out.md): another hub not heard of for this long is dropped from the board and the console's feed. */
+      staleHubAfterMs: z.number().int().min(1000).max(600_000).default(10_000),
     })
-    .default({ intervalMs: 1000, maxRows: 100 }),
+    .default({ intervalMs: 1000, maxRows: 100, staleHubAfterMs: 10_000 }),
   /**
    * Where the hub logs (server/log.ts): a Logger such as createLogger()'s, or
    * silentLogger in tests. A `(line) => void` function is still accepted for

@@ -166,8 +166,12 @@ export class Crawl {
     return this.status === 'running' || this.status === 'paused';
   }
 
+  /** Bumped by every count(): a fleet's sync tick leaves the counters alone when they moved while it read the row. */
+  countVersion = 0;
+
   /** The one place the counters change: after storage committed the change. */
   count(delta: CountDelta): void {
+    this.countVersion++;
     this.pagesDone += delta.done ?? 0;
     this.pagesFailed += delta.failed ?? 0;
     this.pagesSkipped += delta.skipped ?? 0;
@@ -179,6 +183,15 @@ export class Crawl {
     v.extraExtractions += delta.extraExtractions ?? 0;
     v.itemsWithdrawn += delta.itemsWithdrawn ?? 0;
     this.onCount?.(delta);
+  }
+
+  /** The counters as a fleet's storage holds them (server/crawl/sync.ts): the same figures on every hub. */
+  setCounts(row: Pick<CrawlRow, 'pagesDone' | 'pagesFailed' | 'pagesSkipped' | 'items' | 'validation'>): void {
+    this.pagesDone = row.pagesDone;
+    this.pagesFailed = row.pagesFailed;
+    this.pagesSkipped = row.pagesSkipped;
+    this.items = row.items;
+    Object.assign(this.validation, row.validation);
   }
 
   setStatus(status: CrawlStatus, reason: string | null, now: number): void {

@@ -35,6 +35,12 @@ export interface CrawlHooks {
   sourcesFor?(spec: Spec): NewSource[];
   /** A background write or read failed. */
   onError?(error: unknown, what: string): void;
+  /**
+   * Storage is shared by a fleet of hubs (PostgreSQL; server/crawl/sync.ts):
+   * a crawl's end and maxPages are decided on storage, not from this hub's
+   * memory, and frontiers read every row they lease (claimed) from storage.
+   */
+  shared?: boolean;
 }
 
 export class CrawlRegistry extends EventEmitter<CrawlEvents> {
@@ -43,6 +49,8 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
   private readonly crawls = new Map<string, Crawl>();
   private durationTimer: ReturnType<Clock['setInterval']> | undefined;
   private readonly hooks: CrawlHooks;
+  /** Crawls whose end is being asked of storage (shared), and whether it must be asked again after. */
+  private readonly confirming = new Map<string, boolean>();
 
   constructor(storage: Storage, clock: Clock, hooks: CrawlHooks = {}) {
     super();
@@ -51,27 +59,61 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
     this.hooks = hooks;
   }
 
+  /** Storage is shared by a fleet of hubs (CrawlHooks.shared). */
+  get shared(): boolean {
+    return this.hooks.shared === true;
+  }
+
   /** Loads every crawl from storage; active ones get their frontier back. */
   async loadAll(): Promise<void> {
-    for (const row of (await this.storage.listCrawls()).reverse()) {
-      const crawl = this.materialize(row);
-      // Older versions too: a re-check of a page extracted under one uses it.
-      for (const v of await this.storage.listSpecVersions(row.id)) {
-        crawl.keepVersion(assertSpec(JSON.parse(v.spec)));
-        crawl.droppedBySpec += v.dropped;
-      }
-      if (crawl.isActive || crawl.status === 'created') {
-        crawl.frontier.load(await this.storage.countQueued(crawl.id));
-        crawl.pendingSources = await this.storage.countPendingSources(crawl.id);
-        // A hub killed between a crawl's last result and storing its end finds it over now.
-        this.checkFinished(crawl);
-      }
-    }
+    for (const row of (await this.storage.listCrawls()).reverse()) await this.adopt(row);
     this.durationTimer = this.clock.setInterval(() => this.checkDurations(this.clock.now()), 1000);
+  }
+
+  /**
+   * Holds a stored crawl (at start, or one another hub of the fleet created):
+   * its spec versions, and for an active one its queue count and sources.
+   */
+  async adopt(row: CrawlRow): Promise<Crawl> {
+    const crawl = this.materialize(row);
+    // Older versions too: a re-check of a page extracted under one uses it.
+    for (const v of await this.storage.listSpecVersions(row.id)) {
+      crawl.keepVersion(assertSpec(JSON.parse(v.spec)));
+      crawl.droppedBySpec += v.dropped;
+    }
+    if (crawl.isActive || crawl.status === 'created') {
+      crawl.frontier.load(await this.storage.countQueued(crawl.id));
+      crawl.pendingSources = await this.storage.countPendingSources(crawl.id);
+      // A hub killed between a crawl's last result and storing its end finds it over now.
+      this.checkFinished(crawl);
+    }
+    return crawl;
   }
 
   close(): void {
     this.clock.clearInterval(this.durationTimer);
+  }
+
+  /**
+   * Follows a status another hub stored (server/crawl/sync.ts): applied in
+   * memory with what goes with it (leases revoked, the frontier cleared), and
+   * not written again. An ended crawl stays ended.
+   */
+  applyStoredStatus(crawl: Crawl, row: Pick<CrawlRow, 'status' | 'finishReason' | 'startedAt' | 'finishedAt'>): void {
+    if (row.status === crawl.status || (!crawl.isActive && crawl.status !== 'created')) return;
+    crawl.setStatus(row.status, row.finishReason, this.clock.now());
+    crawl.startedAt = row.startedAt ?? crawl.startedAt;
+    if (!crawl.isActive && row.status !== 'created') crawl.finishedAt = row.finishedAt ?? crawl.finishedAt;
+    this.emit('status', crawl);
+    if (row.status === 'running') {
+      this.emit('work', crawl);
+      this.checkFinished(crawl);
+    } else if (row.status === 'paused') {
+      this.emit('revoke', crawl);
+    } else if (!crawl.isActive) {
+      this.emit('revoke', crawl);
+      crawl.frontier.clear();
+    }
   }
 
   private materialize(row: CrawlRow): Crawl {
@@ -84,6 +126,7 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
         clock: this.clock,
         onWork: () => this.emit('work', undefined),
         onError: (error) => this.hooks.onError?.(error, `reading the queue of crawl ${row.id}`),
+        shared: this.shared,
       },
     );
     const crawl = new Crawl(row, spec, frontier);
@@ -199,8 +242,47 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
   checkFinished(crawl: Crawl): void {
     if (crawl.status !== 'running') return;
     const max = crawl.spec.limits.maxPages;
-    if (max !== undefined && crawl.pagesDone >= max) this.end(crawl, 'finished', 'maxPages');
-    else if (crawl.frontier.queued === 0 && crawl.frontier.inFlight === 0 && crawl.pendingSources === 0) this.end(crawl, 'finished', 'completed');
+    if (max !== undefined && crawl.pagesDone >= max) {
+      // In a fleet the limit is kept on storage (recordPage ends the crawl in the commit that reaches it).
+      if (!this.shared) this.end(crawl, 'finished', 'maxPages');
+    } else if (crawl.frontier.queued === 0 && crawl.frontier.inFlight === 0 && crawl.pendingSources === 0) {
+      // In a fleet this hub's memory knows only its own part: storage decides (and stores the end).
+      if (this.shared) this.confirmEnd(crawl);
+      else this.end(crawl, 'finished', 'completed');
+    }
+  }
+
+  /**
+   * Asks storage to end the crawl if it holds nothing queued or pending for it
+   * (any hub's leases included); if so, it ends here too. One question per
+   * crawl at a time; a call meanwhile asks again after it. The sync tick asks
+   * too, so a hub with no part in the crawl's last pages still notices.
+   */
+  confirmEnd(crawl: Crawl): Promise<void> {
+    if (this.confirming.has(crawl.id)) {
+      this.confirming.set(crawl.id, true);
+      return Promise.resolve();
+    }
+    this.confirming.set(crawl.id, false);
+    // This hub's own status writes first: a pause or cancel stored after the question would be lost to it.
+    return crawl.statusWrites
+      .then(() => (crawl.status === 'running' ? this.storage.endCrawlIfDrained(crawl.id, this.clock.now()) : false))
+      .then(
+        (ended) => {
+          if (ended) this.applyStoredStatus(crawl, { status: 'finished', finishReason: 'completed', startedAt: crawl.startedAt, finishedAt: this.clock.now() });
+        },
+        (error: unknown) => this.hooks.onError?.(error, `asking storage whether crawl ${crawl.id} is over`),
+      )
+      .finally(() => {
+        const again = this.confirming.get(crawl.id) === true;
+        this.confirming.delete(crawl.id);
+        if (again) this.checkFinished(crawl);
+      });
+  }
+
+  /** recordPage stored the crawl's end at maxPages (a fleet's limit, decided on storage): it ends here, not written again. */
+  reachedLimit(crawl: Crawl): void {
+    this.applyStoredStatus(crawl, { status: 'finished', finishReason: 'maxPages', startedAt: crawl.startedAt, finishedAt: this.clock.now() });
   }
 
   /** Resolves once every status change asked for so far is stored (the API answers after it). */

@@ -63,6 +63,33 @@ async function apply(storage: Storage, clock: Clock, crawl: Crawl, input: unknow
   }
 }
 
+/**
+ * A new version another hub of the fleet stored (server/crawl/sync.ts): it
+ * becomes current here too, after this hub's own spec changes; the queue was
+ * sorted out by the hub that stored it, so the window is simply read again.
+ */
+export function followStoredVersion(storage: Storage, crawl: Crawl, onCurrent: (crawl: Crawl) => void): Promise<void> {
+  const run = crawl.specWrites.then(async () => {
+    const versions = await storage.listSpecVersions(crawl.id);
+    const latest = versions[versions.length - 1];
+    if (!latest || latest.version <= crawl.specVersion) return;
+    crawl.respecing = true;
+    try {
+      for (const v of versions) if (v !== latest) crawl.keepVersion(assertSpec(JSON.parse(v.spec)));
+      const spec = assertSpec(JSON.parse(latest.spec));
+      crawl.useVersion(spec);
+      crawl.droppedBySpec = versions.reduce((sum, v) => sum + v.dropped, 0);
+      setHostPolicy(crawl, spec);
+      onCurrent(crawl);
+    } finally {
+      if (crawl.isActive) await crawl.frontier.resync().catch(() => {});
+      crawl.respecing = false;
+    }
+  });
+  crawl.specWrites = run.catch(() => {});
+  return run;
+}
+
 /** Every queued URL looked at under the new rules, a batch at a time; leased ones are answered under their version. */
 async function dropDisallowed(storage: Storage, clock: Clock, crawl: Crawl, spec: Spec): Promise<number> {
   let dropped = 0;

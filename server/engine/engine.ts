@@ -20,6 +20,7 @@ import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import { CrawlRegistry } from '../crawl/registry.ts';
+import { FleetSync } from '../crawl/sync.ts';
 import type { RetryPolicy } from '../crawl/retry.ts';
 import { LeaseManager, type LeaseRecord } from '../lease/leases.ts';
 import { WorkerRegistry, type WorkerSession } from '../lease/workers.ts';
@@ -49,6 +50,8 @@ export interface EngineOptions {
   clock?: Clock;
   /** Draws which results of trusted contributors are checked (tests make it predictable). */
   random?: () => number;
+  /** Storage is shared by a fleet of hubs (PostgreSQL): how often crawls are followed from it (server/crawl/sync.ts). */
+  fleetSyncMs?: number;
 }
 
 export interface EngineEvents {
@@ -82,6 +85,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly failedFetches: FailedFetches;
   /** The relay's fetches report here (server/transport/relay-route.ts, prefetch.ts). */
   readonly relay: RelayReports;
+  /** On a shared database: follows the crawls the fleet's other hubs change (server/crawl/sync.ts). */
+  readonly fleetSync: FleetSync | undefined;
 
   private constructor(storage: Storage, options: EngineOptions) {
     super();
@@ -94,7 +99,9 @@ export class Engine extends EventEmitter<EngineEvents> {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
       onError,
+      shared: options.fleetSyncMs !== undefined,
     });
+    if (options.fleetSyncMs !== undefined) this.fleetSync = new FleetSync(storage, this.clock, this.crawls, options.fleetSyncMs, { onError });
     this.leases = new LeaseManager(options.leaseTtlMs);
     this.stats = new WorkerStats(this.workers, this.clock);
     this.results = new Results(storage, this.crawls, this.leases, options.retry, this.clock, {
@@ -181,10 +188,12 @@ export class Engine extends EventEmitter<EngineEvents> {
       throw error;
     }
     for (const crawl of engine.crawls.running()) engine.sitemaps.kick(crawl);
+    engine.fleetSync?.start();
     return engine;
   }
 
   close(): void {
+    void this.fleetSync?.close();
     this.clock.clearInterval(this.sweepTimer);
     this.dispatcher.close();
     this.crawls.close();

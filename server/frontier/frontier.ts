@@ -32,6 +32,8 @@ export interface FrontierOptions {
   onWork?: () => void;
   /** A background read from storage failed (it is tried again on the next take). */
   onError?: (error: unknown) => void;
+  /** Storage is shared by a fleet (server/crawl/sync.ts): every row leased is read (claimed) from storage first. */
+  shared?: boolean;
 }
 
 export const DEFAULT_MAX_ACTIVE_HOSTS = 4096;
@@ -50,6 +52,7 @@ export class CrawlFrontier {
   private readonly clock: Clock;
   private readonly onWork: () => void;
   private readonly onError: (error: unknown) => void;
+  private readonly shared: boolean;
   private readonly maxActiveHosts: number;
   /** The active hosts. */
   readonly hosts = new Map<string, HostQueue>();
@@ -81,6 +84,7 @@ export class CrawlFrontier {
     this.clock = options.clock ?? systemClock;
     this.onWork = options.onWork ?? (() => {});
     this.onError = options.onError ?? (() => {});
+    this.shared = options.shared === true;
   }
 
   /** Takes the count of URLs storage holds queued (at start-up); hosts are found lazily, by the first take(). */
@@ -126,7 +130,7 @@ export class CrawlFrontier {
       }
       // Storage may hold more of this host's URLs (it may have been dormant): it is read from there.
       queue = this.activate(entry.host);
-    } else if (queue.exhausted && !queue.loading && queue.buffered < this.bufferSize(queue) && entry.seq > queue.loadedSeq) {
+    } else if (!this.shared && queue.exhausted && !queue.loading && queue.buffered < this.bufferSize(queue) && entry.seq > queue.loadedSeq) {
       // Storage holds nothing beyond what is loaded, so the new row can go straight
       // into memory; this saves a read per page on a serial chain.
       queue.buffer.push({ ...entry });
@@ -284,6 +288,27 @@ export class CrawlFrontier {
     const now = this.clock.now();
     for (const host of this.hosts.values()) this.schedule(host, now);
     this.dormant.reset(this.queued > 0);
+    this.onWork();
+  }
+
+  /**
+   * A fleet's tick (server/crawl/sync.ts): storage's count of queued rows,
+   * with the rows other hubs queued or gave back. Hosts in memory that had
+   * nothing left read (claim) again from their start, and hosts not in memory are looked for.
+   */
+  refresh(queuedInStorage: number): void {
+    if (this.closed) return;
+    this.queued = Math.max(0, queuedInStorage - this.leasedKeys.size);
+    if (this.queued === 0) return;
+    const now = this.clock.now();
+    for (const host of this.hosts.values()) {
+      // Only a host with nothing of its own in memory: a read from seq 0 then brings no row twice.
+      if (!host.exhausted || host.loading || host.buffered > 0 || host.delayedCount > 0) continue;
+      host.exhausted = false;
+      host.loadedSeq = 0;
+      this.schedule(host, now);
+    }
+    this.dormant.mark();
     this.onWork();
   }
 

@@ -6,6 +6,8 @@
 // a fresh `AdminUpdate` when it differs from the last one, and each watched
 // crawl its `AdminCrawlDetail` when that changed. Error groups come from
 // SQLite, and are read again only for crawls that had a failure since.
+// With other hubs on the database, each tick also tells them this hub's view
+// of its crawls and merges theirs into the update (admin-fleet.ts).
 import { WORKER_KINDS, type WorkerKind } from '../../shared/protocol.ts';
 import type {
   AdminCrawlContributor,
@@ -22,6 +24,8 @@ import type { Crawl } from '../crawl/crawl.ts';
 import type { WorkerSession } from '../lease/workers.ts';
 import { Ticker } from './ticker.ts';
 import { pagesInLastMinute, workerBasics } from '../engine/worker-view.ts';
+import type { FleetBus } from '../storage/fleet-bus.ts';
+import { AdminFleet } from './admin-fleet.ts';
 
 /** A series keeps at most this many buckets; past it, neighbours merge and buckets double in width. */
 export const MAX_RATE_BUCKETS = 600;
@@ -83,6 +87,10 @@ export interface AdminLiveOptions {
   /** Time between two pushes; 0 runs no timer (call tick() yourself). */
   intervalMs?: number;
   now?: () => number;
+  /** The other hubs on this database (docs/scale-out.md); none on SQLite. */
+  bus?: FleetBus;
+  /** Another hub not heard of for this long is taken for gone. */
+  staleHubAfterMs?: number;
 }
 
 export class AdminLive {
@@ -96,6 +104,9 @@ export class AdminLive {
   private readonly lastDetailJson = new Map<string, string>();
   private readonly ticker: Ticker<AdminLiveListener>;
   private readonly unsubscribe: () => void;
+  private readonly fleet: AdminFleet | undefined;
+  /** When each crawl's status last changed on this hub (the latest change wins across the fleet). */
+  private readonly statusAt = new Map<string, number>();
 
   constructor(core: Engine, options: AdminLiveOptions = {}) {
     this.core = core;
@@ -103,12 +114,16 @@ export class AdminLive {
     this.bornAt = this.now();
     const onPage = (worker: WorkerSession | undefined, crawl: Crawl, items: number) => this.onPage(worker, crawl, items);
     const onFailed = (crawl: Crawl, code: string, final: boolean) => this.onFailed(crawl, code, final);
+    const onStatus = (crawl: Crawl) => this.statusAt.set(crawl.id, this.now());
     core.on('page', onPage);
     core.on('pageFailed', onFailed);
+    core.on('crawlStatus', onStatus);
     this.unsubscribe = () => {
       core.off('page', onPage);
       core.off('pageFailed', onFailed);
+      core.off('crawlStatus', onStatus);
     };
+    this.fleet = options.bus && new AdminFleet(options.bus, { now: this.now, staleHubAfterMs: options.staleHubAfterMs ?? 10_000 });
     this.ticker = new Ticker(() => void this.tick().catch((error: unknown) => core.log.error({ err: error }, 'admin feed: a tick failed')), {
       intervalMs: options.intervalMs,
       onUnwatched: (crawlId) => this.lastDetailJson.delete(crawlId),
@@ -127,6 +142,7 @@ export class AdminLive {
   close(): void {
     this.ticker.close();
     this.unsubscribe();
+    this.fleet?.close();
   }
 
   private live(crawl: Crawl): CrawlLive {
@@ -183,7 +199,13 @@ export class AdminLive {
     return Math.round((recent.length / (RATE_WINDOW_MS / 1000)) * 10) / 10;
   }
 
+  /** What the console shows: this hub's update, with the other hubs' crawls and totals merged in. */
   update(): AdminUpdate {
+    const local = this.localUpdate();
+    return this.fleet ? this.fleet.merge(local, this.statusAt) : local;
+  }
+
+  private localUpdate(): AdminUpdate {
     const now = this.now();
     const crawls: AdminCrawlProgress[] = this.core.crawls.list().map((crawl) => {
       const live = this.crawls.get(crawl.id);
@@ -271,6 +293,8 @@ export class AdminLive {
 
   /** Pushes what changed since the last tick to the listeners. */
   async tick(): Promise<void> {
+    // The other hubs' consoles hear of this hub's crawls whether or not a console is open here.
+    if (this.fleet) this.fleet.publish(this.localUpdate(), this.statusAt);
     if (!this.ticker.hasListeners) return;
     const update = this.update();
     const json = JSON.stringify({ ...update, at: 0 });

@@ -12,17 +12,18 @@
 // broadcast and sends only the difference. Only the top `maxRows` rows are
 // broadcast (by all-time validated pages), and a subscriber's own row
 // goes to that subscriber alone, so a thousand contributors cost each page a
-// few kilobytes a second at most. All-time totals are written to storage every
-// tick (only the rows that changed, one write at a time), so they survive a
-// restart; a killed hub loses at most the last second of board counts (never
-// crawl results). Storage answers asynchronously: a contributor who joins
-// counts at once from zero, and its stored totals are added once read.
+// few kilobytes a second at most. All-time totals are added to storage every
+// tick (the increments since the last write, one write at a time), so they
+// survive a restart and the hubs of a fleet add up; a killed hub loses at most
+// the last second of board counts (never crawl results). Storage answers
+// asynchronously: a contributor who joins counts at once from zero, and its
+// stored totals are added once read. With other hubs on the database the board
+// merges theirs (board-fleet.ts): it shows everyone contributing to the fleet.
 //
 // Listed are rows with a validated page (the engine's `page` event: recorded
 // results only, never one waiting for its check) or holding leases now; idle
 // sockets count in the totals only, so a crowd of them pushes no one off.
 // Rows are named as server/live/names.ts decides (unique by skeleton).
-import { createHash } from 'node:crypto';
 import {
   compareContributors,
   type BoardContributor,
@@ -32,13 +33,18 @@ import {
   type BoardTotals,
 } from '../../shared/board-protocol.ts';
 import type { ContributorRow, ContributorTotals, Storage } from '../storage/storage.ts';
+import type { FleetBus } from '../storage/fleet-bus.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import type { WorkerSession } from '../lease/workers.ts';
 import { Ticker } from './ticker.ts';
-import { boardTotals, crawlView, sameCrawl, sameRow, sameTotals } from './board-views.ts';
+import { boardCrawls, boardTotals, diffById, sameCrawl, sameRow, sameTotals, withFleet } from './board-views.ts';
 import { RateWindow } from './rate-window.ts';
 import { namesFor } from './names.ts';
+import { contributorId, contributorView, refreshFromStorage, storedContributor, type Contributor } from './board-contributor.ts';
+import { BoardFleet } from './board-fleet.ts';
+
+export { contributorId } from './board-contributor.ts';
 /** Stored rows whose names are read back at start, so their owners keep them after a restart. */
 const NAMES_KEPT = 10_000;
 
@@ -50,34 +56,16 @@ export interface BoardOptions {
   /** How long an ended crawl stays on the board. */
   endedCrawlMs?: number;
   now?: () => number;
+  /** The other hubs on this database (docs/scale-out.md); none on SQLite. */
+  bus?: FleetBus;
+  /** Another hub not heard of for this long is taken for gone, with its contributors. */
+  staleHubAfterMs?: number;
 }
 
 export interface BoardListener {
   delta(delta: BoardDelta): void;
   /** A contributor's own row changed; sent to the pages that identified as it. */
   self(row: BoardContributor): void;
-}
-
-
-interface Contributor {
-  row: ContributorRow;
-  /** Worker session ids connected now. */
-  sessions: Set<string>;
-  rate: RateWindow;
-  /**
-   * False until its stored totals are added to the row (a worker joined whose
-   * row was not in memory): until then the row counts this run's pages only,
-   * so it is not saved (that would overwrite the stored totals) nor evicted.
-   */
-  folded: boolean;
-  /** The read of its stored totals, while it runs. */
-  reading?: Promise<void>;
-}
-
-const ENDED_STATUSES = new Set(['finished', 'cancelled', 'failed']);
-
-export function contributorId(clientId: string, name: string): string {
-  return createHash('sha256').update(clientId).update('\0').update(name).digest('base64url').slice(0, 16);
 }
 
 export class Board {
@@ -94,6 +82,9 @@ export class Board {
   private readonly unread = new Set<Contributor>();
   private readonly hubRate = new RateWindow(60);
   private readonly allTime: ContributorTotals;
+  /** What this hub counted since it started (other hubs add it to their all-time totals). */
+  private readonly counted: ContributorTotals = { known: 0, pages: 0, items: 0 };
+  private readonly fleet: BoardFleet | undefined;
   /** What was last broadcast: a new subscriber's snapshot, and what the next delta is diffed against. */
   private sentRows = new Map<string, BoardContributor>();
   private sentCrawls = new Map<string, BoardCrawl>();
@@ -122,7 +113,18 @@ export class Board {
     this.maxRows = options.maxRows ?? 100;
     this.endedCrawlMs = options.endedCrawlMs ?? 10 * 60_000;
     this.allTime = { ...totals };
-    for (const row of top) this.contributors.set(row.id, { row, sessions: new Set(), rate: new RateWindow(60), folded: true });
+    for (const row of top) this.contributors.set(row.id, storedContributor(row));
+    this.fleet = options.bus && new BoardFleet(options.bus, {
+      now: this.now,
+      startedAt: this.now(),
+      staleHubAfterMs: options.staleHubAfterMs ?? 10_000,
+      counted: (delta) => {
+        this.allTime.known += delta.known;
+        this.allTime.pages += delta.pages;
+        this.allTime.items += delta.items;
+      },
+      left: () => (this.reloadTop = true),
+    });
     for (const worker of core.workers.all()) this.joined(worker);
 
     const onJoined = (worker: WorkerSession) => this.joined(worker);
@@ -167,13 +169,13 @@ export class Board {
     const known = this.contributors.get(id);
     if (known) {
       await known.reading;
-      return { id, self: this.view(known, this.now()) };
+      return { id, self: contributorView(known, this.now()) };
     }
     const row = await this.storage.contributor(id);
     // It may have joined while storage answered: memory is then the newer.
     const joined = this.contributors.get(id);
-    if (joined) return { id, self: this.view(joined, this.now()) };
-    return { id, self: row ? this.view({ row, sessions: new Set(), rate: new RateWindow(1), folded: true }, this.now()) : null };
+    if (joined) return { id, self: contributorView(joined, this.now()) };
+    return { id, self: row ? contributorView(storedContributor(row, 1), this.now()) : null };
   }
 
   watch(id: string): () => void {
@@ -186,38 +188,24 @@ export class Board {
     this.lastTickAt = now;
     for (const c of this.unread) this.fold(c);
 
-    const views = new Map<string, BoardContributor>();
-    const listed: BoardContributor[] = [];
-    for (const c of this.contributors.values()) {
-      const view = this.view(c, now);
-      views.set(c.row.id, view);
-      if (view.pages > 0 || this.working(c)) listed.push(view);
-    }
+    const here = [...this.contributors.values()].map((c) => {
+      const view = contributorView(c, now);
+      return { view, listed: view.pages > 0 || this.working(c) };
+    });
+    // Listed here and online: what the other hubs are told; merged with what they tell: what this hub shows.
+    const mine = here.filter((c) => c.listed && c.view.online).map((c) => c.view);
+    const { views, listed } = withFleet(here, this.fleet?.rows() ?? new Map());
     const top = listed.sort(compareContributors).slice(0, this.maxRows);
-
-    const rows: BoardContributor[] = [];
-    const nextRows = new Map<string, BoardContributor>();
-    for (const row of top) {
-      nextRows.set(row.id, row);
-      if (!sameRow(this.sentRows.get(row.id), row)) rows.push(row);
-    }
-    const removed = [...this.sentRows.keys()].filter((id) => !nextRows.has(id));
+    const { next: nextRows, changed: rows, removed } = diffById(this.sentRows, top, sameRow);
     this.sentRows = nextRows;
 
-    const crawls: BoardCrawl[] = [];
-    const nextCrawls = new Map<string, BoardCrawl>();
-    for (const crawl of this.core.crawls.list()) {
-      const ended = ENDED_STATUSES.has(crawl.status);
-      if (ended && (crawl.finishedAt === null || now - crawl.finishedAt > this.endedCrawlMs)) continue;
-      const view = crawlView(crawl);
-      nextCrawls.set(view.id, view);
-      if (!sameCrawl(this.sentCrawls.get(view.id), view)) crawls.push(view);
-      if (nextCrawls.size >= 20) break;
-    }
-    const crawlsRemoved = [...this.sentCrawls.keys()].filter((id) => !nextCrawls.has(id));
+    const shown = boardCrawls(this.core.crawls.list(), now, this.endedCrawlMs);
+    const { next: nextCrawls, changed: crawls, removed: crawlsRemoved } = diffById(this.sentCrawls, shown, sameCrawl);
     this.sentCrawls = nextCrawls;
 
-    const totals = this.totals(now);
+    const local = this.totals(now);
+    this.fleet?.publish(mine.sort(compareContributors).slice(0, this.maxRows), local, this.counted);
+    const totals = this.fleet?.addTotals(local) ?? local;
     const totalsChanged = !sameTotals(this.sentTotals, totals);
     this.sentTotals = totals;
 
@@ -252,6 +240,7 @@ export class Board {
   async close(): Promise<void> {
     this.ticker.close();
     this.detach();
+    this.fleet?.close();
     await this.persisting;
     for (const c of this.unread) this.fold(c);
     await Promise.all([...this.contributors.values()].map((c) => c.reading));
@@ -264,7 +253,7 @@ export class Board {
     let c = this.contributors.get(id);
     if (!c) {
       const row = { id, clientId: worker.clientId, name: worker.name, kind: worker.kind, pages: 0, items: 0, firstSeenAt: now, lastSeenAt: now };
-      c = { row, sessions: new Set(), rate: new RateWindow(60), folded: false };
+      c = { ...storedContributor(row), folded: false };
       this.contributors.set(id, c);
       this.fold(c);
     }
@@ -290,7 +279,7 @@ export class Board {
           c.row.items += stored.items;
           c.row.firstSeenAt = Math.min(c.row.firstSeenAt, stored.firstSeenAt);
           c.row.lastSeenAt = Math.max(c.row.lastSeenAt, stored.lastSeenAt);
-        } else if (c.row.pages > 0) this.allTime.known++;
+        } else if (c.row.pages > 0) this.countKnown();
       },
       (error: unknown) => {
         c.reading = undefined;
@@ -317,11 +306,15 @@ export class Board {
     // A worker gone before its result was committed has no session any more: the page counts in the hub's rate only.
     const c = worker ? this.bySession.get(worker.id) : undefined;
     if (!c) return;
-    if (c.folded && c.row.pages === 0) this.allTime.known++;
+    if (c.folded && c.row.pages === 0) this.countKnown();
     this.allTime.pages++;
     this.allTime.items += items;
+    this.counted.pages++;
+    this.counted.items += items;
     c.row.pages++;
     c.row.items += items;
+    c.pendingPages++;
+    c.pendingItems += items;
     c.row.lastSeenAt = now;
     c.rate.add(now);
     this.unsaved.add(c);
@@ -335,7 +328,10 @@ export class Board {
     this.reloadTop = false;
     try {
       for (const row of await this.storage.topContributors(this.maxRows)) {
-        if (!this.contributors.has(row.id)) this.contributors.set(row.id, { row, sessions: new Set(), rate: new RateWindow(60), folded: true });
+        const known = this.contributors.get(row.id);
+        // Storage has what every hub counted: a contributor with nothing pending here takes its totals.
+        if (known) refreshFromStorage(known, row);
+        else this.contributors.set(row.id, storedContributor(row));
       }
     } catch (error) {
       this.reloadTop = true;
@@ -343,23 +339,35 @@ export class Board {
     }
   }
 
-  /** Writes the totals of the rows that changed; never rejects (on failure they are kept for the next round). */
+  /** Adds what the rows counted since the last write to storage; never rejects (on failure it is kept for the next round). */
   private async save(): Promise<void> {
-    const saving: Contributor[] = [];
+    const saving: { c: Contributor; increment: ContributorRow }[] = [];
     for (const c of this.unsaved) {
       if (!c.folded) continue;
       this.unsaved.delete(c);
       // A contributor who came and went without a page is not kept.
-      if (c.row.pages > 0) saving.push(c);
+      if (c.row.pages === 0) continue;
+      saving.push({ c, increment: { ...c.row, pages: c.pendingPages, items: c.pendingItems } });
+      c.pendingPages = c.pendingItems = 0;
     }
     if (saving.length === 0) return;
     try {
-      await this.storage.saveContributors(saving.map((c) => ({ ...c.row })));
+      await this.storage.addToContributors(saving.map((s) => s.increment));
     } catch (error) {
       // Board totals are statistics: keep them in memory and try again next round.
-      for (const c of saving) this.unsaved.add(c);
+      for (const { c, increment } of saving) {
+        c.pendingPages += increment.pages;
+        c.pendingItems += increment.items;
+        this.unsaved.add(c);
+      }
       this.core.log.error({ err: error }, 'board: could not save contributor totals');
     }
+  }
+
+  /** A contributor storage did not know has its first page. */
+  private countKnown(): void {
+    this.allTime.known++;
+    this.counted.known++;
   }
 
   /** Forgets offline contributors that are saved, off the board and watched by no one (storage has them). */
@@ -375,20 +383,6 @@ export class Board {
   /** Some session of the contributor holds a lease now. */
   private working(c: Contributor): boolean {
     return [...c.sessions].some((session) => this.core.leasesHeldBy(session) > 0);
-  }
-
-  private view(c: Contributor, now: number): BoardContributor {
-    return {
-      id: c.row.id,
-      name: c.row.name,
-      kind: c.row.kind,
-      online: c.sessions.size > 0,
-      sessions: c.sessions.size,
-      pages: c.row.pages,
-      items: c.row.items,
-      pagesPerMinute: c.rate.sum(now, 60),
-      lastSeenAt: c.row.lastSeenAt,
-    };
   }
 
   private totals(now: number): BoardTotals {

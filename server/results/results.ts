@@ -156,7 +156,10 @@ export class Results {
         rejected: believed.rejected,
         extraExtractions: believed.extraExtractions,
         ...(believed.body ? { body: believed.body } : {}),
+        // In a fleet maxPages is kept on storage, across hubs (server/crawl/sync.ts).
+        ...(this.crawls.shared && crawl.spec.limits.maxPages !== undefined ? { maxPages: crawl.spec.limits.maxPages } : {}),
       });
+      if (stored.limitReached) this.crawls.reachedLimit(crawl);
       if (stored.recorded) {
         const checked = believed.validation === 'checked' || believed.validation === 'hub';
         crawl.count({

@@ -146,6 +146,23 @@ export interface PageRecord {
   extraExtractions: number;
   /** The served body, compressed, kept for re-checks of a result accepted on trust. */
   body?: { contentHash: string; data: Uint8Array };
+  /**
+   * The crawl's maxPages, checked in this page's transaction by a backend a
+   * fleet shares (PostgreSQL: the crawl row's pages_done, under its lock), so
+   * the limit holds across hubs: a page past it is not recorded, and the page
+   * that reaches it ends the crawl (finished, maxPages) in the same commit.
+   * Given only by a hub of a fleet (server/crawl/sync.ts); SQLite, a fleet of
+   * one, ignores it: one hub's lease budget already keeps the limit there.
+   */
+  maxPages?: number;
+}
+
+/** What recordPage answers. */
+export interface RecordedPage {
+  recorded: boolean;
+  queued: QueuedEntry[];
+  /** maxPages (PageRecord.maxPages) was reached: the crawl is stored as finished (maxPages). */
+  limitReached?: boolean;
 }
 
 export interface EndedRequest {
@@ -268,6 +285,15 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
   listCrawls(): Promise<CrawlRow[]>;
   setCrawlStatus(id: string, s: { status: CrawlStatus; finishReason: string | null; startedAt: number | null; finishedAt: number | null }): Promise<void>;
 
+  // A crawl across the fleet (server/crawl/sync.ts, docs/scale-out.md)
+  /**
+   * Ends a running crawl as finished (completed), in one statement, only if
+   * storage holds no queued request (leased ones stay queued) and no pending
+   * source for it; false when it is not running or has work left. Whichever
+   * hub of a fleet notices first ends it; the others find it ended.
+   */
+  endCrawlIfDrained(crawlId: string, at: number): Promise<boolean>;
+
   // The frontier's queue
   countQueued(crawlId: string): Promise<number>;
   /** A host's queued URLs after `afterSeq`, in queue order. */
@@ -277,7 +303,7 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
 
   // Outcomes: each bumps the crawl's counters in the same transaction
   /** Records a page's result, its items and new links; `recorded` is false when the page already had one (nothing changed). */
-  recordPage(page: PageRecord): Promise<{ recorded: boolean; queued: QueuedEntry[] }>;
+  recordPage(page: PageRecord): Promise<RecordedPage>;
   /** Ends a queued request as failed or skipped; false when it had already ended. */
   endRequest(crawlId: string, key: string, state: 'failed' | 'skipped', e: EndedRequest): Promise<boolean>;
   /** Puts a failed request back at the end of its host's queue, not before `notBefore`; answers with its new place. */
@@ -340,11 +366,11 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
   topContributors(limit: number): Promise<ContributorRow[]>;
   contributorTotals(): Promise<ContributorTotals>;
   /**
-   * Writes the rows as they are, in one transaction: absolute totals, not
-   * increments (the board keeps the running totals). An existing row keeps its
-   * clientId, name and firstSeenAt.
+   * Adds each row's pages and items to the stored totals (increments: hubs of a fleet add up,
+   * never overwrite), in one transaction. An existing row keeps its clientId, name and
+   * firstSeenAt; it takes the kind given and the latest lastSeenAt.
    */
-  saveContributors(rows: readonly ContributorRow[]): Promise<void>;
+  addToContributors(increments: readonly ContributorRow[]): Promise<void>;
 
   // The admin console's library of saved specs
   /** Every saved spec, the latest updated first. */

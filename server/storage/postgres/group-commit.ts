@@ -40,7 +40,7 @@ export interface CrawlCounters {
 const ZERO: CrawlCounters = { done: 0, failed: 0, skipped: 0, items: 0, checked: 0, trusted: 0, rejected: 0, extra: 0, withdrawn: 0 };
 
 const S = {
-  lockCrawl: statement('gc_lock_crawl', 'SELECT next_seq FROM crawls WHERE id = $1 FOR UPDATE'),
+  lockCrawl: statement('gc_lock_crawl', 'SELECT next_seq, pages_done FROM crawls WHERE id = $1 FOR UPDATE'),
   saveCrawl: statement(
     'gc_save_crawl',
     `UPDATE crawls SET next_seq = GREATEST(next_seq, $2), pages_done = pages_done + $3, pages_failed = pages_failed + $4,
@@ -79,6 +79,8 @@ export class Tx {
   private items: ItemRow[] = [];
   /** The item feed's next position per crawl, read under the crawl row's lock. */
   private readonly feed = new Map<string, number>();
+  /** pages_done per crawl as committed, read with next_seq under the crawl row's lock (maxPages across a fleet). */
+  private readonly pagesDoneAtLock = new Map<string, number>();
 
   constructor(client: pg.ClientBase) {
     this.client = client;
@@ -92,12 +94,22 @@ export class Tx {
   async nextSeq(crawlId: string): Promise<number> {
     let next = this.seqs.get(crawlId);
     if (next === undefined) {
-      const r = await this.run<{ next_seq: string }>(S.lockCrawl, [crawlId]);
+      const r = await this.run<{ next_seq: string; pages_done: string }>(S.lockCrawl, [crawlId]);
       if (r.rows.length === 0) throw new Error(`no crawl ${crawlId}`);
       next = Number(r.rows[0]!.next_seq);
       this.seqs.set(crawlId, next);
+      this.pagesDoneAtLock.set(crawlId, Number(r.rows[0]!.pages_done));
     }
     return next;
+  }
+
+  /**
+   * The crawl's pages done with this batch's so far; locks the crawl's row (as
+   * nextSeq), so no other hub's batch changes it before this one commits.
+   */
+  async pagesDone(crawlId: string): Promise<number> {
+    await this.nextSeq(crawlId);
+    return this.pagesDoneAtLock.get(crawlId)! + (this.counters.get(crawlId)?.done ?? 0);
   }
 
   /** Positions below `next` are given (call after nextSeq, under the same lock). */

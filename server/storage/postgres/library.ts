@@ -13,12 +13,13 @@ const S = {
     'lb_contributor_totals',
     'SELECT COUNT(*) AS known, COALESCE(SUM(pages), 0) AS pages, COALESCE(SUM(items), 0) AS items FROM contributors',
   ),
-  // Absolute values, not increments: the board holds the running totals in memory and writes them out.
-  saveContributors: statement(
-    'lb_save_contributors',
+  // Increments, not absolute values: the hubs of a fleet add to one row without overwriting each other.
+  addToContributors: statement(
+    'lb_add_to_contributors',
     `INSERT INTO contributors (id, client_id, name, kind, pages, items, first_seen_at, last_seen_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, pages = excluded.pages, items = excluded.items, last_seen_at = excluded.last_seen_at`,
+     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, pages = contributors.pages + excluded.pages,
+       items = contributors.items + excluded.items, last_seen_at = GREATEST(contributors.last_seen_at, excluded.last_seen_at)`,
   ),
   listSpecs: statement('lb_list_specs', 'SELECT * FROM specs ORDER BY updated_at DESC, name'),
   getSpec: statement('lb_get_spec', 'SELECT * FROM specs WHERE id = $1'),
@@ -69,12 +70,17 @@ export class PgLibrary {
     return { known: Number(r.known), pages: Number(r.pages), items: Number(r.items) };
   }
 
-  saveContributors(rows: readonly ContributorRow[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
-    // One row per id (the last): ON CONFLICT may not touch a row twice in one statement.
-    const last = [...new Map(rows.map((r) => [r.id, r])).values()];
+  addToContributors(increments: readonly ContributorRow[]): Promise<void> {
+    if (increments.length === 0) return Promise.resolve();
+    // One row per id, increments added up: ON CONFLICT may not touch a row twice in one statement.
+    const byId = new Map<string, ContributorRow>();
+    for (const r of increments) {
+      const seen = byId.get(r.id);
+      byId.set(r.id, seen ? { ...r, pages: seen.pages + r.pages, items: seen.items + r.items, firstSeenAt: Math.min(seen.firstSeenAt, r.firstSeenAt), lastSeenAt: Math.max(seen.lastSeenAt, r.lastSeenAt) } : r);
+    }
+    const last = [...byId.values()];
     return this.commits.run(async (tx) => {
-      await tx.run(S.saveContributors, [
+      await tx.run(S.addToContributors, [
         last.map((r) => r.id), last.map((r) => r.clientId), last.map((r) => r.name), last.map((r) => r.kind),
         last.map((r) => r.pages), last.map((r) => r.items), last.map((r) => r.firstSeenAt), last.map((r) => r.lastSeenAt),
       ]);

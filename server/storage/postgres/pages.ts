@@ -3,7 +3,7 @@
 // (items and counters added up for the whole batch, group-commit.ts); reads
 // for the console, the API and exports page by keyset (items by id).
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
-import type { ErrorSummaryRow, FeedEntry, PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, StoredItem } from '../storage.ts';
+import type { ErrorSummaryRow, FeedEntry, PageRecord, QueuedEntry, RecordedPage, ReplacedPage, RequestRow, RequestState, StoredItem } from '../storage.ts';
 import { requestRow, storedItem } from '../sqlite/rows.ts';
 import { STATE_CODES } from '../sqlite/statements.ts';
 import { VALIDATION_CODES } from '../sqlite/trust-store.ts';
@@ -50,6 +50,11 @@ const S = {
      error_message = 'its contributor was caught cheating and the page body was no longer kept'
      WHERE crawl_id = $1 AND key = $2 AND state = 2 RETURNING ${QUEUED_COLUMNS}`,
   ),
+  // maxPages reached (PageRecord.maxPages): the crawl ends in the transaction that reached it.
+  endAtLimit: statement(
+    'pg_end_at_limit',
+    `UPDATE crawls SET status = 'finished', finish_reason = 'maxPages', finished_at = $2 WHERE id = $1 AND status IN ('running', 'paused')`,
+  ),
   getRequest: statement('pg_get_request', 'SELECT * FROM requests WHERE crawl_id = $1 AND key = $2'),
   countByState: statement('pg_count_by_state', 'SELECT state, COUNT(*) AS n FROM requests WHERE crawl_id = $1 GROUP BY state'),
   requestsByState: statement('pg_requests_by_state', 'SELECT * FROM requests WHERE crawl_id = $1 AND state = $2 ORDER BY done_at DESC LIMIT $3 OFFSET $4'),
@@ -84,7 +89,12 @@ const S = {
 
 // Writes (inside a batch)
 
-export async function recordPage(tx: Tx, r: PageRecord): Promise<{ recorded: boolean; queued: QueuedEntry[] }> {
+export async function recordPage(tx: Tx, r: PageRecord): Promise<RecordedPage> {
+  // A fleet's maxPages: decided on the crawl's row, under its lock, so hubs recording at once never go past it.
+  if (r.maxPages !== undefined && (await tx.pagesDone(r.crawlId)) >= r.maxPages) {
+    await tx.run(S.endAtLimit, [r.crawlId, r.doneAt]);
+    return { recorded: false, queued: [], limitReached: true };
+  }
   const done = await tx.run(S.markDone, [
     r.crawlId, r.key, r.finalUrl, r.httpStatus, r.contentHash, r.items.length, r.links.length, r.worker, r.leaseId, r.specVersion, r.doneAt,
     r.clientId, VALIDATION_CODES[r.validation], r.resultDigest,
@@ -97,6 +107,10 @@ export async function recordPage(tx: Tx, r: PageRecord): Promise<{ recorded: boo
   const checked = r.validation === 'checked' || r.validation === 'hub' ? 1 : 0;
   tx.bump(r.crawlId, { done: 1, items: r.items.length, checked, trusted: 1 - checked, rejected: r.rejected, extra: r.extraExtractions });
   if (r.body) await tx.run(S.insertBody, [r.body.contentHash, r.body.data, r.doneAt]);
+  if (r.maxPages !== undefined && (await tx.pagesDone(r.crawlId)) >= r.maxPages) {
+    await tx.run(S.endAtLimit, [r.crawlId, r.doneAt]);
+    return { recorded: true, queued: q, limitReached: true };
+  }
   return { recorded: true, queued: q };
 }
 

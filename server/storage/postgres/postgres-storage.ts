@@ -10,7 +10,7 @@ import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
-  PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
+  PageRecord, QueuedEntry, RecordedPage, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
   TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
 import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
@@ -24,6 +24,7 @@ import { migrate } from './schema.ts';
 import { PgTrustStore } from './trust-store.ts';
 import { delegatePgOps, PgOpsStore } from './ops-store.ts';
 import { PgFleetStore } from './fleet-store.ts';
+import { endCrawlIfDrained } from './crawl-sync.ts';
 
 /** The database could not be reached or opened when the hub started. */
 export class StorageUnavailableError extends Error {
@@ -115,6 +116,10 @@ export class PostgresStorage implements Storage {
     return this.commits.run((tx) => frontier.setCrawlStatus(tx, id, s));
   }
 
+  // A crawl across the fleet (crawl-sync.ts)
+
+  endCrawlIfDrained(crawlId: string, at: number): Promise<boolean> { return this.commits.run((tx) => endCrawlIfDrained(tx, crawlId, at)); }
+
   // The frontier's queue
 
   countQueued(crawlId: string): Promise<number> { return frontier.countQueued(this.pool, crawlId); }
@@ -126,7 +131,7 @@ export class PostgresStorage implements Storage {
 
   // Outcomes
 
-  recordPage(page: PageRecord): Promise<{ recorded: boolean; queued: QueuedEntry[] }> { return this.commits.run((tx) => pages.recordPage(tx, page)); }
+  recordPage(page: PageRecord): Promise<RecordedPage> { return this.commits.run((tx) => pages.recordPage(tx, page)); }
   endRequest(crawlId: string, key: string, state: 'failed' | 'skipped', e: EndedRequest): Promise<boolean> {
     return this.commits.run((tx) => frontier.endRequest(tx, crawlId, key, state, e));
   }
@@ -204,7 +209,7 @@ export class PostgresStorage implements Storage {
   contributor(id: string): Promise<ContributorRow | undefined> { return this.library.contributor(id); }
   topContributors(limit: number): Promise<ContributorRow[]> { return this.library.topContributors(limit); }
   contributorTotals(): Promise<ContributorTotals> { return this.library.contributorTotals(); }
-  saveContributors(rows: readonly ContributorRow[]): Promise<void> { return this.library.saveContributors(rows); }
+  addToContributors(increments: readonly ContributorRow[]): Promise<void> { return this.library.addToContributors(increments); }
   listSpecs(): Promise<SavedSpecRow[]> { return this.library.listSpecs(); }
   getSpec(id: string): Promise<SavedSpecRow | undefined> { return this.library.getSpec(id); }
   specNameTaken(name: string): Promise<boolean> { return this.library.specNameTaken(name); }

@@ -8,7 +8,7 @@ import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import {
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
-  type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
+  type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RecordedPage, type RequestRow, type RequestState, type SavedSpecRow,
   type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type OpsStorage,
 } from '../storage.ts';
 import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
@@ -22,6 +22,7 @@ import { SqliteTrustStore, VALIDATION_CODES } from './trust-store.ts';
 import { attachOps } from './ops-store.ts';
 import { SqliteFleetStore } from './fleet-store.ts';
 import { SqliteSpecLibrary } from './spec-library.ts';
+import { SqliteCrawlSync } from './crawl-sync.ts';
 import { contributorRow, crawlRow, queuedEntry, requestRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
 
 
@@ -39,6 +40,7 @@ export class SqliteStorage implements Storage {
   private readonly specs: SqliteSpecLibrary;
   private readonly feed: SqliteItemFeed;
   private readonly versions: SqliteSpecVersions;
+  private readonly crawlSync: SqliteCrawlSync;
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -51,6 +53,7 @@ export class SqliteStorage implements Storage {
     attachOps(this, db, this.commits, { forgetSeq: (crawlId) => this.nextSeq.delete(crawlId), takeItemId: () => this.feed.take() });
     this.fleet = new SqliteFleetStore(db, this.commits);
     this.specs = new SqliteSpecLibrary(this.s, this.commits);
+    this.crawlSync = new SqliteCrawlSync(db);
     this.insertBody = db.prepare('INSERT INTO bodies (content_hash, data, stored_at) VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET stored_at = excluded.stored_at');
     this.deletePageItems = db.prepare('DELETE FROM items WHERE crawl_id = ? AND request_key = ?');
     this.replaceDone = db.prepare(
@@ -133,6 +136,12 @@ export class SqliteStorage implements Storage {
     });
   }
 
+  // A crawl across the fleet (crawl-sync.ts; a fleet of one here)
+
+  endCrawlIfDrained(crawlId: string, at: number): Promise<boolean> {
+    return this.commits.run(() => this.crawlSync.endIfDrained(crawlId, at));
+  }
+
   // The frontier's queue
 
   async countQueued(crawlId: string): Promise<number> {
@@ -152,7 +161,7 @@ export class SqliteStorage implements Storage {
 
   // Outcomes
 
-  recordPage(r: PageRecord): Promise<{ recorded: boolean; queued: QueuedEntry[] }> {
+  recordPage(r: PageRecord): Promise<RecordedPage> {
     return this.commits.run(() => {
       const changes = this.s.markDone.run(
         r.finalUrl, r.httpStatus, r.contentHash, r.items.length, r.links.length, r.worker, r.leaseId, r.specVersion, r.doneAt,
@@ -356,10 +365,10 @@ export class SqliteStorage implements Storage {
     return { known: Number(r.known), pages: Number(r.pages), items: Number(r.items) };
   }
 
-  saveContributors(rows: readonly ContributorRow[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
+  addToContributors(increments: readonly ContributorRow[]): Promise<void> {
+    if (increments.length === 0) return Promise.resolve();
     return this.commits.run(() => {
-      for (const r of rows) this.s.saveContributor.run(r.id, r.clientId, r.name, r.kind, r.pages, r.items, r.firstSeenAt, r.lastSeenAt);
+      for (const r of increments) this.s.addToContributor.run(r.id, r.clientId, r.name, r.kind, r.pages, r.items, r.firstSeenAt, r.lastSeenAt);
     });
   }
 

@@ -92,10 +92,11 @@ export function prepareStatements(db: DatabaseSync) {
     getContributor: p('SELECT * FROM contributors WHERE id = ?'),
     topContributors: p('SELECT * FROM contributors ORDER BY pages DESC, last_seen_at DESC LIMIT ?'),
     contributorTotals: p('SELECT COUNT(*) AS known, COALESCE(SUM(pages), 0) AS pages, COALESCE(SUM(items), 0) AS items FROM contributors'),
-    // Absolute values, not increments: the board holds the running totals in memory and writes them out.
-    saveContributor: p(
+    // Increments, not absolute values: the hubs of a fleet add to one row without overwriting each other.
+    addToContributor: p(
       `INSERT INTO contributors (id, client_id, name, kind, pages, items, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, pages = excluded.pages, items = excluded.items, last_seen_at = excluded.last_seen_at`,
+       ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, pages = pages + excluded.pages, items = items + excluded.items,
+         last_seen_at = MAX(last_seen_at, excluded.last_seen_at)`,
     ),
     // The console's library of specs (names unique case aside: the specs_name index).
     listSpecs: p('SELECT * FROM specs ORDER BY updated_at DESC, name'),

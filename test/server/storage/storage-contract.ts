@@ -183,7 +183,7 @@ export function storageContract(name: string, factory: StorageFactory): void {
     const { storage, reopen } = await factory.open();
     await storage.addBan({ kind: 'client', value: 'client-1', reason: 'r', createdAt: 1 });
     await storage.addBan({ kind: 'address', value: '127.0.0.9', reason: 'strikes', createdAt: 2 });
-    await storage.saveContributors([
+    await storage.addToContributors([
       { id: 'a', clientId: 'c1', name: 'alice', kind: 'tab', pages: 5, items: 50, firstSeenAt: 1, lastSeenAt: 2 },
       { id: 'b', clientId: 'c2', name: 'bob', kind: 'node', pages: 9, items: 90, firstSeenAt: 1, lastSeenAt: 3 },
     ]);
@@ -208,6 +208,30 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.equal(await again.getSpec('s1'), undefined);
     } finally {
       await again.close();
+    }
+  });
+
+  // Contributors' totals are increments (docs/scale-out.md): hubs counting one contributor add up, never overwrite.
+  test(`${name}: contributors' totals are added to, by one store or several on one database`, async () => {
+    const { storage, another } = await factory.open();
+    const other = factory.shared && another ? await another() : storage;
+    const alice = (pages: number, items: number, at: number, kind: 'tab' | 'node' = 'tab') => ({ id: 'a', clientId: 'c1', name: 'alice', kind, pages, items, firstSeenAt: at, lastSeenAt: at });
+    try {
+      await storage.addToContributors([alice(5, 50, 10)]);
+      // Two hubs at once, and one id twice in one call.
+      await Promise.all([storage.addToContributors([alice(2, 20, 30)]), other.addToContributors([alice(3, 30, 20, 'node'), alice(1, 10, 25, 'node')])]);
+      const row = await storage.contributor('a');
+      assert.equal(row?.pages, 11);
+      assert.equal(row?.items, 110);
+      assert.equal(row?.firstSeenAt, 10, 'the first seen time stays');
+      assert.equal(row?.lastSeenAt, 30, 'the latest seen time wins, whichever hub wrote last');
+      assert.deepEqual(await other.contributorTotals(), { known: 1, pages: 11, items: 110 });
+      // A row seen again without pages keeps its totals.
+      await other.addToContributors([alice(0, 0, 40)]);
+      assert.deepEqual([(await storage.contributor('a'))?.pages, (await storage.contributor('a'))?.lastSeenAt], [11, 40]);
+    } finally {
+      if (other !== storage) await other.close();
+      await storage.close();
     }
   });
 
