@@ -28,7 +28,14 @@ async function crawl(url: string, name: string): Promise<void> {
   if (detail.pagesDone !== PAGES) throw new Error(`expected ${PAGES} pages: ${JSON.stringify(detail)}`);
 }
 
-async function run(): Promise<{ cold: number; warm: number; rss: number; raw: number }> {
+interface Run {
+  cold: number;
+  warm: number;
+  rss: number;
+  raw: number;
+}
+
+async function run(): Promise<Run> {
   const raw = await rawLoop(docs.paths.map((p) => site.url(p)), 16);
   const dir = mkdtempSync(join(tmpdir(), 'crowdcrawl-hub-profile-'));
   const args = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -55,13 +62,13 @@ async function run(): Promise<{ cold: number; warm: number; rss: number; raw: nu
 }
 
 try {
-  const runs = [];
+  const runs: Run[] = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await run();
     console.log(`run ${i + 1}: hub CPU ms/page cold ${r.cold.toFixed(2)}, warm ${r.warm.toFixed(2)}; hub peak RSS ${r.rss.toFixed(0)} MB; raw undici loop ${r.raw.toFixed(3)} ms/page`);
     runs.push(r);
   }
-  const m = (pick: (r: (typeof runs)[number]) => number) => median(runs.map(pick)).toFixed(2);
+  const m = (pick: (r: Run) => number) => median(runs.map(pick)).toFixed(2);
   console.log(`median of ${RUNS}: hub CPU ms/page cold ${m((r) => r.cold)}, warm ${m((r) => r.warm)}; raw undici loop ${m((r) => r.raw)} ms/page (${PAGES} pages, 2 Node workers × 8 in flight, validation on)`);
 } finally {
   await site.close();
