@@ -74,7 +74,9 @@ export function boardLatencies(acks: number[], shown: { at: number; pagesDone: n
 
 export async function swarmRun(setup: SwarmSetup, count: number): Promise<SwarmFigure> {
   // Leases per address as for 60 workers (one address per 60 sockets: the hub's per-address limit is 64).
-  const hub = await setup.startHub({ validation: { maxLeasesPerAddress: 512 } });
+  // BENCH_SWARM_HUB_OPTIONS adds hub options, e.g. '{"pingIntervalMs":25000}' to see what the heartbeats cost.
+  const extra = JSON.parse(process.env.BENCH_SWARM_HUB_OPTIONS ?? '{}') as Record<string, unknown>;
+  const hub = await setup.startHub({ validation: { maxLeasesPerAddress: 512 }, ...extra });
   const children: ChildProcess[] = [];
   const board = io(`${hub.url}${BOARD_NAMESPACE}`, { transports: ['websocket'], auth: { protocolVersion: PROTOCOL_VERSION } });
   const shown = new Map<string, { at: number; pagesDone: number }[]>();
