@@ -5,12 +5,21 @@
 // entry point is server/cli/main.ts, which Node 24 runs directly.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../server/cli/main.ts', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 24) {
+  // Node's module compile cache, before the first TypeScript module loads: from
+  // the second start on, modules come type-stripped and compiled from it, and
+  // Node never loads its type stripper (a WebAssembly module): about 20 MB of
+  // an idle worker's RSS (docs/performance.md, "Memory"). Threads and child
+  // processes inherit it through the environment. NODE_DISABLE_COMPILE_CACHE=1
+  // turns it off.
+  const cache = module.enableCompileCache();
+  if (cache.directory && process.env.NODE_COMPILE_CACHE === undefined) process.env.NODE_COMPILE_CACHE = cache.directory;
   const { main: run } = await import(main);
   process.exitCode = await run(process.argv.slice(2)).catch((error) => {
     console.error(`crowdcrawl: ${error instanceof Error ? error.message : String(error)}`);

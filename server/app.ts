@@ -24,6 +24,7 @@ import { AdminSessions } from './transport/admin/session.ts';
 import { attachAdminLive } from './transport/admin-socket.ts';
 import { Engine } from './engine/engine.ts';
 import { FleetMember, newHubId } from './engine/fleet.ts';
+import { FleetSync } from './crawl/sync.ts';
 import { hubOptionsSchema, type HubOptions, type ResolvedHubOptions } from './options.ts';
 import { relayHandler, relayLeaseId } from './transport/relay-route.ts';
 import { attachWorkerSockets } from './transport/worker-socket.ts';
@@ -44,6 +45,8 @@ export interface Hub {
   readonly engine: Engine;
   /** This hub in the fleet sharing its storage. */
   readonly fleet: FleetMember;
+  /** On PostgreSQL: follows the crawls other hubs change (server/crawl/sync.ts); none on SQLite. */
+  readonly fleetSync: FleetSync | undefined;
   /** The embedded SQLite in the data dir, or PostgreSQL (options.databaseUrl). */
   readonly storage: Storage;
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
@@ -127,8 +130,8 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     prefetchPerWorker: options.relay.prefetch ? options.relay.maxConcurrentPerWorker : 0,
     robots: options.robots,
     validation: options.validation,
-    // A fleet shares a PostgreSQL database: crawls are followed from it (server/crawl/sync.ts); SQLite is a fleet of one.
-    ...(options.databaseUrl ? { fleetSyncMs: options.fleetSyncMs } : {}),
+    // A fleet shares a PostgreSQL database: a crawl's end and maxPages are decided on it; SQLite is a fleet of one.
+    shared: options.databaseUrl !== undefined,
     ...(wiring.clock ? { clock: wiring.clock } : {}),
     ...(wiring.random ? { random: wiring.random } : {}),
   });
@@ -144,6 +147,11 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     },
   });
   engine.on('page', () => fleet.pageDone());
+  // On a shared database, this hub follows the crawls the fleet's other hubs create and change (server/crawl/sync.ts).
+  const fleetSync = options.databaseUrl
+    ? new FleetSync(storage, engine.clock, engine.crawls, options.fleetSyncMs, { onError: (error, what) => log.error({ err: error }, `${what} failed`) })
+    : undefined;
+  fleetSync?.start();
 
   // Live views across hubs (docs/scale-out.md): the board, the console's feed and crawl changes reach every hub.
   const bus: FleetBus = options.databaseUrl
@@ -160,7 +168,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   // A crawl changed on another hub: the crawl sync reads the rows now, not at its next tick (server/crawl/sync.ts).
   crawlNotices.onChanged((notice: CrawlNotice) => {
     log.debug({ crawl: notice?.crawlId, status: notice?.status }, 'fleet: a crawl changed on another hub');
-    void engine.fleetSync?.tick();
+    void fleetSync?.tick();
   });
   let hubUrl = '';
   const ops = new Ops(engine, {
@@ -240,6 +248,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     port: address.port,
     engine,
     fleet,
+    fleetSync,
     storage,
     io,
     board,
@@ -253,6 +262,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     async close() {
       if (closed) return;
       closed = true;
+      await fleetSync?.close();
       await fleet.leave();
       await board.close();
       adminLive.close();

@@ -21,10 +21,11 @@ const SERVER_ORDER = ['storage', 'frontier', 'crawl', 'politeness', 'lease', 're
 /**
  * Leaves: any step may use them; they import only shared/ and each other. The
  * relay's fetcher is one (robots.txt and sitemaps are fetched with it too), and
- * so are server/options.ts (the hub's option schema), server/clock.ts and
- * server/log.ts.
+ * so are server/options.ts (the hub's option schema), server/clock.ts,
+ * server/log.ts and server/runtime/ (how the process sizes its heap and caches
+ * compiled code, set before the rest loads).
  */
-const SERVER_LEAVES = new Set(['relay', 'extract', 'browser', 'worker', 'options.ts', 'clock.ts', 'log.ts']);
+const SERVER_LEAVES = new Set(['relay', 'extract', 'browser', 'worker', 'runtime', 'options.ts', 'clock.ts', 'log.ts']);
 
 const IMPORT_PATTERNS = [
   /^\s*(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]/gm,

@@ -1,17 +1,9 @@
 // The `crowdcrawl` command line: each sub-command lives in its own module and is
 // loaded only when used, so `crowdcrawl preview` does not start a hub's worth of code.
-import { enableCompileCache } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { Command } from './command.ts';
-
-// Node's compile cache (in the OS temp dir, or NODE_COMPILE_CACHE): a start
-// after the first reuses the type-stripped and compiled code of every module.
-// Measured: a hub's start-up went from about 3.1 to 1.5 s of CPU, half of which
-// was stripping types (bench/hub-profile.ts, docs/performance.md). Enabled
-// here, before any sub-command is loaded; the variable carries it to the hub's
-// worker threads and to child processes. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
-const cache = enableCompileCache();
-if (cache.directory) process.env.NODE_COMPILE_CACHE ??= cache.directory;
+import { enableCompileCache } from '../runtime/compile-cache.ts';
+import { sizeHeapForLongRun } from '../runtime/heap-sizing.ts';
 
 // node:sqlite prints an ExperimentalWarning on Node 24: noise for users, so that
 // one warning is dropped; every other warning is printed as usual.
@@ -21,6 +13,9 @@ process.on('warning', (warning) => {
   if (warning.name === 'ExperimentalWarning' && /SQLite/i.test(warning.message)) return;
   for (const listener of printWarning) listener(warning);
 });
+
+/** Commands that run until stopped, whose peak memory matters (docs/performance.md, "Memory"). */
+const LONG_RUNNING: ReadonlySet<string> = new Set(['hub', 'worker']);
 
 // The type's old home: sub-commands import it from command.ts now.
 export type { Command } from './command.ts';
@@ -63,6 +58,11 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`crowdcrawl: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
+  // Before the command's modules load: they come from the cache from the second
+  // start on; and loading them is the first burst a long-running process's heap
+  // should already be sized for (server/runtime/heap-sizing.ts).
+  enableCompileCache();
+  if (LONG_RUNNING.has(name)) sizeHeapForLongRun();
   const { command } = await load();
   return command.run(rest);
 }

@@ -126,9 +126,9 @@ export class CrawlRegistry extends EventEmitter<CrawlEvents> {
         clock: this.clock,
         onWork: () => this.emit('work', undefined),
         onError: (error) => this.hooks.onError?.(error, `reading the queue of crawl ${row.id}`),
-        shared: this.shared,
       },
     );
+    frontier.shared = this.shared;
     const crawl = new Crawl(row, spec, frontier);
     crawl.onCount = (delta) => this.emit('count', crawl, delta);
     frontier.gate = this.hooks.gate?.(crawl);

@@ -20,7 +20,6 @@ import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
 import type { Crawl } from '../crawl/crawl.ts';
 import { CrawlRegistry } from '../crawl/registry.ts';
-import { FleetSync } from '../crawl/sync.ts';
 import type { RetryPolicy } from '../crawl/retry.ts';
 import { LeaseManager, type LeaseRecord } from '../lease/leases.ts';
 import { WorkerRegistry, type WorkerSession } from '../lease/workers.ts';
@@ -50,8 +49,8 @@ export interface EngineOptions {
   clock?: Clock;
   /** Draws which results of trusted contributors are checked (tests make it predictable). */
   random?: () => number;
-  /** Storage is shared by a fleet of hubs (PostgreSQL): how often crawls are followed from it (server/crawl/sync.ts). */
-  fleetSyncMs?: number;
+  /** Storage is shared by a fleet of hubs (PostgreSQL): a crawl's end and maxPages are decided on it (server/crawl/sync.ts). */
+  shared?: boolean;
 }
 
 export interface EngineEvents {
@@ -85,8 +84,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly failedFetches: FailedFetches;
   /** The relay's fetches report here (server/transport/relay-route.ts, prefetch.ts). */
   readonly relay: RelayReports;
-  /** On a shared database: follows the crawls the fleet's other hubs change (server/crawl/sync.ts). */
-  readonly fleetSync: FleetSync | undefined;
 
   private constructor(storage: Storage, options: EngineOptions) {
     super();
@@ -99,9 +96,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       gate: (crawl) => this.politeness.gateFor(crawl),
       sourcesFor: (spec) => SitemapLoader.sourcesFor(spec),
       onError,
-      shared: options.fleetSyncMs !== undefined,
+      shared: options.shared === true,
     });
-    if (options.fleetSyncMs !== undefined) this.fleetSync = new FleetSync(storage, this.clock, this.crawls, options.fleetSyncMs, { onError });
     this.leases = new LeaseManager(options.leaseTtlMs);
     this.stats = new WorkerStats(this.workers, this.clock);
     this.results = new Results(storage, this.crawls, this.leases, options.retry, this.clock, {
@@ -188,12 +184,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       throw error;
     }
     for (const crawl of engine.crawls.running()) engine.sitemaps.kick(crawl);
-    engine.fleetSync?.start();
     return engine;
   }
 
   close(): void {
-    void this.fleetSync?.close();
     this.clock.clearInterval(this.sweepTimer);
     this.dispatcher.close();
     this.crawls.close();
@@ -276,13 +270,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     return out;
   }
 
-  get leasesInFlight(): number {
-    return this.leases.size;
-  }
+  get leasesInFlight(): number { return this.leases.size; }
 
-  get leaseTtlMs(): number {
-    return this.leases.ttlMs;
-  }
+  get leaseTtlMs(): number { return this.leases.ttlMs; }
 
   /** Finds a lease for a worker's request, or says why it cannot be used. */
   leaseFor(worker: WorkerSession, leaseId: string): LeaseRecord | ProtocolError {

@@ -32,8 +32,6 @@ export interface FrontierOptions {
   onWork?: () => void;
   /** A background read from storage failed (it is tried again on the next take). */
   onError?: (error: unknown) => void;
-  /** Storage is shared by a fleet (server/crawl/sync.ts): every row leased is read (claimed) from storage first. */
-  shared?: boolean;
 }
 
 export const DEFAULT_MAX_ACTIVE_HOSTS = 4096;
@@ -52,7 +50,8 @@ export class CrawlFrontier {
   private readonly clock: Clock;
   private readonly onWork: () => void;
   private readonly onError: (error: unknown) => void;
-  private readonly shared: boolean;
+  /** Storage is shared by a fleet (crawl/sync.ts): every row leased is read (claimed) from storage first. */
+  shared = false;
   private readonly maxActiveHosts: number;
   /** The active hosts. */
   readonly hosts = new Map<string, HostQueue>();
@@ -84,7 +83,6 @@ export class CrawlFrontier {
     this.clock = options.clock ?? systemClock;
     this.onWork = options.onWork ?? (() => {});
     this.onError = options.onError ?? (() => {});
-    this.shared = options.shared === true;
   }
 
   /** Takes the count of URLs storage holds queued (at start-up); hosts are found lazily, by the first take(). */
@@ -99,13 +97,9 @@ export class CrawlFrontier {
   }
 
   /** The active host, made active if need be (the caller has work for it). */
-  private hostQueue(host: string): HostQueue {
-    return this.hosts.get(host) ?? this.activate(host);
-  }
+  private hostQueue(host: string): HostQueue { return this.hosts.get(host) ?? this.activate(host); }
 
-  getHost(host: string): HostQueue | undefined {
-    return this.hosts.get(host);
-  }
+  getHost(host: string): HostQueue | undefined { return this.hosts.get(host); }
 
   private activate(name: string): HostQueue {
     const queue = new HostQueue(name, this.policy);
@@ -277,37 +271,19 @@ export class CrawlFrontier {
     this.readyHead = 0;
     this.waiting.clear();
     this.delayed.clear();
-    for (const host of this.hosts.values()) {
-      host.buffer = [];
-      host.head = 0;
-      host.loadedSeq = 0;
-      host.exhausted = false;
-      host.scheduled = false;
-      host.delayedCount = 0;
-    }
+    for (const host of this.hosts.values()) host.forgetWindow();
     const now = this.clock.now();
     for (const host of this.hosts.values()) this.schedule(host, now);
     this.dormant.reset(this.queued > 0);
     this.onWork();
   }
 
-  /**
-   * A fleet's tick (server/crawl/sync.ts): storage's count of queued rows,
-   * with the rows other hubs queued or gave back. Hosts in memory that had
-   * nothing left read (claim) again from their start, and hosts not in memory are looked for.
-   */
+  /** A fleet's tick (crawl/sync.ts): storage's queued count; rows other hubs queued or gave back are looked for. */
   refresh(queuedInStorage: number): void {
     if (this.closed) return;
     this.queued = Math.max(0, queuedInStorage - this.leasedKeys.size);
     if (this.queued === 0) return;
-    const now = this.clock.now();
-    for (const host of this.hosts.values()) {
-      // Only a host with nothing of its own in memory: a read from seq 0 then brings no row twice.
-      if (!host.exhausted || host.loading || host.buffered > 0 || host.delayedCount > 0) continue;
-      host.exhausted = false;
-      host.loadedSeq = 0;
-      this.schedule(host, now);
-    }
+    for (const host of this.hosts.values()) if (host.readAgain()) this.schedule(host, this.clock.now());
     this.dormant.mark();
     this.onWork();
   }
@@ -333,9 +309,7 @@ export class CrawlFrontier {
   }
 
   /** How many hosts are in memory, and whether more wait in storage (for stats and tests). */
-  get activeHosts(): { count: number; dormant: boolean } {
-    return { count: this.hosts.size, dormant: this.dormant.pending };
-  }
+  get activeHosts(): { count: number; dormant: boolean } { return { count: this.hosts.size, dormant: this.dormant.pending }; }
 
   /** Queues a host that may have work: ready now, or waiting for its time. `front`: it had its turn and gets it back. */
   private schedule(host: HostQueue, now: number, front = false): void {

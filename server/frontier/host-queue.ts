@@ -111,6 +111,28 @@ export class HostQueue {
     if (rows.length < size) this.exhausted = true;
   }
 
+  /** Forgets the window: storage is read again from the start of the host's queue. */
+  forgetWindow(): void {
+    this.buffer = [];
+    this.head = 0;
+    this.loadedSeq = 0;
+    this.exhausted = false;
+    this.scheduled = false;
+    this.delayedCount = 0;
+  }
+
+  /**
+   * A host that had nothing left is to read again from the start of its queue
+   * (a fleet's rows came in: sync.ts); only when nothing of its own is in
+   * memory, so no row is brought in twice. False when it has work in memory.
+   */
+  readAgain(): boolean {
+    if (!this.exhausted || this.loading || this.buffered > 0 || this.delayedCount > 0) return false;
+    this.exhausted = false;
+    this.loadedSeq = 0;
+    return true;
+  }
+
   get buffered(): number {
     return this.buffer.length - this.head;
   }

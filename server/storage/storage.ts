@@ -10,10 +10,11 @@ import type { AdminErrorGroup } from '../../shared/admin-protocol.ts';
 import type { CrawlErrorGroup, CrawlStatus, CrawlSummary } from '../../shared/admin-api.ts';
 import { ErrorCode } from '../../shared/errors.ts';
 import type { ExtractedItem } from '../../shared/extract/engine.ts';
-import type { WorkerKind } from '../../shared/protocol.ts';
 import type { SpecVersionStore } from './spec-versions.ts';
 import type { OpsStorage } from './ops-storage.ts';
-import type { FleetStorage } from './fleet-rows.ts';
+import type { ContributorStorage } from './contributor-rows.ts';
+export type { ContributorRow, ContributorTotals } from './contributor-rows.ts';
+import type { CrawlSyncStorage, FleetLimit, RecordedPage } from './crawl-sync.ts';
 export type { CrawlStatus };
 
 /** A request's state, by name. Leased requests stay `queued`: a lease lives in memory only. */
@@ -146,23 +147,6 @@ export interface PageRecord {
   extraExtractions: number;
   /** The served body, compressed, kept for re-checks of a result accepted on trust. */
   body?: { contentHash: string; data: Uint8Array };
-  /**
-   * The crawl's maxPages, checked in this page's transaction by a backend a
-   * fleet shares (PostgreSQL: the crawl row's pages_done, under its lock), so
-   * the limit holds across hubs: a page past it is not recorded, and the page
-   * that reaches it ends the crawl (finished, maxPages) in the same commit.
-   * Given only by a hub of a fleet (server/crawl/sync.ts); SQLite, a fleet of
-   * one, ignores it: one hub's lease budget already keeps the limit there.
-   */
-  maxPages?: number;
-}
-
-/** What recordPage answers. */
-export interface RecordedPage {
-  recorded: boolean;
-  queued: QueuedEntry[];
-  /** maxPages (PageRecord.maxPages) was reached: the crawl is stored as finished (maxPages). */
-  limitReached?: boolean;
 }
 
 export interface EndedRequest {
@@ -186,25 +170,6 @@ export interface NewCrawl {
 
 /** Failed and skipped pages by error code and host (the API's view of it). */
 export type ErrorSummaryRow = CrawlErrorGroup;
-
-/** A contributor's all-time totals on the live board: one row per clientId and nickname (`id` is the board's public hash of both). */
-export interface ContributorRow {
-  id: string;
-  clientId: string;
-  name: string;
-  kind: WorkerKind;
-  pages: number;
-  items: number;
-  firstSeenAt: number;
-  lastSeenAt: number;
-}
-
-/** All contributors together: how many are known, their pages and items. */
-export interface ContributorTotals {
-  known: number;
-  pages: number;
-  items: number;
-}
 
 /** A spec in the admin console's library. Names are unique regardless of case. */
 export interface SavedSpecRow {
@@ -278,21 +243,12 @@ export interface ReplacedPage {
 }
 
 export type * from './ops-storage.ts'; // schedules, webhooks, re-crawls: their rows and methods
-export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts */, SpecVersionStore {
+export interface Storage extends OpsStorage<StoredItem>, CrawlSyncStorage /* the fleet's methods (docs/scale-out.md): fleet-rows.ts, crawl-sync.ts */, ContributorStorage /* the board's: contributor-rows.ts */, SpecVersionStore {
   // Crawls
   /** Records a crawl, its start URLs and sources; answers with the row and the URLs queued. */
   createCrawl(crawl: NewCrawl): Promise<{ row: CrawlRow; queued: QueuedEntry[]; sources: number }>;
   listCrawls(): Promise<CrawlRow[]>;
   setCrawlStatus(id: string, s: { status: CrawlStatus; finishReason: string | null; startedAt: number | null; finishedAt: number | null }): Promise<void>;
-
-  // A crawl across the fleet (server/crawl/sync.ts, docs/scale-out.md)
-  /**
-   * Ends a running crawl as finished (completed), in one statement, only if
-   * storage holds no queued request (leased ones stay queued) and no pending
-   * source for it; false when it is not running or has work left. Whichever
-   * hub of a fleet notices first ends it; the others find it ended.
-   */
-  endCrawlIfDrained(crawlId: string, at: number): Promise<boolean>;
 
   // The frontier's queue
   countQueued(crawlId: string): Promise<number>;
@@ -303,7 +259,7 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
 
   // Outcomes: each bumps the crawl's counters in the same transaction
   /** Records a page's result, its items and new links; `recorded` is false when the page already had one (nothing changed). */
-  recordPage(page: PageRecord): Promise<RecordedPage>;
+  recordPage(page: PageRecord & FleetLimit): Promise<RecordedPage<QueuedEntry>>;
   /** Ends a queued request as failed or skipped; false when it had already ended. */
   endRequest(crawlId: string, key: string, state: 'failed' | 'skipped', e: EndedRequest): Promise<boolean>;
   /** Puts a failed request back at the end of its host's queue, not before `notBefore`; answers with its new place. */
@@ -359,18 +315,6 @@ export interface Storage extends OpsStorage<StoredItem>, FleetStorage /* the fle
   replacePage(page: ReplacedPage): Promise<{ itemsBefore: number; itemsAfter: number; queued: QueuedEntry[] }>;
   /** Removes a done page's items and queues it again (its body is gone: it is re-crawled); undefined when it was not done. */
   withdrawPage(crawlId: string, key: string): Promise<{ itemsRemoved: number; queued: QueuedEntry } | undefined>;
-
-  // The live board's contributors (all-time totals, so the board survives a restart)
-  contributor(id: string): Promise<ContributorRow | undefined>;
-  /** The contributors with the most pages (the latest seen first among equals), at most `limit`. */
-  topContributors(limit: number): Promise<ContributorRow[]>;
-  contributorTotals(): Promise<ContributorTotals>;
-  /**
-   * Adds each row's pages and items to the stored totals (increments: hubs of a fleet add up,
-   * never overwrite), in one transaction. An existing row keeps its clientId, name and
-   * firstSeenAt; it takes the kind given and the latest lastSeenAt.
-   */
-  addToContributors(increments: readonly ContributorRow[]): Promise<void>;
 
   // The admin console's library of saved specs
   /** Every saved spec, the latest updated first. */

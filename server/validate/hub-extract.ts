@@ -7,6 +7,9 @@ import type { ExtractResult } from '../../shared/extract/engine.ts';
 import type { Spec } from '../../shared/spec/schema.ts';
 import type { ExtractJob } from './extract-thread.ts';
 
+/** The extraction thread's young generation, in MB. */
+const EXTRACT_THREAD_YOUNG_GENERATION_MB = 12;
+
 interface Pending {
   resolve(result: ExtractResult): void;
   reject(error: Error): void;
@@ -55,7 +58,9 @@ export class HubExtractor {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./extract-thread.ts', import.meta.url));
+    // A small young generation: the thread parses one page at a time, and V8's
+    // default lets it grow to tens of MB of garbage (docs/performance.md, "Memory").
+    const worker = new Worker(new URL('./extract-thread.ts', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: EXTRACT_THREAD_YOUNG_GENERATION_MB } });
     worker.unref();
     worker.on('message', (msg: { id: number; result?: ExtractResult; error?: string }) => {
       const job = this.pending.get(msg.id);

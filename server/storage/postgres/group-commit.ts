@@ -172,6 +172,10 @@ export class Tx {
   }
 }
 
+/** deadlock_detected, serialization_failure: the transaction did nothing and may simply be run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_ATTEMPTS = 8;
+
 interface Op {
   write(tx: Tx): Promise<unknown>;
   resolve(value: unknown): void;
@@ -226,22 +230,33 @@ export class PgGroupCommit {
       for (const op of batch) op.reject(error);
       return;
     }
-    const results: unknown[] = [];
+    let results: unknown[] = [];
     let broken: Error | undefined;
     const started = performance.now();
-    try {
-      await client.query('BEGIN');
-      const tx = new Tx(client);
-      for (const op of batch) results.push(await op.write(tx));
-      await tx.finish();
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e; // the connection is gone: the pool gets a new one
-      });
-      client.release(broken);
-      for (const op of batch) op.reject(error);
-      return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        results = [];
+        await client.query('BEGIN');
+        const tx = new Tx(client);
+        for (const op of batch) results.push(await op.write(tx));
+        await tx.finish();
+        await client.query('COMMIT');
+        break;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e; // the connection is gone: the pool gets a new one
+        });
+        // Hubs of a fleet batch different writes (a crawl's row, a shared trust row) in different orders:
+        // PostgreSQL breaks such a deadlock by failing one transaction, which is run again whole.
+        if (!broken && attempt < MAX_ATTEMPTS && RETRYABLE.has((error as { code?: string }).code ?? '')) {
+          // A random pause, so the two sides of a deadlock do not meet again in the same order.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+          continue;
+        }
+        client.release(broken);
+        for (const op of batch) op.reject(error);
+        return;
+      }
     }
     client.release();
     this.observer?.((performance.now() - started) / 1000, batch.length);

@@ -3,7 +3,8 @@
 // (items and counters added up for the whole batch, group-commit.ts); reads
 // for the console, the API and exports page by keyset (items by id).
 import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
-import type { ErrorSummaryRow, FeedEntry, PageRecord, QueuedEntry, RecordedPage, ReplacedPage, RequestRow, RequestState, StoredItem } from '../storage.ts';
+import type { ErrorSummaryRow, FeedEntry, PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, StoredItem } from '../storage.ts';
+import type { FleetLimit, RecordedPage } from '../crawl-sync.ts';
 import { requestRow, storedItem } from '../sqlite/rows.ts';
 import { STATE_CODES } from '../sqlite/statements.ts';
 import { VALIDATION_CODES } from '../sqlite/trust-store.ts';
@@ -50,7 +51,7 @@ const S = {
      error_message = 'its contributor was caught cheating and the page body was no longer kept'
      WHERE crawl_id = $1 AND key = $2 AND state = 2 RETURNING ${QUEUED_COLUMNS}`,
   ),
-  // maxPages reached (PageRecord.maxPages): the crawl ends in the transaction that reached it.
+  // maxPages reached (FleetLimit.maxPages): the crawl ends in the transaction that reached it.
   endAtLimit: statement(
     'pg_end_at_limit',
     `UPDATE crawls SET status = 'finished', finish_reason = 'maxPages', finished_at = $2 WHERE id = $1 AND status IN ('running', 'paused')`,
@@ -89,7 +90,7 @@ const S = {
 
 // Writes (inside a batch)
 
-export async function recordPage(tx: Tx, r: PageRecord): Promise<RecordedPage> {
+export async function recordPage(tx: Tx, r: PageRecord & FleetLimit): Promise<RecordedPage<QueuedEntry>> {
   // A fleet's maxPages: decided on the crawl's row, under its lock, so hubs recording at once never go past it.
   if (r.maxPages !== undefined && (await tx.pagesDone(r.crawlId)) >= r.maxPages) {
     await tx.run(S.endAtLimit, [r.crawlId, r.doneAt]);

@@ -10,9 +10,10 @@ import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type {
   BanKind, BanRow, ContributorRow, ContributorTotals, CrawlRow, EndedRequest, ErrorSummaryRow, NewCrawl, NewRequest, NewSource,
-  PageRecord, QueuedEntry, RecordedPage, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
+  PageRecord, QueuedEntry, ReplacedPage, RequestRow, RequestState, SavedSpecRow, SourceRow, Storage, StoredItem, TrustRow,
   TrustedPage, WorkerTokenRow, CommitObserver, FeedEntry, OpsStorage,
 } from '../storage.ts';
+import type { FleetLimit, RecordedPage } from '../crawl-sync.ts';
 import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { PgSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
@@ -131,7 +132,7 @@ export class PostgresStorage implements Storage {
 
   // Outcomes
 
-  recordPage(page: PageRecord): Promise<RecordedPage> { return this.commits.run((tx) => pages.recordPage(tx, page)); }
+  recordPage(page: PageRecord & FleetLimit): Promise<RecordedPage<QueuedEntry>> { return this.commits.run((tx) => pages.recordPage(tx, page)); }
   endRequest(crawlId: string, key: string, state: 'failed' | 'skipped', e: EndedRequest): Promise<boolean> {
     return this.commits.run((tx) => frontier.endRequest(tx, crawlId, key, state, e));
   }

@@ -8,9 +8,10 @@ import type { AdminErrorGroup } from '../../../shared/admin-protocol.ts';
 import {
   type BanKind, type BanRow, type ReplacedPage, type TrustRow, type TrustedPage, type WorkerTokenRow,
   type ContributorRow, type ContributorTotals, type CrawlRow, type EndedRequest, type ErrorSummaryRow, type NewCrawl,
-  type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RecordedPage, type RequestRow, type RequestState, type SavedSpecRow,
+  type NewRequest, type NewSource, type PageRecord, type QueuedEntry, type RequestRow, type RequestState, type SavedSpecRow,
   type SourceRow, type Storage, type StoredItem, type CommitObserver, type FeedEntry, type OpsStorage,
 } from '../storage.ts';
+import type { FleetLimit, RecordedPage } from '../crawl-sync.ts';
 import type { HubHeartbeat, HubRow } from '../fleet-rows.ts';
 import { SqliteSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
@@ -161,7 +162,7 @@ export class SqliteStorage implements Storage {
 
   // Outcomes
 
-  recordPage(r: PageRecord): Promise<RecordedPage> {
+  recordPage(r: PageRecord & FleetLimit): Promise<RecordedPage<QueuedEntry>> {
     return this.commits.run(() => {
       const changes = this.s.markDone.run(
         r.finalUrl, r.httpStatus, r.contentHash, r.items.length, r.links.length, r.worker, r.leaseId, r.specVersion, r.doneAt,

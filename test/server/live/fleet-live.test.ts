@@ -151,7 +151,7 @@ test('one contributor working on both hubs: its stored totals add up, and each h
   const [onA] = await startWorkers(a.url, 1, { name: 'alice', clientId });
   const [onB] = await startWorkers(b.url, 1, { name: 'alice', clientId });
   try {
-    // Each crawl is created on one hub after both started: each hub works only its own (no crawl sync here).
+    // One crawl created on each hub; the crawl sync lets both hubs work both, and maxPages holds on the database.
     const crawlA = await a.engine.createCrawl(quotesSpec(site.origin, { name: 'on-a', limits: { maxPages: 10 } }));
     const crawlB = await b.engine.createCrawl(quotesSpec(site.origin, { name: 'on-b', limits: { maxPages: 10 } }));
     await Promise.all([waitForCrawlEnd(a, crawlA.id), waitForCrawlEnd(b, crawlB.id)]);
@@ -188,7 +188,6 @@ test('hub B’s admin console follows a crawl worked on hub A: its progress and 
   await admin.connect();
   try {
     const crawl = await a.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: 5 } }));
-    assert.equal(b.engine.crawls.get(crawl.id), undefined, 'hub B does not hold it');
     await waitForCrawlEnd(a, crawl.id);
     await console.until(() => console.crawl(crawl.id)?.status === 'finished');
     assert.equal(console.crawl(crawl.id)?.done, 5);

@@ -519,6 +519,31 @@ export function storageContract(name: string, factory: StorageFactory): void {
     }
   });
 
+  // A crawl across the fleet (server/crawl/sync.ts): its end and maxPages decided on storage.
+
+  test(`${name}: endCrawlIfDrained ends a running crawl only when nothing is queued (leased rows are) and no source is pending, once`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1')], 1));
+      const running = { status: 'running' as const, finishReason: null, startedAt: 1000, finishedAt: null };
+      assert.equal(await storage.endCrawlIfDrained('c', 3000), false, 'not running yet');
+      await storage.setCrawlStatus('c', running);
+      assert.equal(await storage.endCrawlIfDrained('c', 3000), false, 'a URL is queued (or leased)');
+      await storage.recordPage(page('c', 'http://a.example/1'));
+      assert.equal(await storage.endCrawlIfDrained('c', 3000), false, 'a source is pending');
+      await storage.failSource('c', 'http://a.example/sitemap0.xml', { attempts: 1, code: 'X', message: 'x', at: 2500 });
+      await storage.setCrawlStatus('c', { ...running, status: 'paused' });
+      assert.equal(await storage.endCrawlIfDrained('c', 3000), false, 'a paused crawl is not ended');
+      await storage.setCrawlStatus('c', running);
+      assert.equal(await storage.endCrawlIfDrained('c', 3000), true);
+      assert.equal(await storage.endCrawlIfDrained('c', 4000), false, 'once');
+      const row = (await storage.listCrawls()).find((c) => c.id === 'c')!;
+      assert.deepEqual([row.status, row.finishReason, row.finishedAt], ['finished', 'completed', 3000]);
+    } finally {
+      await storage.close();
+    }
+  });
+
   if (!factory.shared) return;
 
   test(`${name}: two hubs on one database: a row one hub read into its window is not read by the other until the first is reclaimed; a result is recorded once`, async () => {
@@ -543,6 +568,26 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.equal((await b.recordPage(page('c', 'http://a.example/1', [req('/5', 1)], 1))).recorded, false);
       assert.equal(await b.countItems('c'), 1);
       assert.equal(await a.heartbeat('a', { heartbeatAt: 31_000, workers: 0, leases: 0, pagesPerSec: 0 }), false, 'a learns it was taken for dead');
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  test(`${name}: two hubs recording at once never go past maxPages: exactly that many pages, and the crawl ends with them`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      const urls = Array.from({ length: 12 }, (_, i) => req(`/${i}`));
+      await a.createCrawl(newCrawl('c', urls));
+      await a.setCrawlStatus('c', { status: 'running', finishReason: null, startedAt: 1000, finishedAt: null });
+      const outcomes = await Promise.all(urls.map((u, i) => (i % 2 ? a : b).recordPage({ ...page('c', u.key, [], 1), maxPages: 7 })));
+      assert.equal(outcomes.filter((o) => o.recorded).length, 7);
+      assert.ok(outcomes.some((o) => o.limitReached), 'the hub whose page reached the limit is told');
+      assert.equal((await a.countByState('c')).done, 7);
+      assert.equal(await b.countItems('c'), 7);
+      const row = (await b.listCrawls())[0]!;
+      assert.deepEqual([row.status, row.finishReason, row.pagesDone], ['finished', 'maxPages', 7]);
     } finally {
       await b.close();
       await a.close();
