@@ -1,12 +1,15 @@
 // A hub in its own process for the benchmarks; prints `READY <url>`.
 // Usage: node bench/hub-process.ts DATA_DIR [OPTIONS_JSON] (more hub options, e.g. validation settings)
+import { enableCompileCache } from '../server/runtime/compile-cache.ts';
 import { sizeHeapForLongRun } from '../server/runtime/heap-sizing.ts';
-import { ADMIN_TOKEN } from './lib.ts';
 
+// As `crowdcrawl hub` does (server/cli/main.ts): modules compiled once, reused by the next start.
+enableCompileCache();
 // As `crowdcrawl hub` does (BENCH_HUB_NODE_ARGS="--max-semi-space-size=N" overrides it).
 sizeHeapForLongRun();
-// Loaded after: its modules' loading is the heap's first burst.
+// Loaded after: its modules' loading is the heap's first burst (and they come from the compile cache).
 const { startHub } = await import('../server/app.ts');
+const { ADMIN_TOKEN } = await import('./lib.ts');
 const extra = process.argv[3] ? (JSON.parse(process.argv[3]) as Record<string, unknown>) : {};
 const hub = await startHub({ port: 0, dataDir: process.argv[2]!, allowHosts: ['127.0.0.1'], adminToken: ADMIN_TOKEN, log: () => {}, ...extra });
 console.log(`READY ${hub.url}`);

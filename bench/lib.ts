@@ -39,18 +39,37 @@ export function processCpuSeconds(pid: number): number {
   return ticks / 100;
 }
 
-export function spawnUntil(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+export interface SpawnOptions {
+  /** Rejects (and kills the child) when the line has not come by then: a bench never waits silently forever. */
+  timeoutMs?: number;
+  /** Every stdout line, before and after the match (e.g. the swarm's `ACK` lines). */
+  onLine?: (line: string) => void;
+}
+
+export function spawnUntil(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}, options: SpawnOptions = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...env },
     });
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`${args.join(' ')} printed no ${pattern} within ${timeoutMs} ms`));
+    }, timeoutMs);
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
+      options.onLine?.(line);
       const match = line.match(pattern);
-      if (match) resolve({ child, match });
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, match });
+      }
     });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(' ')} exited with ${code}`));
+    });
   });
 }
 
@@ -118,19 +137,17 @@ export function spawnNodeWorkers(hubUrl: string, count: number, concurrency: num
   );
 }
 
-/** Resolves once the hub has `count` workers connected. */
-export async function waitForWorkers(hubUrl: string, count: number): Promise<void> {
+/** Resolves once the hub has `count` workers connected; throws, saying how many it has, after `timeoutMs`. */
+export async function waitForWorkers(hubUrl: string, count: number, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { workers } = (await api(hubUrl, '/workers')) as { workers: unknown[] };
     if (workers.length === count) return;
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() > deadline) throw new Error(`expected ${count} workers connected, the hub has ${workers.length}`);
+    await new Promise((r) => setTimeout(r, count > 100 ? 500 : 50));
   }
 }
 
-/**
- * Creates a crawl of `spec` and waits for its end, timing it and reading the
- * hub process's CPU time around it. Throws unless exactly `expectedPages` were done.
- */
 /**
  * Times one crawl on a hub: pages per second and the hub process's CPU (all its
  * threads) per page. A hub runs for days, so it is measured warm: a first crawl
@@ -172,6 +189,12 @@ export async function rawFetchRate(urls: string[], concurrency = 16): Promise<nu
     }),
   );
   return urls.length / ((performance.now() - started) / 1000);
+}
+
+/** A process's resident set size now (VmRSS from /proc), in MB. */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? NaN) / 1024;
 }
 
 /** A process's peak resident set size so far (VmHWM from /proc), in MB. */

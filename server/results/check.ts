@@ -3,7 +3,7 @@
 // canonical, deduplicated and allowed by its follow rules and depth limit.
 import { RESULT_LIMITS } from '../../shared/protocol.ts';
 import { normalizeUrl, urlKey } from '../../shared/url/canonical.ts';
-import { isLinkFollowable } from '../../shared/extract/links.ts';
+import { followCheck } from '../../shared/extract/links.ts';
 import type { ItemData, NewRequest } from '../storage/storage.ts';
 import type { FetchRecord } from '../lease/leases.ts';
 import type { Crawl } from '../crawl/crawl.ts';
@@ -22,6 +22,32 @@ export interface ValidResult {
   items: ItemData[];
   /** Links to queue, checked and canonical, with the dedup key, host and depth worked out once. */
   links: NewRequest[];
+}
+
+/** What a reported link string canonicalizes to: null when it is not a URL we fetch. */
+interface LinkFacts {
+  readonly url: string;
+  readonly key: string;
+  readonly host: string;
+}
+
+/**
+ * Link strings seen lately and their canonical form, dedup key and host: pure
+ * functions of the string, worth about five URL parses a link, and the same
+ * links (navigation, sidebars) come back on page after page. Bounded: emptied
+ * when full, so a crawl of distinct links costs what it did without it.
+ */
+const linkFacts = new Map<string, LinkFacts | null>();
+const LINK_FACTS_KEPT = 4096;
+
+function factsOf(link: string): LinkFacts | null {
+  let facts = linkFacts.get(link);
+  if (facts !== undefined) return facts;
+  const url = normalizeUrl(link);
+  facts = !url || url.length > RESULT_LIMITS.maxUrlLength ? null : { url, key: urlKey(url), host: new URL(url).host };
+  if (linkFacts.size >= LINK_FACTS_KEPT) linkFacts.clear();
+  linkFacts.set(link, facts);
+  return facts;
 }
 
 /** Returns an error message, or the result with disallowed links dropped. */
@@ -44,14 +70,13 @@ export function checkResult(record: ResultTarget, items: ItemData[], links: read
   const depth = record.entry.depth + 1;
   const kept: NewRequest[] = [];
   const seen = new Set<string>();
-  if (maxDepth === undefined || depth <= maxDepth) {
+  if ((maxDepth === undefined || depth <= maxDepth) && links.length > 0) {
+    const followable = followCheck(spec, pageUrl, record.entry.depth);
     for (const link of links) {
-      const url = normalizeUrl(link);
-      if (!url || url.length > RESULT_LIMITS.maxUrlLength) continue;
-      const key = urlKey(url);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (isLinkFollowable(spec, pageUrl, url, record.entry.depth)) kept.push({ url, key, host: new URL(url).host, depth });
+      const facts = factsOf(link);
+      if (!facts || seen.has(facts.key)) continue;
+      seen.add(facts.key);
+      if (followable(facts.url)) kept.push({ url: facts.url, key: facts.key, host: facts.host, depth });
     }
   }
   return { items, links: kept };
@@ -69,5 +94,6 @@ export function linksToQueue(record: ResultTarget, links: readonly NewRequest[])
   const pageUrl = record.fetched?.finalUrl ?? record.entry.url;
   const maxDepth = spec.limits.maxDepth;
   if (maxDepth !== undefined && record.entry.depth + 1 > maxDepth) return [];
-  return links.filter((link) => isLinkFollowable(spec, pageUrl, link.url, record.entry.depth));
+  const followable = followCheck(spec, pageUrl, record.entry.depth);
+  return links.filter((link) => followable(link.url));
 }

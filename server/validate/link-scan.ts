@@ -17,9 +17,26 @@ function variants(part: string): string[] {
   return out;
 }
 
-function occurs(body: string | Buffer, part: string): boolean {
-  for (const v of variants(part)) if (body.includes(v)) return true;
+function occurs(body: string | Buffer, forms: readonly string[]): boolean {
+  for (const v of forms) if (body.includes(v)) return true;
   return false;
+}
+
+/**
+ * Each link's tokens with their variants, for links seen lately: the same
+ * links come back on page after page, and working them out costs a URL parse
+ * and a decode each. Bounded: emptied when full.
+ */
+const formsByLink = new Map<string, readonly (readonly string[])[]>();
+const FORMS_KEPT = 4096;
+
+function formsOf(link: string): readonly (readonly string[])[] {
+  let forms = formsByLink.get(link);
+  if (forms) return forms;
+  forms = linkTokens(link).map(variants);
+  if (formsByLink.size >= FORMS_KEPT) formsByLink.clear();
+  formsByLink.set(link, forms);
+  return forms;
 }
 
 /** What a link must show of itself in the page: its last path segment and its query. */
@@ -46,8 +63,8 @@ export function linksNotInBody(body: Uint8Array | string, links: readonly string
   const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const missing: string[] = [];
   for (const link of links) {
-    for (const token of linkTokens(link)) {
-      if (!occurs(text, token)) {
+    for (const forms of formsOf(link)) {
+      if (!occurs(text, forms)) {
         missing.push(link);
         break;
       }

@@ -3,7 +3,7 @@
 import type { FollowRule, Spec } from '../spec/schema.ts';
 import { matchesAny } from '../spec/patterns.ts';
 import { normalizeUrl, resolveLink, urlKey } from '../url/canonical.ts';
-import { isInScope } from '../url/scope.ts';
+import { isInScope, scopeFrom } from '../url/scope.ts';
 import { parseSelector } from './selector.ts';
 import { selectRelative, type DomAdapter } from './dom.ts';
 import { MAX_LINKS_PER_PAGE } from './limits.ts';
@@ -25,16 +25,17 @@ export function documentBaseHref<N>(dom: DomAdapter<N>): string | null {
 
 /**
  * Whether `url` (absolute, resolved) passes a rule's filters for a page at `depth`:
- * allow (any, when given), deny (none), scope relative to the page, and the
- * rule's and the spec's maxDepth (a link found on a page at depth d has depth d+1).
+ * allow (any, when given), deny (none), scope relative to the page (`inScope`,
+ * made for that page by scopeFrom), and the rule's and the spec's maxDepth (a
+ * link found on a page at depth d has depth d+1).
  */
-function ruleAllows(spec: Spec, rule: FollowRule, pageUrl: string, url: string, depth: number): boolean {
+function ruleAllows(spec: Spec, rule: FollowRule, inScope: (url: string) => boolean, url: string, depth: number): boolean {
   const linkDepth = depth + 1;
   if (rule.maxDepth !== undefined && linkDepth > rule.maxDepth) return false;
   if (spec.limits.maxDepth !== undefined && linkDepth > spec.limits.maxDepth) return false;
   if (rule.allow.length > 0 && !matchesAny(rule.allow, url)) return false;
   if (rule.deny.length > 0 && matchesAny(rule.deny, url)) return false;
-  return isInScope(rule.scope, pageUrl, url);
+  return inScope(url);
 }
 
 /**
@@ -45,8 +46,17 @@ function ruleAllows(spec: Spec, rule: FollowRule, pageUrl: string, url: string, 
  */
 export function isLinkFollowable(spec: Spec, pageUrl: string, linkUrl: string, depth: number): boolean {
   const url = normalizeUrl(linkUrl);
-  if (url === null) return false;
-  return followRulesFor(spec, pageUrl).some((rule) => ruleAllows(spec, rule, pageUrl, url, depth));
+  return url !== null && followCheck(spec, pageUrl, depth)(url);
+}
+
+/**
+ * isLinkFollowable for the links of one page, already normalized (normalizeUrl):
+ * the rules that apply on the page and their scopes are worked out once, not
+ * once per link (the hub checks every link of every result).
+ */
+export function followCheck(spec: Spec, pageUrl: string, depth: number): (normalizedUrl: string) => boolean {
+  const rules = followRulesFor(spec, pageUrl).map((rule) => ({ rule, inScope: scopeFrom(rule.scope, pageUrl) }));
+  return (url) => rules.some(({ rule, inScope }) => ruleAllows(spec, rule, inScope, url, depth));
 }
 
 /**
@@ -110,12 +120,13 @@ export function extractLinks<N>(dom: DomAdapter<N>, spec: Spec, pageUrl: string,
   if (rules.length === 0) return links;
   const seen = new Set<string>();
   for (const rule of rules) {
+    const inScope = scopeFrom(rule.scope, pageUrl);
     for (const href of candidateHrefs(dom, rule)) {
       const url = resolveLink(href, pageUrl, baseHref);
       if (url === null) continue;
       const key = urlKey(url);
       if (seen.has(key)) continue;
-      if (!ruleAllows(spec, rule, pageUrl, url, depth)) continue;
+      if (!ruleAllows(spec, rule, inScope, url, depth)) continue;
       seen.add(key);
       links.push(url);
       if (links.length >= MAX_LINKS_PER_PAGE) return links;

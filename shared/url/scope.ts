@@ -90,21 +90,34 @@ function canonicalDomains(domains: readonly string[]): readonly string[] {
  * scopes that compare against it). Never throws.
  */
 export function isInScope(scope: Scope, fromUrl: string, toUrl: string): boolean {
-  const to = hostOfUrl(toUrl);
-  if (to === null) return false;
-  if (scope === 'any') return true;
+  return scopeFrom(scope, fromUrl)(toUrl);
+}
+
+/**
+ * isInScope for many links of one page: what depends on the page (its host, its
+ * registrable domain) is worked out once, each link costs one parse.
+ */
+export function scopeFrom(scope: Scope, fromUrl: string): (toUrl: string) => boolean {
+  if (scope === 'any') return (toUrl) => hostOfUrl(toUrl) !== null;
   if (scope === 'sameHost' || scope === 'sameDomain') {
     const from = hostOfUrl(fromUrl);
-    if (from === null) return false;
-    if (scope === 'sameHost') return from === to;
+    if (from === null) return () => false;
+    if (scope === 'sameHost') return (toUrl) => hostOfUrl(toUrl) === from;
     const fromDomain = registrableDomain(from);
-    return fromDomain !== null && fromDomain === registrableDomain(to);
+    if (fromDomain === null) return () => false;
+    return (toUrl) => {
+      const to = hostOfUrl(toUrl);
+      return to !== null && (to === from || fromDomain === registrableDomain(to));
+    };
   }
   if (typeof scope === 'object' && scope !== null && Array.isArray(scope.domains)) {
-    const subdomainsAllowed = !isIpAddress(to);
-    return canonicalDomains(scope.domains).some(
-      (domain) => to === domain || (subdomainsAllowed && to.endsWith(`.${domain}`)),
-    );
+    const domains = canonicalDomains(scope.domains);
+    return (toUrl) => {
+      const to = hostOfUrl(toUrl);
+      if (to === null) return false;
+      const subdomainsAllowed = !isIpAddress(to);
+      return domains.some((domain) => to === domain || (subdomainsAllowed && to.endsWith(`.${domain}`)));
+    };
   }
-  return false;
+  return () => false;
 }
