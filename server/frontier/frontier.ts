@@ -176,6 +176,7 @@ export class CrawlFrontier {
       this.queued--;
       this.leasedKeys.add(entry.key);
       if (host.delayMs > 0) host.nextAt = now + host.delayMs;
+      host.leasedAt = now;
       out.push(entry);
       this.schedule(host, now);
     }
@@ -282,6 +283,8 @@ export class CrawlFrontier {
     if (this.closed) return;
     this.queued = Math.max(0, queuedInStorage - this.leasedKeys.size);
     if (this.queued === 0) return;
+    // Held hosts not leased from for a while go back to the fleet (host-owners.ts); the dormant scan finds them again.
+    this.owners.giveUpUnused(this.hosts, this.clock.now(), this.cooldowns);
     for (const host of this.hosts.values()) if (host.readAgain()) this.schedule(host, this.clock.now());
     this.dormant.mark();
     this.onWork();

@@ -11,9 +11,16 @@ import type { Storage } from '../storage/storage.ts';
 import type { HostRelease } from '../storage/fleet-rows.ts';
 import type { Clock } from '../clock.ts';
 import type { HostQueue } from './host-queue.ts';
+import type { Cooldowns } from './cooldowns.ts';
 
 /** How long a host another hub holds waits before this hub asks for it again. */
 export const HOST_ELSEWHERE_RETRY_MS = 2000;
+/**
+ * A held host with work queued here that this hub has not leased from for
+ * max(this, 2 × the host's delay) is given up, so a hub whose workers want
+ * work can take it (this hub's workers are busy elsewhere).
+ */
+export const HOST_UNUSED_GIVE_UP_MS = 2000;
 
 export class HostOwners {
   private readonly storage: Storage;
@@ -66,6 +73,7 @@ export class HostOwners {
         ({ held, notBefore }) => {
           host.loading = false;
           host.owned = held;
+          if (held) host.leasedAt = this.clock.now();
           host.pausedUntil = Math.max(host.pausedUntil, held ? notBefore : this.clock.now() + HOST_ELSEWHERE_RETRY_MS);
           if (!settle(held) && held) this.release(host);
         },
@@ -95,6 +103,29 @@ export class HostOwners {
           });
         }),
     );
+  }
+
+  /**
+   * Gives up the held hosts this hub has work queued for but has not leased
+   * from for a while (a fleet's sync tick): each leaves memory (its politeness
+   * kept in `cooldowns`) and is released like a host that drained; its rows are
+   * found again by the dormant-host scan, if no other hub took it. Hosts in
+   * use are kept: leases in flight, a read or robots.txt under way (held), a
+   * pause (Retry-After), retries waiting for their time. Returns how many.
+   */
+  giveUpUnused(hosts: Map<string, HostQueue>, now: number, cooldowns: Cooldowns): number {
+    if (!this.shared) return 0;
+    let count = 0;
+    for (const host of hosts.values()) {
+      if (!host.owned || host.inFlight > 0 || host.loading || host.held || host.pausedUntil > now || host.delayedCount > 0) continue;
+      if (!host.mayHaveWork() || now - host.leasedAt < Math.max(HOST_UNUSED_GIVE_UP_MS, 2 * host.delayMs)) continue;
+      hosts.delete(host.host);
+      cooldowns.remember(host, now);
+      this.release(host);
+      host.letGo();
+      count++;
+    }
+    return count;
   }
 
   /** Memory is read again (resync): every host is asked for again before its rows are read. */

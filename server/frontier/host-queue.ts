@@ -62,6 +62,8 @@ export class HostQueue {
   delayedCount = 0;
   /** This hub holds the host in the fleet (host-owners.ts); always, on SQLite. Its rows are read only then. */
   owned = false;
+  /** Epoch ms of this hub's last lease of the host, or of when it took the host (fleet only): held unused too long, it is given up (host-owners.ts). */
+  leasedAt = 0;
 
   constructor(host: string, policy: HostPolicy) {
     this.host = host;
@@ -133,6 +135,18 @@ export class HostQueue {
     this.exhausted = false;
     this.loadedSeq = 0;
     return true;
+  }
+
+  /**
+   * The host left memory with entries still in its window (given up to the
+   * fleet): the window is dropped (storage still has the rows) and nothing
+   * more is read, so if it still sits in the ready queue or the waiting heap
+   * it is passed over there.
+   */
+  letGo(): void {
+    this.buffer = [];
+    this.head = 0;
+    this.exhausted = true;
   }
 
   get buffered(): number {
