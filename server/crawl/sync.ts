@@ -77,7 +77,10 @@ export class FleetSync {
         await this.adopt(row);
         continue;
       }
+      const wasActive = crawl.isActive;
       if (crawl.statusWrites === statusWrites.get(crawl.id)) this.crawls.applyStoredStatus(crawl, row);
+      // Ended by another hub: what is left queued is storage's count, not this hub's last view of it.
+      if (wasActive && !crawl.isActive) crawl.frontier.queued = await this.storage.countQueued(crawl.id);
       if (crawl.countVersion === countVersions.get(crawl.id)) crawl.setCounts(row);
       if (row.specVersion > crawl.specVersion && !crawl.respecing) {
         followStoredVersion(this.storage, crawl, (c) => this.crawls.emit('specChanged', c)).then(

@@ -121,6 +121,7 @@ test('a crawl created on hub A, with workers only on hub B, finishes on both wit
       const summary = hub.engine.crawls.get(crawl.id)!.summary();
       assert.deepEqual([summary.status, summary.finishReason], ['finished', 'completed']);
       assert.equal(summary.pagesDone, reference.counts.done, 'the crawl row\'s counters, on both hubs');
+      assert.equal(summary.queued, 0, 'nothing left queued, also on the hub that did not end it');
     }
     assertSameAsOneHub(await outcome(a.storage, crawl.id));
     assertFetchedOnce();
