@@ -16,6 +16,7 @@ import type { HostHold, HostRelease, HubHeartbeat, HubRow, StoredRobots } from '
 import { SqliteSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
+import { KnownKeys } from '../known-keys.ts';
 import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
@@ -36,6 +37,8 @@ export class SqliteStorage implements Storage {
   private readonly s: Statements;
   private readonly commits: GroupCommit;
   private readonly nextSeq = new Map<string, number>();
+  /** Links known to be in the requests table: not inserted again (known-keys.ts). */
+  private readonly known = new KnownKeys();
   private readonly trust: SqliteTrustStore;
   private readonly fleet: SqliteFleetStore;
   private readonly specs: SqliteSpecLibrary;
@@ -47,11 +50,11 @@ export class SqliteStorage implements Storage {
     this.db = db;
     this.s = prepareStatements(db);
     // A rolled-back batch may have taken queue places and item positions it did not store.
-    this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); });
+    this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); this.known.clear(); });
     this.feed = new SqliteItemFeed(db);
     this.trust = new SqliteTrustStore(db, this.commits);
     this.versions = new SqliteSpecVersions(db, this.commits);
-    attachOps(this, db, this.commits, { forgetSeq: (crawlId) => this.nextSeq.delete(crawlId), takeItemId: () => this.feed.take() });
+    attachOps(this, db, this.commits, { forgetSeq: (crawlId) => { this.nextSeq.delete(crawlId); this.known.forget(crawlId); }, takeItemId: () => this.feed.take() });
     this.fleet = new SqliteFleetStore(db, this.commits);
     this.specs = new SqliteSpecLibrary(this.s, this.commits);
     this.crawlSync = new SqliteCrawlSync(db);
@@ -97,6 +100,7 @@ export class SqliteStorage implements Storage {
     const queued: QueuedEntry[] = [];
     for (const r of requests) {
       if (queued.length >= budget) break;
+      if (this.known.has(crawlId, r.key)) continue;
       const seq = this.takeSeq(crawlId);
       if (Number(this.s.insertRequest.run(crawlId, r.key, r.url, r.host, r.depth, seq).changes) === 1) {
         queued.push({ key: r.key, url: r.url, host: r.host, depth: r.depth, seq, attempts: 0, notBefore: 0 });
@@ -104,6 +108,7 @@ export class SqliteStorage implements Storage {
         // Seen before: its seq is given back, so positions stay dense.
         this.nextSeq.set(crawlId, seq);
       }
+      this.known.add(crawlId, r.key);
     }
     return queued;
   }
