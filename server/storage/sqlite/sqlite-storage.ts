@@ -17,6 +17,7 @@ import { SqliteSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
 import { KnownKeys } from '../known-keys.ts';
+import { KeptBodies } from '../kept-bodies.ts';
 import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
@@ -39,6 +40,8 @@ export class SqliteStorage implements Storage {
   private readonly nextSeq = new Map<string, number>();
   /** Links known to be in the requests table: not inserted again (known-keys.ts). */
   private readonly known = new KnownKeys();
+  /** Bodies this store wrote lately: not compressed nor written again (kept-bodies.ts). */
+  private readonly kept = new KeptBodies();
   private readonly trust: SqliteTrustStore;
   private readonly fleet: SqliteFleetStore;
   private readonly specs: SqliteSpecLibrary;
@@ -50,7 +53,7 @@ export class SqliteStorage implements Storage {
     this.db = db;
     this.s = prepareStatements(db);
     // A rolled-back batch may have taken queue places and item positions it did not store.
-    this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); this.known.clear(); });
+    this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); this.known.clear(); this.kept.clear(); });
     this.feed = new SqliteItemFeed(db);
     this.trust = new SqliteTrustStore(db, this.commits);
     this.versions = new SqliteSpecVersions(db, this.commits);
@@ -181,7 +184,8 @@ export class SqliteStorage implements Storage {
       this.bump(r.crawlId, { done: 1, items: r.items.length });
       const checked = r.validation === 'checked' || r.validation === 'hub' ? 1 : 0;
       this.s.bumpValidation.run(checked, 1 - checked, r.rejected, r.extraExtractions, 0, r.crawlId);
-      if (r.body) this.insertBody.run(r.body.contentHash, r.body.data, r.doneAt);
+      const body = r.body && this.kept.toWrite(r.body, r.doneAt);
+      if (body) this.insertBody.run(r.body!.contentHash, body, r.doneAt);
       return { recorded: true, queued };
     });
   }
@@ -346,7 +350,10 @@ export class SqliteStorage implements Storage {
   deleteWorkerToken(id: string): Promise<boolean> { return this.trust.deleteWorkerToken(id); }
   trustedPagesOf(clientId: string): Promise<TrustedPage[]> { return this.trust.trustedPagesOf(clientId); }
   getBody(contentHash: string): Promise<Uint8Array | undefined> { return this.trust.getBody(contentHash); }
-  pruneBodies(before: number): Promise<number> { return this.trust.pruneBodies(before); }
+  pruneBodies(before: number): Promise<number> {
+    this.kept.clear(); // whatever it deletes is not written lately any more
+    return this.trust.pruneBodies(before);
+  }
 
   // The fleet (fleet-store.ts): a SQLite hub is a fleet of one
 

@@ -8,6 +8,7 @@ import { SpecNameTakenError, type FeedEntry, type NewRequest, type Storage } fro
 import type { HubRow } from '../../../server/storage/fleet-rows.ts';
 import type { TrustChange } from '../../../server/storage/storage.ts';
 import { emptyChange } from '../../../server/storage/trust-changes.ts';
+import { BODY_REFRESH_SLACK_MS, bodyPruneCutoff } from '../../../server/storage/kept-bodies.ts';
 
 export interface StorageFactory {
   /** A new, empty store, and a way to open the same data again after close(). */
@@ -312,6 +313,39 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.equal(await again.getBody('body-1'), undefined);
     } finally {
       await again.close();
+    }
+  });
+
+  test(`${name}: a body written lately is not made nor written again, yet kept for its whole retention after the last result; a failed batch's body is written again`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', Array.from({ length: 6 }, (_, i) => req(`/${i}`))));
+      let made = 0;
+      const body = (hash: string, n: number) => ({ contentHash: hash, data: () => { made++; return new Uint8Array([n]); } });
+      const trusted = (i: number, hash: string, n: number, doneAt: number) => ({ ...page('c', `http://a.example/${i}`), contentHash: hash, validation: 'trusted' as const, doneAt, body: body(hash, n) });
+      const retention = 7 * 24 * 3_600_000;
+      await storage.recordPage(trusted(0, 'h', 1, 2000));
+      await storage.recordPage(trusted(1, 'h', 2, 3000));
+      assert.equal(made, 1, 'the second result for the same bytes made no body');
+      assert.deepEqual([...(await storage.getBody('h'))!], [1]);
+      assert.equal(await storage.pruneBodies(bodyPruneCutoff(3000 + retention, retention)), 0, 'kept a retention after the second result');
+      assert.deepEqual([...(await storage.getBody('h'))!], [1]);
+      const later = 3000 + BODY_REFRESH_SLACK_MS + 1;
+      await storage.recordPage(trusted(2, 'h', 3, later));
+      assert.equal(made, 2, 'past the slack, the body is written again (its age with it)');
+      assert.equal(await storage.pruneBodies(bodyPruneCutoff(later + retention - 1, retention)), 0);
+      assert.equal(await storage.pruneBodies(bodyPruneCutoff(later + retention + BODY_REFRESH_SLACK_MS + 1, retention)), 1);
+      assert.equal(await storage.getBody('h'), undefined);
+      // Pruned: whatever this store wrote lately, the next result with those bytes writes them again.
+      await storage.recordPage(trusted(3, 'h', 4, later + 1));
+      assert.deepEqual([...(await storage.getBody('h'))!], [4]);
+      // A batch that fails: its body is not stored, and is written by the next result that has it.
+      const failed = await Promise.allSettled([storage.recordPage(trusted(4, 'g', 5, later + 2)), storage.createCrawl(newCrawl('c', []))]);
+      assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected']);
+      await storage.recordPage(trusted(5, 'g', 6, later + 3));
+      assert.deepEqual([...(await storage.getBody('g'))!], [6]);
+    } finally {
+      await storage.close();
     }
   });
 
