@@ -12,7 +12,6 @@ import express from 'express';
 import { Server } from 'socket.io';
 import { type ClientToServerEvents, type ServerToClientEvents } from '../shared/protocol.ts';
 import { SqliteStorage } from './storage/sqlite/sqlite-storage.ts';
-import { PostgresStorage, redactDatabaseUrl } from './storage/postgres/postgres-storage.ts';
 import type { Storage } from './storage/storage.ts';
 import type { Clock } from './clock.ts';
 import { createLogger, hubLogger } from './log.ts';
@@ -34,7 +33,6 @@ import { attachBoard } from './transport/board-socket.ts';
 import type { Board } from './live/board.ts';
 import { Ops } from './ops/ops.ts';
 import { LocalBus, type FleetBus } from './storage/fleet-bus.ts';
-import { PgBus } from './storage/postgres/pg-bus.ts';
 import { CrawlNotices, type CrawlNotice } from './live/crawl-notices.ts';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -99,6 +97,12 @@ export function hubVersion(): string {
   return version;
 }
 
+/** The PostgreSQL backend's modules, loaded on demand (see startHub). */
+async function loadPostgres() {
+  const [{ PostgresStorage, redactDatabaseUrl }, { PgBus }] = await Promise.all([import('./storage/postgres/postgres-storage.ts'), import('./storage/postgres/pg-bus.ts')]);
+  return { PostgresStorage, redactDatabaseUrl, PgBus };
+}
+
 export function defaultStaticDir(): string {
   return new URL('../client/dist', import.meta.url).pathname;
 }
@@ -106,9 +110,13 @@ export function defaultStaticDir(): string {
 export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; random?: () => number } = {}): Promise<Hub> {
   const options = hubOptionsSchema.parse(input);
   const log = options.log ?? hubLogger(createLogger({ name: 'hub' }));
-  const storage: Storage = options.databaseUrl
-    ? await PostgresStorage.open(options.databaseUrl, {
-        onConnectionError: (error) => log.warn(`database connection lost (${redactDatabaseUrl(options.databaseUrl!)}): ${error.message}`),
+  // The PostgreSQL backend and the pg client (~45 modules) load only for a hub
+  // with a database URL: a SQLite hub never runs them (start-up CPU and memory,
+  // docs/performance.md "Memory"). Tested in test/server/app-lazy.test.ts.
+  const postgres = options.databaseUrl ? await loadPostgres() : undefined;
+  const storage: Storage = postgres
+    ? await postgres.PostgresStorage.open(options.databaseUrl!, {
+        onConnectionError: (error) => log.warn(`database connection lost (${postgres.redactDatabaseUrl(options.databaseUrl!)}): ${error.message}`),
       })
     : SqliteStorage.open(options.dataDir);
   // The admin token is kept in the data dir whichever the database.
@@ -166,8 +174,8 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   fleetSync?.start();
 
   // Live views across hubs (docs/scale-out.md): the board, the console's feed and crawl changes reach every hub.
-  const bus: FleetBus = options.databaseUrl
-    ? new PgBus(options.databaseUrl, hubId, {
+  const bus: FleetBus = postgres
+    ? new postgres.PgBus(options.databaseUrl!, hubId, {
         clock: engine.clock,
         onStatus: (status, error) => {
           if (status === 'lost') log.warn(`fleet bus: the LISTEN connection to the database is lost (${error?.message ?? 'closed'}); reconnecting`);

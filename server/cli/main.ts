@@ -59,14 +59,15 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`crowdcrawl: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
-  // First of all, before anything is started: a hub or worker replaces itself
-  // once with the environment and node flags its memory needs (MALLOC_ARENA_MAX,
-  // --max-semi-space-size; server/runtime/reexec.ts). Same pid, stdio, arguments.
-  if (LONG_RUNNING.has(name)) reexecWithSettings();
   // Before the command's modules load: they come from the cache from the second
-  // start on; and loading them is the first burst a long-running process's heap
-  // should already be sized for (server/runtime/heap-sizing.ts).
+  // start on (and the re-executed process below gets it through the environment).
   enableCompileCache();
+  // Before anything is started: a hub or worker replaces itself once with the
+  // environment and node flags its memory needs (MALLOC_ARENA_MAX,
+  // --max-semi-space-size; server/runtime/reexec.ts). Same pid, stdio, arguments.
+  // Loading the command's modules is then the first burst a long-running
+  // process's heap should already be sized for (server/runtime/heap-sizing.ts).
+  if (LONG_RUNNING.has(name)) reexecWithSettings();
   if (LONG_RUNNING.has(name)) sizeHeapForLongRun();
   const { command } = await load();
   return command.run(rest);
