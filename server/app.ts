@@ -128,6 +128,8 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     log,
     fetcher,
     prefetchPerWorker: options.relay.prefetch ? options.relay.maxConcurrentPerWorker : 0,
+    // Page push (issue 11): prefetched pages go to the workers that take them over their sockets.
+    ...(options.relay.pushBodies ? { pushPages: { maxMessageBytes: options.transport.maxMessageBytes, maxPendingBytesPerWorker: options.relay.maxPushedBytesPerWorker } } : {}),
     robots: options.robots,
     validation: options.validation,
     // A fleet shares a PostgreSQL database: a crawl's end and maxPages are decided on it; SQLite is a fleet of one.

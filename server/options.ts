@@ -89,8 +89,16 @@ export const hubOptionsSchema = z.strictObject({
        * per worker), so the worker's relay request finds it ready or in flight.
        */
       prefetch: z.boolean().default(true),
+      // --- Page push (issue 11, server/engine/page-push.ts) ---
+      /**
+       * Push each prefetched page to a worker that says it takes pushes (its hello's pagePush), over its
+       * socket, instead of it asking GET /relay/:leaseId; needs prefetch. A page larger than transport.maxMessageBytes goes through the relay.
+       */
+      pushBodies: z.boolean().default(true),
+      /** Bytes pushed to one worker for leases it has not answered yet; past it, its pages go through the relay (backpressure). */
+      maxPushedBytesPerWorker: z.number().int().min(0).max(1024 ** 3).default(8 * 1024 * 1024),
     })
-    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64, prefetch: true }),
+    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64, prefetch: true, pushBodies: true, maxPushedBytesPerWorker: 8 * 1024 * 1024 }),
   /** Validation and trust: who is checked, how often, and what a cheater costs (docs/trust.md). */
   validation: z
     .strictObject({

@@ -15,6 +15,7 @@ import type { PageFetcher } from '../relay/fetch-page.ts';
 import type { FailedFetches } from './lease-fetch.ts';
 import { RelayReports } from './relay-reports.ts';
 import { Prefetcher } from './prefetch.ts';
+import type { PagePushOptions } from './page-push.ts';
 import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
 import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
@@ -42,6 +43,8 @@ export interface EngineOptions {
   robots: RobotsOptions & { maxCrawlDelayMs: number };
   /** Relay fetches started per worker as soon as its leases are granted (the relay's maxConcurrentPerWorker); 0: only when the worker asks. */
   prefetchPerWorker?: number;
+  /** Page push (issue 11, page-push.ts): prefetched pages are pushed to workers that take them; needs prefetch. */
+  pushPages?: PagePushOptions;
   /** Validation and trust (docs/trust.md). */
   validation: TrustKeeperOptions & { maxLeasesPerAddress: number };
   clock?: Clock;
@@ -120,7 +123,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       isLive: (record) => this.isLive(record),
       onFetch: (outcome, latencyMs) => this.emit('relayFetch', outcome, latencyMs),
     });
-    this.prefetcher = new Prefetcher(this.relay, options.fetcher, options.prefetchPerWorker ?? 0, (id) => this.leases.get(id));
+    this.prefetcher = new Prefetcher(this.relay, options.fetcher, options.prefetchPerWorker ?? 0, (id) => this.leases.get(id), options.pushPages);
     this.failedFetches = this.prefetcher.failed;
     this.trust = new TrustKeeper(options.validation, {
       storage,
@@ -139,7 +142,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.dispatcher = new Dispatcher(this.workers, this.leases, this.crawls, this.clock, {
       maxLeasesPerAddress: options.validation.maxLeasesPerAddress,
       held: () => this.storageOutage.down,
-      onGranted: (worker, leases) => this.prefetcher.granted(worker.id, leases),
+      onGranted: (worker, leases) => this.prefetcher.granted(worker, leases),
       opinions: {
         get wanted() {
           return validator.wanted;
@@ -242,6 +245,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** A worker's connection closed (or went silent past the heartbeat): its leases go back at once. */
   workerLeft(worker: WorkerSession): void {
     this.workers.remove(worker.id);
+    this.prefetcher.left(worker.id); // page push: nothing waits for a fetch, nothing pushed counts any more
     let released = 0;
     for (const record of [...this.leases.heldBy(worker.id)]) released += this.giveBack(record) ? 1 : 0;
     if (released > 0) this.log.info({ worker: worker.name, released }, 'a worker left; its leases went back to the frontier');
@@ -274,6 +278,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   get leasesInFlight(): number { return this.leases.size; }
+  /** Page push (issue 11): whether this hub pushes leases' pages to workers that ask for it (page-push.ts). */
+  get pagePush(): boolean { return this.prefetcher.pusher !== undefined; }
   get leaseTtlMs(): number { return this.leases.ttlMs; }
 
   /** Finds a lease for a worker's request, or says why it cannot be used. */

@@ -130,6 +130,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       heldLeases = [];
       return { leases };
     };
+    const pagePush = hello.pagePush === true && engine.pagePush;
     const session = engine.joinWorker({
       // Unique on the board by skeleton: a second "alice" is shown as "alice (2)" (server/live/names.ts).
       name: namesFor(engine).claim(hello.clientId, hello.name),
@@ -141,6 +142,8 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       tokenId: hello.token !== undefined ? engine.trust.tokenId(hello.token) : null,
       send: sendLeases,
       revoke: (ids: string[]) => socket.emit('leases:revoked', ids),
+      // Page push (issue 11): a worker that asks for it gets its leases' pages over this socket (server/engine/page-push.ts).
+      pushPages: pagePush ? (pages) => socket.emit('pages', pages) : undefined,
       disconnect: () => socket.disconnect(true),
     });
     socket.data.workerId = session.id;
@@ -151,6 +154,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       leaseTtlMs: engine.leaseTtlMs,
       name: session.name,
       maxMessageBytes: options.maxMessageBytes,
+      ...(pagePush ? { pagePush: true } : {}),
     });
 
     // Every event counts against the socket's and the address's budgets before anything reads it
