@@ -248,6 +248,7 @@ export class WorkerLoop {
   private releaseQueued(): void {
     if (this.queue.length === 0) return;
     const ids = this.queue.splice(0).map((job) => job.lease.id);
+    for (const id of ids) this.inbox.drop(id);
     if (this.socket.connected) this.socket.timeout(ACK_TIMEOUT_MS).emit('release', { leaseIds: ids }, () => undefined);
   }
 
