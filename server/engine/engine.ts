@@ -14,8 +14,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
 import type { FailedFetches } from './lease-fetch.ts';
 import { RelayReports } from './relay-reports.ts';
-import { Prefetcher } from './prefetch.ts';
-import type { PagePushOptions } from './page-push.ts';
+import { Prefetcher, type PagePushOptions } from './prefetch.ts';
 import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
 import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
@@ -43,8 +42,7 @@ export interface EngineOptions {
   robots: RobotsOptions & { maxCrawlDelayMs: number };
   /** Relay fetches started per worker as soon as its leases are granted (the relay's maxConcurrentPerWorker); 0: only when the worker asks. */
   prefetchPerWorker?: number;
-  /** Page push (issue 11, page-push.ts): prefetched pages are pushed to workers that take them; needs prefetch. */
-  pushPages?: PagePushOptions;
+  pushPages?: PagePushOptions; // page push (issue 11, page-push.ts): prefetched pages go to the workers that take them
   /** Validation and trust (docs/trust.md). */
   validation: TrustKeeperOptions & { maxLeasesPerAddress: number };
   clock?: Clock;
@@ -83,8 +81,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly trust: TrustKeeper;
   private sweepTimer: ClockTimer | undefined;
   private readonly prefetcher: Prefetcher;
-  /** Prefetches that failed (and so ended their lease): the worker's relay request is told why. */
-  readonly failedFetches: FailedFetches;
   /** The relay's fetches report here (server/transport/relay-route.ts, prefetch.ts). */
   readonly relay: RelayReports;
   /** Storage out of reach: no leases granted or expired meanwhile (storage-outage.ts; the fleet's heartbeat says when). */
@@ -124,7 +120,6 @@ export class Engine extends EventEmitter<EngineEvents> {
       onFetch: (outcome, latencyMs) => this.emit('relayFetch', outcome, latencyMs),
     });
     this.prefetcher = new Prefetcher(this.relay, options.fetcher, options.prefetchPerWorker ?? 0, (id) => this.leases.get(id), options.pushPages);
-    this.failedFetches = this.prefetcher.failed;
     this.trust = new TrustKeeper(options.validation, {
       storage,
       crawls: this.crawls,
@@ -245,7 +240,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** A worker's connection closed (or went silent past the heartbeat): its leases go back at once. */
   workerLeft(worker: WorkerSession): void {
     this.workers.remove(worker.id);
-    this.prefetcher.left(worker.id); // page push: nothing waits for a fetch, nothing pushed counts any more
     let released = 0;
     for (const record of [...this.leases.heldBy(worker.id)]) released += this.giveBack(record) ? 1 : 0;
     if (released > 0) this.log.info({ worker: worker.name, released }, 'a worker left; its leases went back to the frontier');
@@ -278,8 +272,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   get leasesInFlight(): number { return this.leases.size; }
-  /** Page push (issue 11): whether this hub pushes leases' pages to workers that ask for it (page-push.ts). */
-  get pagePush(): boolean { return this.prefetcher.pusher !== undefined; }
+  get pagePush(): boolean { return this.prefetcher.pusher !== undefined; } // page push (issue 11): pages go to workers that ask (page-push.ts)
+  get failedFetches(): FailedFetches { return this.prefetcher.failed; } // prefetches that failed (their lease ended): the relay request is told why
   get leaseTtlMs(): number { return this.leases.ttlMs; }
 
   /** Finds a lease for a worker's request, or says why it cannot be used. */

@@ -40,7 +40,8 @@ interface WorkerPushes {
 export class PagePusher {
   private readonly options: PagePushOptions;
   private readonly isLive: (record: LeaseRecord) => boolean;
-  private readonly byWorker = new Map<string, WorkerPushes>();
+  /** Per worker session: a worker that left (and its pages) is forgotten with its session. */
+  private readonly byWorker = new WeakMap<WorkerSession, WorkerPushes>();
 
   constructor(options: PagePushOptions, isLive: (record: LeaseRecord) => boolean) {
     this.options = options;
@@ -76,16 +77,16 @@ export class PagePusher {
   }
 
   /** Bytes pushed to a worker whose leases are still open (tests and stats). */
-  pendingBytes(workerId: string): number {
-    const state = this.byWorker.get(workerId);
+  pendingBytes(worker: WorkerSession): number {
+    const state = this.byWorker.get(worker);
     if (!state) return 0;
     this.prune(state);
     return state.pendingBytes;
   }
 
   private stateOf(worker: WorkerSession): WorkerPushes {
-    let state = this.byWorker.get(worker.id);
-    if (!state) this.byWorker.set(worker.id, (state = { worker, pending: new Map(), pendingBytes: 0, batch: [], batchBytes: 0, scheduled: false }));
+    let state = this.byWorker.get(worker);
+    if (!state) this.byWorker.set(worker, (state = { worker, pending: new Map(), pendingBytes: 0, batch: [], batchBytes: 0, scheduled: false }));
     return state;
   }
 
@@ -114,7 +115,7 @@ export class PagePusher {
     state.scheduled = false;
     this.send(state);
     this.prune(state);
-    if (state.pending.size === 0 && this.byWorker.get(state.worker.id) === state) this.byWorker.delete(state.worker.id);
+    if (state.pending.size === 0 && this.byWorker.get(state.worker) === state) this.byWorker.delete(state.worker);
   }
 
   private send(state: WorkerPushes): void {
@@ -132,10 +133,5 @@ export class PagePusher {
       pages.push(entry);
     }
     if (pages.length > 0) state.worker.pushPages?.(pages);
-  }
-
-  /** A worker left: what was pushed to it counts no more (its leases went back). */
-  left(workerId: string): void {
-    this.byWorker.delete(workerId);
   }
 }

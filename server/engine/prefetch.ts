@@ -14,6 +14,8 @@ import type { LeaseRecord } from '../lease/leases.ts';
 import type { WorkerSession } from '../lease/workers.ts';
 import { PagePusher, type PagePushOptions } from './page-push.ts';
 
+export type { PagePushOptions } from './page-push.ts';
+
 export class Prefetcher {
   /** Prefetches that failed (and so ended their lease): the worker's relay request is told why. */
   readonly failed = new FailedFetches();
@@ -21,7 +23,10 @@ export class Prefetcher {
   readonly pusher: PagePusher | undefined;
   /** Prefetches in flight, per worker. */
   private readonly inFlight = new Map<string, number>();
-  /** Leases waiting for one of their worker's fetches to end (it had perWorker in flight). */
+  /**
+   * Leases waiting for one of their worker's fetches to end (it had perWorker in flight). Each fetch that ends
+   * starts the next that still stands, so a worker that left leaves nothing here for long.
+   */
   private readonly waiting = new Map<string, { worker: WorkerSession; record: LeaseRecord }[]>();
   private readonly sink: LeaseFetchSink;
   private readonly fetcher: PageFetcher | undefined;
@@ -59,12 +64,6 @@ export class Prefetcher {
         queue.push({ worker, record });
       }
     }
-  }
-
-  /** A worker left: its leases went back, and what waited for a fetch with them. */
-  left(workerId: string): void {
-    this.waiting.delete(workerId);
-    this.pusher?.left(workerId);
   }
 
   private start(worker: WorkerSession, record: LeaseRecord): void {

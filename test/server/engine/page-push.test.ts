@@ -40,10 +40,10 @@ test('pages ready in one turn go in one message; a lease that ended before it we
   assert.deepEqual(messages.map((m) => m.map((p) => p.leaseId)), [['a', 'c']]);
   assert.ok(a.fetched && c.fetched, 'pushed: served');
   assert.equal(b.fetched, undefined, 'not pushed: not served');
-  assert.equal(pusher.pendingBytes('w1') > 0, true);
+  assert.equal(pusher.pendingBytes(worker) > 0, true);
   live.delete(a);
   live.delete(c);
-  assert.equal(pusher.pendingBytes('w1'), 0, 'answered leases count no more');
+  assert.equal(pusher.pendingBytes(worker), 0, 'answered leases count no more');
 });
 
 test('a message stays within maxMessageBytes: pages that would overflow it go in the next one', async () => {
