@@ -2,9 +2,13 @@
 // Usage: node bench/hub-process.ts DATA_DIR [OPTIONS_JSON] (more hub options, e.g. validation settings)
 import { enableCompileCache } from '../server/runtime/compile-cache.ts';
 import { sizeHeapForLongRun } from '../server/runtime/heap-sizing.ts';
+import { reexecWithSettings } from '../server/runtime/reexec.ts';
 
 // As `crowdcrawl hub` does (server/cli/main.ts): modules compiled once, reused by the next start.
 enableCompileCache();
+// As `crowdcrawl hub` does: replaces itself once with MALLOC_ARENA_MAX and
+// --max-semi-space-size (server/runtime/reexec.ts; CROWDCRAWL_NO_REEXEC=1 skips it).
+reexecWithSettings();
 // As `crowdcrawl hub` does (BENCH_HUB_NODE_ARGS="--max-semi-space-size=N" overrides it).
 sizeHeapForLongRun();
 // Loaded after: its modules' loading is the heap's first burst (and they come from the compile cache).
