@@ -208,11 +208,13 @@ export const hubOptionsSchema = z.strictObject({
   board: z
     .strictObject({
       intervalMs: z.number().int().min(100).max(60_000).default(1000),
+      /** A page's crawl progress is broadcast within this long, at most once per this long (crawls and totals only); 0: with the rounds only. */
+      promptMs: z.number().int().min(0).max(60_000).default(250),
       maxRows: z.number().int().min(1).max(10_000).default(100),
       /** Live views across hubs (docs/scale-out.md): another hub not heard of for this long is dropped from the board and the console's feed. */
       staleHubAfterMs: z.number().int().min(1000).max(600_000).default(10_000),
     })
-    .default({ intervalMs: 1000, maxRows: 100, staleHubAfterMs: 10_000 }),
+    .default({ intervalMs: 1000, promptMs: 250, maxRows: 100, staleHubAfterMs: 10_000 }),
   /**
    * Where the hub logs (server/log.ts): a Logger such as createLogger()'s, or
    * silentLogger in tests. A `(line) => void` function is still accepted for
