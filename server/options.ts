@@ -199,9 +199,17 @@ export const hubOptionsSchema = z.strictObject({
       schedulerPollMs: 60_000,
       webhooks: { timeoutMs: 10_000, maxAttempts: 8, baseDelayMs: 10_000, maxDelayMs: 3_600_000, claimMs: 60_000, pollMs: 5000, batch: 8 },
     }),
-  /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
-  pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
+  /**
+   * Heartbeats (server/transport/liveness.ts): socket.io pings every socket
+   * every pingIntervalMs; a worker holding leases the hub has heard nothing
+   * from for silentWorkerProbeMs is pinged at once. No answer within
+   * pingTimeoutMs: disconnected, its leases go back. So a silent worker
+   * holding leases is noticed within silentWorkerProbeMs + pingTimeoutMs (and
+   * up to a second), an idle one within pingIntervalMs + pingTimeoutMs.
+   */
+  pingIntervalMs: z.number().int().min(100).max(120_000).default(25_000),
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  silentWorkerProbeMs: z.number().int().min(100).max(120_000).default(5000),
   /** Serve the built contributor page and admin console from this folder (default: client/dist). */
   staticDir: z.string().optional(),
   /** The live board: time between broadcasts and rows broadcast (server/hub/board.ts). */
