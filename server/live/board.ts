@@ -6,10 +6,11 @@
 // reconnects add up to one row, and so do the tabs of one `crowdcrawl workers`
 // process. The same browser under another nickname is another row. Rows carry a
 // public id (a hash); the clientId, which bans stick to, is never shown.
-//
 // Work per page is O(1) (counters and a per-second rate ring); once a tick
 // (about a second) the board diffs what it would show against what it last
-// broadcast and sends only the difference. Only the top `maxRows` rows are
+// broadcast and sends only the difference; a page's crawl progress and the
+// totals go out sooner, within `promptMs` (a light delta: O(crawls), at most
+// once per promptMs, so what it costs is bounded). Only the top `maxRows` rows are
 // broadcast (by all-time validated pages), and a subscriber's own row
 // goes to that subscriber alone, so a thousand contributors cost each page a
 // few kilobytes a second at most. All-time totals are added to storage every
@@ -19,7 +20,6 @@
 // asynchronously: a contributor who joins counts at once from zero, and its
 // stored totals are added once read. With other hubs on the database the board
 // merges theirs (board-fleet.ts): it shows everyone contributing to the fleet.
-//
 // Listed are rows with a validated page (the engine's `page` event: recorded
 // results only, never one waiting for its check) or holding leases now; idle
 // sockets count in the totals only, so a crowd of them pushes no one off.
