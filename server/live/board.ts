@@ -101,6 +101,8 @@ export class Board {
   /** The round's writes and reads (save, evict, reload the top rows), while they run: never two at once. */
   private persisting: Promise<void> | undefined;
   private lastTickAt = 0;
+  /** Contributors with a session here, counted as they come and go (the totals are sent up to 5 times a second). */
+  private online = 0;
   private readonly ticker: Ticker<BoardListener>;
   private readonly detach: () => void;
 
@@ -271,6 +273,7 @@ export class Board {
       this.contributors.set(id, c);
       this.fold(c);
     }
+    if (c.sessions.size === 0) this.online++;
     c.sessions.add(worker.id);
     c.row.kind = worker.kind;
     c.row.lastSeenAt = now;
@@ -308,6 +311,7 @@ export class Board {
     if (!c) return;
     this.bySession.delete(worker.id);
     c.sessions.delete(worker.id);
+    if (c.sessions.size === 0) this.online--;
     c.row.lastSeenAt = this.now();
     if (c.row.pages > 0 || !c.folded) this.unsaved.add(c);
     // With fewer online, offline contributors that were evicted may belong on the board again.
@@ -402,8 +406,6 @@ export class Board {
   }
 
   private totals(now: number): BoardTotals {
-    let contributorsOnline = 0;
-    for (const c of this.contributors.values()) if (c.sessions.size > 0) contributorsOnline++;
-    return boardTotals(this.core.workers.all(), contributorsOnline, this.allTime, this.hubRate, now);
+    return boardTotals(this.core.workers.all(), this.online, this.allTime, this.hubRate, now);
   }
 }

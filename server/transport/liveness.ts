@@ -36,6 +36,8 @@ export class Liveness {
   private readonly clock: Clock;
   private readonly options: LivenessOptions;
   private readonly watched = new Map<string, Watched>();
+  /** Workers sent leases since they last held none (or with a probe out): the only ones a sweep looks at. */
+  private readonly holders = new Set<Watched>();
   private readonly timer: ClockTimer;
 
   constructor(clock: Clock, options: LivenessOptions) {
@@ -55,18 +57,31 @@ export class Liveness {
       entry.lastHeardAt = this.clock.now();
       entry.probedAt = 0;
     });
-    socket.once('disconnect', () => this.watched.delete(id));
+    socket.once('disconnect', () => {
+      this.watched.delete(id);
+      this.holders.delete(entry);
+    });
+  }
+
+  /** The worker was just sent leases. */
+  granted(id: string): void {
+    const entry = this.watched.get(id);
+    if (entry) this.holders.add(entry);
   }
 
   private sweep(): void {
     const now = this.clock.now();
     const { silentWorkerProbeMs, pingTimeoutMs } = this.options;
-    for (const entry of this.watched.values()) {
+    for (const entry of this.holders) {
       if (entry.probedAt > 0) {
         if (now - entry.probedAt >= pingTimeoutMs) entry.socket.disconnect(true);
         continue;
       }
-      if (now - entry.lastHeardAt < silentWorkerProbeMs || entry.holding() === 0) continue;
+      if (entry.holding() === 0) {
+        this.holders.delete(entry);
+        continue;
+      }
+      if (now - entry.lastHeardAt < silentWorkerProbeMs) continue;
       entry.probedAt = now;
       (entry.socket.conn as unknown as { sendPacket(type: 'ping'): void }).sendPacket('ping');
     }
@@ -75,5 +90,6 @@ export class Liveness {
   close(): void {
     this.clock.clearInterval(this.timer);
     this.watched.clear();
+    this.holders.clear();
   }
 }

@@ -118,6 +118,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       socket.emit('leases', leases);
     };
     const sendLeases = (leases: Lease[]) => {
+      liveness.granted(session.id);
       if (resultsInFlight === 0) {
         socket.emit('leases', leases);
         return;
