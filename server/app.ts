@@ -245,11 +245,12 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     serveClient: false,
     connectionStateRecovery: undefined,
   });
-  attachWorkerSockets(io, engine, {
+  const workerSockets = attachWorkerSockets(io, engine, {
     maxMessageBytes: options.transport.maxMessageBytes,
     maxSocketsPerAddress: options.transport.maxSocketsPerAddress,
     allowedOrigins: options.allowedOrigins,
     limiter,
+    liveness: { silentWorkerProbeMs: options.silentWorkerProbeMs, pingTimeoutMs: options.pingTimeoutMs },
   });
   // A fleet of one (SQLite) has no one to merge with: its views skip the fleet's work.
   const viewsBus = options.databaseUrl ? bus : undefined;
@@ -295,6 +296,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
       await fleet.leave();
       await board.close();
       adminLive.close();
+      workerSockets.close();
       crawlNotices.close();
       await bus.close();
       adminSessions.close();
