@@ -23,7 +23,8 @@ export function category(node: ProfileNode): string {
   if (fn === '(idle)') return 'idle';
   if (fn === 'parseFromString') return 'DOMParser (native)';
   if (/socket\.io|engine\.io|index-.*\.js/.test(url) && /emit|decode|encode|onPacket|onData|parse/.test(fn)) return 'socket.io';
-  if (/dom-parser|extract|engine-/.test(url)) return 'extraction (script)';
+  // whatwg-url-*.js: the chunk Vite splits off for what extraction shares with the other pages (css-what, parseUrl).
+  if (/dom-parser|extract|engine-|whatwg-url/.test(url)) return 'extraction (script)';
   if (url === '') return `native: ${fn || '(anonymous)'}`;
   return 'page scripts (other)';
 }
