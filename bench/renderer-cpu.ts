@@ -20,7 +20,8 @@ function ticks(path: string): number {
 
 /**
  * Milliseconds of CPU the main threads of every Chromium renderer under this
- * process have used so far (a renderer's main thread has the process's id).
+ * process have used so far (a renderer's main thread has the process's id;
+ * the zygote's own, counted with them, stays idle).
  * NaN where /proc is not there.
  */
 export function rendererMainThreadCpuMs(root = process.pid): number {
@@ -37,7 +38,8 @@ export function rendererMainThreadCpuMs(root = process.pid): number {
   for (const pid of pids) {
     if (!under(pid)) continue;
     try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
+      // A renderer forked from the zygote may keep the zygote's command line.
+      if (!/--type=(renderer|zygote)/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) continue;
       total += ticks(`/proc/${pid}/task/${pid}/stat`);
     } catch {
       // The process ended meanwhile.

@@ -6,6 +6,8 @@
 // PROFILE_MODE=trace records a Chromium trace of the renderers' main threads
 // instead and prints self time per trace event (what '(program)' is made of);
 // PROFILE_TRACE_FILE=path keeps the trace (chrome://tracing, Perfetto).
+// PROFILE_MODE=none runs the crawl without either, for /proc figures
+// (python3 threads.py beside it) that no profiler inflates.
 // PROFILE_PAGE=contributor profiles the contributor page's headless mode instead (the page edge tabs opened before edge.html).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +23,7 @@ import { docsCrawlSpec, api, root, spawnUntil, stop, waitForEnd, waitForWorkers 
 
 const PAGES = Number(process.argv[2] ?? 1000);
 /** 'cpu' (default): the DevTools CPU profiler in each tab; 'trace': a Chromium trace of the renderers' main threads instead. */
-const MODE = process.env.PROFILE_MODE === 'trace' ? 'trace' : 'cpu';
+const MODE = process.env.PROFILE_MODE === 'trace' ? 'trace' : process.env.PROFILE_MODE === 'none' ? 'none' : 'cpu';
 const TRACE_CATEGORIES = ['toplevel', 'devtools.timeline', 'blink', 'v8', 'loading', 'disabled-by-default-devtools.timeline'];
 
 if (!(await ensureClientBuilt())) throw new Error('the client pages are not built');
@@ -52,7 +54,7 @@ try {
   await waitForWorkers(hubUrl, 2);
   // One trace covers the whole browser (every renderer); it is read per thread.
   if (MODE === 'trace') await browser.startTracing(pages[0]!.page, { categories: TRACE_CATEGORIES });
-  else for (const { cdp } of pages) await cdp.send('Profiler.start');
+  else if (MODE === 'cpu') for (const { cdp } of pages) await cdp.send('Profiler.start');
   const started = performance.now();
   const created = await api(hubUrl, '/crawls', docsCrawlSpec(server.url('/')));
   const detail = await waitForEnd(hubUrl, created.id as string);
@@ -66,7 +68,7 @@ try {
     const top = Number(process.env.PROFILE_TOP ?? 30);
     console.log(formatTrace(summarizeTrace(trace), done, top).join('\n'));
     console.log(formatTrace(summarizeTrace(trace, 'ThreadPoolForegroundWorker'), done, 10).join('\n').replace('renderer main thread', 'thread pool (every process)'));
-  } else {
+  } else if (MODE === 'cpu') {
     const summary = emptySummary();
     for (const { cdp } of pages) summarizeProfile(((await cdp.send('Profiler.stop')) as unknown as { profile: Profile }).profile, summary);
     console.log(formatSummary(summary, done, { top: 20 }).join('\n'));
