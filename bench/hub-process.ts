@@ -14,7 +14,8 @@ sizeHeapForLongRun();
 // Loaded after: its modules' loading is the heap's first burst (and they come from the compile cache).
 const { startHub } = await import('../server/app.ts');
 const { ADMIN_TOKEN } = await import('./lib.ts');
-const extra = process.argv[3] ? (JSON.parse(process.argv[3]) as Record<string, unknown>) : {};
+// BENCH_HUB_OPTIONS: hub options for every bench's hub (e.g. '{"relay":{"pushBodies":false}}' for a same-session before/after).
+const extra = { ...(process.env.BENCH_HUB_OPTIONS ? (JSON.parse(process.env.BENCH_HUB_OPTIONS) as Record<string, unknown>) : {}), ...(process.argv[3] ? (JSON.parse(process.argv[3]) as Record<string, unknown>) : {}) };
 const hub = await startHub({ port: 0, dataDir: process.argv[2]!, allowHosts: ['127.0.0.1'], adminToken: ADMIN_TOKEN, log: () => {}, ...extra });
 console.log(`READY ${hub.url}`);
 process.on('SIGTERM', () => void hub.close().then(() => process.exit(0)));

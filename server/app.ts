@@ -143,6 +143,8 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     log,
     fetcher,
     prefetchPerWorker: options.relay.prefetch ? options.relay.maxConcurrentPerWorker : 0,
+    // Page push (issue 11): prefetched pages go to the workers that take them over their sockets.
+    ...(options.relay.pushBodies ? { pushPages: { maxMessageBytes: options.transport.maxMessageBytes, maxPendingBytesPerWorker: options.relay.maxPushedBytesPerWorker } } : {}),
     robots: options.robots,
     validation: options.validation,
     // A fleet shares a PostgreSQL database: a crawl's end and maxPages are decided on it; SQLite is a fleet of one.
@@ -243,11 +245,12 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     serveClient: false,
     connectionStateRecovery: undefined,
   });
-  attachWorkerSockets(io, engine, {
+  const workerSockets = attachWorkerSockets(io, engine, {
     maxMessageBytes: options.transport.maxMessageBytes,
     maxSocketsPerAddress: options.transport.maxSocketsPerAddress,
     allowedOrigins: options.allowedOrigins,
     limiter,
+    liveness: { silentWorkerProbeMs: options.silentWorkerProbeMs, pingTimeoutMs: options.pingTimeoutMs },
   });
   // A fleet of one (SQLite) has no one to merge with: its views skip the fleet's work.
   const viewsBus = options.databaseUrl ? bus : undefined;
@@ -293,6 +296,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
       await fleet.leave();
       await board.close();
       adminLive.close();
+      workerSockets.close();
       crawlNotices.close();
       await bus.close();
       adminSessions.close();

@@ -24,6 +24,7 @@ import { resultDigest } from '../validate/digest.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { Bans } from './bans.ts';
+import { bodyPruneCutoff } from '../storage/kept-bodies.ts';
 
 /**
  * Bodies kept for re-checks: zstd at level 1, its tables sized to the page.
@@ -239,7 +240,7 @@ export class TrustKeeper {
       const now = this.deps.clock.now();
       if (now - this.lastPruneAt >= 3_600_000) {
         this.lastPruneAt = now;
-        await this.deps.storage.pruneBodies(now - this.options.bodyRetentionMs);
+        await this.deps.storage.pruneBodies(bodyPruneCutoff(now, this.options.bodyRetentionMs));
       }
     } catch (error) {
       this.deps.log.error({ err: error }, 'storing trust records failed');
@@ -285,7 +286,8 @@ export class TrustKeeper {
     const served = record.served!;
     // Kept to re-check it if its contributor is caught; with no retention (bodyRetentionMs 0) its page is crawled again instead.
     const keep = !contributor.operatorTrusted && this.options.bodyRetentionMs > 0;
-    const body = keep ? { contentHash: served.fetched.contentHash, data: compress(served.payload) } : undefined;
+    // Compressed only if storage writes it: not when it wrote the same body lately (server/storage/kept-bodies.ts).
+    const body = keep ? { contentHash: served.fetched.contentHash, data: () => compress(served.payload) } : undefined;
     const believed: Believed = {
       clientId: contributor.clientId,
       validation: contributor.operatorTrusted ? 'operator' : 'trusted',

@@ -3,6 +3,7 @@
 // again later with backoff, or recorded as failed), or skipped. Storage writes;
 // this step decides what to write and, once it is committed, moves the
 // frontier and the crawl's counters.
+import type { KeptBody } from '../storage/kept-bodies.ts';
 import type { ProtocolError } from '../../shared/protocol.ts';
 import { ErrorCode, type SkipCode } from '../../shared/errors.ts';
 import type { EndedRequest, QueuedEntry, Storage, Validation } from '../storage/storage.ts';
@@ -29,7 +30,7 @@ export interface Believed {
   rejected: number;
   extraExtractions: number;
   /** The served body, compressed, when the result is accepted on trust (for re-checks). */
-  body?: { contentHash: string; data: Uint8Array };
+  body?: KeptBody;
 }
 
 export interface ResultEvents {

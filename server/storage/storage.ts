@@ -6,6 +6,7 @@
 // promise, so a backend over the network (PostgreSQL) fits the same steps; the
 // embedded SQLite backend (sqlite/) answers at once and commits the writes of
 // one turn of the event loop together.
+import type { KeptBody } from './kept-bodies.ts';
 import type { AdminErrorGroup } from '../../shared/admin-protocol.ts';
 import type { CrawlErrorGroup, CrawlStatus, CrawlSummary } from '../../shared/admin-api.ts';
 import { ErrorCode } from '../../shared/errors.ts';
@@ -146,8 +147,11 @@ export interface PageRecord {
   /** Results refused and extractions spent on this page's check, added to the crawl's figures with it. */
   rejected: number;
   extraExtractions: number;
-  /** The served body, compressed, kept for re-checks of a result accepted on trust. */
-  body?: { contentHash: string; data: Uint8Array };
+  /**
+   * The served body, compressed, kept for re-checks of a result accepted on trust; its bytes may be made
+   * only when written (not when this store wrote the same body lately: kept-bodies.ts).
+   */
+  body?: KeptBody;
 }
 
 export interface EndedRequest {

@@ -77,7 +77,9 @@ const S = {
 const count = async (db: Queryable, s: (typeof S)[keyof typeof S], values: unknown[]) => Number((await run<{ n: string }>(db, s, values)).rows[0]!.n);
 
 /** Inside a batch: queues the URLs the crawl has not seen, up to `budget`, in the order given. */
-export async function insertRequests(tx: Tx, crawlId: string, requests: readonly NewRequest[], budget = Number.MAX_SAFE_INTEGER): Promise<QueuedEntry[]> {
+export async function insertRequests(tx: Tx, crawlId: string, given: readonly NewRequest[], budget = Number.MAX_SAFE_INTEGER): Promise<QueuedEntry[]> {
+  // Links known to be in the table already are not sent (known-keys.ts); the statement skips them anyway.
+  const requests = given.filter((q) => !tx.known.has(crawlId, q.key));
   if (requests.length === 0 || budget <= 0) return [];
   const base = await tx.nextSeq(crawlId);
   const r = await tx.run<QueuedDbRow>(S.insertRequests, [
@@ -85,6 +87,9 @@ export async function insertRequests(tx: Tx, crawlId: string, requests: readonly
   ]);
   const out = r.rows.map(queued).sort((a, b) => a.seq - b.seq);
   tx.usedSeq(crawlId, base + out.length);
+  // Under the budget, every key given is in the table now: inserted here, or there before (by any hub).
+  if (out.length < budget) for (const q of requests) tx.known.add(crawlId, q.key);
+  else for (const q of out) tx.known.add(crawlId, q.key);
   return out;
 }
 

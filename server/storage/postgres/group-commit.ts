@@ -11,6 +11,8 @@
 // statements more than one result does, which is what keeps the hub's CPU per
 // page near SQLite's.
 import type pg from 'pg';
+import { KnownKeys } from '../known-keys.ts';
+import { KeptBodies } from '../kept-bodies.ts';
 
 /** A statement prepared once per connection, by name (pg keeps the plan). */
 export interface Statement {
@@ -73,6 +75,10 @@ export interface ItemRow {
 /** The open transaction a batch's writes run in. */
 export class Tx {
   readonly client: pg.ClientBase;
+  /** Links known to be in the requests table (known-keys.ts): the batch's commit forgets them all if it fails. */
+  readonly known: KnownKeys;
+  /** Bodies written lately (kept-bodies.ts), forgotten with `known` if the batch fails. */
+  readonly kept: KeptBodies;
   /** The next queue position per crawl, read under the crawl row's lock (held to COMMIT). */
   private readonly seqs = new Map<string, number>();
   private readonly counters = new Map<string, CrawlCounters>();
@@ -82,8 +88,10 @@ export class Tx {
   /** pages_done per crawl as committed, read with next_seq under the crawl row's lock (maxPages across a fleet). */
   private readonly pagesDoneAtLock = new Map<string, number>();
 
-  constructor(client: pg.ClientBase) {
+  constructor(client: pg.ClientBase, known: KnownKeys, kept: KeptBodies) {
     this.client = client;
+    this.known = known;
+    this.kept = kept;
   }
 
   run<R extends pg.QueryResultRow = Record<string, unknown>>(s: Statement, values: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -187,6 +195,9 @@ export class PgGroupCommit {
   private batch: Op[] = [];
   private scheduled = false;
   private running: Promise<void> | undefined;
+  /** Links known to be in the requests table, learned by committed batches (known-keys.ts). */
+  readonly known = new KnownKeys();
+  readonly kept = new KeptBodies();
   /** Told each commit's duration and size (Storage.observeCommits). */
   observer: ((seconds: number, writes: number) => void) | undefined;
 
@@ -237,12 +248,15 @@ export class PgGroupCommit {
       try {
         results = [];
         await client.query('BEGIN');
-        const tx = new Tx(client);
+        const tx = new Tx(client, this.known, this.kept);
         for (const op of batch) results.push(await op.write(tx));
         await tx.finish();
         await client.query('COMMIT');
         break;
       } catch (error) {
+        // What the failed attempt inserted is not in the table.
+        this.known.clear();
+        this.kept.clear();
         await client.query('ROLLBACK').catch((e: Error) => {
           broken = e; // the connection is gone: the pool gets a new one
         });

@@ -213,6 +213,7 @@ export class PgOpsStore implements OpsStorage<StoredItem> {
     return this.commits.run(async (tx) => {
       await tx.flushItems();
       for (const s of S.deleteCrawl) await tx.run(s, [crawlId]);
+      tx.known.forget(crawlId);
       return (await tx.run(S.deleteCrawlRow, [crawlId])).rowCount === 1;
     });
   }

@@ -107,7 +107,8 @@ export async function recordPage(tx: Tx, r: PageRecord & FleetLimit): Promise<Re
   const q = await insertRequests(tx, r.crawlId, r.links);
   const checked = r.validation === 'checked' || r.validation === 'hub' ? 1 : 0;
   tx.bump(r.crawlId, { done: 1, items: r.items.length, checked, trusted: 1 - checked, rejected: r.rejected, extra: r.extraExtractions });
-  if (r.body) await tx.run(S.insertBody, [r.body.contentHash, r.body.data, r.doneAt]);
+  const body = r.body && tx.kept.toWrite(r.body, r.doneAt);
+  if (body) await tx.run(S.insertBody, [r.body!.contentHash, body, r.doneAt]);
   if (r.maxPages !== undefined && (await tx.pagesDone(r.crawlId)) >= r.maxPages) {
     await tx.run(S.endAtLimit, [r.crawlId, r.doneAt]);
     return { recorded: true, queued: q, limitReached: true };

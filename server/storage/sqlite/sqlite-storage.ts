@@ -16,6 +16,8 @@ import type { HostHold, HostRelease, HubHeartbeat, HubRow, StoredRobots } from '
 import { SqliteSpecVersions } from './spec-versions.ts';
 import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
+import { KnownKeys } from '../known-keys.ts';
+import { KeptBodies } from '../kept-bodies.ts';
 import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
@@ -36,6 +38,10 @@ export class SqliteStorage implements Storage {
   private readonly s: Statements;
   private readonly commits: GroupCommit;
   private readonly nextSeq = new Map<string, number>();
+  /** Links known to be in the requests table: not inserted again (known-keys.ts). */
+  private readonly known = new KnownKeys();
+  /** Bodies this store wrote lately: not compressed nor written again (kept-bodies.ts). */
+  private readonly kept = new KeptBodies();
   private readonly trust: SqliteTrustStore;
   private readonly fleet: SqliteFleetStore;
   private readonly specs: SqliteSpecLibrary;
@@ -47,11 +53,11 @@ export class SqliteStorage implements Storage {
     this.db = db;
     this.s = prepareStatements(db);
     // A rolled-back batch may have taken queue places and item positions it did not store.
-    this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); });
+    this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); this.known.clear(); this.kept.clear(); });
     this.feed = new SqliteItemFeed(db);
     this.trust = new SqliteTrustStore(db, this.commits);
     this.versions = new SqliteSpecVersions(db, this.commits);
-    attachOps(this, db, this.commits, { forgetSeq: (crawlId) => this.nextSeq.delete(crawlId), takeItemId: () => this.feed.take() });
+    attachOps(this, db, this.commits, { forgetSeq: (crawlId) => { this.nextSeq.delete(crawlId); this.known.forget(crawlId); }, takeItemId: () => this.feed.take() });
     this.fleet = new SqliteFleetStore(db, this.commits);
     this.specs = new SqliteSpecLibrary(this.s, this.commits);
     this.crawlSync = new SqliteCrawlSync(db);
@@ -97,6 +103,7 @@ export class SqliteStorage implements Storage {
     const queued: QueuedEntry[] = [];
     for (const r of requests) {
       if (queued.length >= budget) break;
+      if (this.known.has(crawlId, r.key)) continue;
       const seq = this.takeSeq(crawlId);
       if (Number(this.s.insertRequest.run(crawlId, r.key, r.url, r.host, r.depth, seq).changes) === 1) {
         queued.push({ key: r.key, url: r.url, host: r.host, depth: r.depth, seq, attempts: 0, notBefore: 0 });
@@ -104,6 +111,7 @@ export class SqliteStorage implements Storage {
         // Seen before: its seq is given back, so positions stay dense.
         this.nextSeq.set(crawlId, seq);
       }
+      this.known.add(crawlId, r.key);
     }
     return queued;
   }
@@ -176,7 +184,8 @@ export class SqliteStorage implements Storage {
       this.bump(r.crawlId, { done: 1, items: r.items.length });
       const checked = r.validation === 'checked' || r.validation === 'hub' ? 1 : 0;
       this.s.bumpValidation.run(checked, 1 - checked, r.rejected, r.extraExtractions, 0, r.crawlId);
-      if (r.body) this.insertBody.run(r.body.contentHash, r.body.data, r.doneAt);
+      const body = r.body && this.kept.toWrite(r.body, r.doneAt);
+      if (body) this.insertBody.run(r.body!.contentHash, body, r.doneAt);
       return { recorded: true, queued };
     });
   }
@@ -341,7 +350,10 @@ export class SqliteStorage implements Storage {
   deleteWorkerToken(id: string): Promise<boolean> { return this.trust.deleteWorkerToken(id); }
   trustedPagesOf(clientId: string): Promise<TrustedPage[]> { return this.trust.trustedPagesOf(clientId); }
   getBody(contentHash: string): Promise<Uint8Array | undefined> { return this.trust.getBody(contentHash); }
-  pruneBodies(before: number): Promise<number> { return this.trust.pruneBodies(before); }
+  pruneBodies(before: number): Promise<number> {
+    this.kept.clear(); // whatever it deletes is not written lately any more
+    return this.trust.pruneBodies(before);
+  }
 
   // The fleet (fleet-store.ts): a SQLite hub is a fleet of one
 

@@ -8,6 +8,7 @@ import { SpecNameTakenError, type FeedEntry, type NewRequest, type Storage } fro
 import type { HubRow } from '../../../server/storage/fleet-rows.ts';
 import type { TrustChange } from '../../../server/storage/storage.ts';
 import { emptyChange } from '../../../server/storage/trust-changes.ts';
+import { BODY_REFRESH_SLACK_MS, bodyPruneCutoff } from '../../../server/storage/kept-bodies.ts';
 
 export interface StorageFactory {
   /** A new, empty store, and a way to open the same data again after close(). */
@@ -150,6 +151,39 @@ export function storageContract(name: string, factory: StorageFactory): void {
     }
   });
 
+  // Links already in the crawl's table are not inserted again (server/storage/known-keys.ts): what a
+  // backend remembers of them must never keep a link out that is not in the table.
+  test(`${name}: a link is queued once whatever came before: a failed batch, a source's budget, a deleted crawl of the same id`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', [req('/1'), req('/2')], 1));
+      const seen = await storage.recordPage(page('c', 'http://a.example/1', [req('/2', 1), req('/3', 1), req('/3', 1)]));
+      assert.deepEqual(seen.queued.map((q) => [q.url, q.seq]), [['http://a.example/3', 3]], '/2 was queued, /3 is new (once)');
+      // A batch that fails: the link it queued is not in the table, and is queued by the next page that finds it.
+      const failed = await Promise.allSettled([
+        storage.recordPage(page('c', 'http://a.example/2', [req('/2', 1), req('/4', 1)])),
+        storage.createCrawl(newCrawl('c', [])),
+      ]);
+      assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected']);
+      const again = await storage.recordPage(page('c', 'http://a.example/2', [req('/3', 1), req('/4', 1), req('/1', 1)]));
+      assert.deepEqual(again.queued.map((q) => [q.url, q.seq]), [['http://a.example/4', 4]]);
+      // A source past its budget: the URLs it did not queue are not in the table either.
+      const source = (await storage.nextPendingSource('c'))!;
+      const { queued } = await storage.completeSource('c', source.url, { attempts: 1, at: 10, sources: [], urls: [req('/4'), req('/5'), req('/6')], budget: 1 });
+      assert.deepEqual(queued.map((q) => q.url), ['http://a.example/5']);
+      const third = await storage.recordPage(page('c', 'http://a.example/3', [req('/5', 1), req('/6', 1)]));
+      assert.deepEqual(third.queued.map((q) => [q.url, q.seq]), [['http://a.example/6', 6]]);
+      // Deleted, and created again with the same id: every link is new again.
+      assert.equal(await storage.deleteCrawl('c'), true);
+      await storage.createCrawl(newCrawl('c', [req('/1')]));
+      const fresh = await storage.recordPage(page('c', 'http://a.example/1', [req('/2', 1), req('/3', 1), req('/1', 1)]));
+      assert.deepEqual(fresh.queued.map((q) => [q.url, q.seq]), [['http://a.example/2', 2], ['http://a.example/3', 3]]);
+      assert.deepEqual(await storage.countByState('c'), { queued: 2, done: 1, failed: 0, skipped: 0 });
+    } finally {
+      await storage.close();
+    }
+  });
+
   test(`${name}: sources queue up to their budget and name further sources; hosts are found in order`, async () => {
     const { storage } = await factory.open();
     try {
@@ -279,6 +313,39 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.equal(await again.getBody('body-1'), undefined);
     } finally {
       await again.close();
+    }
+  });
+
+  test(`${name}: a body written lately is not made nor written again, yet kept for its whole retention after the last result; a failed batch's body is written again`, async () => {
+    const { storage } = await factory.open();
+    try {
+      await storage.createCrawl(newCrawl('c', Array.from({ length: 6 }, (_, i) => req(`/${i}`))));
+      let made = 0;
+      const body = (hash: string, n: number) => ({ contentHash: hash, data: () => { made++; return new Uint8Array([n]); } });
+      const trusted = (i: number, hash: string, n: number, doneAt: number) => ({ ...page('c', `http://a.example/${i}`), contentHash: hash, validation: 'trusted' as const, doneAt, body: body(hash, n) });
+      const retention = 7 * 24 * 3_600_000;
+      await storage.recordPage(trusted(0, 'h', 1, 2000));
+      await storage.recordPage(trusted(1, 'h', 2, 3000));
+      assert.equal(made, 1, 'the second result for the same bytes made no body');
+      assert.deepEqual([...(await storage.getBody('h'))!], [1]);
+      assert.equal(await storage.pruneBodies(bodyPruneCutoff(3000 + retention, retention)), 0, 'kept a retention after the second result');
+      assert.deepEqual([...(await storage.getBody('h'))!], [1]);
+      const later = 3000 + BODY_REFRESH_SLACK_MS + 1;
+      await storage.recordPage(trusted(2, 'h', 3, later));
+      assert.equal(made, 2, 'past the slack, the body is written again (its age with it)');
+      assert.equal(await storage.pruneBodies(bodyPruneCutoff(later + retention - 1, retention)), 0);
+      assert.equal(await storage.pruneBodies(bodyPruneCutoff(later + retention + BODY_REFRESH_SLACK_MS + 1, retention)), 1);
+      assert.equal(await storage.getBody('h'), undefined);
+      // Pruned: whatever this store wrote lately, the next result with those bytes writes them again.
+      await storage.recordPage(trusted(3, 'h', 4, later + 1));
+      assert.deepEqual([...(await storage.getBody('h'))!], [4]);
+      // A batch that fails: its body is not stored, and is written by the next result that has it.
+      const failed = await Promise.allSettled([storage.recordPage(trusted(4, 'g', 5, later + 2)), storage.createCrawl(newCrawl('c', []))]);
+      assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected']);
+      await storage.recordPage(trusted(5, 'g', 6, later + 3));
+      assert.deepEqual([...(await storage.getBody('g'))!], [6]);
+    } finally {
+      await storage.close();
     }
   });
 
@@ -715,6 +782,21 @@ export function storageContract(name: string, factory: StorageFactory): void {
       assert.equal((await b.recordPage(page('c', 'http://a.example/1', [req('/5', 1)], 1))).recorded, false);
       assert.equal(await b.countItems('c'), 1);
       assert.equal(await a.heartbeat('a', { heartbeatAt: 31_000, workers: 0, leases: 0, pagesPerSec: 0 }), false, 'a learns it was taken for dead');
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  test(`${name}: two hubs on one database: a link one hub queued is not queued again by the other, nor by itself`, async () => {
+    const { storage: a, another } = await factory.open();
+    const b = await another!();
+    try {
+      await a.createCrawl(newCrawl('c', [req('/1'), req('/2'), req('/3')]));
+      assert.deepEqual((await a.recordPage(page('c', 'http://a.example/1', [req('/4', 1)]))).queued.map((q) => q.url), ['http://a.example/4']);
+      assert.deepEqual((await b.recordPage(page('c', 'http://a.example/2', [req('/4', 1), req('/5', 1)]))).queued.map((q) => q.url), ['http://a.example/5'], '/4 is a\'s');
+      assert.deepEqual((await a.recordPage(page('c', 'http://a.example/3', [req('/4', 1), req('/5', 1), req('/6', 1)]))).queued.map((q) => [q.url, q.seq]), [['http://a.example/6', 6]]);
+      assert.deepEqual(await b.countByState('c'), { queued: 3, done: 3, failed: 0, skipped: 0 });
     } finally {
       await b.close();
       await a.close();
