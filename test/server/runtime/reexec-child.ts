@@ -6,8 +6,8 @@ import { reexecWithSettings } from '../../../server/runtime/reexec.ts';
 // Every start prints a line: a loop would print more than two.
 console.log(`START ${process.pid}`);
 reexecWithSettings({ env: { MALLOC_ARENA_MAX: '2' }, nodeFlags: { 'max-semi-space-size': '3' } });
-console.log(`RUN ${JSON.stringify({ pid: process.pid, arena: process.env.MALLOC_ARENA_MAX ?? null, mark: process.env.CROWDCRAWL_REEXECED ?? null, execArgv: process.execArgv, args: process.argv.slice(2) })}`);
 const [mode, value] = process.argv.slice(2);
+// The handler first: the test sends its signal as soon as it reads the RUN line.
 if (mode === 'exit') process.exitCode = Number(value);
 else if (mode === 'wait') {
   process.on('SIGTERM', () => {
@@ -16,3 +16,4 @@ else if (mode === 'wait') {
   });
   setInterval(() => {}, 1000);
 }
+console.log(`RUN ${JSON.stringify({ pid: process.pid, arena: process.env.MALLOC_ARENA_MAX ?? null, mark: process.env.CROWDCRAWL_REEXECED ?? null, execArgv: process.execArgv, args: process.argv.slice(2) })}`);
