@@ -41,7 +41,7 @@ import { Ticker } from './ticker.ts';
 import { boardCrawls, boardTotals, diffById, sameCrawl, sameRow, sameTotals, withFleet } from './board-views.ts';
 import { RateWindow } from './rate-window.ts';
 import { namesFor } from './names.ts';
-import { contributorId, contributorView, refreshFromStorage, storedContributor, type Contributor } from './board-contributor.ts';
+import { contributorId, contributorView, refreshFromStorage, saveIncrements, storedContributor, type Contributor } from './board-contributor.ts';
 import { BoardFleet } from './board-fleet.ts';
 
 export { contributorId } from './board-contributor.ts';
@@ -360,28 +360,8 @@ export class Board {
   }
 
   /** Adds what the rows counted since the last write to storage; never rejects (on failure it is kept for the next round). */
-  private async save(): Promise<void> {
-    const saving: { c: Contributor; increment: ContributorRow }[] = [];
-    for (const c of this.unsaved) {
-      if (!c.folded) continue;
-      this.unsaved.delete(c);
-      // A contributor who came and went without a page is not kept.
-      if (c.row.pages === 0) continue;
-      saving.push({ c, increment: { ...c.row, pages: c.pendingPages, items: c.pendingItems } });
-      c.pendingPages = c.pendingItems = 0;
-    }
-    if (saving.length === 0) return;
-    try {
-      await this.storage.addToContributors(saving.map((s) => s.increment));
-    } catch (error) {
-      // Board totals are statistics: keep them in memory and try again next round.
-      for (const { c, increment } of saving) {
-        c.pendingPages += increment.pages;
-        c.pendingItems += increment.items;
-        this.unsaved.add(c);
-      }
-      this.core.log.error({ err: error }, 'board: could not save contributor totals');
-    }
+  private save(): Promise<void> {
+    return saveIncrements(this.unsaved, this.storage, (error) => this.core.log.error({ err: error }, 'board: could not save contributor totals'));
   }
 
   /** A contributor storage did not know has its first page. */
