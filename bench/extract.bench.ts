@@ -1,14 +1,19 @@
-// Extraction speed: pages per second for a typical ~30 KB listing page (quotes,
-// tags, author links, pagination), parse + extract, in Node (cheerio) and in
-// headless Chromium (DOMParser, the loop running inside the page). Each engine
-// is measured in several runs after a warm-up; the table shows the medians,
-// with parsing alone beside them as the raw reference (what the engine adds on
-// top of the HTML parser).
+// Extraction speed: pages per second, parse + extract, in Node (cheerio) and in
+// headless Chromium (DOMParser, the loop running inside the page), for two
+// pages: a typical ~30 KB listing page (quotes, tags, author links,
+// pagination) and the docs fixture's ~30 KB pages with the docs crawl's spec
+// (title, headings, every link followed: what the tabs bench crawls; 50
+// different pages in turn). Each engine is measured in several runs after a
+// warm-up; the table shows the medians, with parsing alone beside them as the
+// raw reference (what the engine adds on top of the HTML parser).
 import { performance } from 'node:perf_hooks';
 import { assertSpec } from '../shared/spec/schema.ts';
 import { extractHtml, parseHtml } from '../server/extract/cheerio.ts';
 import { launchChromium } from '../server/browser/chromium.ts';
 import { browserExtractBundle } from '../server/extract/browser-bundle.ts';
+import { docsSite } from '../test/fixtures/site/docs.ts';
+import { docsCrawlSpec } from './lib.ts';
+import { rendererMainThreadCpuMs } from './renderer-cpu.ts';
 
 const RUNS = 5;
 const PAGES_PER_RUN = 200;
@@ -77,60 +82,97 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-function measureNode(html: string, work: (html: string) => unknown): number[] {
-  for (let i = 0; i < 20; i++) work(html); // warm-up: JIT and selector caches
+interface Case {
+  name: string;
+  /** Pages measured in turn (one page, or several of one site). */
+  pages: { html: string; url: string }[];
+  spec: typeof SPEC;
+}
+
+const DOCS_ORIGIN = 'http://docs.example';
+const docs = docsSite({ pages: 1000 });
+const cases: Case[] = [
+  { name: 'quotes', pages: [{ html: quotesPage(34), url: PAGE_URL }], spec: SPEC },
+  {
+    name: 'docs',
+    pages: docs.paths.slice(100, 150).map((path) => ({ html: docs.pages.get(path)!.body.toString('utf8'), url: DOCS_ORIGIN + path })),
+    spec: assertSpec(docsCrawlSpec(`${DOCS_ORIGIN}/`)),
+  },
+];
+
+/** Pages/s per run, and the process's CPU ms per page over all of them (warm-up included). */
+function measureNode(c: Case, work: (html: string, url: string) => unknown): { rates: number[]; cpuMsPerPage: number } {
+  const cpuBefore = process.cpuUsage();
+  const each = (): void => {
+    for (let i = 0; i < PAGES_PER_RUN; i++) {
+      const page = c.pages[i % c.pages.length]!;
+      work(page.html, page.url);
+    }
+  };
+  each(); // warm-up: JIT and selector caches
   const rates: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     globalThis.gc?.();
     const start = performance.now();
-    for (let i = 0; i < PAGES_PER_RUN; i++) work(html);
+    each();
     rates.push(PAGES_PER_RUN / ((performance.now() - start) / 1000));
   }
-  return rates;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { rates, cpuMsPerPage: (cpu.user + cpu.system) / 1000 / ((RUNS + 1) * PAGES_PER_RUN) };
 }
 
-const html = quotesPage(34);
-const checkItems = extractHtml(html, SPEC, PAGE_URL).items.length;
-console.log(`page: ${(Buffer.byteLength(html) / 1024).toFixed(1)} KB, ${checkItems} items; ${RUNS} runs of ${PAGES_PER_RUN} pages each`);
-
-const nodeExtract = measureNode(html, (h) => extractHtml(h, SPEC, PAGE_URL));
-const nodeParse = measureNode(html, (h) => parseHtml(h));
-
 const browser = await launchChromium();
-let browserExtract: number[];
-let browserParse: number[];
+const rows: [string, number, number, string][] = [];
+const runs: string[] = [];
 try {
   const page = await browser.newPage();
   await page.addScriptTag({ content: await browserExtractBundle() });
-  const measureInPage = (mode: 'extract' | 'parse'): Promise<number[]> =>
-    page.evaluate(
-      ({ html, spec, url, runs, pages, mode }) => {
+  // Pages/s by the page's clock, and the renderer main thread's CPU ms per
+  // page over the same runs (what a shared machine's load does not change;
+  // Node's figure is the process's CPU).
+  const measureInPage = async (c: Case, mode: 'extract' | 'parse'): Promise<{ rates: number[]; cpuMsPerPage: number }> => {
+    const cpuBefore = rendererMainThreadCpuMs();
+    const rates = await page.evaluate(
+      ({ pages, spec, runs, perRun, mode }) => {
         const g = globalThis as unknown as { crowdcrawlExtract: (...a: unknown[]) => unknown; crowdcrawlParse: (h: string) => void };
-        const work = mode === 'extract' ? () => g.crowdcrawlExtract(html, spec, url) : () => g.crowdcrawlParse(html);
-        for (let i = 0; i < 20; i++) work();
+        const each = (): void => {
+          for (let i = 0; i < perRun; i++) {
+            const p = pages[i % pages.length]!;
+            if (mode === 'extract') g.crowdcrawlExtract(p.html, spec, p.url);
+            else g.crowdcrawlParse(p.html);
+          }
+        };
+        each();
         const rates: number[] = [];
         for (let run = 0; run < runs; run++) {
           const start = performance.now();
-          for (let i = 0; i < pages; i++) work();
-          rates.push(pages / ((performance.now() - start) / 1000));
+          each();
+          rates.push(perRun / ((performance.now() - start) / 1000));
         }
         return rates;
       },
-      { html, spec: SPEC, url: PAGE_URL, runs: RUNS, pages: PAGES_PER_RUN, mode },
+      { pages: c.pages, spec: c.spec, runs: RUNS, perRun: PAGES_PER_RUN, mode },
     );
-  browserExtract = await measureInPage('extract');
-  browserParse = await measureInPage('parse');
+    return { rates, cpuMsPerPage: (rendererMainThreadCpuMs() - cpuBefore) / ((RUNS + 1) * PAGES_PER_RUN) };
+  };
+  for (const c of cases) {
+    const first = c.pages[0]!;
+    const checked = extractHtml(first.html, c.spec, first.url);
+    console.log(`${c.name}: ${(Buffer.byteLength(first.html) / 1024).toFixed(1)} KB, ${checked.items.length} items, ${checked.links.length} links (first page of ${c.pages.length}); ${RUNS} runs of ${PAGES_PER_RUN} pages each`);
+    const nodeExtract = measureNode(c, (h, u) => extractHtml(h, c.spec, u));
+    const nodeParse = measureNode(c, (h) => parseHtml(h));
+    const browserExtract = await measureInPage(c, 'extract');
+    const browserParse = await measureInPage(c, 'parse');
+    rows.push([`${c.name}, node (cheerio/parse5)`, median(nodeExtract.rates), median(nodeParse.rates), `${nodeExtract.cpuMsPerPage.toFixed(2)} / ${nodeParse.cpuMsPerPage.toFixed(2)}`]);
+    rows.push([`${c.name}, browser (DOMParser)`, median(browserExtract.rates), median(browserParse.rates), `${browserExtract.cpuMsPerPage.toFixed(2)} / ${browserParse.cpuMsPerPage.toFixed(2)}`]);
+    runs.push(`${c.name} runs (pages/s): node ${nodeExtract.rates.map((r) => r.toFixed(0)).join(' ')}; browser ${browserExtract.rates.map((r) => r.toFixed(0)).join(' ')}`);
+  }
 } finally {
   await browser.close();
 }
 
-const rows = [
-  ['node (cheerio/parse5)', median(nodeExtract), median(nodeParse)],
-  ['browser (DOMParser)', median(browserExtract), median(browserParse)],
-] as const;
-const header = ['engine', 'extract pages/s', 'parse only pages/s', 'extract ms/page'];
-const table = [header, ...rows.map(([name, extract, parse]) => [name, extract.toFixed(0), parse.toFixed(0), (1000 / extract).toFixed(2)])];
+const header = ['page, engine', 'extract pages/s', 'parse only pages/s', 'extract ms/page', 'parse ms/page', 'CPU ms/page: extract / parse'];
+const table = [header, ...rows.map(([name, extract, parse, cpu]) => [name, extract.toFixed(0), parse.toFixed(0), (1000 / extract).toFixed(2), (1000 / parse).toFixed(2), cpu])];
 const widths = header.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
 for (const row of table) console.log(row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  '));
-console.log(`ratio browser/node (extract): ${(median(browserExtract) / median(nodeExtract)).toFixed(2)}x`);
-console.log(`runs (pages/s): node ${nodeExtract.map((r) => r.toFixed(0)).join(' ')}; browser ${browserExtract.map((r) => r.toFixed(0)).join(' ')}`);
+for (const line of runs) console.log(line);

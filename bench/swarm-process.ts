@@ -1,8 +1,9 @@
 // A crowd of lightweight workers in one process, for the hub's many-sockets
 // figure: `node bench/swarm-process.ts HUB_URL COUNT FIRST_INDEX [TOKEN]`.
 // Each is a plain socket.io-client socket (one page in flight) that takes its
-// leases, fetches each through the relay, extracts it with cheerio and answers,
-// as a Node worker does, without the worker loop's extras.
+// leases, fetches each through the relay, extracts it with cheerio and answers
+// with a `results` message, as the worker loop does (shared/worker/loop.ts):
+// its ack carries the next leases, when the hub has some.
 // Prints to stdout `CONNECTED n` once every socket is welcomed, then
 // `ACK <epoch ms>` for each result the hub acknowledged (after its commit),
 // stamped when the result was sent, so the bench can time the board against
@@ -12,7 +13,7 @@
 // bench waiting with nothing printed).
 import { io, type Socket } from 'socket.io-client';
 import { Agent } from 'undici';
-import { PROTOCOL_VERSION, RELAY_PATH, WORKER_SECRET_HEADER, type Lease, type ResultReply, type Welcome } from '../shared/protocol.ts';
+import { PROTOCOL_VERSION, RELAY_PATH, WORKER_SECRET_HEADER, type Lease, type ResultsReply, type Welcome } from '../shared/protocol.ts';
 import type { Spec } from '../shared/spec/schema.ts';
 import { extractHtml } from '../server/extract/cheerio.ts';
 
@@ -62,8 +63,11 @@ async function work(socket: Socket, secret: string, lease: Lease): Promise<void>
     const finalUrl = decodeURI(String(response.headers['x-crowdcrawl-final-url'] ?? lease.url));
     const output = extractHtml(html, await spec, finalUrl, { depth: lease.depth });
     const sentAt = Date.now();
-    const reply = (await socket.timeout(15_000).emitWithAck('result', { leaseId: lease.id, items: output.items, links: output.links })) as ResultReply;
-    if (reply.ok && !reply.duplicate && !reply.pending) console.log(`ACK ${sentAt}`);
+    const batch = (await socket.timeout(15_000).emitWithAck('results', { results: [{ leaseId: lease.id, items: output.items, links: output.links }] })) as ResultsReply;
+    if (!batch.ok) return;
+    const reply = batch.replies[0];
+    if (reply?.ok && !reply.duplicate && !reply.pending) console.log(`ACK ${sentAt}`);
+    for (const next of batch.leases ?? []) void work(socket, secret, next);
   } catch {
     // The lease expires or goes back; the figure counts pages done, not attempts.
   }

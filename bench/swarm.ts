@@ -127,6 +127,7 @@ export async function swarmRun(setup: SwarmSetup, count: number): Promise<SwarmF
     const idleCpuMsPerSecond = ((processCpuSeconds(hub.child.pid!) - cpu) * 1000) / (IDLE_MS / 1000);
     cpu = processCpuSeconds(hub.child.pid!);
     gaps.length = 0;
+    lastDelta = 0;
     let swarmCrawl = '';
     const detail = await setup.crawl(hub.url, 'swarm', (id) => (swarmCrawl = id));
     const cpuMs = ((processCpuSeconds(hub.child.pid!) - cpu) * 1000) / setup.pages;

@@ -23,7 +23,8 @@ import { ensureClientBuilt } from '../server/cli/client-build.ts';
 import { docsCrawlSpec, median, printTable, rawFetchRate, root, spawnNodeWorkers, spawnUntil, stop, timeCrawl, waitForWorkers } from './lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const TAB_COUNTS = (process.env.BENCH_TABS ?? '1,2,4').split(',').map(Number);
+// BENCH_TABS=0: no tabs (the Node workers only).
+const TAB_COUNTS = (process.env.BENCH_TABS ?? '1,2,4').split(',').map(Number).filter((n) => n > 0);
 const PER_TAB = 4;
 const PAGES = 1000;
 
@@ -86,7 +87,7 @@ try {
     rows.push([label, String(workers.count * PER_TAB), rate, median(figures.map((f) => f.hubCpuSecondsPer1000)), `${((rate / rawMedian) * 100).toFixed(0)}%`]);
   };
   for (const count of TAB_COUNTS) await measure(`${count} headless tab${count > 1 ? 's' : ''}`, { kind: 'tabs', count, browser });
-  if (process.env.BENCH_NODE !== '0') for (const count of [1, Math.max(...TAB_COUNTS)]) await measure(`${count} Node worker${count > 1 ? 's' : ''}`, { kind: 'node', count });
+  if (process.env.BENCH_NODE !== '0') for (const count of new Set([1, Math.max(1, ...TAB_COUNTS)])) await measure(`${count} Node worker${count > 1 ? 's' : ''}`, { kind: 'node', count });
   rows.push(['raw undici loop (no hub)', '16', rawMedian, '', '100%']);
 
   console.log(`Headless edge tabs vs Node workers: the ${PAGES}-page docs site, every link followed, medians of ${RUNS} runs`);

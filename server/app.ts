@@ -3,7 +3,8 @@
 // in front of it: Express and Socket.IO on one port, the fetch relay, the admin
 // API, the live board and feed, and the built client pages. Nothing imports
 // this file but the CLI, tests and benchmarks.
-import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -12,7 +13,6 @@ import express from 'express';
 import { Server } from 'socket.io';
 import { type ClientToServerEvents, type ServerToClientEvents } from '../shared/protocol.ts';
 import { SqliteStorage } from './storage/sqlite/sqlite-storage.ts';
-import { PostgresStorage, redactDatabaseUrl } from './storage/postgres/postgres-storage.ts';
 import type { Storage } from './storage/storage.ts';
 import type { Clock } from './clock.ts';
 import { createLogger, hubLogger } from './log.ts';
@@ -34,8 +34,13 @@ import { attachBoard } from './transport/board-socket.ts';
 import type { Board } from './live/board.ts';
 import { Ops } from './ops/ops.ts';
 import { LocalBus, type FleetBus } from './storage/fleet-bus.ts';
-import { PgBus } from './storage/postgres/pg-bus.ts';
 import { CrawlNotices, type CrawlNotice } from './live/crawl-notices.ts';
+
+// node:http through require, not import: importing a builtin as an ES module
+// reads every one of its exports, and node:http's include lazy getters that load
+// Node's own fetch and WebSocket (its bundled undici), which the hub never uses:
+// ~80 ms of CPU at every start (measured in a bare node; docs/performance.md, "Memory").
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
@@ -99,6 +104,12 @@ export function hubVersion(): string {
   return version;
 }
 
+/** The PostgreSQL backend's modules, loaded on demand (see startHub). */
+async function loadPostgres() {
+  const [{ PostgresStorage, redactDatabaseUrl }, { PgBus }] = await Promise.all([import('./storage/postgres/postgres-storage.ts'), import('./storage/postgres/pg-bus.ts')]);
+  return { PostgresStorage, redactDatabaseUrl, PgBus };
+}
+
 export function defaultStaticDir(): string {
   return new URL('../client/dist', import.meta.url).pathname;
 }
@@ -106,9 +117,13 @@ export function defaultStaticDir(): string {
 export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; random?: () => number } = {}): Promise<Hub> {
   const options = hubOptionsSchema.parse(input);
   const log = options.log ?? hubLogger(createLogger({ name: 'hub' }));
-  const storage: Storage = options.databaseUrl
-    ? await PostgresStorage.open(options.databaseUrl, {
-        onConnectionError: (error) => log.warn(`database connection lost (${redactDatabaseUrl(options.databaseUrl!)}): ${error.message}`),
+  // The PostgreSQL backend and the pg client (~45 modules) load only for a hub
+  // with a database URL: a SQLite hub never runs them (start-up CPU and memory,
+  // docs/performance.md "Memory"). Tested in test/server/app-lazy.test.ts.
+  const postgres = options.databaseUrl ? await loadPostgres() : undefined;
+  const storage: Storage = postgres
+    ? await postgres.PostgresStorage.open(options.databaseUrl!, {
+        onConnectionError: (error) => log.warn(`database connection lost (${postgres.redactDatabaseUrl(options.databaseUrl!)}): ${error.message}`),
       })
     : SqliteStorage.open(options.dataDir);
   // The admin token is kept in the data dir whichever the database.
@@ -128,6 +143,8 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     log,
     fetcher,
     prefetchPerWorker: options.relay.prefetch ? options.relay.maxConcurrentPerWorker : 0,
+    // Page push (issue 11): prefetched pages go to the workers that take them over their sockets.
+    ...(options.relay.pushBodies ? { pushPages: { maxMessageBytes: options.transport.maxMessageBytes, maxPendingBytesPerWorker: options.relay.maxPushedBytesPerWorker } } : {}),
     robots: options.robots,
     validation: options.validation,
     // A fleet shares a PostgreSQL database: a crawl's end and maxPages are decided on it; SQLite is a fleet of one.
@@ -166,8 +183,8 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
   fleetSync?.start();
 
   // Live views across hubs (docs/scale-out.md): the board, the console's feed and crawl changes reach every hub.
-  const bus: FleetBus = options.databaseUrl
-    ? new PgBus(options.databaseUrl, hubId, {
+  const bus: FleetBus = postgres
+    ? new postgres.PgBus(options.databaseUrl!, hubId, {
         clock: engine.clock,
         onStatus: (status, error) => {
           if (status === 'lost') log.warn(`fleet bus: the LISTEN connection to the database is lost (${error?.message ?? 'closed'}); reconnecting`);
@@ -228,11 +245,12 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
     serveClient: false,
     connectionStateRecovery: undefined,
   });
-  attachWorkerSockets(io, engine, {
+  const workerSockets = attachWorkerSockets(io, engine, {
     maxMessageBytes: options.transport.maxMessageBytes,
     maxSocketsPerAddress: options.transport.maxSocketsPerAddress,
     allowedOrigins: options.allowedOrigins,
     limiter,
+    liveness: { silentWorkerProbeMs: options.silentWorkerProbeMs, pingTimeoutMs: options.pingTimeoutMs },
   });
   // A fleet of one (SQLite) has no one to merge with: its views skip the fleet's work.
   const viewsBus = options.databaseUrl ? bus : undefined;
@@ -278,6 +296,7 @@ export async function startHub(input: HubOptions = {}, wiring: { clock?: Clock; 
       await fleet.leave();
       await board.close();
       adminLive.close();
+      workerSockets.close();
       crawlNotices.close();
       await bus.close();
       adminSessions.close();

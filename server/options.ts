@@ -89,8 +89,16 @@ export const hubOptionsSchema = z.strictObject({
        * per worker), so the worker's relay request finds it ready or in flight.
        */
       prefetch: z.boolean().default(true),
+      // --- Page push (issue 11, server/engine/page-push.ts) ---
+      /**
+       * Push each prefetched page to a worker that says it takes pushes (its hello's pagePush), over its
+       * socket, instead of it asking GET /relay/:leaseId; needs prefetch. A page larger than transport.maxMessageBytes goes through the relay.
+       */
+      pushBodies: z.boolean().default(true),
+      /** Bytes pushed to one worker for leases it has not answered yet; past it, its pages go through the relay (backpressure). */
+      maxPushedBytesPerWorker: z.number().int().min(0).max(1024 ** 3).default(8 * 1024 * 1024),
     })
-    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64, prefetch: true }),
+    .default({ maxBodyBytes: 10 * 1024 * 1024, maxCompressionRatio: 100, timeoutMs: 30_000, maxRedirects: 5, maxConcurrentPerWorker: 64, prefetch: true, pushBodies: true, maxPushedBytesPerWorker: 8 * 1024 * 1024 }),
   /** Validation and trust: who is checked, how often, and what a cheater costs (docs/trust.md). */
   validation: z
     .strictObject({
@@ -199,20 +207,30 @@ export const hubOptionsSchema = z.strictObject({
       schedulerPollMs: 60_000,
       webhooks: { timeoutMs: 10_000, maxAttempts: 8, baseDelayMs: 10_000, maxDelayMs: 3_600_000, claimMs: 60_000, pollMs: 5000, batch: 8 },
     }),
-  /** socket.io heartbeat: a silent worker is noticed within pingIntervalMs + pingTimeoutMs. */
-  pingIntervalMs: z.number().int().min(100).max(120_000).default(5000),
+  /**
+   * Heartbeats (server/transport/liveness.ts): socket.io pings every socket
+   * every pingIntervalMs; a worker holding leases the hub has heard nothing
+   * from for silentWorkerProbeMs is pinged at once. No answer within
+   * pingTimeoutMs: disconnected, its leases go back. So a silent worker
+   * holding leases is noticed within silentWorkerProbeMs + pingTimeoutMs (and
+   * up to a second), an idle one within pingIntervalMs + pingTimeoutMs.
+   */
+  pingIntervalMs: z.number().int().min(100).max(120_000).default(25_000),
   pingTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  silentWorkerProbeMs: z.number().int().min(100).max(120_000).default(5000),
   /** Serve the built contributor page and admin console from this folder (default: client/dist). */
   staticDir: z.string().optional(),
   /** The live board: time between broadcasts and rows broadcast (server/hub/board.ts). */
   board: z
     .strictObject({
       intervalMs: z.number().int().min(100).max(60_000).default(1000),
+      /** A page's crawl progress is broadcast within this long, at most once per this long (crawls and totals only); 0: with the rounds only. */
+      promptMs: z.number().int().min(0).max(60_000).default(250),
       maxRows: z.number().int().min(1).max(10_000).default(100),
       /** Live views across hubs (docs/scale-out.md): another hub not heard of for this long is dropped from the board and the console's feed. */
       staleHubAfterMs: z.number().int().min(1000).max(600_000).default(10_000),
     })
-    .default({ intervalMs: 1000, maxRows: 100, staleHubAfterMs: 10_000 }),
+    .default({ intervalMs: 1000, promptMs: 250, maxRows: 100, staleHubAfterMs: 10_000 }),
   /**
    * Where the hub logs (server/log.ts): a Logger such as createLogger()'s, or
    * silentLogger in tests. A `(line) => void` function is still accepted for

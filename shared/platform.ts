@@ -33,6 +33,7 @@ interface Globals {
   AbortController: new () => AbortControllerLike;
   fetch: FetchLike;
   TextEncoder: new () => { encode(text: string): { readonly byteLength: number } };
+  TextDecoder: new () => { decode(bytes: ArrayBuffer | Uint8Array): string };
 }
 
 const g = globalThis as unknown as Globals;
@@ -44,3 +45,7 @@ export const platformFetch: FetchLike = (url, init) => g.fetch(url, init);
 
 /** The length of `text` in UTF-8 bytes (what it weighs on the wire). */
 export const utf8Length = (text: string): number => new g.TextEncoder().encode(text).byteLength;
+
+let utf8Decoder: { decode(bytes: ArrayBuffer | Uint8Array): string } | undefined;
+/** UTF-8 bytes as text, as `Response.text()` decodes them (a BOM dropped, bad bytes replaced). */
+export const decodeUtf8 = (bytes: ArrayBuffer | Uint8Array): string => (utf8Decoder ??= new g.TextDecoder()).decode(bytes);

@@ -73,6 +73,8 @@ export const helloSchema = z.strictObject({
   capacity: z.number().int().min(0).max(256),
   /** A worker token the hub's operator issued (edge workers): its results are trusted without checks. */
   token: z.string().min(16).max(200).optional(),
+  // --- Page push (issue 11): the worker takes pages pushed over this socket (`pages`) instead of asking GET /relay for each.
+  pagePush: z.boolean().optional(),
 });
 export type Hello = z.input<typeof helloSchema>;
 
@@ -157,7 +159,34 @@ export interface Welcome {
   readonly name: string;
   /** The largest socket message the hub reads; a result whose JSON is larger goes to POST /results/:leaseId. */
   readonly maxMessageBytes: number;
+  /** Page push (issue 11): true when the hub will push every lease's page (`pages`), as the hello asked; absent: use the relay. */
+  readonly pagePush?: boolean;
 }
+
+// --- Page push (issue 11) ---------------------------------------------------
+// A worker that says `pagePush: true` in its hello (and whose welcome says so
+// too) is sent, for every lease it holds, one `pages` entry once the relay's
+// fetch of the lease's page is done: the body, the fetch's error, or `relay`
+// (the page is too large for a message, or too many pushed bytes are waiting:
+// GET /relay/:leaseId as before). A pushed body counts as the page served.
+// Bodies go as binary attachments: no JSON escaping on the hub, no JSON
+// parse of the page in the browser.
+
+/** One lease's page pushed by the hub. */
+export type PushedPage =
+  | {
+      readonly leaseId: string;
+      /** The page's bytes, UTF-8 (what GET /relay/:leaseId would answer). */
+      readonly body: ArrayBuffer | Uint8Array;
+      readonly finalUrl: string;
+      readonly status: number;
+    }
+  | { readonly leaseId: string; readonly error: { readonly code: ErrorCode; readonly message: string; readonly retryable: boolean } }
+  | { readonly leaseId: string; readonly relay: true };
+
+/** How long a worker waits for a lease's pushed page before it asks the relay (the hub pushes every one: this is a safety net). */
+export const PAGE_PUSH_WAIT_MS = 15_000;
+// --- end page push ------------------------------------------------------------
 
 export interface CrawlSpecReply {
   readonly crawlId: string;
@@ -175,6 +204,8 @@ export interface ServerToClientEvents {
   'hub:error': (error: ProtocolError) => void;
   /** A crawl has a new spec version, pushed by its operator: leases from now on carry it (older leases keep theirs). */
   'spec:changed': (change: CrawlSpecReply) => void;
+  /** Page push (issue 11): leases' pages, fetched by the hub, for a worker that said `pagePush` (see PushedPage). */
+  pages: (pages: PushedPage[]) => void;
 }
 
 /** Events a worker sends to the hub; every one with an ack. */

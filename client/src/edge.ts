@@ -33,6 +33,8 @@ if (mode) {
     clientId: mode.clientId,
     capacity: mode.concurrency,
     ...(mode.token ? { token: mode.token } : {}),
+    // The hub pushes each lease's page over the socket: no relay request per page (issue 11).
+    pagePush: true,
   };
   const socket: WorkerSocket = connectToHub(location.origin, { autoConnect: false, auth: { ...hello } });
   closeWhenOffline(socket);

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from './command.ts';
 import { enableCompileCache } from '../runtime/compile-cache.ts';
 import { sizeHeapForLongRun } from '../runtime/heap-sizing.ts';
+import { reexecWithSettings } from '../runtime/reexec.ts';
 
 // node:sqlite prints an ExperimentalWarning on Node 24: noise for users, so that
 // one warning is dropped; every other warning is printed as usual.
@@ -59,9 +60,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // Before the command's modules load: they come from the cache from the second
-  // start on; and loading them is the first burst a long-running process's heap
-  // should already be sized for (server/runtime/heap-sizing.ts).
+  // start on (and the re-executed process below gets it through the environment).
   enableCompileCache();
+  // Before anything is started: a hub or worker replaces itself once with the
+  // environment and node flags its memory needs (MALLOC_ARENA_MAX,
+  // --max-semi-space-size; server/runtime/reexec.ts). Same pid, stdio, arguments.
+  // Loading the command's modules is then the first burst a long-running
+  // process's heap should already be sized for (server/runtime/heap-sizing.ts).
+  if (LONG_RUNNING.has(name)) reexecWithSettings();
   if (LONG_RUNNING.has(name)) sizeHeapForLongRun();
   const { command } = await load();
   return command.run(rest);

@@ -14,7 +14,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { PageFetcher } from '../relay/fetch-page.ts';
 import type { FailedFetches } from './lease-fetch.ts';
 import { RelayReports } from './relay-reports.ts';
-import { Prefetcher } from './prefetch.ts';
+import { Prefetcher, type PagePushOptions } from './prefetch.ts';
 import { RobotsCache, type RobotsOptions } from '../politeness/robots.ts';
 import { HubPoliteness } from '../politeness/gate.ts';
 import { SitemapLoader } from '../politeness/sitemaps.ts';
@@ -42,6 +42,7 @@ export interface EngineOptions {
   robots: RobotsOptions & { maxCrawlDelayMs: number };
   /** Relay fetches started per worker as soon as its leases are granted (the relay's maxConcurrentPerWorker); 0: only when the worker asks. */
   prefetchPerWorker?: number;
+  pushPages?: PagePushOptions; // page push (issue 11, page-push.ts): prefetched pages go to the workers that take them
   /** Validation and trust (docs/trust.md). */
   validation: TrustKeeperOptions & { maxLeasesPerAddress: number };
   clock?: Clock;
@@ -80,8 +81,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly trust: TrustKeeper;
   private sweepTimer: ClockTimer | undefined;
   private readonly prefetcher: Prefetcher;
-  /** Prefetches that failed (and so ended their lease): the worker's relay request is told why. */
-  readonly failedFetches: FailedFetches;
   /** The relay's fetches report here (server/transport/relay-route.ts, prefetch.ts). */
   readonly relay: RelayReports;
   /** Storage out of reach: no leases granted or expired meanwhile (storage-outage.ts; the fleet's heartbeat says when). */
@@ -120,8 +119,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       isLive: (record) => this.isLive(record),
       onFetch: (outcome, latencyMs) => this.emit('relayFetch', outcome, latencyMs),
     });
-    this.prefetcher = new Prefetcher(this.relay, options.fetcher, options.prefetchPerWorker ?? 0, (id) => this.leases.get(id));
-    this.failedFetches = this.prefetcher.failed;
+    this.prefetcher = new Prefetcher(this.relay, options.fetcher, options.prefetchPerWorker ?? 0, (id) => this.leases.get(id), options.pushPages);
     this.trust = new TrustKeeper(options.validation, {
       storage,
       crawls: this.crawls,
@@ -139,7 +137,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.dispatcher = new Dispatcher(this.workers, this.leases, this.crawls, this.clock, {
       maxLeasesPerAddress: options.validation.maxLeasesPerAddress,
       held: () => this.storageOutage.down,
-      onGranted: (worker, leases) => this.prefetcher.granted(worker.id, leases),
+      onGranted: (worker, leases) => this.prefetcher.granted(worker, leases),
       opinions: {
         get wanted() {
           return validator.wanted;
@@ -274,6 +272,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   get leasesInFlight(): number { return this.leases.size; }
+  get pagePush(): boolean { return this.prefetcher.pusher !== undefined; } // page push (issue 11): pages go to workers that ask (page-push.ts)
+  get failedFetches(): FailedFetches { return this.prefetcher.failed; } // prefetches that failed (their lease ended): the relay request is told why
   get leaseTtlMs(): number { return this.leases.ttlMs; }
 
   /** Finds a lease for a worker's request, or says why it cannot be used. */

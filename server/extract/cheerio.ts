@@ -175,6 +175,10 @@ export function cheerioAdapter(document: ParsedDocument): DomAdapter<AnyNode> {
     getAttribute: (element, name) =>
       isElement(element) && Object.hasOwn(element.attribs, name) ? element.attribs[name]! : null,
     textData: (node) => (node.type === 'text' ? node.data : ''),
+    contains: (ancestor, node) => {
+      for (let at: AnyNode | null = node; at !== null; at = at.parent) if (at === ancestor) return true;
+      return false;
+    },
   };
 }
 

@@ -2,7 +2,7 @@
 // that proves them on relay requests, and which of them may have free capacity
 // (served in turn by the dispatcher).
 import { randomBytes } from 'node:crypto';
-import type { Lease, WorkerKind } from '../../shared/protocol.ts';
+import type { Lease, PushedPage, WorkerKind } from '../../shared/protocol.ts';
 
 export interface WorkerSession {
   readonly id: string;
@@ -25,6 +25,8 @@ export interface WorkerSession {
   recent: number[];
   send(leases: Lease[]): void;
   revoke(leaseIds: string[]): void;
+  /** Page push (issue 11): set when the worker takes its leases' pages pushed (server/engine/page-push.ts). */
+  pushPages?: ((pages: PushedPage[]) => void) | undefined;
   disconnect(reason: string): void;
 }
 

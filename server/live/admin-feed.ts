@@ -205,7 +205,8 @@ export class AdminLive {
     return this.fleet ? this.fleet.merge(local, this.statusAt) : local;
   }
 
-  private localUpdate(): AdminUpdate {
+  /** `listWorkers` false: the workers counted, not listed (what the fleet's notice needs: no row per worker). */
+  private localUpdate(listWorkers = true): AdminUpdate {
     const now = this.now();
     const crawls: AdminCrawlProgress[] = this.core.crawls.list().map((crawl) => {
       const live = this.crawls.get(crawl.id);
@@ -228,11 +229,11 @@ export class AdminLive {
         validation: { ...crawl.validation, pending: crawl.pendingChecks },
       };
     });
-    const workers = this.workers(now);
+    const workers = listWorkers ? this.workers(now) : [];
     const byKind = Object.fromEntries(WORKER_KINDS.map((kind) => [kind, 0])) as Record<WorkerKind, number>;
-    for (const w of workers) byKind[w.kind]++;
+    for (const w of this.core.workers.all()) byKind[w.kind]++;
     const totals: AdminTotals = {
-      workers: workers.length,
+      workers: this.core.workers.size,
       workersByKind: byKind,
       leasesInFlight: this.core.leasesInFlight,
       pagesPerSecond: this.rate(this.hubRecent, now),
@@ -294,7 +295,7 @@ export class AdminLive {
   /** Pushes what changed since the last tick to the listeners. */
   async tick(): Promise<void> {
     // The other hubs' consoles hear of this hub's crawls whether or not a console is open here.
-    if (this.fleet) this.fleet.publish(this.localUpdate(), this.statusAt);
+    if (this.fleet) this.fleet.publish(this.localUpdate(false), this.statusAt);
     if (!this.ticker.hasListeners) return;
     const update = this.update();
     const json = JSON.stringify({ ...update, at: 0 });

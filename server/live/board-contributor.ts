@@ -4,7 +4,7 @@
 // the hubs of a fleet never overwrite each other's counts).
 import { createHash } from 'node:crypto';
 import type { BoardContributor } from '../../shared/board-protocol.ts';
-import type { ContributorRow } from '../storage/storage.ts';
+import type { ContributorRow, Storage } from '../storage/storage.ts';
 import { RateWindow } from './rate-window.ts';
 
 export interface Contributor {
@@ -54,4 +54,32 @@ export function refreshFromStorage(c: Contributor, stored: ContributorRow): void
   c.row.pages = stored.pages;
   c.row.items = stored.items;
   c.row.lastSeenAt = Math.max(c.row.lastSeenAt, stored.lastSeenAt);
+}
+
+/**
+ * Adds what the unsaved rows counted since the last write to storage, as
+ * increments (so the hubs of a fleet add up); never rejects: board totals are
+ * statistics, so on failure they stay in memory for the next round.
+ */
+export async function saveIncrements(unsaved: Set<Contributor>, storage: Pick<Storage, 'addToContributors'>, failed: (error: unknown) => void): Promise<void> {
+  const saving: { c: Contributor; increment: ContributorRow }[] = [];
+  for (const c of unsaved) {
+    if (!c.folded) continue;
+    unsaved.delete(c);
+    // A contributor who came and went without a page is not kept.
+    if (c.row.pages === 0) continue;
+    saving.push({ c, increment: { ...c.row, pages: c.pendingPages, items: c.pendingItems } });
+    c.pendingPages = c.pendingItems = 0;
+  }
+  if (saving.length === 0) return;
+  try {
+    await storage.addToContributors(saving.map((s) => s.increment));
+  } catch (error) {
+    for (const { c, increment } of saving) {
+      c.pendingPages += increment.pages;
+      c.pendingItems += increment.items;
+      unsaved.add(c);
+    }
+    failed(error);
+  }
 }

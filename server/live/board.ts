@@ -6,10 +6,11 @@
 // reconnects add up to one row, and so do the tabs of one `crowdcrawl workers`
 // process. The same browser under another nickname is another row. Rows carry a
 // public id (a hash); the clientId, which bans stick to, is never shown.
-//
 // Work per page is O(1) (counters and a per-second rate ring); once a tick
 // (about a second) the board diffs what it would show against what it last
-// broadcast and sends only the difference. Only the top `maxRows` rows are
+// broadcast and sends only the difference; a page's crawl progress and the
+// totals go out sooner, within `promptMs` (a light delta: O(crawls), at most
+// once per promptMs, so what it costs is bounded). Only the top `maxRows` rows are
 // broadcast (by all-time validated pages), and a subscriber's own row
 // goes to that subscriber alone, so a thousand contributors cost each page a
 // few kilobytes a second at most. All-time totals are added to storage every
@@ -19,7 +20,6 @@
 // asynchronously: a contributor who joins counts at once from zero, and its
 // stored totals are added once read. With other hubs on the database the board
 // merges theirs (board-fleet.ts): it shows everyone contributing to the fleet.
-//
 // Listed are rows with a validated page (the engine's `page` event: recorded
 // results only, never one waiting for its check) or holding leases now; idle
 // sockets count in the totals only, so a crowd of them pushes no one off.
@@ -41,7 +41,7 @@ import { Ticker } from './ticker.ts';
 import { boardCrawls, boardTotals, diffById, sameCrawl, sameRow, sameTotals, withFleet } from './board-views.ts';
 import { RateWindow } from './rate-window.ts';
 import { namesFor } from './names.ts';
-import { contributorId, contributorView, refreshFromStorage, storedContributor, type Contributor } from './board-contributor.ts';
+import { contributorId, contributorView, refreshFromStorage, saveIncrements, storedContributor, type Contributor } from './board-contributor.ts';
 import { BoardFleet } from './board-fleet.ts';
 
 export { contributorId } from './board-contributor.ts';
@@ -51,6 +51,12 @@ const NAMES_KEPT = 10_000;
 export interface BoardOptions {
   /** Time between two broadcasts; 0 runs no timer (call tick() yourself). */
   intervalMs?: number;
+  /**
+   * A page's crawl progress and the totals are broadcast within this long of
+   * its commit, at most once per this long (a light round: crawls and totals,
+   * not rows); 0: only with the rounds.
+   */
+  promptMs?: number;
   /** Rows broadcast to everyone. */
   maxRows?: number;
   /** How long an ended crawl stays on the board. */
@@ -95,6 +101,8 @@ export class Board {
   /** The round's writes and reads (save, evict, reload the top rows), while they run: never two at once. */
   private persisting: Promise<void> | undefined;
   private lastTickAt = 0;
+  /** Contributors with a session here, counted as they come and go (the totals are sent up to 5 times a second). */
+  private online = 0;
   private readonly ticker: Ticker<BoardListener>;
   private readonly detach: () => void;
 
@@ -109,7 +117,7 @@ export class Board {
   private constructor(core: Engine, options: BoardOptions, totals: ContributorTotals, top: readonly ContributorRow[]) {
     this.core = core;
     this.storage = core.storage;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => core.clock.now());
     this.maxRows = options.maxRows ?? 100;
     this.endedCrawlMs = options.endedCrawlMs ?? 10 * 60_000;
     this.allTime = { ...totals };
@@ -141,6 +149,9 @@ export class Board {
     this.ticker = new Ticker(() => this.tick(), {
       intervalMs: options.intervalMs,
       onUnwatched: (id) => this.sentSelf.delete(id),
+      clock: core.clock,
+      prompt: () => this.send(this.now(), { rows: [], removed: [] }),
+      promptMs: options.promptMs ?? 0,
     });
     this.tick();
   }
@@ -185,7 +196,6 @@ export class Board {
   /** One round: broadcast what changed since the last round, then persist changed totals (in the background). */
   tick(): void {
     const now = this.now();
-    this.lastTickAt = now;
     for (const c of this.unread) this.fold(c);
 
     const here = [...this.contributors.values()].map((c) => {
@@ -198,30 +208,7 @@ export class Board {
     const top = listed.sort(compareContributors).slice(0, this.maxRows);
     const { next: nextRows, changed: rows, removed } = diffById(this.sentRows, top, sameRow);
     this.sentRows = nextRows;
-
-    const shown = boardCrawls(this.core.crawls.list(), now, this.endedCrawlMs);
-    const { next: nextCrawls, changed: crawls, removed: crawlsRemoved } = diffById(this.sentCrawls, shown, sameCrawl);
-    this.sentCrawls = nextCrawls;
-
-    const local = this.totals(now);
-    this.fleet?.publish(mine.sort(compareContributors).slice(0, this.maxRows), local, this.counted);
-    const totals = this.fleet?.addTotals(local) ?? local;
-    const totalsChanged = !sameTotals(this.sentTotals, totals);
-    this.sentTotals = totals;
-
-    if (rows.length > 0 || removed.length > 0 || crawls.length > 0 || crawlsRemoved.length > 0 || totalsChanged) {
-      this.seq++;
-      const delta: BoardDelta = {
-        seq: this.seq,
-        at: now,
-        ...(rows.length > 0 ? { rows } : {}),
-        ...(removed.length > 0 ? { removed } : {}),
-        ...(crawls.length > 0 ? { crawls } : {}),
-        ...(crawlsRemoved.length > 0 ? { crawlsRemoved } : {}),
-        ...(totalsChanged ? { totals } : {}),
-      };
-      this.ticker.broadcast((listener) => listener.delta(delta));
-    }
+    this.send(now, { rows, removed, mine: mine.sort(compareContributors).slice(0, this.maxRows) });
 
     for (const id of this.ticker.watched()) {
       const row = views.get(id);
@@ -234,6 +221,35 @@ export class Board {
         .catch((error: unknown) => this.core.log.error({ err: error }, 'board: a round\'s storage work failed'))
         .finally(() => (this.persisting = undefined));
     }
+  }
+
+  /**
+   * Broadcasts `rows` with whatever changed in the crawls and the totals since
+   * the last broadcast (a round's, or a prompt's with no rows: O(crawls)).
+   * `mine`: a round's rows for the other hubs, published with the totals.
+   */
+  private send(now: number, { rows, removed, mine }: { rows: BoardContributor[]; removed: string[]; mine?: BoardContributor[] }): void {
+    this.lastTickAt = now;
+    const shown = boardCrawls(this.core.crawls.list(), now, this.endedCrawlMs);
+    const { next: nextCrawls, changed: crawls, removed: crawlsRemoved } = diffById(this.sentCrawls, shown, sameCrawl);
+    this.sentCrawls = nextCrawls;
+    const local = this.totals(now);
+    if (mine) this.fleet?.publish(mine, local, this.counted);
+    const totals = this.fleet?.addTotals(local) ?? local;
+    const totalsChanged = !sameTotals(this.sentTotals, totals);
+    this.sentTotals = totals;
+    if (rows.length === 0 && removed.length === 0 && crawls.length === 0 && crawlsRemoved.length === 0 && !totalsChanged) return;
+    this.seq++;
+    const delta: BoardDelta = {
+      seq: this.seq,
+      at: now,
+      ...(rows.length > 0 ? { rows } : {}),
+      ...(removed.length > 0 ? { removed } : {}),
+      ...(crawls.length > 0 ? { crawls } : {}),
+      ...(crawlsRemoved.length > 0 ? { crawlsRemoved } : {}),
+      ...(totalsChanged ? { totals } : {}),
+    };
+    this.ticker.broadcast((listener) => listener.delta(delta));
   }
 
   /** Stops the timer and writes the last totals. */
@@ -257,6 +273,7 @@ export class Board {
       this.contributors.set(id, c);
       this.fold(c);
     }
+    if (c.sessions.size === 0) this.online++;
     c.sessions.add(worker.id);
     c.row.kind = worker.kind;
     c.row.lastSeenAt = now;
@@ -294,6 +311,7 @@ export class Board {
     if (!c) return;
     this.bySession.delete(worker.id);
     c.sessions.delete(worker.id);
+    if (c.sessions.size === 0) this.online--;
     c.row.lastSeenAt = this.now();
     if (c.row.pages > 0 || !c.folded) this.unsaved.add(c);
     // With fewer online, offline contributors that were evicted may belong on the board again.
@@ -303,6 +321,8 @@ export class Board {
   private page(worker: WorkerSession | undefined, items: number): void {
     const now = this.now();
     this.hubRate.add(now);
+    // The crawl's progress goes out soon, not with the next round (up to a second away).
+    this.ticker.soon();
     // A worker gone before its result was committed has no session any more: the page counts in the hub's rate only.
     const c = worker ? this.bySession.get(worker.id) : undefined;
     if (!c) return;
@@ -340,28 +360,8 @@ export class Board {
   }
 
   /** Adds what the rows counted since the last write to storage; never rejects (on failure it is kept for the next round). */
-  private async save(): Promise<void> {
-    const saving: { c: Contributor; increment: ContributorRow }[] = [];
-    for (const c of this.unsaved) {
-      if (!c.folded) continue;
-      this.unsaved.delete(c);
-      // A contributor who came and went without a page is not kept.
-      if (c.row.pages === 0) continue;
-      saving.push({ c, increment: { ...c.row, pages: c.pendingPages, items: c.pendingItems } });
-      c.pendingPages = c.pendingItems = 0;
-    }
-    if (saving.length === 0) return;
-    try {
-      await this.storage.addToContributors(saving.map((s) => s.increment));
-    } catch (error) {
-      // Board totals are statistics: keep them in memory and try again next round.
-      for (const { c, increment } of saving) {
-        c.pendingPages += increment.pages;
-        c.pendingItems += increment.items;
-        this.unsaved.add(c);
-      }
-      this.core.log.error({ err: error }, 'board: could not save contributor totals');
-    }
+  private save(): Promise<void> {
+    return saveIncrements(this.unsaved, this.storage, (error) => this.core.log.error({ err: error }, 'board: could not save contributor totals'));
   }
 
   /** A contributor storage did not know has its first page. */
@@ -386,8 +386,6 @@ export class Board {
   }
 
   private totals(now: number): BoardTotals {
-    let contributorsOnline = 0;
-    for (const c of this.contributors.values()) if (c.sessions.size > 0) contributorsOnline++;
-    return boardTotals(this.core.workers.all(), contributorsOnline, this.allTime, this.hubRate, now);
+    return boardTotals(this.core.workers.all(), this.online, this.allTime, this.hubRate, now);
   }
 }

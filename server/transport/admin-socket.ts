@@ -10,6 +10,8 @@ import {
   adminHelloSchema,
   adminWatchSchema,
   type AdminClientToServerEvents,
+  type AdminCrawlDetail,
+  type AdminUpdate,
   type AdminServerToClientEvents,
 } from '../../shared/admin-protocol.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -41,10 +43,21 @@ export function attachAdminLive(io: Server, core: Engine, options: AttachAdminLi
   const live = new AdminLive(core, options);
   const nsp = io.of(ADMIN_NAMESPACE) as unknown as AdminNamespace;
 
-  const unsubscribe = live.subscribe({
-    update: (update) => nsp.emit('admin:update', update),
-    crawl: (detail) => nsp.to(roomOf(detail.crawlId)).emit('admin:crawl', detail),
-  });
+  // The feed listens only while a console is open: an update lists every
+  // connected worker, so with thousands of them building and encoding one a
+  // second for nobody cost the hub more than its heartbeats (docs/performance.md).
+  const listener = {
+    update: (update: AdminUpdate) => nsp.emit('admin:update', update),
+    crawl: (detail: AdminCrawlDetail) => nsp.to(roomOf(detail.crawlId)).emit('admin:crawl', detail),
+  };
+  let consoles = 0;
+  let unsubscribe = () => {};
+  const consoleOpened = () => {
+    if (consoles++ === 0) unsubscribe = live.subscribe(listener);
+  };
+  const consoleClosed = () => {
+    if (--consoles === 0) unsubscribe();
+  };
 
   const limiter = options.sessions.limiter;
   const tokenOf = (socket: Socket): string | undefined => {
@@ -80,6 +93,7 @@ export function attachAdminLive(io: Server, core: Engine, options: AttachAdminLi
       return undefined;
     },
     connect(socket) {
+      consoleOpened();
       socket.emit('admin:update', live.update());
       const followed = new FollowedRoom(socket);
       return {
@@ -106,7 +120,10 @@ export function attachAdminLive(io: Server, core: Engine, options: AttachAdminLi
             socket.emit('admin:crawl', detail);
           },
         },
-        disconnect: () => followed.stop(),
+        disconnect: () => {
+          followed.stop();
+          consoleClosed();
+        },
       };
     },
   });

@@ -27,6 +27,7 @@ import { checkNickname } from '../../shared/names.ts';
 import { namesFor } from '../live/names.ts';
 import { connectError, fail, hasAck } from './socket-errors.ts';
 import { AddressSlots, originAllowed, type EventLimiter } from './edge-limits.ts';
+import { Liveness, type LivenessOptions } from './liveness.ts';
 
 export interface WorkerSocketOptions {
   /** The largest message socket.io reads (its maxHttpBufferSize), told to workers in the welcome. */
@@ -36,6 +37,8 @@ export interface WorkerSocketOptions {
   allowedOrigins: readonly string[];
   /** Shared with the result upload, so uploads count against the same budgets. */
   limiter: EventLimiter;
+  /** How fast a silent worker holding leases is noticed (server/transport/liveness.ts). */
+  liveness: LivenessOptions;
 }
 
 type WorkerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { workerId: string }>;
@@ -49,8 +52,9 @@ function eventPoints(event: string, payload: unknown): number {
   return Array.isArray(results) ? Math.min(MAX_RESULTS_PER_BATCH, Math.max(1, results.length)) : 1;
 }
 
-export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, engine: Engine, options: WorkerSocketOptions): void {
+export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToClientEvents>, engine: Engine, options: WorkerSocketOptions): { close(): void } {
   const slots = new AddressSlots(options.maxSocketsPerAddress);
+  const liveness = new Liveness(engine.clock, options.liveness);
   const allowedOrigins = new Set(options.allowedOrigins);
   const { limiter } = options;
   // Sent, not polled: every connected worker learns a crawl's new spec version at once.
@@ -114,6 +118,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       socket.emit('leases', leases);
     };
     const sendLeases = (leases: Lease[]) => {
+      liveness.granted(session.id);
       if (resultsInFlight === 0) {
         socket.emit('leases', leases);
         return;
@@ -130,6 +135,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       heldLeases = [];
       return { leases };
     };
+    const pagePush = hello.pagePush === true && engine.pagePush;
     const session = engine.joinWorker({
       // Unique on the board by skeleton: a second "alice" is shown as "alice (2)" (server/live/names.ts).
       name: namesFor(engine).claim(hello.clientId, hello.name),
@@ -141,9 +147,12 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       tokenId: hello.token !== undefined ? engine.trust.tokenId(hello.token) : null,
       send: sendLeases,
       revoke: (ids: string[]) => socket.emit('leases:revoked', ids),
+      // Page push (issue 11): a worker that asks for it gets its leases' pages over this socket (server/engine/page-push.ts).
+      pushPages: pagePush ? (pages) => socket.emit('pages', pages) : undefined,
       disconnect: () => socket.disconnect(true),
     });
     socket.data.workerId = session.id;
+    liveness.watch(session.id, socket as unknown as Socket, () => engine.leasesHeldBy(session.id));
     socket.emit('welcome', {
       workerId: session.id,
       workerSecret: session.secret,
@@ -151,6 +160,7 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
       leaseTtlMs: engine.leaseTtlMs,
       name: session.name,
       maxMessageBytes: options.maxMessageBytes,
+      ...(pagePush ? { pagePush: true } : {}),
     });
 
     // Every event counts against the socket's and the address's budgets before anything reads it
@@ -245,4 +255,5 @@ export function attachWorkerSockets(io: Server<ClientToServerEvents, ServerToCli
 
     socket.on('disconnect', () => engine.workerLeft(session));
   });
+  return { close: () => liveness.close() };
 }

@@ -19,6 +19,8 @@ export interface NodeWorkerOptions {
   kind?: WorkerKind;
   /** A worker token from the hub's operator: this worker's results are trusted without checks. */
   token?: string;
+  /** Take leases' pages pushed over the socket (default true); false: ask the relay for each (issue 11). */
+  pagePush?: boolean;
   /** The local address to connect from (a machine with several; tests use 127.0.0.x to be distinct contributors). */
   localAddress?: string;
   /** The extraction function (cheerio by default); tests swap in a dishonest one. */
@@ -42,6 +44,8 @@ export function startNodeWorker(options: NodeWorkerOptions): NodeWorker {
     clientId: options.clientId ?? randomBytes(12).toString('base64url'),
     capacity: concurrency,
     ...(options.token ? { token: options.token } : {}),
+    // The hub pushes each lease's page over the socket: no relay request per page (issue 11).
+    pagePush: options.pagePush ?? true,
   };
   // One agent for the relay (from the worker's own address when it has one), kept-alive connections for the pages in flight.
   const agent = new Agent({ ...(options.localAddress ? { connect: { localAddress: options.localAddress } } : {}) });

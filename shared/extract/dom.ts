@@ -35,6 +35,8 @@ export interface DomAdapter<N> {
   getAttribute(element: N, lowerCaseName: string): string | null;
   /** A text node's data. */
   textData(text: N): string;
+  /** Whether `node` is `ancestor` or inside it (DOM's Node.contains). */
+  contains(ancestor: N, node: N): boolean;
 }
 
 const TRAVERSALS = new Set(['child', 'parent', 'sibling', 'adjacent', 'descendant', 'column-combinator']);

@@ -2,7 +2,7 @@
 // (CrawlSpider's Rule + LinkExtractor).
 import type { FollowRule, Spec } from '../spec/schema.ts';
 import { matchesAny } from '../spec/patterns.ts';
-import { normalizeUrl, resolveLink, urlKey } from '../url/canonical.ts';
+import { linkResolver, normalizeUrl, urlKey } from '../url/canonical.ts';
 import { isInScope, scopeFrom } from '../url/scope.ts';
 import { parseSelector } from './selector.ts';
 import { selectRelative, type DomAdapter } from './dom.ts';
@@ -119,10 +119,11 @@ export function extractLinks<N>(dom: DomAdapter<N>, spec: Spec, pageUrl: string,
   const links: string[] = [];
   if (rules.length === 0) return links;
   const seen = new Set<string>();
+  const resolve = linkResolver(pageUrl, baseHref);
   for (const rule of rules) {
     const inScope = scopeFrom(rule.scope, pageUrl);
     for (const href of candidateHrefs(dom, rule)) {
-      const url = resolveLink(href, pageUrl, baseHref);
+      const url = resolve(href);
       if (url === null) continue;
       const key = urlKey(url);
       if (seen.has(key)) continue;

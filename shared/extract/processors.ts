@@ -1,7 +1,7 @@
 // A field's processors: each step maps the list of values to a new list, in the
 // order the spec gives them (like Scrapy item loaders' processors).
 import type { Processor } from '../spec/schema.ts';
-import { resolveLink } from '../url/canonical.ts';
+import { linkResolver } from '../url/canonical.ts';
 import { cutToLength } from './text.ts';
 
 export interface ProcessContext {
@@ -48,6 +48,16 @@ function applyRegex(values: readonly string[], step: { regex: string; flags?: st
   return out;
 }
 
+/** The last page's link resolver: a page's absoluteUrl fields all resolve against one base. */
+let lastResolver: { pageUrl: string; baseHref: string | null; resolve: (href: string) => string | null } | undefined;
+
+function resolverFor(context: ProcessContext): (href: string) => string | null {
+  if (lastResolver?.pageUrl !== context.pageUrl || lastResolver.baseHref !== context.baseHref) {
+    lastResolver = { pageUrl: context.pageUrl, baseHref: context.baseHref, resolve: linkResolver(context.pageUrl, context.baseHref) };
+  }
+  return lastResolver.resolve;
+}
+
 function applyStep(values: readonly string[], step: Processor, context: ProcessContext): string[] {
   if (step === 'trim') return values.map((v) => v.trim());
   if (step === 'normalizeWhitespace') return values.map((v) => v.replace(WHITE_SPACE_RUN, ' ').trim());
@@ -55,8 +65,9 @@ function applyStep(values: readonly string[], step: Processor, context: ProcessC
   if (step === 'uppercase') return values.map((v) => v.toUpperCase());
   if (step === 'absoluteUrl') {
     const out: string[] = [];
+    const resolve = resolverFor(context);
     for (const value of values) {
-      const url = resolveLink(value, context.pageUrl, context.baseHref);
+      const url = resolve(value);
       if (url !== null) out.push(url);
     }
     return out;

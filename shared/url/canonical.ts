@@ -16,6 +16,7 @@
 //
 // Every function here is deterministic and never throws.
 import { parseUrl, type WhatwgUrl } from './whatwg-url.ts';
+import { memoizeString } from './memo.ts';
 
 /** Longer URLs are refused: servers and browsers commonly cap URLs at about 8 KB. */
 export const MAX_URL_LENGTH = 8192;
@@ -49,10 +50,14 @@ function canonicalize(url: WhatwgUrl): string | null {
   if (url.hostname.includes('%')) return null;
   // The parser has already lower-cased the scheme and host, turned IDN hosts into
   // punycode, dropped default ports, made an empty path "/", removed dot segments
-  // and escaped the characters that must be escaped.
-  url.hash = '';
+  // and escaped the characters that must be escaped. The fragment goes: in a
+  // serialized http(s) URL the first '#' starts it (the parser escapes every
+  // other '#'), so cutting there is what `url.hash = ''` gives, without
+  // serializing the URL a second time.
   const origin = `${url.protocol}//${url.host}`;
-  const href = url.href;
+  const serialized = url.href;
+  const fragment = serialized.indexOf('#');
+  const href = fragment === -1 ? serialized : serialized.slice(0, fragment);
   if (!href.startsWith(origin)) return null; // cannot happen without credentials; be safe
   const canonical = origin + normalizePercentEncoding(href.slice(origin.length));
   return canonical.length > MAX_URL_LENGTH ? null : canonical;
@@ -92,11 +97,22 @@ function documentBaseUrl(pageUrl: string, baseHref: string | null | undefined): 
  * other non-http(s) scheme, URLs with credentials, unparsable or over-long links.
  */
 export function resolveLink(href: string, pageUrl: string, baseHref?: string | null): string | null {
-  if (typeof href !== 'string') return null;
-  const link = stripAsciiWhitespace(href);
-  if (link.length > MAX_URL_LENGTH) return null;
-  const resolved = parseUrl(link, documentBaseUrl(pageUrl, baseHref));
-  return resolved === null ? null : canonicalize(resolved);
+  return linkResolver(pageUrl, baseHref)(href);
+}
+
+/**
+ * resolveLink for the links of one page: the document base URL is worked out
+ * once, not once per link.
+ */
+export function linkResolver(pageUrl: string, baseHref?: string | null): (href: string) => string | null {
+  const base = documentBaseUrl(pageUrl, baseHref);
+  return (href) => {
+    if (typeof href !== 'string') return null;
+    const link = stripAsciiWhitespace(href);
+    if (link.length > MAX_URL_LENGTH) return null;
+    const resolved = parseUrl(link, base);
+    return resolved === null ? null : canonicalize(resolved);
+  };
 }
 
 /** A query parameter's name: the part before the first "=" (the whole parameter when there is none). */
@@ -117,7 +133,11 @@ function parameterName(parameter: string): string {
  * equal it, so distinct bad inputs stay distinct and nothing throws.
  */
 export function urlKey(url: string): string {
-  if (typeof url !== 'string') return '';
+  return typeof url === 'string' ? memoizedUrlKey(url) : '';
+}
+
+/** urlKey's work; memoized (see memo.ts): the extraction engine and the hub's checks take the key of every link of every page. */
+const memoizedUrlKey = memoizeString((url: string): string => {
   const normalized = normalizeUrl(url);
   if (normalized === null) return url;
   // A canonical URL has no fragment and its path cannot hold a raw "?".
@@ -130,4 +150,4 @@ export function urlKey(url: string): string {
     .map((parameter) => ({ name: parameterName(parameter), parameter }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return `${withoutQuery}?${sorted.map((p) => p.parameter).join('&')}`;
-}
+});

@@ -11,6 +11,7 @@
 import { getDomain } from 'tldts';
 import type { Scope } from '../spec/schema.ts';
 import { parseUrl } from './whatwg-url.ts';
+import { memoizeString } from './memo.ts';
 
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
@@ -24,11 +25,15 @@ function withoutTrailingDot(hostname: string): string {
 
 /** The comparable host of an http(s) URL, or null when the URL is not one. */
 function hostOfUrl(url: string): string | null {
-  if (typeof url !== 'string') return null;
+  return typeof url === 'string' ? memoizedHostOfUrl(url) : null;
+}
+
+/** Memoized (memo.ts): every link of every page is scope-checked, by the extraction engine and by the hub. */
+const memoizedHostOfUrl = memoizeString((url: string): string | null => {
   const parsed = parseUrl(url);
   if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) return null;
   return parsed.hostname === '' ? null : withoutTrailingDot(parsed.hostname);
-}
+});
 
 /**
  * A bare host name or IP address in comparable form, or null when `host` is not
@@ -57,11 +62,16 @@ function canonicalHost(host: string): string | null {
  * Null when `host` is not a valid host.
  */
 export function registrableDomain(host: string): string | null {
+  return typeof host === 'string' ? memoizedRegistrableDomain(host) : null;
+}
+
+/** Memoized (memo.ts): a 'sameDomain' scope asks it for the host of every link. */
+const memoizedRegistrableDomain = memoizeString((host: string): string | null => {
   const hostname = canonicalHost(host);
   if (hostname === null) return null;
   if (isIpAddress(hostname)) return hostname;
   return getDomain(hostname, { allowPrivateDomains: true, extractHostname: false, detectIp: false }) ?? hostname;
-}
+}, 1024);
 
 const canonicalDomainLists = new WeakMap<readonly string[], readonly string[]>();
 

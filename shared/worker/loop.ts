@@ -8,10 +8,13 @@
 // capacity for, pushed by the hub); results go in batches (those finished while
 // the previous batch waits for its ack go together, Nagle-style, so a busy
 // worker sends fewer, larger messages and an idle one sends at once); and the
-// ack of a batch carries the leases its commits made room for.
+// ack of a batch carries the leases its commits made room for. A worker that
+// says `pagePush` in its hello gets each lease's page pushed over the socket
+// as soon as the hub has fetched it (page-inbox.ts), instead of asking the relay.
 import type { Socket } from 'socket.io-client';
 import {
   ACK_TIMEOUT_MS,
+  PAGE_PUSH_WAIT_MS,
   RELAY_PATH,
   WORKER_SECRET_HEADER,
   type ClientToServerEvents,
@@ -23,9 +26,10 @@ import {
 } from '../protocol.ts';
 import type { Spec } from '../spec/schema.ts';
 import { ResultSender } from './result-sender.ts';
+import { PageInbox } from './page-inbox.ts';
 import type { ExtractedItem } from '../extract/engine.ts';
 import { ErrorCode } from '../errors.ts';
-import { clearTimer, newAbortController, platformFetch, setTimer, type AbortControllerLike, type FetchLike, type TimerHandle } from '../platform.ts';
+import { clearTimer, decodeUtf8, newAbortController, platformFetch, setTimer, type AbortControllerLike, type FetchLike, type TimerHandle } from '../platform.ts';
 
 export type WorkerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -102,6 +106,8 @@ export class WorkerLoop {
   private lastStartAt = 0;
   private pumpTimer: TimerHandle | undefined;
   private readonly results: ResultSender;
+  /** Pages the hub pushed, until their jobs take them. */
+  private readonly inbox = new PageInbox();
 
   constructor(options: WorkerLoopOptions) {
     this.socket = options.socket;
@@ -121,6 +127,7 @@ export class WorkerLoop {
     });
     this.socket.on('leases', (leases) => this.accept(leases));
     this.socket.on('leases:revoked', (ids) => this.revoke(ids));
+    this.socket.on('pages', (pages) => this.inbox.received(pages));
     // A crawl's new spec version, pushed by the hub: cached for the leases that will carry it (older leases keep theirs).
     this.socket.on('spec:changed', (change) => this.specs.set(`${change.crawlId}@${change.specVersion}`, Promise.resolve(change.spec)));
     this.socket.on('hub:error', (error) => {
@@ -131,6 +138,7 @@ export class WorkerLoop {
       // The hub gives our leases back when the connection drops, so work in progress is void.
       this.results.disconnected();
       this.dropAll();
+      this.inbox.clear();
       if (this.state !== 'stopped' && this.state !== 'outdated' && this.state !== 'banned') this.setState('connecting');
     });
     this.socket.on('connect_error', (error: Error & { data?: ProtocolError }) => {
@@ -226,6 +234,7 @@ export class WorkerLoop {
     const revoked = new Set(ids);
     for (let i = this.queue.length - 1; i >= 0; i--) if (revoked.has(this.queue[i]!.lease.id)) this.queue.splice(i, 1);
     for (const id of ids) {
+      this.inbox.drop(id);
       const job = this.running.get(id);
       if (job) {
         job.abort.abort();
@@ -239,6 +248,7 @@ export class WorkerLoop {
   private releaseQueued(): void {
     if (this.queue.length === 0) return;
     const ids = this.queue.splice(0).map((job) => job.lease.id);
+    for (const id of ids) this.inbox.drop(id);
     if (this.socket.connected) this.socket.timeout(ACK_TIMEOUT_MS).emit('release', { leaseIds: ids }, () => undefined);
   }
 
@@ -267,6 +277,7 @@ export class WorkerLoop {
       this.running.set(job.lease.id, job);
       void this.work(job).finally(() => {
         this.running.delete(job.lease.id);
+        this.inbox.drop(job.lease.id);
         if (this.state === 'working' && this.running.size === 0 && this.queue.length === 0) this.setState('idle');
         this.pump();
         this.changed();
@@ -300,20 +311,15 @@ export class WorkerLoop {
       if (!live()) return;
       job.activity.stage = 'fetching';
       this.changed();
-      const response = await this.fetchImpl(`${this.hubUrl}${RELAY_PATH}/${encodeURIComponent(lease.id)}`, {
-        headers: { [WORKER_SECRET_HEADER]: this.welcome?.workerSecret ?? '' },
-        signal: job.abort.signal,
-        cache: 'no-store',
-      });
-      const body = await response.text();
+      const page = await this.page(job);
       if (!live()) return;
-      if (!response.ok) {
+      if (!page) {
         // The hub has recorded the failure (and will retry the page if it can).
         this.stats.failures++;
         return;
       }
+      const { body, finalUrl } = page;
       this.stats.bytes += body.length;
-      const finalUrl = decodeURI(response.headers.get('x-crowdcrawl-final-url') ?? lease.url);
       job.activity.stage = 'extracting';
       this.changed();
       let output: ExtractOutput;
@@ -346,6 +352,26 @@ export class WorkerLoop {
       this.stats.failures++;
       this.lastError = { code: ErrorCode.WORKER_ERROR, message: String((error as Error)?.message ?? error) };
     }
+  }
+
+  /** The lease's page: pushed by the hub when it pushes pages, else (or when told to) from the relay; undefined when its fetch failed. */
+  private async page(job: Job): Promise<{ body: string; finalUrl: string } | undefined> {
+    const { lease } = job;
+    if (this.welcome?.pagePush) {
+      const pushed = await this.inbox.take(lease.id, PAGE_PUSH_WAIT_MS);
+      if (pushed && 'body' in pushed) return { body: decodeUtf8(pushed.body), finalUrl: pushed.finalUrl };
+      if (pushed && 'error' in pushed) return undefined;
+      if (job.abort.signal.aborted) return undefined;
+      // Told to ask the relay (too large to push, or too much pushed already), or no page came in time.
+    }
+    const response = await this.fetchImpl(`${this.hubUrl}${RELAY_PATH}/${encodeURIComponent(lease.id)}`, {
+      headers: { [WORKER_SECRET_HEADER]: this.welcome?.workerSecret ?? '' },
+      signal: job.abort.signal,
+      cache: 'no-store',
+    });
+    const body = await response.text();
+    if (!response.ok) return undefined;
+    return { body, finalUrl: decodeURI(response.headers.get('x-crowdcrawl-final-url') ?? lease.url) };
   }
 
   private setState(state: WorkerState): void {

@@ -272,3 +272,35 @@ test('the edge page (crowdcrawl workers) crawls with no board and no activity re
     await hub.cleanup();
   }
 });
+
+test('an edge tab is pushed its pages over its socket (no relay request) and crawls the same items and URLs as through the relay', async () => {
+  const crawled: { items: string[]; urls: string[]; relayRequests: number }[] = [];
+  // Page push (issue 11): on by default; pushBodies off is the relay path as before.
+  for (const options of [{}, { relay: { pushBodies: false } }]) {
+    const hub = await startTestHub(options);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      let relayRequests = 0;
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname.startsWith('/relay/')) relayRequests++;
+      });
+      await page.goto(`${hub.url}/edge.html?worker=headless&name=edge&clientId=edge-client-id-0123456&autostart=1&concurrency=4`);
+      await waitForState(page, ['idle', 'working']);
+      const crawl = await hub.engine.createCrawl(quotesSpec(site.origin));
+      assert.equal((await waitForCrawlEnd(hub, crawl.id)).pagesDone, PAGES);
+      await assertEveryPageOnce(hub, crawl.id);
+      const items = (await Array.fromAsync(hub.storage.iterateItems(crawl.id))).map((row) => row.data).sort();
+      const urls = (hub.storage.db.prepare('SELECT final_url AS url FROM requests WHERE crawl_id = ? ORDER BY final_url').all(crawl.id) as { url: string }[]).map((r) => r.url);
+      crawled.push({ items, urls, relayRequests });
+    } finally {
+      await context.close();
+      await hub.cleanup();
+    }
+  }
+  const [pushed, relayed] = crawled;
+  assert.equal(pushed!.relayRequests, 0, 'every page came over the socket');
+  assert.equal(relayed!.relayRequests, PAGES);
+  assert.deepEqual(pushed!.items, relayed!.items);
+  assert.deepEqual(pushed!.urls, relayed!.urls);
+});

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { PROTOCOL_VERSION, RESULT_UPLOAD_PATH, WORKER_SECRET_HEADER, type ClientToServerEvents, type Lease, type ServerToClientEvents, type Welcome } from '../../shared/protocol.ts';
+import { PROTOCOL_VERSION, RESULT_UPLOAD_PATH, WORKER_SECRET_HEADER, type ClientToServerEvents, type Lease, type PushedPage, type ServerToClientEvents, type Welcome } from '../../shared/protocol.ts';
 
 export interface RawWorker {
   socket: Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -13,6 +13,11 @@ export interface RawWorker {
   /** When each lease arrived (epoch ms), in the order of `leases`. */
   arrivals: number[];
   revoked: string[];
+  /** Pages the hub pushed (`pages`, when the hello said pagePush), in order, and how many messages they came in. */
+  pages: PushedPage[];
+  pageMessages: number;
+  /** Waits until at least n pushed pages have arrived in total. */
+  waitForPages(n: number, timeoutMs?: number): Promise<PushedPage[]>;
   /** Waits until at least n leases have arrived in total. */
   waitForLeases(n: number, timeoutMs?: number): Promise<Lease[]>;
   relay(leaseId: string, secret?: string): Promise<Response>;
@@ -64,6 +69,14 @@ export async function connectRawWorker(hubUrl: string, auth: Record<string, unkn
     for (const w of waiters.splice(0)) w();
   });
   socket.on('leases:revoked', (ids) => revoked.push(...ids));
+  const pages: PushedPage[] = [];
+  const pageWaiters: (() => void)[] = [];
+  let pageMessages = 0;
+  socket.on('pages', (batch) => {
+    pages.push(...batch);
+    pageMessages++;
+    for (const w of pageWaiters.splice(0)) w();
+  });
   const welcome = await new Promise<Welcome>((resolve, reject) => {
     socket.once('welcome', resolve);
     socket.once('connect_error', (error) => {
@@ -77,6 +90,22 @@ export async function connectRawWorker(hubUrl: string, auth: Record<string, unkn
     leases,
     arrivals,
     revoked,
+    pages,
+    get pageMessages() {
+      return pageMessages;
+    },
+    waitForPages(n, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error(`only ${pages.length} of ${n} pushed pages arrived`)), timeoutMs);
+        const check = () => {
+          if (pages.length >= n) {
+            clearTimeout(deadline);
+            resolve(pages);
+          } else pageWaiters.push(check);
+        };
+        check();
+      });
+    },
     waitForLeases(n, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const deadline = setTimeout(() => reject(new Error(`only ${leases.length} of ${n} leases arrived`)), timeoutMs);

@@ -107,6 +107,8 @@ export class Volunteer {
       clientId: this.clientId,
       capacity: this.settings.concurrency,
       ...(this.token ? { token: this.token } : {}),
+      // The hub pushes each lease's page over the socket: no relay request per page (issue 11).
+      pagePush: true,
     };
     const socket: WorkerSocket = connectToHub(this.hubUrl, { autoConnect: false, auth: { ...hello } });
     const loop = new WorkerLoop({

@@ -123,7 +123,7 @@ test('a new subscriber gets a snapshot, then deltas that keep it equal to the hu
 
 test('many page events between two rounds make one broadcast with each changed row once', async () => {
   // A round every 60 s: within this test the board only broadcasts when told to.
-  const hub = await startTestHub({ board: { intervalMs: 60_000, maxRows: 100 } });
+  const hub = await startTestHub({ board: { intervalMs: 60_000, promptMs: 0, maxRows: 100 } });
   const received: BoardDelta[] = [];
   const unsubscribe = hub.board.subscribe({ delta: (d) => received.push(d), self: () => {} });
   const workers = await startWorkers(hub.url, 2, { name: 'alice', clientId: ALICE });

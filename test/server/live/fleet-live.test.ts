@@ -186,6 +186,7 @@ test('hub B’s admin console follows a crawl worked on hub A: its progress and 
   const [worker] = await startWorkers(a.url, 1, { name: 'w' });
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
+  const held: (() => void)[] = [];
   try {
     const crawl = await a.engine.createCrawl(quotesSpec(site.origin, { limits: { maxPages: 5 } }));
     await waitForCrawlEnd(a, crawl.id);
@@ -198,12 +199,19 @@ test('hub B’s admin console follows a crawl worked on hub A: its progress and 
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);
     await until((l) => b.crawlNotices.onChanged(l), () => notices.includes(undefined), () => JSON.stringify(notices));
 
+    // The site holds the second crawl's pages, so it is still running when it is paused (a 30-page crawl can end before B's console looks).
+    site.setHandler((_req, res) => {
+      held.push(() => res.end());
+      return true;
+    });
     const second = await a.engine.createCrawl(quotesSpec(site.origin, { name: 'second' }));
     await console.until(() => console.crawl(second.id)?.status === 'running');
     await a.engine.control(second.id, 'pause');
     await console.until(() => console.crawl(second.id)?.status === 'paused');
     await until((l) => b.crawlNotices.onChanged(l), () => notices.some((n) => n?.crawlId === second.id && n.status === 'paused'), () => JSON.stringify(notices));
   } finally {
+    site.setHandler(null);
+    for (const release of held.splice(0)) release();
     await admin.end();
     await worker!.stop();
     console.close();

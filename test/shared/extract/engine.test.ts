@@ -61,6 +61,39 @@ describe('selectors', () => {
     assert.deepStrictEqual(data.reversed, ['a', 'b', 'c', 'd', 'e']);
   });
 
+  // The engine reads elements none of which holds another one after the other,
+  // and walks the item root only when one is inside another: both must give
+  // the text nodes in document order.
+  it('gives ::text in document order whether the selected elements nest or not', () => {
+    const html = '<div>0<h2>a<i>x</i>b</h2>1<section><h2>c</h2><p>p<h2>d</h2></p></section><h2>e<h2>f</h2></h2></div>';
+    const data = fields(html, {
+      own: { selector: 'h2::text', all: true },
+      deep: { selector: 'h2 ::text', all: true },
+      nestedOwn: { selector: 'div::text, h2::text', all: true },
+      nestedDeep: { selector: 'section ::text, p *::text', all: true },
+      mixed: { selector: 'section::text, h2 ::text', all: true },
+    }, 'div');
+    assert.deepStrictEqual(data.own, ['a', 'b', 'c', 'd', 'e', 'f']);
+    assert.deepStrictEqual(data.deep, ['a', 'x', 'b', 'c', 'd', 'e', 'f']);
+    assert.deepStrictEqual(data.nestedOwn, ['0', 'a', 'b', '1', 'c', 'd', 'e', 'f']);
+    assert.deepStrictEqual(data.nestedDeep, ['c', 'p', 'd']);
+    assert.deepStrictEqual(data.mixed, ['a', 'x', 'b', 'c', 'd', 'e', 'f']);
+  });
+
+  it('stops at MAX_VALUES_PER_FIELD text nodes whether the selected elements nest or not', () => {
+    const many = '<b>v<i>w</i></b>'.repeat(MAX_VALUES_PER_FIELD);
+    const data = fields(`<div>${many}</div>`, {
+      own: { selector: 'b::text, i::text', all: true },
+      deep: { selector: 'b ::text', all: true },
+      nested: { selector: 'div::text, b::text, i::text', all: true },
+    });
+    for (const name of ['own', 'deep', 'nested']) {
+      const values = data[name] as string[];
+      assert.equal(values.length, MAX_VALUES_PER_FIELD, name);
+      assert.deepStrictEqual(values.slice(0, 4), ['v', 'w', 'v', 'w'], name);
+    }
+  });
+
   it('reads the item root itself with a bare ::text, ::attr() or an empty selector', () => {
     const data = fields('<a href="/x" title=t>link <b>bold</b></a>', { text: '::text', href: '::attr(href)', title: '::attr(TITLE)', content: '' }, 'a');
     assert.deepStrictEqual(data, { text: 'link ', href: '/x', title: 't', content: 'link bold' });
