@@ -7,13 +7,11 @@
 //
 // When writes come fast, a turn holds one or two results, and each
 // transaction's own cost (BEGIN, COMMIT's WAL frames, the crawl's row written
-// again) is paid for each. So the window: while commits of several writes
-// are seen (concurrent callers; one within the last `windowMs` × 10), a write
-// within `windowMs` of the last commit waits for the window's end and shares
-// its transaction with those that come meanwhile (up to `maxBatch`). A write
-// after a quiet spell, or in a serial chain (each caller waits for its commit
-// before the next write: every commit holds one), commits at the end of its
-// turn, as before: a lone result is never held.
+// again) is paid for each. So the window: a write that comes within
+// `windowMs` of the last commit waits for the window's end and shares its
+// transaction with those that come meanwhile (up to `maxBatch`), while a write
+// after a quiet spell commits at the end of its turn, as before: a lone result
+// is never held.
 import type { DatabaseSync } from 'node:sqlite';
 import type { CommitObserver } from '../storage.ts';
 
@@ -67,8 +65,6 @@ export class GroupCommit {
   private scheduled = false;
   private waiting: unknown;
   private lastCommitAt = Number.NEGATIVE_INFINITY;
-  /** When a commit last held more than one write: evidence of concurrent callers. */
-  private lastSharedAt = Number.NEGATIVE_INFINITY;
   /** Told how long each committed transaction took, and how many writes it held (metrics). */
   observer: CommitObserver | undefined;
 
@@ -91,9 +87,7 @@ export class GroupCommit {
       }
       if (this.scheduled) return;
       this.scheduled = true;
-      const now = this.window.timer.now();
-      const shared = now - this.lastSharedAt < 10 * this.window.windowMs;
-      const wait = shared ? this.lastCommitAt + this.window.windowMs - now : 0;
+      const wait = this.lastCommitAt + this.window.windowMs - this.window.timer.now();
       if (wait > 0 && this.batch.length < this.window.maxBatch) {
         this.waiting = this.window.timer.setTimeout(() => {
           this.waiting = undefined;
@@ -116,7 +110,6 @@ export class GroupCommit {
     this.batch = [];
     if (batch.length === 0) return;
     this.lastCommitAt = this.window.timer.now();
-    if (batch.length > 1) this.lastSharedAt = this.lastCommitAt;
     const results: unknown[] = [];
     const startedMs = this.observer ? performance.now() : 0;
     try {
