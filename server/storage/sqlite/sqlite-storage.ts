@@ -18,6 +18,7 @@ import type { QueuedUrl, SpecVersionRow } from '../spec-versions.ts';
 import { GroupCommit } from './group-commit.ts';
 import { KnownKeys } from '../known-keys.ts';
 import { KeptBodies } from '../kept-bodies.ts';
+import { ContributorStore } from './contributor-store.ts';
 import { SqliteItemFeed } from './item-feed.ts';
 import { openDatabase } from './schema.ts';
 import { prepareStatements, SOURCE_STATE_CODES, STATE_CODES, type Statements } from './statements.ts';
@@ -26,7 +27,7 @@ import { attachOps } from './ops-store.ts';
 import { SqliteFleetStore } from './fleet-store.ts';
 import { SqliteSpecLibrary } from './spec-library.ts';
 import { SqliteCrawlSync } from './crawl-sync.ts';
-import { contributorRow, crawlRow, queuedEntry, requestRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
+import { crawlRow, queuedEntry, requestRow, sourceRow, storedItem, type QueuedArray } from './rows.ts';
 
 
 /** Schedules, webhooks and re-crawls: their methods are given in the constructor (attachOps, ops-store.ts). */
@@ -36,6 +37,7 @@ export class SqliteStorage implements Storage {
   /** For tests and tools that check the file itself (integrity, hashes). */
   readonly db: DatabaseSync;
   private readonly s: Statements;
+  private readonly contributors: ContributorStore;
   private readonly commits: GroupCommit;
   private readonly nextSeq = new Map<string, number>();
   /** Links known to be in the requests table: not inserted again (known-keys.ts). */
@@ -54,6 +56,7 @@ export class SqliteStorage implements Storage {
     this.s = prepareStatements(db);
     // A rolled-back batch may have taken queue places and item positions it did not store.
     this.commits = new GroupCommit(db, () => { this.nextSeq.clear(); this.feed.forget(); this.known.clear(); this.kept.clear(); });
+    this.contributors = new ContributorStore(this.s, this.commits);
     this.feed = new SqliteItemFeed(db);
     this.trust = new SqliteTrustStore(db, this.commits);
     this.versions = new SqliteSpecVersions(db, this.commits);
@@ -368,28 +371,12 @@ export class SqliteStorage implements Storage {
   getRobots(_origin: string): Promise<StoredRobots | undefined> { return Promise.resolve(undefined); } putRobots(_row: StoredRobots): Promise<void> { return Promise.resolve(); }
   shareAddressLeases(_hubId: string, _counts: Readonly<Record<string, number>>): Promise<Record<string, number>> { return Promise.resolve({}); }
 
-  // The board's contributors
+  // The board's contributors (contributor-store.ts)
 
-  async contributor(id: string): Promise<ContributorRow | undefined> {
-    const row = this.s.getContributor.get(id);
-    return row ? contributorRow(row) : undefined;
-  }
-
-  async topContributors(limit: number): Promise<ContributorRow[]> {
-    return this.s.topContributors.all(limit).map(contributorRow);
-  }
-
-  async contributorTotals(): Promise<ContributorTotals> {
-    const r = this.s.contributorTotals.get() as { known: number; pages: number; items: number };
-    return { known: Number(r.known), pages: Number(r.pages), items: Number(r.items) };
-  }
-
-  addToContributors(increments: readonly ContributorRow[]): Promise<void> {
-    if (increments.length === 0) return Promise.resolve();
-    return this.commits.run(() => {
-      for (const r of increments) this.s.addToContributor.run(r.id, r.clientId, r.name, r.kind, r.pages, r.items, r.firstSeenAt, r.lastSeenAt);
-    });
-  }
+  contributor(id: string): Promise<ContributorRow | undefined> { return this.contributors.contributor(id); }
+  topContributors(limit: number): Promise<ContributorRow[]> { return this.contributors.topContributors(limit); }
+  contributorTotals(): Promise<ContributorTotals> { return this.contributors.contributorTotals(); }
+  addToContributors(increments: readonly ContributorRow[]): Promise<void> { return this.contributors.addToContributors(increments); }
 
   // The console's library of specs (spec-library.ts)
 
